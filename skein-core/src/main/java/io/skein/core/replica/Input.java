@@ -1,0 +1,47 @@
+package io.skein.core.replica;
+
+import java.util.List;
+
+/**
+ * Everything that can happen to a {@link ReplicaCore}, fed in through {@link ReplicaCore#step}.
+ * Time is an input too ({@link Tick}), so the core never reads a clock.
+ */
+public sealed interface Input {
+  /**
+   * Time passed. The shell sends one before each batch of other inputs.
+   *
+   * @param nowMs physical time in ms since the epoch; it may go backwards (the HLC copes)
+   */
+  record Tick(long nowMs) implements Input {}
+
+  /**
+   * A client asks for a write. The mutations form one atomic unit: they become consecutive entries
+   * that the shell persists in the same transaction.
+   *
+   * @param requestId the shell's id for the reply, unique among pending requests
+   * @param mutations one or more mutations
+   * @param concern the write concern
+   */
+  record Propose(long requestId, List<Mutation> mutations, WriteConcern concern) implements Input {
+    /** Copies the list. */
+    public Propose {
+      mutations = List.copyOf(mutations);
+    }
+  }
+
+  /**
+   * The shell made every entry up to and including {@code lastSequence} durable.
+   *
+   * @param lastSequence the highest local sequence now on disk
+   */
+  record Persisted(long lastSequence) implements Input {}
+
+  /**
+   * The shell failed to persist the entries from {@code firstSequence} on. None of them is on disk
+   * (the transaction rolled back as a whole), so their requests fail.
+   *
+   * @param firstSequence the lowest local sequence that was not persisted
+   * @param reason what went wrong, for the client
+   */
+  record PersistFailed(long firstSequence, String reason) implements Input {}
+}

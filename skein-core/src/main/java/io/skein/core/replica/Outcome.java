@@ -1,0 +1,34 @@
+package io.skein.core.replica;
+
+import io.skein.core.oplog.OplogEntry;
+import java.util.List;
+
+/** How a proposed write ended. */
+public sealed interface Outcome {
+  /**
+   * The write met its concern.
+   *
+   * @param entries the entries it produced, one per mutation, in order
+   */
+  record Committed(List<OplogEntry> entries) implements Outcome {
+    /** Copies the list. */
+    public Committed {
+      entries = List.copyOf(entries);
+    }
+  }
+
+  /**
+   * The write was refused before anything was persisted: it did not happen.
+   *
+   * @param code a snake_case error code, such as {@code overloaded} or {@code invalid_request}
+   * @param message what and why
+   */
+  record Rejected(String code, String message) implements Outcome {}
+
+  /**
+   * Persisting failed: the transaction rolled back, so the write did not happen.
+   *
+   * @param message what went wrong
+   */
+  record PersistFailed(String message) implements Outcome {}
+}
