@@ -1,4 +1,6 @@
-/** See {@code docs/ARCHITECTURE.md}: the pure core never does IO, reads clocks or spawns threads. */
+/**
+ * See {@code docs/ARCHITECTURE.md}: the pure core never does IO, reads clocks or spawns threads.
+ */
 @NullMarked
 package io.skein.core.merge;
 

@@ -94,7 +94,8 @@ public record OplogEntry(
   /** Returns whether the stored checksum matches the fields. */
   public boolean isIntact() {
     return checksum
-        == computeChecksum(origin, sequence, hlc, operation, collection, id, document, epoch, index);
+        == computeChecksum(
+            origin, sequence, hlc, operation, collection, id, document, epoch, index);
   }
 
   /** Returns the version this entry gives its document. */

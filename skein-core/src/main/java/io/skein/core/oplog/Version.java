@@ -9,8 +9,8 @@ import io.skein.core.model.NodeId;
  * write. Versions are totally ordered by (HLC, origin node id), which is the last-write-wins order
  * (D4): every replica picks the same winner, so replicas converge.
  *
- * <p>The text form {@code physicalMs.logical@origin} (for example {@code 1763860068000.0@1}) is
- * the document's ETag in the HTTP API; {@link #parse(String)} reads it back.
+ * <p>The text form {@code physicalMs.logical@origin} (for example {@code 1763860068000.0@1}) is the
+ * document's ETag in the HTTP API; {@link #parse(String)} reads it back.
  *
  * @param hlc the write's timestamp
  * @param origin the node that made the write

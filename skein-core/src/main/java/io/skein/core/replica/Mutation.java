@@ -2,6 +2,7 @@ package io.skein.core.replica;
 
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.oplog.Operation;
 import org.jspecify.annotations.Nullable;
 
@@ -20,6 +21,11 @@ public record Mutation(
     if ((operation == Operation.PUT) != (document != null)) {
       throw new IllegalArgumentException("a put carries a document and a delete does not");
     }
+  }
+
+  /** Returns the document's address. */
+  public DocumentKey key() {
+    return new DocumentKey(collection, id);
   }
 
   /** Returns a put. */

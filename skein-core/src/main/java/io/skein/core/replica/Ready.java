@@ -14,7 +14,8 @@ import java.util.List;
  *       last-write-wins. Then report the result with {@link Input.Persisted} or {@link
  *       Input.PersistFailed}.
  *   <li>Deliver {@link #replies()} to the waiting clients. A reply never refers to an entry that is
- *       in the same {@code Ready}'s {@code entriesToPersist}: it comes only after {@code Persisted}.
+ *       in the same {@code Ready}'s {@code entriesToPersist}: it comes only after {@code
+ *       Persisted}.
  * </ol>
  *
  * <p>Replication adds outbound peer messages here; they too may only be sent after the entries they

@@ -7,8 +7,8 @@ import io.skein.core.model.NodeId;
  *
  * @param nodeId this node's id, the origin of its entries
  * @param maxClockOffsetMs how far ahead a remote HLC may be before it is refused (D4), in ms
- * @param pendingRequestsMax how many proposals may wait for persistence at once; more are
- *     rejected with {@code overloaded}
+ * @param pendingRequestsMax how many proposals may wait for persistence at once; more are rejected
+ *     with {@code overloaded}
  * @param batchOpsMax the most mutations in one proposal
  */
 public record ReplicaConfig(

@@ -14,8 +14,8 @@ import java.util.List;
  *
  * <p>Design notes. The core owns the node's HLC and its dense local sequence. A {@link
  * Input.Propose} becomes consecutive entries at once (stamped with the clock at the last {@link
- * Input.Tick}); the entries leave in the next {@link #ready()}, and the proposal's reply waits until
- * the shell reports them persisted. Because every proposal that arrives between two {@code
+ * Input.Tick}); the entries leave in the next {@link #ready()}, and the proposal's reply waits
+ * until the shell reports them persisted. Because every proposal that arrives between two {@code
  * ready()} calls leaves in the same {@code Ready}, the shell commits them in one transaction: group
  * commit falls out of the loop. Invariants, checked on every transition:
  *

@@ -1,0 +1,284 @@
+package io.skein;
+
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.InvalidNameException;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.Mutation;
+import io.skein.core.replica.ReplicaConfig;
+import io.skein.core.replica.ReplicaCore;
+import io.skein.core.replica.WriteConcern;
+import io.skein.internal.engine.ChangeNotifier;
+import io.skein.internal.engine.EventLoop;
+import io.skein.internal.engine.WriteResult;
+import io.skein.internal.storage.Change;
+import io.skein.internal.storage.ChangePage;
+import io.skein.internal.storage.SqliteStore;
+import io.skein.internal.storage.Store;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An open Skein store: the embedded entry point.
+ *
+ * <pre>{@code
+ * try (Skein skein = Skein.open(SkeinConfig.builder(Path.of("data"), "1").build())) {
+ *   DocumentCollection users = skein.collection("users");
+ *   String version = users.put("ada", "{\"name\":\"Ada\"}");
+ *   Optional<Document> ada = users.get("ada");
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: any number of threads may read and write at once. Writes from all threads are
+ * committed in groups (one transaction and one fsync per group). Every method throws a {@link
+ * SkeinException} subclass on failure, never a checked exception.
+ */
+public final class Skein implements AutoCloseable {
+  /** How long a write waits for its commit before it reports {@code outcome_unknown}. */
+  static final long WRITE_TIMEOUT_MS = 30_000;
+
+  private final SkeinConfig config;
+  private final SqliteStore store;
+  private final ChangeNotifier notifier;
+  private final EventLoop loop;
+  private final Set<ChangeSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private Skein(SkeinConfig config) {
+    this.config = config;
+    this.store =
+        SqliteStore.open(
+            config.dataDir(),
+            config.nodeId(),
+            config.durability(),
+            config.readConnections(),
+            config.meters());
+    ReplicaConfig replicaConfig =
+        new ReplicaConfig(
+            config.nodeId(),
+            config.maxClockOffsetMs(),
+            config.writeQueueMax(),
+            config.batchOpsMax());
+    ReplicaCore core = ReplicaCore.restore(replicaConfig, store.recoveredState());
+    this.notifier = new ChangeNotifier(store.lastLsn());
+    this.loop =
+        new EventLoop(
+            core,
+            store,
+            config.clock(),
+            notifier,
+            config.writeQueueMax(),
+            config.groupCommitMax(),
+            config.meters());
+  }
+
+  /**
+   * Opens (or creates) the store in {@code config.dataDir()}.
+   *
+   * @throws io.skein.internal.storage.StorageException if the database file is corrupt, foreign, of
+   *     an unknown schema version or of another node; the file is left untouched
+   */
+  public static Skein open(SkeinConfig config) {
+    return new Skein(config);
+  }
+
+  /** Returns this node's id. */
+  public String nodeId() {
+    return config.nodeId().value();
+  }
+
+  /** Returns the configuration this store was opened with. */
+  public SkeinConfig config() {
+    return config;
+  }
+
+  /**
+   * Returns a handle on a collection. Collections need no creation: one exists once it has a
+   * document.
+   *
+   * @throws InvalidRequestException if the name is invalid or reserved ({@code _system_} prefix)
+   */
+  public DocumentCollection collection(String name) {
+    return new DocumentCollection(this, userCollection(name));
+  }
+
+  /** Starts an atomic batch of writes across collections. */
+  public Batch batch() {
+    return new Batch(this);
+  }
+
+  /**
+   * Reads a page of the change feed.
+   *
+   * @param since a token from an earlier page or event, or {@code null} for the beginning
+   * @param limit the most changes to scan, 1 to 10,000
+   * @throws InvalidRequestException if the token is not one this node handed out
+   */
+  public ChangeFeedPage changes(@Nullable String since, int limit) {
+    return changes(since, null, limit);
+  }
+
+  ChangeFeedPage changes(@Nullable String since, @Nullable CollectionName collection, int limit) {
+    if (limit < 1 || limit > 10_000) {
+      throw new InvalidRequestException("invalid_limit", "limit must be 1 to 10000, was " + limit);
+    }
+    ChangePage page = store.changes(parseToken(since), collection, limit);
+    return new ChangeFeedPage(
+        page.changes().stream().filter(Change::won).map(Skein::event).toList(),
+        Long.toString(page.lastLsn()));
+  }
+
+  /**
+   * Subscribes to every change after {@code since}, across all collections.
+   *
+   * @param since a token, {@code null} for the beginning, or {@code "now"} for new changes only
+   * @throws InvalidRequestException if the token is invalid
+   */
+  public Subscription subscribe(@Nullable String since, ChangeListener listener) {
+    return subscribe(since, null, listener);
+  }
+
+  Subscription subscribe(
+      @Nullable String since, @Nullable CollectionName collection, ChangeListener listener) {
+    ensureOpen();
+    ChangeSubscription subscription =
+        new ChangeSubscription(this, parseToken(since), collection, listener);
+    subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  /**
+   * Parses a change-feed token.
+   *
+   * @throws InvalidRequestException if it is not a token this node could have handed out
+   */
+  public long parseToken(@Nullable String since) {
+    if (since == null || since.isEmpty()) {
+      return 0;
+    }
+    if (since.equals("now")) {
+      return store.lastLsn();
+    }
+    long lsn;
+    try {
+      lsn = Long.parseLong(since);
+    } catch (NumberFormatException e) {
+      throw new InvalidRequestException(
+          "invalid_since", "since '" + since + "' is not a change-feed token", e);
+    }
+    if (lsn < 0 || lsn > store.lastLsn()) {
+      throw new InvalidRequestException(
+          "invalid_since",
+          "since '"
+              + since
+              + "' is not a token this node handed out (its feed ends at "
+              + store.lastLsn()
+              + ")");
+    }
+    return lsn;
+  }
+
+  /**
+   * Waits until a change after {@code token} is committed, or {@code timeoutMs} passes. For feed
+   * readers that poll.
+   *
+   * @throws InterruptedException if the thread is interrupted
+   */
+  public void awaitChangeAfter(long token, long timeoutMs) throws InterruptedException {
+    notifier.awaitAfter(token, timeoutMs);
+  }
+
+  /** Returns whether the store is open and its write loop is running. */
+  public boolean isHealthy() {
+    return !closed && loop.isHealthy();
+  }
+
+  /**
+   * Closes the store: refuses new writes, finishes the writes already queued, stops the
+   * subscriptions, and closes the database. Idempotent.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    loop.close();
+    for (ChangeSubscription subscription : subscriptions) {
+      subscription.close();
+    }
+    store.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Package-private plumbing for DocumentCollection, Batch and the HTTP layer.
+
+  Store store() {
+    return store;
+  }
+
+  ChangeNotifier notifier() {
+    return notifier;
+  }
+
+  void unsubscribe(ChangeSubscription subscription) {
+    subscriptions.remove(subscription);
+  }
+
+  void ensureOpen() {
+    if (closed) {
+      throw new ClosedException("the store is closed");
+    }
+  }
+
+  /** Writes and waits; returns the entries, or {@code null} if a must-exist delete found none. */
+  @Nullable List<OplogEntry> write(
+      List<Mutation> mutations, WriteConcern concern, boolean mustExist) {
+    ensureOpen();
+    CompletableFuture<WriteResult> future = loop.submit(mutations, concern, mustExist);
+    WriteResult result;
+    try {
+      result = future.get(WRITE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OutcomeUnknownException("interrupted while waiting for the write to commit");
+    } catch (TimeoutException e) {
+      throw new OutcomeUnknownException(
+          "the write was not confirmed within " + WRITE_TIMEOUT_MS + " ms");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof SkeinException skeinException) {
+        throw skeinException;
+      }
+      throw new WriteFailedException("the write failed: " + e.getCause());
+    }
+    return switch (result) {
+      case WriteResult.Committed committed -> committed.entries();
+      case WriteResult.NotFound notFound -> null;
+    };
+  }
+
+  static CollectionName userCollection(String name) {
+    try {
+      return CollectionName.user(name);
+    } catch (InvalidNameException e) {
+      throw new InvalidRequestException(e.code(), String.valueOf(e.getMessage()), e);
+    }
+  }
+
+  static ChangeEvent event(Change change) {
+    OplogEntry e = change.entry();
+    return new ChangeEvent(
+        Long.toString(change.lsn()),
+        e.collection().value(),
+        e.id().value(),
+        e.operation().wireName(),
+        e.version().toString(),
+        e.document());
+  }
+}

@@ -1,0 +1,171 @@
+package io.skein;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.skein.core.model.NodeId;
+import io.skein.core.replica.ReplicaConfig;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.Objects;
+
+/**
+ * The settings of an embedded {@link Skein} store. Build one with {@link #builder(Path, String)};
+ * every setting has a documented default and is validated by {@link Builder#build()}.
+ *
+ * @param dataDir the directory that holds {@code node-{nodeId}.db}
+ * @param nodeId this node's id
+ * @param durability when commits reach the disk
+ * @param documentBytesMax the largest document, in bytes of compact JSON
+ * @param batchOpsMax the most operations in one batch
+ * @param writeQueueMax the most writes that may wait for the event loop
+ * @param groupCommitMax the most writes committed in one transaction
+ * @param readConnections the size of the read connection pool
+ * @param maxClockOffsetMs how far ahead a peer's clock may be, in ms
+ * @param clock the source of wall-clock time (inject a fake in tests)
+ * @param meters where metrics are registered
+ */
+public record SkeinConfig(
+    Path dataDir,
+    NodeId nodeId,
+    Durability durability,
+    int documentBytesMax,
+    int batchOpsMax,
+    int writeQueueMax,
+    int groupCommitMax,
+    int readConnections,
+    long maxClockOffsetMs,
+    InstantSource clock,
+    MeterRegistry meters) {
+
+  /** Default largest document: 1 MiB. */
+  public static final int DOCUMENT_BYTES_MAX_DEFAULT = 1 << 20;
+
+  /** Default write queue bound. */
+  public static final int WRITE_QUEUE_MAX_DEFAULT = 16_384;
+
+  /** Default group commit bound. */
+  public static final int GROUP_COMMIT_MAX_DEFAULT = 4_096;
+
+  /** Default read pool size. */
+  public static final int READ_CONNECTIONS_DEFAULT = 8;
+
+  /**
+   * Starts a builder.
+   *
+   * @param dataDir the data directory
+   * @param nodeId the node id (1 to 64 characters from {@code [A-Za-z0-9_.-]})
+   * @throws io.skein.core.model.InvalidNameException if the node id is invalid
+   */
+  public static Builder builder(Path dataDir, String nodeId) {
+    return new Builder(dataDir, NodeId.of(nodeId));
+  }
+
+  /** Builds a {@link SkeinConfig}. Not thread-safe. */
+  public static final class Builder {
+    private final Path dataDir;
+    private final NodeId nodeId;
+    private Durability durability = Durability.FSYNC;
+    private int documentBytesMax = DOCUMENT_BYTES_MAX_DEFAULT;
+    private int batchOpsMax = ReplicaConfig.BATCH_OPS_MAX_DEFAULT;
+    private int writeQueueMax = WRITE_QUEUE_MAX_DEFAULT;
+    private int groupCommitMax = GROUP_COMMIT_MAX_DEFAULT;
+    private int readConnections = READ_CONNECTIONS_DEFAULT;
+    private long maxClockOffsetMs = ReplicaConfig.MAX_CLOCK_OFFSET_MS_DEFAULT;
+    private InstantSource clock = InstantSource.system();
+    private MeterRegistry meters = new SimpleMeterRegistry();
+
+    private Builder(Path dataDir, NodeId nodeId) {
+      this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+      this.nodeId = nodeId;
+    }
+
+    /** Sets the durability; default {@link Durability#FSYNC}. */
+    public Builder durability(Durability durability) {
+      this.durability = Objects.requireNonNull(durability, "durability");
+      return this;
+    }
+
+    /** Sets the largest document in bytes; default 1 MiB. */
+    public Builder documentBytesMax(int bytes) {
+      this.documentBytesMax = bytes;
+      return this;
+    }
+
+    /** Sets the most operations in one batch; default 10,000. */
+    public Builder batchOpsMax(int ops) {
+      this.batchOpsMax = ops;
+      return this;
+    }
+
+    /** Sets the write queue bound; default 16,384. */
+    public Builder writeQueueMax(int writes) {
+      this.writeQueueMax = writes;
+      return this;
+    }
+
+    /** Sets the most writes in one group commit; default 4,096. */
+    public Builder groupCommitMax(int writes) {
+      this.groupCommitMax = writes;
+      return this;
+    }
+
+    /** Sets the read pool size; default 8. */
+    public Builder readConnections(int connections) {
+      this.readConnections = connections;
+      return this;
+    }
+
+    /** Sets the max clock offset in ms; default 500. */
+    public Builder maxClockOffsetMs(long ms) {
+      this.maxClockOffsetMs = ms;
+      return this;
+    }
+
+    /** Sets the time source; default the system clock. */
+    public Builder clock(InstantSource clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Sets the meter registry; default a private {@link SimpleMeterRegistry}. */
+    public Builder meters(MeterRegistry meters) {
+      this.meters = Objects.requireNonNull(meters, "meters");
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws IllegalArgumentException naming the first setting out of range
+     */
+    public SkeinConfig build() {
+      requirePositive("documentBytesMax", documentBytesMax);
+      requirePositive("batchOpsMax", batchOpsMax);
+      requirePositive("writeQueueMax", writeQueueMax);
+      requirePositive("groupCommitMax", groupCommitMax);
+      requirePositive("readConnections", readConnections);
+      if (maxClockOffsetMs < 0) {
+        throw new IllegalArgumentException(
+            "maxClockOffsetMs must be >= 0, was " + maxClockOffsetMs);
+      }
+      return new SkeinConfig(
+          dataDir,
+          nodeId,
+          durability,
+          documentBytesMax,
+          batchOpsMax,
+          writeQueueMax,
+          groupCommitMax,
+          readConnections,
+          maxClockOffsetMs,
+          clock,
+          meters);
+    }
+
+    private static void requirePositive(String name, long value) {
+      if (value < 1) {
+        throw new IllegalArgumentException(name + " must be >= 1, was " + value);
+      }
+    }
+  }
+}

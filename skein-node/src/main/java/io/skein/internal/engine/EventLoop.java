@@ -1,0 +1,280 @@
+package io.skein.internal.engine;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.skein.ClosedException;
+import io.skein.InvalidRequestException;
+import io.skein.OverloadedException;
+import io.skein.TooLargeException;
+import io.skein.WriteFailedException;
+import io.skein.core.model.DocumentKey;
+import io.skein.core.oplog.Operation;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.Input;
+import io.skein.core.replica.Mutation;
+import io.skein.core.replica.Outcome;
+import io.skein.core.replica.Ready;
+import io.skein.core.replica.ReplicaCore;
+import io.skein.core.replica.Reply;
+import io.skein.core.replica.WriteConcern;
+import io.skein.internal.storage.Change;
+import io.skein.internal.storage.StorageException;
+import io.skein.internal.storage.Store;
+import io.skein.internal.storage.StoredDocument;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's event loop: the one thread that owns the {@link ReplicaCore} and runs its IO.
+ *
+ * <p>Design notes. Writers on any thread {@link #submit} into a bounded queue and get a future. The
+ * loop takes everything queued at once (up to {@code drainMax}), steps each into the core, and
+ * persists the resulting {@link Ready} in a single transaction before completing the futures, so
+ * concurrent writers share one transaction and one fsync (group commit) without any timer: the
+ * batch is whatever arrived while the previous commit was on disk. A full queue refuses at once
+ * with {@link OverloadedException} (back-pressure); nothing blocks the caller.
+ *
+ * <p>If the loop thread dies of a bug (a broken invariant), every waiting write fails, and the loop
+ * refuses new ones with the cause: a node that cannot uphold its invariants stops writing.
+ */
+public final class EventLoop implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
+  private static final long IDLE_TICK_MS = 100;
+
+  private record Command(
+      List<Mutation> mutations,
+      WriteConcern concern,
+      boolean mustExist,
+      CompletableFuture<WriteResult> result) {}
+
+  private final ReplicaCore core;
+  private final Store store;
+  private final InstantSource clock;
+  private final ChangeNotifier notifier;
+  private final ArrayBlockingQueue<Command> queue;
+  private final int drainMax;
+  private final Thread thread;
+  private final Map<Long, Command> waiting = new HashMap<>();
+  private final Map<DocumentKey, Boolean> proposedLive = new HashMap<>();
+  private long nextRequestId = 1;
+  private volatile boolean closing;
+  private volatile @Nullable Throwable failure;
+
+  /**
+   * Creates and starts the loop.
+   *
+   * @param queueCapacity the most writes that may wait to enter the loop
+   * @param drainMax the most writes taken into one group commit
+   */
+  public EventLoop(
+      ReplicaCore core,
+      Store store,
+      InstantSource clock,
+      ChangeNotifier notifier,
+      int queueCapacity,
+      int drainMax,
+      MeterRegistry meters) {
+    this.core = core;
+    this.store = store;
+    this.clock = clock;
+    this.notifier = notifier;
+    this.queue = new ArrayBlockingQueue<>(queueCapacity);
+    this.drainMax = drainMax;
+    Gauge.builder("skein.write.queue.depth", queue, ArrayBlockingQueue::size)
+        .description("Writes waiting to enter the event loop")
+        .register(meters);
+    Gauge.builder("skein.write.queue.capacity", queue, q -> queueCapacity)
+        .description("Bound of the write queue")
+        .register(meters);
+    this.thread = Thread.ofPlatform().name("skein-loop-" + core.nodeId()).start(this::run);
+  }
+
+  /**
+   * Submits a write.
+   *
+   * @param mustExist for a single delete: answer {@link WriteResult.NotFound} instead of writing a
+   *     tombstone when the document does not exist
+   * @return a future that completes when the write is durable, or fails with {@link
+   *     WriteFailedException}, {@link OverloadedException}, {@link TooLargeException} or {@link
+   *     InvalidRequestException}
+   * @throws OverloadedException if the queue is full
+   * @throws ClosedException if the loop is closing or has failed
+   */
+  public CompletableFuture<WriteResult> submit(
+      List<Mutation> mutations, WriteConcern concern, boolean mustExist) {
+    checkAccepting();
+    Command command =
+        new Command(List.copyOf(mutations), concern, mustExist, new CompletableFuture<>());
+    if (!queue.offer(command)) {
+      throw new OverloadedException(
+          "the write queue is full (" + queue.remainingCapacity() + " free); retry later");
+    }
+    return command.result();
+  }
+
+  private void checkAccepting() {
+    Throwable failed = failure;
+    if (failed != null) {
+      throw new ClosedException("the write loop stopped after an internal error: " + failed);
+    }
+    if (closing) {
+      throw new ClosedException("the store is closing");
+    }
+  }
+
+  private void run() {
+    List<Command> batch = new ArrayList<>();
+    try {
+      while (true) {
+        Command first = queue.poll(IDLE_TICK_MS, TimeUnit.MILLISECONDS);
+        core.step(new Input.Tick(clock.millis()));
+        if (first == null) {
+          if (closing && queue.isEmpty()) {
+            return;
+          }
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, drainMax - 1);
+        for (Command command : batch) {
+          propose(command);
+        }
+        batch.clear();
+        processReady();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      fail(new IllegalStateException("event loop interrupted", e), batch);
+    } catch (RuntimeException | Error e) {
+      log.error("event loop failed; this node stops accepting writes", e);
+      fail(e, batch);
+    }
+  }
+
+  private void propose(Command command) {
+    if (command.mustExist() && !exists(command.mutations().get(0).key())) {
+      command.result().complete(new WriteResult.NotFound());
+      return;
+    }
+    long requestId = nextRequestId++;
+    waiting.put(requestId, command);
+    for (Mutation mutation : command.mutations()) {
+      proposedLive.put(mutation.key(), mutation.operation() == Operation.PUT);
+    }
+    core.step(new Input.Propose(requestId, command.mutations(), command.concern()));
+  }
+
+  /** Whether a document exists, counting writes proposed but not yet persisted. */
+  private boolean exists(DocumentKey key) {
+    Boolean proposed = proposedLive.get(key);
+    if (proposed != null) {
+      return proposed;
+    }
+    Optional<StoredDocument> stored = store.get(key);
+    return stored.isPresent() && !stored.get().isTombstone();
+  }
+
+  private void processReady() {
+    while (core.hasReady()) {
+      Ready ready = core.ready();
+      List<OplogEntry> entries = ready.entriesToPersist();
+      if (!entries.isEmpty()) {
+        persist(entries, ready);
+      }
+      for (Reply reply : ready.replies()) {
+        complete(reply);
+      }
+    }
+    proposedLive.clear();
+  }
+
+  private void persist(List<OplogEntry> entries, Ready ready) {
+    try {
+      List<Change> changes = store.append(entries, ready.hlcHighWater());
+      core.step(new Input.Persisted(entries.get(entries.size() - 1).sequence()));
+      notifier.publish(changes.get(changes.size() - 1).lsn());
+    } catch (StorageException e) {
+      log.atWarn()
+          .addKeyValue("entries", entries.size())
+          .setCause(e)
+          .log("group commit failed and rolled back");
+      core.step(new Input.PersistFailed(entries.get(0).sequence(), String.valueOf(e.getMessage())));
+    }
+  }
+
+  private void complete(Reply reply) {
+    Command command = waiting.remove(reply.requestId());
+    if (command == null) {
+      throw new IllegalStateException("reply to unknown request " + reply.requestId());
+    }
+    CompletableFuture<WriteResult> result = command.result();
+    switch (reply.outcome()) {
+      case Outcome.Committed committed ->
+          result.complete(new WriteResult.Committed(committed.entries()));
+      case Outcome.Rejected rejected -> result.completeExceptionally(rejection(rejected));
+      case Outcome.PersistFailed failed ->
+          result.completeExceptionally(
+              new WriteFailedException("the write was rolled back: " + failed.message()));
+    }
+  }
+
+  private static RuntimeException rejection(Outcome.Rejected rejected) {
+    return switch (rejected.code()) {
+      case "overloaded" -> new OverloadedException(rejected.message());
+      case "batch_too_large" -> new TooLargeException(rejected.code(), rejected.message());
+      default -> new InvalidRequestException(rejected.code(), rejected.message());
+    };
+  }
+
+  private void fail(Throwable cause, List<Command> batch) {
+    failure = cause;
+    WriteFailedException failed = new WriteFailedException("the write loop stopped: " + cause);
+    for (Command command : waiting.values()) {
+      command.result().completeExceptionally(failed);
+    }
+    for (Command command : batch) {
+      command.result().completeExceptionally(failed);
+    }
+    Command queued;
+    while ((queued = queue.poll()) != null) {
+      queued.result().completeExceptionally(failed);
+    }
+    waiting.clear();
+  }
+
+  /** Returns whether the loop is running and accepting writes. */
+  public boolean isHealthy() {
+    return failure == null && !closing && thread.isAlive();
+  }
+
+  /**
+   * Stops accepting writes, finishes every write already queued, and stops the thread. The store
+   * stays open: its owner closes it after this returns.
+   */
+  @Override
+  public void close() {
+    closing = true;
+    try {
+      thread.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    // A writer that passed the closing check just before it was set may still have queued.
+    ClosedException closed = new ClosedException("the store closed before the write was taken");
+    Command late;
+    while ((late = queue.poll()) != null) {
+      late.result().completeExceptionally(closed);
+    }
+    notifier.wakeAll();
+  }
+}

@@ -1,0 +1,721 @@
+package io.skein.internal.storage;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.skein.Durability;
+import io.skein.core.hlc.Hlc;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.Operation;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.oplog.Version;
+import io.skein.core.query.FieldPath;
+import io.skein.core.query.IndexSpec;
+import io.skein.core.query.Query;
+import io.skein.core.replica.RecoveredState;
+import io.skein.internal.query.SqlQuery;
+import io.skein.internal.query.SqlQueryTranslator;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The {@link Store} on SQLite (xerial sqlite-jdbc) in WAL mode, one file per node id.
+ *
+ * <p>Design notes. One writer connection, guarded by {@code writeLock} (taken by {@link #append} on
+ * the event loop and by {@link #createIndex}); a bounded pool of {@code readConnections} read
+ * connections serves reads concurrently with the writer, as WAL allows, and each read sees the last
+ * committed transaction. Opening never writes to a file before it has been checked: a file that is
+ * not SQLite, not Skein's, of another schema version, of another node, or that fails {@code PRAGMA
+ * quick_check} stops the open with a {@link StorageException} and is left untouched.
+ */
+public final class SqliteStore implements Store {
+  private static final byte[] SQLITE_HEADER =
+      "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
+  private static final long READ_BORROW_TIMEOUT_MS = 10_000;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final String UPSERT_DOC =
+      """
+      INSERT INTO docs (collection, id, body, hlc, origin, origin_key, lsn)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (collection, id) DO UPDATE SET
+        body = excluded.body, hlc = excluded.hlc, origin = excluded.origin,
+        origin_key = excluded.origin_key, lsn = excluded.lsn
+      WHERE excluded.hlc > docs.hlc
+        OR (excluded.hlc = docs.hlc AND excluded.origin_key > docs.origin_key)""";
+  private static final String INSERT_OPLOG =
+      """
+      INSERT INTO oplog (lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index,
+                         checksum, won)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+  private static final String UPSERT_META =
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value ="
+          + " excluded.value";
+  private static final String OPLOG_COLUMNS =
+      "lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index, checksum, won";
+
+  private final Path file;
+  private final NodeId nodeId;
+  private final ReentrantLock writeLock = new ReentrantLock();
+  private final Connection writer;
+  private final PreparedStatement upsertDoc;
+  private final PreparedStatement insertOplog;
+  private final PreparedStatement upsertMeta;
+  private final ArrayBlockingQueue<Connection> readers;
+  private final List<Connection> allReaders;
+  private final RecoveredState recovered;
+  private volatile long lastLsn;
+  private volatile boolean closed;
+
+  private final Timer commitTimer;
+  private final Counter commitCounter;
+  private final Counter commitFailureCounter;
+  private final DistributionSummary commitEntries;
+
+  private SqliteStore(
+      Path file, NodeId nodeId, Durability durability, int readConnections, MeterRegistry meters)
+      throws SQLException {
+    this.file = file;
+    this.nodeId = nodeId;
+    this.writer = connect(file, durability, false);
+    try {
+      writer.setAutoCommit(false);
+      this.upsertDoc = writer.prepareStatement(UPSERT_DOC);
+      this.insertOplog = writer.prepareStatement(INSERT_OPLOG);
+      this.upsertMeta = writer.prepareStatement(UPSERT_META);
+      this.recovered = recover(writer, nodeId);
+      this.lastLsn = queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog");
+      writer.commit();
+    } catch (SQLException e) {
+      writer.close();
+      throw e;
+    }
+    this.readers = new ArrayBlockingQueue<>(readConnections);
+    this.allReaders = new ArrayList<>(readConnections);
+    for (int i = 0; i < readConnections; i++) {
+      Connection reader = connect(file, durability, true);
+      allReaders.add(reader);
+      readers.add(reader);
+    }
+    this.commitTimer =
+        Timer.builder("skein.storage.commit")
+            .description("Time to commit one group of entries, fsync included")
+            .register(meters);
+    this.commitCounter =
+        Counter.builder("skein.storage.commits")
+            .description("Committed transactions")
+            .register(meters);
+    this.commitFailureCounter =
+        Counter.builder("skein.storage.commit.failures")
+            .description("Transactions that failed and rolled back")
+            .register(meters);
+    this.commitEntries =
+        DistributionSummary.builder("skein.storage.commit.entries")
+            .description("Entries per committed transaction (group commit size)")
+            .register(meters);
+    Gauge.builder("skein.storage.file.bytes", this, SqliteStore::fileBytes)
+        .description("Size of the database file and its WAL")
+        .baseUnit("bytes")
+        .register(meters);
+    Gauge.builder("skein.storage.last.lsn", this, store -> store.lastLsn)
+        .description("Local sequence number of the last applied change")
+        .register(meters);
+  }
+
+  /**
+   * Opens {@code dataDir/node-{nodeId}.db}, creating it (and the directory) if it does not exist.
+   *
+   * @param readConnections the size of the read connection pool, at least 1
+   * @throws StorageException if the file is corrupt, foreign, of an unknown schema version or of
+   *     another node (the file is left untouched), or cannot be opened
+   */
+  public static SqliteStore open(
+      Path dataDir,
+      NodeId nodeId,
+      Durability durability,
+      int readConnections,
+      MeterRegistry meters) {
+    if (readConnections < 1) {
+      throw new IllegalArgumentException("readConnections must be >= 1");
+    }
+    Path file = dataDir.resolve("node-" + nodeId.value() + ".db");
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new StorageException(
+          "storage_unavailable", "cannot create data directory " + dataDir + ": " + e, e);
+    }
+    boolean fresh = checkExistingFile(file, nodeId);
+    try {
+      if (fresh) {
+        initialize(file, nodeId);
+      }
+      return new SqliteStore(file, nodeId, durability, readConnections, meters);
+    } catch (SQLException e) {
+      throw new StorageException(
+          "storage_unavailable", "cannot open " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Returns the path of the database file. */
+  public Path file() {
+    return file;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Opening and checking.
+
+  /** Returns true if the file must be created; throws if it exists and is not usable. */
+  private static boolean checkExistingFile(Path file, NodeId nodeId) {
+    try {
+      if (!Files.exists(file) || Files.size(file) == 0) {
+        return true;
+      }
+      byte[] header = new byte[SQLITE_HEADER.length];
+      int read;
+      try (InputStream in = Files.newInputStream(file)) {
+        read = in.readNBytes(header, 0, header.length);
+      }
+      if (read < header.length || !Arrays.equals(header, SQLITE_HEADER)) {
+        throw refuse(file, "it is not an SQLite database (bad header)");
+      }
+    } catch (IOException e) {
+      throw new StorageException("storage_unavailable", "cannot read " + file + ": " + e, e);
+    }
+    try (Connection probe = connectForCheck(file)) {
+      return checkSchema(probe, file, nodeId);
+    } catch (SQLException e) {
+      throw refuse(file, "SQLite cannot read it: " + e.getMessage());
+    }
+  }
+
+  private static boolean checkSchema(Connection probe, Path file, NodeId nodeId)
+      throws SQLException {
+    long tables = queryLong(probe, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'");
+    long applicationId = queryLong(probe, "PRAGMA application_id");
+    if (tables == 0 && applicationId == 0) {
+      return true;
+    }
+    if (applicationId != Schema.APPLICATION_ID) {
+      throw refuse(
+          file,
+          "it is an SQLite database of another application (application_id " + applicationId + ")");
+    }
+    long version = queryLong(probe, "PRAGMA user_version");
+    if (version != Schema.VERSION) {
+      throw refuse(
+          file,
+          "its schema version is "
+              + version
+              + " and this build reads only version "
+              + Schema.VERSION);
+    }
+    String check = queryString(probe, "PRAGMA quick_check");
+    if (!"ok".equals(check)) {
+      throw refuse(file, "it is corrupt (quick_check: " + check + ")");
+    }
+    String owner = queryString(probe, "SELECT value FROM meta WHERE key = 'node_id'");
+    if (!nodeId.value().equals(owner)) {
+      throw refuse(file, "it belongs to node '" + owner + "', not '" + nodeId + "'");
+    }
+    return false;
+  }
+
+  private static StorageException refuse(Path file, String why) {
+    return new StorageException(
+        "storage_corrupt",
+        "refusing to open "
+            + file
+            + ": "
+            + why
+            + ". The file was left untouched; move it away"
+            + " or restore it from a backup.");
+  }
+
+  private static void initialize(Path file, NodeId nodeId) throws SQLException {
+    try (Connection c = connect(file, Durability.FSYNC, false);
+        Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      for (String ddl : Schema.CREATE) {
+        s.execute(ddl);
+      }
+      s.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      s.execute("PRAGMA user_version = " + Schema.VERSION);
+      try (PreparedStatement p = c.prepareStatement(UPSERT_META)) {
+        p.setString(1, "node_id");
+        p.setString(2, nodeId.value());
+        p.executeUpdate();
+      }
+      c.commit();
+    }
+  }
+
+  private static Connection connectForCheck(Path file) throws SQLException {
+    // No pragmas that write (journal_mode would rewrite the header of a foreign file).
+    return new SQLiteConfig().createConnection("jdbc:sqlite:" + file);
+  }
+
+  private static Connection connect(Path file, Durability durability, boolean readOnly)
+      throws SQLException {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+    config.setSynchronous(
+        durability == Durability.FSYNC
+            ? SQLiteConfig.SynchronousMode.FULL
+            : SQLiteConfig.SynchronousMode.NORMAL);
+    config.setBusyTimeout(10_000);
+    config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+    Connection c = config.createConnection("jdbc:sqlite:" + file);
+    if (readOnly) {
+      try (Statement s = c.createStatement()) {
+        s.execute("PRAGMA query_only = 1");
+      }
+    }
+    return c;
+  }
+
+  private static RecoveredState recover(Connection c, NodeId nodeId) throws SQLException {
+    long fromOplog;
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT coalesce(max(seq), 0) FROM oplog WHERE origin = ?")) {
+      p.setString(1, nodeId.value());
+      try (ResultSet r = p.executeQuery()) {
+        fromOplog = r.next() ? r.getLong(1) : 0;
+      }
+    }
+    String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
+    long lastSequence =
+        Math.max(fromOplog, metaSequence == null ? 0 : Long.parseLong(metaSequence));
+    Hlc hlc = Hlc.unpack(queryLong(c, "SELECT coalesce(max(hlc), 0) FROM oplog"));
+    String metaHlc = queryString(c, "SELECT value FROM meta WHERE key = 'hlc_high_water'");
+    if (metaHlc != null) {
+      hlc = Hlc.max(hlc, Hlc.unpack(Long.parseLong(metaHlc)));
+    }
+    return new RecoveredState(lastSequence, hlc);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writing.
+
+  @Override
+  public RecoveredState recoveredState() {
+    return recovered;
+  }
+
+  @Override
+  public List<Change> append(List<OplogEntry> entries, Hlc hlcHighWater) {
+    if (entries.isEmpty()) {
+      return List.of();
+    }
+    writeLock.lock();
+    try {
+      ensureOpen();
+      Timer.Sample sample = Timer.start();
+      List<Change> changes = appendInTransaction(entries, hlcHighWater);
+      sample.stop(commitTimer);
+      commitCounter.increment();
+      commitEntries.record(entries.size());
+      lastLsn = changes.get(changes.size() - 1).lsn();
+      return changes;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private List<Change> appendInTransaction(List<OplogEntry> entries, Hlc hlcHighWater) {
+    long firstLsn = lastLsn + 1;
+    try {
+      long lsn = firstLsn;
+      for (OplogEntry e : entries) {
+        bindDocument(e, lsn++);
+        upsertDoc.addBatch();
+      }
+      int[] won = upsertDoc.executeBatch();
+      lsn = firstLsn;
+      long localSequence = 0;
+      List<Change> changes = new ArrayList<>(entries.size());
+      for (int i = 0; i < entries.size(); i++) {
+        OplogEntry e = entries.get(i);
+        boolean winner = won[i] > 0;
+        bindOplog(e, lsn, winner);
+        insertOplog.addBatch();
+        changes.add(new Change(lsn++, e, winner));
+        if (e.origin().equals(nodeId)) {
+          localSequence = Math.max(localSequence, e.sequence());
+        }
+      }
+      insertOplog.executeBatch();
+      putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
+      if (localSequence > 0) {
+        putMeta("local_sequence", Long.toString(localSequence));
+      }
+      writer.commit();
+      return changes;
+    } catch (SQLException e) {
+      commitFailureCounter.increment();
+      rollbackQuietly(e);
+      throw new StorageException(
+          "write_failed", "transaction of " + entries.size() + " entries rolled back: " + e, e);
+    }
+  }
+
+  private void bindDocument(OplogEntry e, long lsn) throws SQLException {
+    upsertDoc.setString(1, e.collection().value());
+    upsertDoc.setString(2, e.id().value());
+    upsertDoc.setString(3, e.document());
+    upsertDoc.setLong(4, e.hlc().pack());
+    upsertDoc.setString(5, e.origin().value());
+    upsertDoc.setString(6, e.origin().sortKey());
+    upsertDoc.setLong(7, lsn);
+  }
+
+  private void bindOplog(OplogEntry e, long lsn, boolean won) throws SQLException {
+    insertOplog.setLong(1, lsn);
+    insertOplog.setString(2, e.origin().value());
+    insertOplog.setLong(3, e.sequence());
+    insertOplog.setLong(4, e.hlc().pack());
+    insertOplog.setInt(5, e.operation() == Operation.PUT ? Schema.OP_PUT : Schema.OP_DELETE);
+    insertOplog.setString(6, e.collection().value());
+    insertOplog.setString(7, e.id().value());
+    insertOplog.setString(8, e.document());
+    insertOplog.setLong(9, e.epoch());
+    insertOplog.setLong(10, e.index());
+    insertOplog.setInt(11, e.checksum());
+    insertOplog.setInt(12, won ? 1 : 0);
+  }
+
+  private void putMeta(String key, String value) throws SQLException {
+    upsertMeta.setString(1, key);
+    upsertMeta.setString(2, value);
+    upsertMeta.executeUpdate();
+  }
+
+  private void rollbackQuietly(SQLException cause) {
+    try {
+      upsertDoc.clearBatch();
+      insertOplog.clearBatch();
+      writer.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  @Override
+  public void createIndex(CollectionName collection, IndexSpec spec) {
+    writeLock.lock();
+    try (Statement s = writer.createStatement();
+        PreparedStatement p =
+            writer.prepareStatement(
+                "INSERT INTO indexes (collection, name, fields) VALUES (?, ?, ?)"
+                    + " ON CONFLICT (collection, name) DO NOTHING")) {
+      ensureOpen();
+      s.execute(SqlQueryTranslator.createIndexSql(collection.value(), spec));
+      p.setString(1, collection.value());
+      p.setString(2, SqlQueryTranslator.indexName(collection.value(), spec));
+      p.setString(
+          3, JSON.writeValueAsString(spec.fields().stream().map(FieldPath::toString).toList()));
+      p.executeUpdate();
+      writer.commit();
+    } catch (SQLException | JsonProcessingException e) {
+      try {
+        writer.rollback();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw new StorageException("write_failed", "creating index failed: " + e.getMessage(), e);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading.
+
+  @Override
+  public Optional<StoredDocument> get(DocumentKey key) {
+    return read(
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND id = ?")) {
+            p.setString(1, key.collection().value());
+            p.setString(2, key.id().value());
+            try (ResultSet r = p.executeQuery()) {
+              return r.next() ? Optional.of(document(key.collection(), r)) : Optional.empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public List<StoredDocument> list(
+      CollectionName collection, @Nullable DocumentId afterId, int limit) {
+    return read(
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND id > ?"
+                      + " AND body IS NOT NULL ORDER BY id LIMIT ?")) {
+            p.setString(1, collection.value());
+            p.setString(2, afterId == null ? "" : afterId.value());
+            p.setInt(3, limit);
+            return documents(collection, p);
+          }
+        });
+  }
+
+  @Override
+  public List<StoredDocument> query(CollectionName collection, Query query) {
+    SqlQuery sql = SqlQueryTranslator.select(collection.value(), query);
+    return read(
+        c -> {
+          try (PreparedStatement p = c.prepareStatement(sql.sql())) {
+            for (int i = 0; i < sql.parameters().size(); i++) {
+              p.setObject(i + 1, sql.parameters().get(i));
+            }
+            return documents(collection, p);
+          }
+        });
+  }
+
+  @Override
+  public ChangePage changes(long afterLsn, @Nullable CollectionName collection, int limit) {
+    return read(
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE lsn > ? ORDER BY lsn LIMIT ?")) {
+            p.setLong(1, afterLsn);
+            p.setInt(2, limit);
+            List<Change> changes = new ArrayList<>();
+            long last = afterLsn;
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                Change change = change(r);
+                last = change.lsn();
+                if (collection == null || collection.equals(change.entry().collection())) {
+                  changes.add(change);
+                }
+              }
+            }
+            return new ChangePage(changes, last);
+          }
+        });
+  }
+
+  @Override
+  public long lastLsn() {
+    return lastLsn;
+  }
+
+  @Override
+  public List<OplogEntry> entries(NodeId origin, long fromSequence, int limit) {
+    return read(
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT "
+                      + OPLOG_COLUMNS
+                      + " FROM oplog WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?")) {
+            p.setString(1, origin.value());
+            p.setLong(2, fromSequence);
+            p.setInt(3, limit);
+            List<OplogEntry> entries = new ArrayList<>();
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                entries.add(change(r).entry());
+              }
+            }
+            return entries;
+          }
+        });
+  }
+
+  @Override
+  public Map<NodeId, Long> versionVector() {
+    return read(
+        c -> {
+          Map<NodeId, Long> vector = new HashMap<>();
+          try (Statement s = c.createStatement();
+              ResultSet r = s.executeQuery("SELECT origin, max(seq) FROM oplog GROUP BY origin")) {
+            while (r.next()) {
+              vector.put(NodeId.of(r.getString(1)), r.getLong(2));
+            }
+          }
+          return vector;
+        });
+  }
+
+  @Override
+  public List<IndexSpec> indexes(CollectionName collection) {
+    return read(
+        c -> {
+          List<IndexSpec> specs = new ArrayList<>();
+          try (PreparedStatement p =
+              c.prepareStatement("SELECT fields FROM indexes WHERE collection = ? ORDER BY name")) {
+            p.setString(1, collection.value());
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                specs.add(indexSpec(r.getString(1)));
+              }
+            }
+          }
+          return specs;
+        });
+  }
+
+  private static IndexSpec indexSpec(String fieldsJson) throws SQLException {
+    try {
+      String[] fields = JSON.readValue(fieldsJson, String[].class);
+      return new IndexSpec(Arrays.stream(fields).map(FieldPath::parse).toList());
+    } catch (JsonProcessingException e) {
+      throw new SQLException("unreadable index definition " + fieldsJson, e);
+    }
+  }
+
+  private static List<StoredDocument> documents(CollectionName collection, PreparedStatement p)
+      throws SQLException {
+    List<StoredDocument> documents = new ArrayList<>();
+    try (ResultSet r = p.executeQuery()) {
+      while (r.next()) {
+        documents.add(document(collection, r));
+      }
+    }
+    return documents;
+  }
+
+  private static StoredDocument document(CollectionName collection, ResultSet r)
+      throws SQLException {
+    DocumentKey key = new DocumentKey(collection, DocumentId.of(r.getString(1)));
+    Version version = new Version(Hlc.unpack(r.getLong(3)), NodeId.of(r.getString(4)));
+    return new StoredDocument(key, version, r.getString(2));
+  }
+
+  private static Change change(ResultSet r) throws SQLException {
+    OplogEntry entry =
+        new OplogEntry(
+            NodeId.of(r.getString(2)),
+            r.getLong(3),
+            Hlc.unpack(r.getLong(4)),
+            r.getInt(5) == Schema.OP_PUT ? Operation.PUT : Operation.DELETE,
+            new CollectionName(r.getString(6)),
+            DocumentId.of(r.getString(7)),
+            r.getString(8),
+            r.getLong(9),
+            r.getLong(10),
+            r.getInt(11));
+    if (!entry.isIntact()) {
+      throw new SQLException(
+          "oplog entry lsn " + r.getLong(1) + " fails its checksum: the file is corrupt");
+    }
+    return new Change(r.getLong(1), entry, r.getInt(12) == 1);
+  }
+
+  /** A read that runs on a borrowed connection. */
+  @FunctionalInterface
+  private interface ReadWork<T> {
+    T run(Connection connection) throws SQLException;
+  }
+
+  private <T> T read(ReadWork<T> work) {
+    ensureOpen();
+    Connection c;
+    try {
+      c = readers.poll(READ_BORROW_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException("interrupted", "interrupted while waiting for a read connection");
+    }
+    if (c == null) {
+      throw new StorageException(
+          "overloaded", "no read connection became free within " + READ_BORROW_TIMEOUT_MS + " ms");
+    }
+    try {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw new StorageException("read_failed", "read from " + file + " failed: " + e, e);
+    } finally {
+      readers.add(c);
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new StorageException("closed", "the store " + file + " is closed");
+    }
+  }
+
+  private double fileBytes() {
+    try {
+      Path wal = file.resolveSibling(file.getFileName() + "-wal");
+      return Files.size(file) + (Files.exists(wal) ? Files.size(wal) : 0);
+    } catch (IOException e) {
+      return Double.NaN;
+    }
+  }
+
+  private static long queryLong(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet r = s.executeQuery(sql)) {
+      return r.next() ? r.getLong(1) : 0;
+    }
+  }
+
+  private static @Nullable String queryString(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet r = s.executeQuery(sql)) {
+      return r.next() ? r.getString(1) : null;
+    }
+  }
+
+  @Override
+  public void close() {
+    writeLock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      closeQuietly(writer);
+      for (Connection reader : allReaders) {
+        closeQuietly(reader);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException e) {
+      // Closing is best effort: the data is already committed, and SQLite recovers the WAL.
+    }
+  }
+}

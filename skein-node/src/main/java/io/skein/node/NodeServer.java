@@ -1,0 +1,129 @@
+package io.skein.node;
+
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.skein.Skein;
+import io.skein.SkeinConfig;
+import io.skein.SkeinException;
+import io.skein.node.http.HttpApi;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running node: an embedded {@link Skein} store served by the {@link HttpApi}.
+ *
+ * <p>Shutdown order (SIGTERM, or {@link #close()}): the API stops taking new requests and waits for
+ * the ones in flight (bounded), then the store finishes every queued write and closes its database.
+ * An acknowledged write is therefore always committed.
+ */
+public final class NodeServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
+  private static final long DRAIN_TIMEOUT_MS = 10_000;
+
+  private final NodeSettings settings;
+  private final PrometheusMeterRegistry meters;
+  private final Skein skein;
+  private final HttpApi api;
+  private boolean closed;
+
+  private NodeServer(NodeSettings settings) {
+    this.settings = settings;
+    this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(meters);
+    new JvmGcMetrics().bindTo(meters);
+    new JvmThreadMetrics().bindTo(meters);
+    new ClassLoaderMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    new UptimeMetrics().bindTo(meters);
+    this.skein =
+        Skein.open(
+            SkeinConfig.builder(settings.dataDir(), settings.nodeId().value())
+                .durability(settings.durability())
+                .documentBytesMax(settings.documentBytesMax())
+                .meters(meters)
+                .build());
+    try {
+      this.api = HttpApi.start(settings, skein, meters);
+    } catch (RuntimeException e) {
+      skein.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the store and starts serving.
+   *
+   * @throws SkeinException if the store cannot be opened
+   * @throws io.skein.node.http.HttpApi.BindException if the port cannot be bound
+   */
+  public static NodeServer start(NodeSettings settings) {
+    return new NodeServer(settings);
+  }
+
+  /** Returns the port the API is bound to (useful with port 0). */
+  public int port() {
+    return api.port();
+  }
+
+  /** Returns the store. */
+  public Skein skein() {
+    return skein;
+  }
+
+  /** Runs a node until SIGTERM/SIGINT, then shuts it down; returns the exit status. */
+  static int runUntilShutdown(NodeSettings settings) {
+    NodeServer server;
+    try {
+      server = start(settings);
+    } catch (SkeinException | HttpApi.BindException e) {
+      log.error("cannot start node {}: {}", settings.nodeId(), e.getMessage());
+      System.err.println("datastore-node: " + e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("shutdown requested; draining");
+                  server.close();
+                  stopped.countDown();
+                },
+                "skein-shutdown"));
+    log.atInfo()
+        .addKeyValue("nodeId", settings.nodeId())
+        .addKeyValue("url", "http://" + settings.host() + ":" + server.port())
+        .addKeyValue("mode", settings.mode())
+        .addKeyValue("role", settings.role())
+        .addKeyValue("dataDir", settings.dataDir().toAbsolutePath())
+        .addKeyValue("durability", settings.durability())
+        .addKeyValue("peers", settings.peers().size())
+        .log("node started");
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  /** Stops serving, finishes in-flight requests and queued writes, and closes the store. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    api.drainAndStop(DRAIN_TIMEOUT_MS);
+    skein.close();
+    meters.close();
+    log.atInfo().addKeyValue("nodeId", settings.nodeId()).log("node stopped");
+  }
+}

@@ -1,0 +1,378 @@
+package io.skein.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.skein.Durability;
+import io.skein.core.model.InvalidNameException;
+import io.skein.core.model.NodeId;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The resolved settings of a {@code datastore-node}: defaults, then the config file, then command
+ * line flags (D6; later sources win). Every value is validated here, before the node touches data.
+ *
+ * @param host the address to bind
+ * @param port the port to bind, 0 for any free port
+ * @param nodeId this node's id
+ * @param role the starting role in leader mode
+ * @param mode the replication mode
+ * @param dataDir where {@code node-{id}.db} lives
+ * @param peers the statically configured peers
+ * @param electionIntervalMs the failure-detection window, in ms
+ * @param replicationTimeoutMs how long a write waits for its concern, in ms
+ * @param syncIntervalMs the anti-entropy interval, in ms
+ * @param durability fsync or OS-buffered commits
+ * @param clusterSecret the shared secret for peer authentication, or null if none is set
+ * @param requestBodyBytesMax the largest HTTP request body
+ * @param documentBytesMax the largest document
+ */
+public record NodeSettings(
+    String host,
+    int port,
+    NodeId nodeId,
+    Role role,
+    Mode mode,
+    Path dataDir,
+    List<PeerAddress> peers,
+    long electionIntervalMs,
+    long replicationTimeoutMs,
+    long syncIntervalMs,
+    Durability durability,
+    @Nullable Secret clusterSecret,
+    long requestBodyBytesMax,
+    int documentBytesMax) {
+
+  /** The replication mode. */
+  public enum Mode {
+    /** One primary orders every write. */
+    LEADER,
+    /** Every node accepts writes; last-write-wins. */
+    DYNAMO
+  }
+
+  /** The starting role in leader mode. */
+  public enum Role {
+    /** Starts as the primary. */
+    PRIMARY,
+    /** Starts as a secondary. */
+    SECONDARY
+  }
+
+  /**
+   * A secret value that never prints: {@link #toString()} is redacted (D7).
+   *
+   * @param value the secret
+   */
+  public record Secret(String value) {
+    @Override
+    public String toString() {
+      return "[redacted]";
+    }
+  }
+
+  /** Default request body limit: 8 MiB. */
+  public static final long REQUEST_BODY_BYTES_MAX_DEFAULT = 8L << 20;
+
+  private static final Set<String> FILE_KEYS =
+      Set.of(
+          "host",
+          "port",
+          "node-id",
+          "role",
+          "mode",
+          "data-dir",
+          "peers",
+          "election-interval",
+          "replication-timeout",
+          "sync-interval",
+          "durability",
+          "cluster-secret",
+          "max-request-bytes",
+          "max-document-bytes");
+
+  /** Collects settings from each source; later calls override earlier ones. Not thread-safe. */
+  public static final class Builder {
+    private String host = "127.0.0.1";
+    private int port = 9000;
+    private String nodeId = "1";
+    private Role role = Role.PRIMARY;
+    private Mode mode = Mode.LEADER;
+    private Path dataDir = Path.of("data");
+    private @Nullable JsonNode peers;
+    private @Nullable String peersText;
+    private String peersSource = "--peers";
+    private double electionIntervalSeconds = 0.5;
+    private double replicationTimeoutSeconds = 2.0;
+    private double syncIntervalSeconds = 2.0;
+    private Durability durability = Durability.FSYNC;
+    private @Nullable String clusterSecret;
+    private long requestBodyBytesMax = REQUEST_BODY_BYTES_MAX_DEFAULT;
+    private long documentBytesMax = io.skein.SkeinConfig.DOCUMENT_BYTES_MAX_DEFAULT;
+
+    /** Sets the host. */
+    public Builder host(String value) {
+      host = value;
+      return this;
+    }
+
+    /** Sets the port. */
+    public Builder port(int value) {
+      port = value;
+      return this;
+    }
+
+    /** Sets the node id text (validated in {@link #build}). */
+    public Builder nodeId(String value) {
+      nodeId = value;
+      return this;
+    }
+
+    /** Sets the role from its text, {@code primary} or {@code secondary}. */
+    public Builder role(String value) {
+      role = parseEnum(Role.class, "role", value);
+      return this;
+    }
+
+    /** Sets the mode from its text, {@code leader} or {@code dynamo}. */
+    public Builder mode(String value) {
+      mode = parseEnum(Mode.class, "mode", value);
+      return this;
+    }
+
+    /** Sets the data directory. */
+    public Builder dataDir(Path value) {
+      dataDir = value;
+      return this;
+    }
+
+    /** Sets the peers from {@code --peers} JSON text. */
+    public Builder peers(String json) {
+      peersText = json;
+      peers = null;
+      peersSource = "--peers";
+      return this;
+    }
+
+    /** Sets the election interval in seconds. */
+    public Builder electionIntervalSeconds(double value) {
+      electionIntervalSeconds = value;
+      return this;
+    }
+
+    /** Sets the replication timeout in seconds. */
+    public Builder replicationTimeoutSeconds(double value) {
+      replicationTimeoutSeconds = value;
+      return this;
+    }
+
+    /** Sets the sync interval in seconds. */
+    public Builder syncIntervalSeconds(double value) {
+      syncIntervalSeconds = value;
+      return this;
+    }
+
+    /** Sets the durability from its text, {@code fsync} or {@code buffered}. */
+    public Builder durability(String value) {
+      durability = parseEnum(Durability.class, "durability", value);
+      return this;
+    }
+
+    /** Sets the cluster secret, or a {@code ${ENV_NAME}} reference to one. */
+    public Builder clusterSecret(String value) {
+      clusterSecret = value;
+      return this;
+    }
+
+    /**
+     * Applies a YAML or JSON config file whose keys are the long flag names without dashes in front
+     * ({@code port: 9001}, {@code node-id: "2"}, {@code peers: [...]}).
+     *
+     * @throws SettingsException if the file cannot be read, is malformed, or has an unknown key or
+     *     a value of the wrong type
+     */
+    public Builder configFile(Path file) {
+      JsonNode root = readConfigFile(file);
+      for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        applyFileKey(file, field.getKey(), field.getValue());
+      }
+      return this;
+    }
+
+    private void applyFileKey(Path file, String key, JsonNode value) {
+      String where = file + ": '" + key + "'";
+      switch (key) {
+        case "host" -> host = text(where, value);
+        case "port" -> port = (int) integer(where, value);
+        case "node-id" -> nodeId = value.isIntegralNumber() ? value.asText() : text(where, value);
+        case "role" -> role(text(where, value));
+        case "mode" -> mode(text(where, value));
+        case "data-dir" -> dataDir = Path.of(text(where, value));
+        case "peers" -> {
+          peers = value;
+          peersText = null;
+          peersSource = file + ": peers";
+        }
+        case "election-interval" -> electionIntervalSeconds = number(where, value);
+        case "replication-timeout" -> replicationTimeoutSeconds = number(where, value);
+        case "sync-interval" -> syncIntervalSeconds = number(where, value);
+        case "durability" -> durability(text(where, value));
+        case "cluster-secret" -> clusterSecret = text(where, value);
+        case "max-request-bytes" -> requestBodyBytesMax = integer(where, value);
+        case "max-document-bytes" -> documentBytesMax = integer(where, value);
+        default ->
+            throw new SettingsException(
+                file
+                    + ": unknown key '"
+                    + key
+                    + "'; known keys: "
+                    + String.join(", ", FILE_KEYS.stream().sorted().toList()));
+      }
+    }
+
+    /**
+     * Validates everything and resolves the secret reference.
+     *
+     * @throws SettingsException naming the first invalid setting
+     */
+    public NodeSettings build() {
+      if (host.isBlank()) {
+        throw new SettingsException("invalid --host: it is empty");
+      }
+      if (port < 0 || port > 65535) {
+        throw new SettingsException("invalid --port " + port + ": expected 0-65535");
+      }
+      NodeId id;
+      try {
+        id = NodeId.of(nodeId);
+      } catch (InvalidNameException e) {
+        throw new SettingsException("invalid --node-id: " + e.getMessage(), e);
+      }
+      List<PeerAddress> peerList = List.of();
+      if (peersText != null) {
+        peerList = PeerAddress.parseList(peersText, id);
+      } else if (peers != null) {
+        peerList = PeerAddress.parseList(peers, id, peersSource);
+      }
+      if (requestBodyBytesMax < 1024
+          || documentBytesMax < 64
+          || documentBytesMax > requestBodyBytesMax) {
+        throw new SettingsException(
+            "invalid limits: need max-request-bytes >= 1024 and 64 <= max-document-bytes <="
+                + " max-request-bytes");
+      }
+      return new NodeSettings(
+          host,
+          port,
+          id,
+          role,
+          mode,
+          dataDir,
+          peerList,
+          millis("--election-interval", electionIntervalSeconds),
+          millis("--replication-timeout", replicationTimeoutSeconds),
+          millis("--sync-interval", syncIntervalSeconds),
+          durability,
+          resolveSecret(clusterSecret),
+          requestBodyBytesMax,
+          (int) documentBytesMax);
+    }
+  }
+
+  /** Returns this node's base URL. */
+  public String url() {
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  static @Nullable Secret resolveSecret(@Nullable String value) {
+    if (value == null) {
+      String fromEnv = System.getenv("SKEIN_CLUSTER_SECRET");
+      return fromEnv == null || fromEnv.isEmpty() ? null : new Secret(fromEnv);
+    }
+    if (value.startsWith("${") && value.endsWith("}")) {
+      String name = value.substring(2, value.length() - 1);
+      String resolved = System.getenv(name);
+      if (resolved == null || resolved.isEmpty()) {
+        throw new SettingsException(
+            "invalid cluster secret: it refers to environment variable "
+                + name
+                + ", which is not set");
+      }
+      return new Secret(resolved);
+    }
+    if (value.length() < 16) {
+      throw new SettingsException("invalid cluster secret: it must be at least 16 characters");
+    }
+    return new Secret(value);
+  }
+
+  static long millis(String flag, double seconds) {
+    if (!(seconds > 0) || seconds > 86_400) {
+      throw new SettingsException(
+          "invalid " + flag + " " + seconds + ": expected seconds, > 0 and <= 86400");
+    }
+    return Math.max(1, Math.round(seconds * 1000));
+  }
+
+  static <E extends Enum<E>> E parseEnum(Class<E> type, String flag, String value) {
+    for (E constant : type.getEnumConstants()) {
+      if (constant.name().toLowerCase(Locale.ROOT).equals(value)) {
+        return constant;
+      }
+    }
+    List<String> accepted =
+        java.util.Arrays.stream(type.getEnumConstants())
+            .map(c -> c.name().toLowerCase(Locale.ROOT))
+            .toList();
+    throw new SettingsException(
+        "invalid --" + flag + " '" + value + "': expected one of " + String.join(", ", accepted));
+  }
+
+  private static JsonNode readConfigFile(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    ObjectMapper mapper =
+        name.endsWith(".json")
+            ? io.skein.internal.json.Json.MAPPER
+            : new ObjectMapper(new YAMLFactory());
+    JsonNode root;
+    try {
+      root = mapper.readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new SettingsException("cannot read config file " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new SettingsException("config file " + file + " must hold a mapping of settings");
+    }
+    return root;
+  }
+
+  private static String text(String where, JsonNode value) {
+    if (!value.isTextual()) {
+      throw new SettingsException(where + " must be a string");
+    }
+    return value.asText();
+  }
+
+  private static long integer(String where, JsonNode value) {
+    if (!value.isIntegralNumber()) {
+      throw new SettingsException(where + " must be an integer");
+    }
+    return value.asLong();
+  }
+
+  private static double number(String where, JsonNode value) {
+    if (!value.isNumber()) {
+      throw new SettingsException(where + " must be a number of seconds");
+    }
+    return value.asDouble();
+  }
+}

@@ -1,0 +1,49 @@
+package io.skein.node.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import io.skein.ClosedException;
+import io.skein.InvalidRequestException;
+import io.skein.OutcomeUnknownException;
+import io.skein.OverloadedException;
+import io.skein.SkeinException;
+import io.skein.TooLargeException;
+import io.skein.internal.json.Json;
+import io.skein.internal.storage.StorageException;
+
+/**
+ * Turns failures into the error shape of DESIGN.md: {@code {"error":{"code":…,"message":…}}} with
+ * the matching status.
+ */
+final class ApiErrors {
+  private ApiErrors() {}
+
+  /** Returns the HTTP status for an exception. */
+  static int status(SkeinException e) {
+    return switch (e) {
+      case InvalidRequestException invalid -> 400;
+      case TooLargeException tooLarge -> 413;
+      case OverloadedException overloaded -> 503;
+      case ClosedException closed -> 503;
+      case OutcomeUnknownException unknown -> 504;
+      case StorageException storage when storage.code().equals("overloaded") -> 503;
+      default -> 500;
+    };
+  }
+
+  /** Writes an exception as an error answer. */
+  static void write(Context ctx, SkeinException e) {
+    int status = status(e);
+    if (status == 503) {
+      ctx.header("Retry-After", "1");
+    }
+    write(ctx, status, e.code(), e.getMessage() == null ? e.code() : e.getMessage());
+  }
+
+  /** Writes an error answer. */
+  static void write(Context ctx, int status, String code, String message) {
+    ObjectNode error = Json.MAPPER.createObjectNode();
+    error.putObject("error").put("code", code).put("message", message);
+    ctx.status(status).contentType("application/json").result(error.toString());
+  }
+}

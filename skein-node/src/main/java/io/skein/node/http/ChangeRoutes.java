@@ -1,0 +1,139 @@
+package io.skein.node.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.skein.ChangeEvent;
+import io.skein.ChangeFeedPage;
+import io.skein.OverloadedException;
+import io.skein.Skein;
+import io.skein.internal.json.Json;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Semaphore;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * {@code GET /v1/changes}: the change feed, as one JSON page or as a Server-Sent Events stream
+ * ({@code Accept: text/event-stream}). Both resume from any token they handed out ({@code since},
+ * or the {@code Last-Event-ID} header for SSE). A stream reads the committed oplog from its
+ * position, so it buffers nothing; the number of open streams is bounded.
+ */
+final class ChangeRoutes {
+  /** The most SSE streams open at once; more get {@code 503 overloaded}. */
+  static final int STREAMS_MAX = 256;
+
+  private static final int PAGE_LIMIT_DEFAULT = 1_000;
+  private static final long KEEPALIVE_MS = 15_000;
+  private static final long WAIT_MS = 1_000;
+
+  private final Skein skein;
+  private final HttpApi api;
+  private final Semaphore streams = new Semaphore(STREAMS_MAX);
+
+  ChangeRoutes(Skein skein, HttpApi api) {
+    this.skein = skein;
+    this.api = api;
+  }
+
+  void register(RoutesConfig routes) {
+    routes.get("/v1/changes", HttpApi.named("/v1/changes", this::changes));
+  }
+
+  private void changes(Context ctx) throws IOException, InterruptedException {
+    String accept = ctx.header("Accept");
+    if (accept != null && accept.contains("text/event-stream")) {
+      stream(ctx);
+      return;
+    }
+    int limit = DocumentRoutes.intParam(ctx, "limit", PAGE_LIMIT_DEFAULT);
+    ChangeFeedPage page = skein.changes(ctx.queryParam("since"), limit);
+    boolean includeDocs = "true".equals(ctx.queryParam("include_docs"));
+    ArrayNode changes = Json.MAPPER.createArrayNode();
+    for (ChangeEvent change : page.changes()) {
+      changes.add(toJson(change, includeDocs));
+    }
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.set("changes", changes);
+    body.put("last", page.last());
+    DocumentRoutes.json(ctx, body);
+  }
+
+  private void stream(Context ctx) throws IOException, InterruptedException {
+    String since = ctx.header("Last-Event-ID");
+    if (since == null) {
+      since = ctx.queryParam("since");
+    }
+    boolean includeDocs = !"false".equals(ctx.queryParam("include_docs"));
+    String position = Long.toString(skein.parseToken(since));
+    if (!streams.tryAcquire()) {
+      throw new OverloadedException(STREAMS_MAX + " change streams are open; retry later");
+    }
+    try {
+      ctx.status(200);
+      ctx.res().setContentType("text/event-stream");
+      ctx.res().setCharacterEncoding("UTF-8");
+      ctx.res().setHeader("Cache-Control", "no-cache");
+      OutputStream out = ctx.res().getOutputStream();
+      write(out, ": skein change feed from " + position + "\n\n");
+      pump(out, position, includeDocs);
+    } catch (IOException e) {
+      // The client went away: that is how a stream normally ends.
+    } finally {
+      streams.release();
+    }
+  }
+
+  private void pump(OutputStream out, String start, boolean includeDocs)
+      throws IOException, InterruptedException {
+    String position = start;
+    long lastWriteMs = System.currentTimeMillis();
+    while (!api.isStopping() && skein.isHealthy()) {
+      ChangeFeedPage page = skein.changes(position, PAGE_LIMIT_DEFAULT);
+      for (ChangeEvent change : page.changes()) {
+        write(out, event(change, includeDocs));
+      }
+      if (!page.changes().isEmpty()) {
+        lastWriteMs = System.currentTimeMillis();
+      }
+      boolean advanced = !page.last().equals(position);
+      position = page.last();
+      if (!advanced) {
+        skein.awaitChangeAfter(Long.parseLong(position), WAIT_MS);
+        if (System.currentTimeMillis() - lastWriteMs >= KEEPALIVE_MS) {
+          write(out, ": keepalive\n\n");
+          lastWriteMs = System.currentTimeMillis();
+        }
+      }
+    }
+  }
+
+  private static String event(ChangeEvent change, boolean includeDocs) {
+    return "id: "
+        + change.token()
+        + "\nevent: change\ndata: "
+        + toJson(change, includeDocs)
+        + "\n\n";
+  }
+
+  private static void write(OutputStream out, String text) throws IOException {
+    out.write(text.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  private static ObjectNode toJson(ChangeEvent change, boolean includeDocs) {
+    ObjectNode node = Json.MAPPER.createObjectNode();
+    node.put("seq", change.token())
+        .put("collection", change.collection())
+        .put("id", change.id())
+        .put("op", change.operation())
+        .put("version", change.version());
+    @Nullable String json = change.json();
+    if (includeDocs && json != null) {
+      node.set("doc", Json.parse(json));
+    }
+    return node;
+  }
+}

@@ -1,0 +1,256 @@
+package io.skein.node.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.skein.Batch;
+import io.skein.Document;
+import io.skein.DocumentCollection;
+import io.skein.DocumentPage;
+import io.skein.InvalidRequestException;
+import io.skein.Skein;
+import io.skein.SkeinException;
+import io.skein.core.replica.WriteConcern;
+import io.skein.internal.json.Json;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/** Documents, listing, queries, indexes and batches. */
+final class DocumentRoutes {
+  private static final String DOC = "/v1/collections/{collection}/docs/{id}";
+  private static final int LIST_LIMIT_DEFAULT = 100;
+
+  private final Skein skein;
+
+  DocumentRoutes(Skein skein) {
+    this.skein = skein;
+  }
+
+  void register(RoutesConfig routes) {
+    routes.put(DOC, HttpApi.named(DOC, this::put));
+    routes.get(DOC, HttpApi.named(DOC, this::get));
+    routes.delete(DOC, HttpApi.named(DOC, this::delete));
+    routes.get(
+        "/v1/collections/{collection}/docs",
+        HttpApi.named("/v1/collections/{collection}/docs", this::list));
+    routes.post(
+        "/v1/collections/{collection}/query",
+        HttpApi.named("/v1/collections/{collection}/query", this::query));
+    routes.post(
+        "/v1/collections/{collection}/indexes",
+        HttpApi.named("/v1/collections/{collection}/indexes", this::createIndex));
+    routes.get(
+        "/v1/collections/{collection}/indexes",
+        HttpApi.named("/v1/collections/{collection}/indexes", this::listIndexes));
+    routes.post("/v1/batch", HttpApi.named("/v1/batch", this::batch));
+  }
+
+  private DocumentCollection collection(Context ctx) {
+    return skein.collection(ctx.pathParam("collection"));
+  }
+
+  private void put(Context ctx) {
+    DocumentCollection collection = collection(ctx);
+    WriteConcern concern = writeConcern(ctx);
+    JsonNode document = Json.parseObject(ctx.body(), "the document");
+    String id = ctx.pathParam("id");
+    String version = collection.put(id, document, concern);
+    ctx.header("ETag", quote(version));
+    json(ctx, Json.MAPPER.createObjectNode().put("id", id).put("version", version));
+  }
+
+  private void get(Context ctx) {
+    Optional<Document> document = collection(ctx).get(ctx.pathParam("id"));
+    if (document.isEmpty()) {
+      notFound(ctx);
+      return;
+    }
+    ctx.header("ETag", quote(document.get().version()));
+    ctx.contentType("application/json").result(document.get().json());
+  }
+
+  private void delete(Context ctx) {
+    DocumentCollection collection = collection(ctx);
+    WriteConcern concern = writeConcern(ctx);
+    String id = ctx.pathParam("id");
+    Optional<String> version = collection.delete(id, concern);
+    if (version.isEmpty()) {
+      notFound(ctx);
+      return;
+    }
+    json(ctx, Json.MAPPER.createObjectNode().put("id", id).put("version", version.get()));
+  }
+
+  private void list(Context ctx) {
+    int limit = intParam(ctx, "limit", LIST_LIMIT_DEFAULT);
+    DocumentPage page = collection(ctx).list(ctx.queryParam("after"), limit);
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.set("docs", documents(page.documents()));
+    body.put("next", page.next());
+    json(ctx, body);
+  }
+
+  private void query(Context ctx) {
+    DocumentCollection collection = collection(ctx);
+    JsonNode body = Json.parseObject(ctx.body(), "the query");
+    ObjectNode answer = Json.MAPPER.createObjectNode();
+    answer.set("docs", documents(collection.query(body)));
+    json(ctx, answer);
+  }
+
+  private void createIndex(Context ctx) {
+    DocumentCollection collection = collection(ctx);
+    JsonNode body = Json.parseObject(ctx.body(), "the index definition");
+    collection.createIndex(body);
+    json(ctx, Json.MAPPER.createObjectNode().set("fields", body.get("fields")));
+  }
+
+  private void listIndexes(Context ctx) {
+    ArrayNode indexes = Json.MAPPER.createArrayNode();
+    for (List<String> fields : collection(ctx).indexes()) {
+      ArrayNode array = indexes.addObject().putArray("fields");
+      fields.forEach(array::add);
+    }
+    json(ctx, Json.MAPPER.createObjectNode().set("indexes", indexes));
+  }
+
+  private void batch(Context ctx) {
+    WriteConcern concern = writeConcern(ctx);
+    JsonNode body = Json.parseObject(ctx.body(), "the batch");
+    requireOnlyKeys(body, Set.of("ops"), "the batch");
+    JsonNode ops = body.get("ops");
+    if (ops == null || !ops.isArray() || ops.isEmpty()) {
+      throw new InvalidRequestException(
+          "invalid_batch", "the batch needs \"ops\": a non-empty array of operations");
+    }
+    Batch batch = skein.batch();
+    for (int i = 0; i < ops.size(); i++) {
+      addOperation(batch, ops.get(i), i);
+    }
+    List<String> versions = batch.commit(concern);
+    ArrayNode results = Json.MAPPER.createArrayNode();
+    for (int i = 0; i < versions.size(); i++) {
+      results.addObject().put("id", ops.get(i).get("id").asText()).put("version", versions.get(i));
+    }
+    json(ctx, Json.MAPPER.createObjectNode().set("results", results));
+  }
+
+  private static void addOperation(Batch batch, JsonNode op, int index) {
+    String where = "ops[" + index + "]";
+    try {
+      if (!op.isObject()) {
+        throw new InvalidRequestException("invalid_batch", "must be an object");
+      }
+      requireOnlyKeys(op, Set.of("op", "collection", "id", "doc"), where);
+      String kind = requiredText(op, "op");
+      String collection = requiredText(op, "collection");
+      String id = requiredText(op, "id");
+      JsonNode doc = op.get("doc");
+      switch (kind) {
+        case "put" -> {
+          if (doc == null) {
+            throw new InvalidRequestException("invalid_batch", "a put needs \"doc\"");
+          }
+          batch.put(collection, id, doc);
+        }
+        case "delete" -> {
+          if (doc != null) {
+            throw new InvalidRequestException("invalid_batch", "a delete takes no \"doc\"");
+          }
+          batch.delete(collection, id);
+        }
+        default ->
+            throw new InvalidRequestException(
+                "invalid_batch", "op '" + kind + "' is unknown: expected put or delete");
+      }
+    } catch (SkeinException e) {
+      throw prefixed(e, where);
+    }
+  }
+
+  private static SkeinException prefixed(SkeinException e, String where) {
+    String message = where + ": " + e.getMessage();
+    if (e instanceof io.skein.TooLargeException) {
+      return new io.skein.TooLargeException(e.code(), message);
+    }
+    return new InvalidRequestException(e.code(), message, e);
+  }
+
+  private static String requiredText(JsonNode op, String field) {
+    JsonNode value = op.get(field);
+    if (value == null || !value.isTextual()) {
+      throw new InvalidRequestException("invalid_batch", "\"" + field + "\" must be a string");
+    }
+    return value.asText();
+  }
+
+  private static void requireOnlyKeys(JsonNode object, Set<String> allowed, String what) {
+    for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!allowed.contains(name)) {
+        throw new InvalidRequestException(
+            "invalid_request", what + " has an unknown field '" + name + "'");
+      }
+    }
+  }
+
+  static WriteConcern writeConcern(Context ctx) {
+    String w = ctx.queryParam("w");
+    if (w == null) {
+      return WriteConcern.ONE;
+    }
+    try {
+      return WriteConcern.parse(w);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidRequestException("invalid_write_concern", String.valueOf(e.getMessage()), e);
+    }
+  }
+
+  static int intParam(Context ctx, String name, int defaultValue) {
+    String text = ctx.queryParam(name);
+    if (text == null) {
+      return defaultValue;
+    }
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new InvalidRequestException(
+          "invalid_" + name, name + " '" + text + "' is not an integer", e);
+    }
+  }
+
+  private static ArrayNode documents(List<Document> documents) {
+    ArrayNode array = Json.MAPPER.createArrayNode();
+    for (Document document : documents) {
+      ObjectNode entry = array.addObject();
+      entry.put("id", document.id()).put("version", document.version());
+      entry.set("doc", Json.parse(document.json()));
+    }
+    return array;
+  }
+
+  private static void notFound(Context ctx) {
+    ApiErrors.write(
+        ctx,
+        404,
+        "not_found",
+        "no document '"
+            + ctx.pathParam("id")
+            + "' in collection '"
+            + ctx.pathParam("collection")
+            + "'");
+  }
+
+  static void json(Context ctx, JsonNode body) {
+    ctx.contentType("application/json").result(body.toString());
+  }
+
+  static String quote(@Nullable String version) {
+    return "\"" + version + "\"";
+  }
+}
