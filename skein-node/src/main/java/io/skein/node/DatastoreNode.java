@@ -1,5 +1,6 @@
 package io.skein.node;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
@@ -76,7 +77,14 @@ public final class DatastoreNode implements Callable<Integer> {
 
   /** Runs the command and returns its exit status, without exiting (for tests). */
   public static int run(String... args) {
+    return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+  }
+
+  /** Runs the command with the given output streams; returns its exit status. */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
     CommandLine commandLine = new CommandLine(new DatastoreNode());
+    commandLine.setOut(out);
+    commandLine.setErr(err);
     commandLine.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           if (e instanceof SettingsException) {
