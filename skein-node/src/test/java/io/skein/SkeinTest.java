@@ -51,6 +51,22 @@ class SkeinTest {
   }
 
   @Test
+  void theClockNeverRegressesAcrossARestartEvenIfWallTimeWentBack() {
+    java.time.Instant late = java.time.Instant.ofEpochMilli(2_000_000_000_000L);
+    String before;
+    try (Skein skein = Skein.open(SkeinConfig.builder(dir, "1").clock(() -> late).build())) {
+      before = skein.collection("c").put("a", "{}");
+    }
+    java.time.Instant early = late.minusSeconds(3_600);
+    try (Skein skein = Skein.open(SkeinConfig.builder(dir, "1").clock(() -> early).build())) {
+      String after = skein.collection("c").put("a", "{\"v\":2}");
+      assertThat(io.skein.core.oplog.Version.parse(after))
+          .isGreaterThan(io.skein.core.oplog.Version.parse(before));
+      assertThat(skein.collection("c").get("a").orElseThrow().version()).isEqualTo(after);
+    }
+  }
+
+  @Test
   void typedExceptionsNameTheProblem() {
     try (Skein skein = open()) {
       assertThatThrownBy(() -> skein.collection("_system_rollback"))

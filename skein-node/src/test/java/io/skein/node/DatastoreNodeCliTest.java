@@ -59,7 +59,8 @@ class DatastoreNodeCliTest {
             "[{\"node_id\":2,\"host\":\"127.0.0.1\",\"port\":9001},"
                 + "{\"node_id\":3,\"host\":\"127.0.0.1\",\"port\":9002}]",
             io.skein.core.model.NodeId.of("1"));
-    assertThat(peers).extracting(PeerAddress::url)
+    assertThat(peers)
+        .extracting(PeerAddress::url)
         .containsExactly("http://127.0.0.1:9001", "http://127.0.0.1:9002");
   }
 

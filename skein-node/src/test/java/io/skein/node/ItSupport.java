@@ -31,10 +31,14 @@ final class ItSupport {
   static Path nodeJar() {
     String property = System.getProperty("skein.nodeJar");
     Path jar =
-        property != null ? Path.of(property) : Path.of("target", "datastore-node.jar").toAbsolutePath();
+        property != null
+            ? Path.of(property)
+            : Path.of("target", "datastore-node.jar").toAbsolutePath();
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(
-          "no node jar at " + jar + ": run the ITs with `mvn verify` (failsafe sets skein.nodeJar)");
+          "no node jar at "
+              + jar
+              + ": run the ITs with `mvn verify` (failsafe sets skein.nodeJar)");
     }
     return jar;
   }
@@ -161,7 +165,9 @@ final class ItSupport {
         if (response.status() == 200) {
           acknowledge(id, response);
         } else {
-          refusedByStatus.computeIfAbsent(response.status(), s -> new AtomicInteger()).incrementAndGet();
+          refusedByStatus
+              .computeIfAbsent(response.status(), s -> new AtomicInteger())
+              .incrementAndGet();
           if (nodeEnding) {
             return;
           }

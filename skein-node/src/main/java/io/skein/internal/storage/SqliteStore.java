@@ -183,6 +183,26 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Returns the value of a pragma on the writer connection (for diagnostics and tests), for example
+   * {@code synchronous} (2 = FULL, 1 = NORMAL) or {@code journal_mode}.
+   */
+  public String writerPragma(String name) {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("not a pragma name: " + name);
+    }
+    writeLock.lock();
+    try {
+      String value = queryString(writer, "PRAGMA " + name);
+      writer.commit();
+      return String.valueOf(value);
+    } catch (SQLException e) {
+      throw new StorageException("read_failed", "PRAGMA " + name + " failed: " + e, e);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
   /** Returns the path of the database file. */
   public Path file() {
     return file;

@@ -129,8 +129,7 @@ class GroupCommitTest {
   void writersThatQueueDuringACommitShareTheNextTransaction() throws Exception {
     NodeId id = NodeId.of("1");
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    GatedStore store =
-        new GatedStore(SqliteStore.open(dir, id, Durability.FSYNC, 2, meters));
+    GatedStore store = new GatedStore(SqliteStore.open(dir, id, Durability.FSYNC, 2, meters));
     ReplicaCore core = ReplicaCore.restore(ReplicaConfig.defaults(id), store.recoveredState());
     ChangeNotifier notifier = new ChangeNotifier(0);
     try (EventLoop loop =

@@ -130,7 +130,8 @@ class IndexPlanTest {
       throw new IllegalArgumentException(selector, e);
     }
     SqlQuery sql = SqlQueryTranslator.select(COLLECTION, query);
-    try (PreparedStatement explain = connection.prepareStatement("EXPLAIN QUERY PLAN " + sql.sql())) {
+    try (PreparedStatement explain =
+        connection.prepareStatement("EXPLAIN QUERY PLAN " + sql.sql())) {
       for (int i = 0; i < sql.parameters().size(); i++) {
         explain.setObject(i + 1, sql.parameters().get(i));
       }

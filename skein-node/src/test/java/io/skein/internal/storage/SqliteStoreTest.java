@@ -68,6 +68,19 @@ class SqliteStoreTest {
   }
 
   @Test
+  void durabilityChoosesFsyncPerCommitOrOsBuffering() {
+    try (SqliteStore store = open(ONE)) {
+      assertThat(store.writerPragma("journal_mode")).isEqualTo("wal");
+      assertThat(store.writerPragma("synchronous")).isEqualTo("2"); // FULL: fsync every commit
+    }
+    try (SqliteStore store =
+        SqliteStore.open(dir, ONE, Durability.BUFFERED, 1, new SimpleMeterRegistry())) {
+      assertThat(store.writerPragma("synchronous")).isEqualTo("1"); // NORMAL: no commit fsync
+    }
+    assertThat(dir.resolve("node-1.db")).exists();
+  }
+
+  @Test
   void deletesLeaveTombstonesThatListingsAndQueriesSkip() {
     try (SqliteStore store = open(ONE)) {
       store.append(
@@ -75,7 +88,9 @@ class SqliteStoreTest {
           new Hlc(1_001, 0));
       store.append(List.of(entry("1", 3, 1_002, "a", null)), new Hlc(1_002, 0));
       assertThat(store.get(key("a")).orElseThrow().isTombstone()).isTrue();
-      assertThat(store.list(C, null, 10)).extracting(d -> d.key().id().value()).containsExactly("b");
+      assertThat(store.list(C, null, 10))
+          .extracting(d -> d.key().id().value())
+          .containsExactly("b");
     }
   }
 
@@ -129,8 +144,9 @@ class SqliteStoreTest {
   void refusesACorruptSkeinFileAndLeavesItUntouched() throws Exception {
     try (SqliteStore store = open(ONE)) {
       for (int i = 1; i <= 200; i++) {
-        store.append(List.of(entry("1", i, 1_000 + i, "d" + i, "{\"pad\":\"" + "x".repeat(200)
-            + "\"}")), Hlc.ZERO);
+        store.append(
+            List.of(entry("1", i, 1_000 + i, "d" + i, "{\"pad\":\"" + "x".repeat(200) + "\"}")),
+            Hlc.ZERO);
       }
     }
     Path file = dir.resolve("node-1.db");

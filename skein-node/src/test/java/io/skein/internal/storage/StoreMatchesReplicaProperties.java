@@ -37,8 +37,8 @@ class StoreMatchesReplicaProperties {
   record Write(String origin, int key, long physicalMs, int logical, boolean delete, int value) {}
 
   @Property(tries = 60)
-  void sqliteStateEqualsTheReferenceReplica(
-      @ForAll("writes") List<Write> writes, @ForAll long seed) throws IOException {
+  void sqliteStateEqualsTheReferenceReplica(@ForAll("writes") List<Write> writes, @ForAll long seed)
+      throws IOException {
     List<OplogEntry> entries = entries(writes);
     Collections.shuffle(entries, new Random(seed));
     InMemoryReplica reference = new InMemoryReplica();

@@ -152,9 +152,11 @@ class HttpApiTest {
     assertError(send("PUT", doc + "j", ""), 400, "invalid_json");
     assertError(send("PUT", doc + "j", "{\"a\":1,\"a\":2}"), 400, "invalid_json");
     assertError(send("PUT", doc + "j", "{\"a\":1} trailing"), 400, "invalid_json");
-    assertError(send("PUT", "/v1/collections/bad%20name/docs/j", "{}"), 400,
-        "invalid_collection_name");
-    assertError(send("PUT", "/v1/collections/_system_rollback/docs/j", "{}"), 400,
+    assertError(
+        send("PUT", "/v1/collections/bad%20name/docs/j", "{}"), 400, "invalid_collection_name");
+    assertError(
+        send("PUT", "/v1/collections/_system_rollback/docs/j", "{}"),
+        400,
         "reserved_collection_name");
     assertError(send("PUT", doc + "..", "{}"), 400, "invalid_document_id");
     assertError(send("PUT", doc + "j?w=2", "{}"), 400, "invalid_write_concern");
@@ -162,8 +164,10 @@ class HttpApiTest {
     assertError(send("PUT", doc + "j", big), 413, "document_too_large");
     String huge = "{\"a\":\"" + "x".repeat((8 << 20) + 10) + "\"}";
     assertError(send("PUT", doc + "j", huge), 413, "body_too_large");
-    assertError(send("POST", "/v1/collections/c/query", "{\"selector\":{\"a\":{\"$foo\":1}}}"),
-        400, "unknown_operator");
+    assertError(
+        send("POST", "/v1/collections/c/query", "{\"selector\":{\"a\":{\"$foo\":1}}}"),
+        400,
+        "unknown_operator");
     assertError(send("POST", "/v1/collections/c/query", "{\"selector\":[]}"), 400, null);
     assertError(send("POST", "/v1/batch", "{\"ops\":[]}"), 400, "invalid_batch");
     assertError(send("POST", "/v1/batch", "{\"ops\":[{\"op\":\"put\"}]}"), 400, "invalid_batch");

@@ -1,0 +1,151 @@
+package io.skein.bench;
+
+import io.skein.Durability;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.HdrHistogram.Histogram;
+
+/** Markdown tables of the runners' results. */
+final class Report {
+  private Report() {}
+
+  /** Returns a line naming the JVM, OS, CPU count, time and the runner's arguments. */
+  static String environment(String runner, String[] args) {
+    return String.format(
+        Locale.ROOT,
+        "%s %s | %s %s (%s) | %s %s | %d processors | %s",
+        runner,
+        String.join(" ", args),
+        System.getProperty("java.vm.name"),
+        System.getProperty("java.runtime.version"),
+        System.getProperty("java.vm.vendor"),
+        System.getProperty("os.name"),
+        System.getProperty("os.arch"),
+        Runtime.getRuntime().availableProcessors(),
+        Instant.now().truncatedTo(ChronoUnit.SECONDS));
+  }
+
+  /** Returns the table of the rows of one durability. */
+  static String putTable(
+      List<PutThroughput.Row> rows, Durability durability, List<String> targets) {
+    boolean hasSkein = targets.contains("skein");
+    List<String> baselines = targets.stream().filter(t -> !t.equals("skein")).toList();
+    List<String> header = new ArrayList<>();
+    header.add("Workload");
+    targets.forEach(t -> header.add(t + " puts/s"));
+    if (hasSkein) {
+      baselines.forEach(t -> header.add("skein ÷ " + t));
+    }
+    targets.forEach(t -> header.add(t + " p50 / p99 ms"));
+    if (hasSkein) {
+      header.addAll(List.of("skein commits/s", "puts per commit", "loop in SQLite"));
+    }
+    StringBuilder table = new StringBuilder();
+    line(table, header);
+    line(table, header.stream().map(h -> h.equals("Workload") ? "---" : "---:").toList());
+    List<String> notes = new ArrayList<>();
+    for (PutThroughput.Row row : rows) {
+      if (row.workload().durability() == durability) {
+        line(table, putCells(row, targets, hasSkein, baselines));
+        notes.addAll(errorNotes(row));
+      }
+    }
+    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+    return table.toString();
+  }
+
+  private static List<String> putCells(
+      PutThroughput.Row row, List<String> targets, boolean hasSkein, List<String> baselines) {
+    List<String> cells = new ArrayList<>();
+    cells.add(row.workload().label());
+    targets.forEach(t -> cells.add(rate(row.tally(t).unitsPerSecond())));
+    if (hasSkein) {
+      PutThroughput.Tally skein = row.tally("skein");
+      baselines.forEach(t -> cells.add(ratio(skein, row.tally(t))));
+    }
+    targets.forEach(t -> cells.add(latency(row.tally(t).latencyMicros)));
+    if (hasSkein) {
+      PutTarget.CommitStats commits = row.tally("skein").commits;
+      long elapsedNanos = row.tally("skein").elapsedNanos;
+      cells.add(rate(commits.commits() * 1e9 / elapsedNanos));
+      cells.add(
+          commits.commits() == 0
+              ? "-"
+              : String.format(Locale.ROOT, "%.1f", (double) commits.entries() / commits.commits()));
+      cells.add(String.format(Locale.ROOT, "%.0f%%", 100.0 * commits.commitNanos() / elapsedNanos));
+    }
+    return cells;
+  }
+
+  /** Returns "r" for one round, or "r (min–max of the rounds)" for several. */
+  static String ratio(PutThroughput.Tally numerator, PutThroughput.Tally denominator) {
+    String overall = ratio(numerator.unitsPerSecond(), denominator.unitsPerSecond());
+    int rounds = Math.min(numerator.roundRates.size(), denominator.roundRates.size());
+    if (rounds < 2) {
+      return overall;
+    }
+    double min = Double.MAX_VALUE;
+    double max = 0;
+    for (int i = 0; i < rounds; i++) {
+      double r = numerator.roundRates.get(i) / denominator.roundRates.get(i);
+      min = Math.min(min, r);
+      max = Math.max(max, r);
+    }
+    return overall + " (" + ratio(min, 1) + "–" + ratio(max, 1) + ")";
+  }
+
+  static String ratio(double numerator, double denominator) {
+    if (denominator == 0) {
+      return "-";
+    }
+    double r = numerator / denominator;
+    return String.format(Locale.ROOT, r >= 10 ? "%.0f×" : "%.2f×", r);
+  }
+
+  static String rate(double perSecond) {
+    return String.format(Locale.ROOT, "%,.0f", perSecond);
+  }
+
+  /** Returns "p50 / p99" in ms. */
+  static String latency(Histogram micros) {
+    if (micros.getTotalCount() == 0) {
+      return "-";
+    }
+    return millis(micros.getValueAtPercentile(50))
+        + " / "
+        + millis(micros.getValueAtPercentile(99));
+  }
+
+  static String millis(long micros) {
+    double ms = micros / 1000.0;
+    return String.format(Locale.ROOT, ms < 1 ? "%.3f" : ms < 100 ? "%.1f" : "%.0f", ms);
+  }
+
+  private static List<String> errorNotes(PutThroughput.Row row) {
+    List<String> notes = new ArrayList<>();
+    row.tallies()
+        .forEach(
+            (target, tally) -> {
+              if (tally.errors > 0 || tally.firstError != null) {
+                notes.add(
+                    "Errors: "
+                        + target
+                        + ", "
+                        + row.workload().label()
+                        + ": "
+                        + tally.errors
+                        + " in the window; first: "
+                        + tally.firstError);
+              }
+            });
+    return notes;
+  }
+
+  /** Appends one Markdown table line. */
+  static void line(StringBuilder table, List<String> cells) {
+    table.append("| ").append(String.join(" | ", cells)).append(" |\n");
+  }
+}

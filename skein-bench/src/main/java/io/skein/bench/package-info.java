@@ -1,0 +1,14 @@
+/**
+ * Benchmarks of Skein's put path, each against a baseline measured in the same run.
+ *
+ * <p>{@link io.skein.bench.PutThroughput} compares embedded puts with plain SQLite inserts of the
+ * same rows, {@link io.skein.bench.HttpThroughput} compares the HTTP API with the embedded API of
+ * the same node, and the JMH classes ({@link io.skein.bench.EmbeddedPutBenchmark}, {@link
+ * io.skein.bench.RawSqliteInsertBenchmark}) measure the same hot paths under JMH. Benchmarks
+ * measure; they assert nothing about time. Figures and the commands that produced them are in
+ * {@code docs/benchmarks.md}.
+ */
+@NullMarked
+package io.skein.bench;
+
+import org.jspecify.annotations.NullMarked;
