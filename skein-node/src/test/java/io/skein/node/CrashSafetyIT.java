@@ -131,6 +131,9 @@ class CrashSafetyIT {
       WriteLoad load = startLoad(http, "c" + cycle, ACKNOWLEDGED_BEFORE_END[cycle - 1]);
       load.nodeEnding();
       int status = node.kill();
+      // TEMPORARY: simulate lost un-synced data.
+      Files.deleteIfExists(dataDir.resolve("node-1.db-wal"));
+      Files.deleteIfExists(dataDir.resolve("node-1.db-shm"));
       finishLoad(load, "crash " + cycle);
       reportLog(node);
       assertThat(status).as("exit status of the SIGKILLed node").isEqualTo(EXIT_STATUS_SIGKILL);

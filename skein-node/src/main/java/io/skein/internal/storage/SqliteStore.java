@@ -677,6 +677,7 @@ public final class SqliteStore implements Store {
           "overloaded", "no read connection became free within " + READ_BORROW_TIMEOUT_MS + " ms");
     }
     try {
+      ensureOpen();
       return work.run(c);
     } catch (SQLException e) {
       throw new StorageException("read_failed", "read from " + file + " failed: " + e, e);
@@ -723,6 +724,18 @@ public final class SqliteStore implements Store {
       }
       closed = true;
       closeQuietly(writer);
+      // Take every read connection back before closing it, so that no read in flight has its
+      // connection closed underneath; a read that outlives the wait is abandoned.
+      for (int i = 0; i < allReaders.size(); i++) {
+        try {
+          if (readers.poll(READ_BORROW_TIMEOUT_MS, TimeUnit.MILLISECONDS) == null) {
+            break;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
       for (Connection reader : allReaders) {
         closeQuietly(reader);
       }
