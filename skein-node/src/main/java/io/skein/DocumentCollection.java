@@ -120,9 +120,14 @@ public final class DocumentCollection {
           "invalid_limit", "limit must be 1 to " + PAGE_LIMIT_MAX + ", was " + limit);
     }
     DocumentId afterId = after == null || after.isEmpty() ? null : documentId(after);
-    List<StoredDocument> rows = skein.store().list(name, afterId, limit);
+    // One row more than asked tells whether another page exists, so the last page has no next.
+    List<StoredDocument> rows = skein.store().list(name, afterId, limit + 1);
+    boolean more = rows.size() > limit;
+    if (more) {
+      rows = rows.subList(0, limit);
+    }
     List<Document> documents = rows.stream().map(DocumentCollection::document).toList();
-    String next = rows.size() == limit ? rows.get(rows.size() - 1).key().id().value() : null;
+    String next = more ? rows.get(rows.size() - 1).key().id().value() : null;
     return new DocumentPage(documents, next);
   }
 

@@ -21,12 +21,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * HTTP put and get throughput of a running node, against its own embedded API in the same run.
  *
  * <p>For each durability and number of clients, a fresh node starts in this JVM on a free loopback
- * port ({@link NodeServer#start}), and four closed loops run one after the other, each with a
+ * port ({@link NodeServer#start}), and five closed loops run one after the other, each with a
  * warm-up and a measured window: embedded puts through the node's own {@link io.skein.Skein}, HTTP
- * {@code PUT /v1/collections/bench/docs/{id}}, embedded gets, and HTTP {@code GET} of documents
- * written by the HTTP phase. Each client is a thread sending one request at a time through one
- * shared {@link HttpClient} (HTTP/1.1, so one connection per client). It prints a Markdown table
- * per durability with requests/s, the HTTP ÷ embedded ratio and HTTP p50/p99.
+ * {@code PUT /v1/collections/bench/docs/{id}}, embedded gets, HTTP {@code GET} of documents written
+ * by the HTTP phase, and HTTP {@code GET /health}, which touches no storage and so gives the floor:
+ * the cost of the HTTP client and server alone. Each client is a thread sending one request at a
+ * time through one shared {@link HttpClient} (HTTP/1.1, so one connection per client). It prints a
+ * Markdown table per durability with requests/s, the HTTP ÷ embedded ratios and HTTP p50/p99.
  *
  * <pre>
  * java -cp skein-bench/target/skein-benchmarks.jar io.skein.bench.HttpThroughput [--quick]
@@ -80,14 +81,15 @@ public final class HttpThroughput {
     }
   }
 
-  /** The four phases measured for one durability and client count. */
+  /** The five phases measured for one durability and client count. */
   record Row(
       Durability durability,
       int clients,
       ClosedLoop.Result embeddedPut,
       ClosedLoop.Result httpPut,
       ClosedLoop.Result embeddedGet,
-      ClosedLoop.Result httpGet) {}
+      ClosedLoop.Result httpGet,
+      ClosedLoop.Result httpHealth) {}
 
   /** Runs the options given on the command line and prints the tables. */
   public static void main(String[] args) throws InterruptedException {
@@ -190,7 +192,11 @@ public final class HttpThroughput {
               warmupMs,
               durationMs,
               ClosedLoop.Window.NONE);
-      return new Row(durability, clients, embeddedPut, httpPut, embeddedGet, httpGet);
+      URI health = URI.create("http://127.0.0.1:" + server.port() + "/health");
+      ClosedLoop.Result httpHealth =
+          ClosedLoop.run(
+              clients, i -> httpGet(client, health), warmupMs, durationMs, ClosedLoop.Window.NONE);
+      return new Row(durability, clients, embeddedPut, httpPut, embeddedGet, httpGet, httpHealth);
     } finally {
       TempDirs.delete(dir);
     }
@@ -229,6 +235,14 @@ public final class HttpThroughput {
       if (documents.get(id).isEmpty()) {
         throw new IllegalStateException("document " + id + " is missing");
       }
+      return 1;
+    };
+  }
+
+  private static ClosedLoop.Operation httpGet(HttpClient client, URI uri) {
+    return () -> {
+      HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET().build();
+      requireOk(client.send(request, HttpResponse.BodyHandlers.ofString()));
       return 1;
     };
   }
@@ -280,7 +294,9 @@ public final class HttpThroughput {
             "embedded get/s",
             "HTTP get/s",
             "HTTP ÷ embedded",
-            "HTTP get p50 / p99 ms");
+            "HTTP get p50 / p99 ms",
+            "GET /health/s",
+            "/health p50 / p99 ms");
     Report.line(table, header);
     Report.line(table, header.stream().map(h -> "---:").toList());
     List<String> notes = new ArrayList<>();
@@ -299,7 +315,9 @@ public final class HttpThroughput {
               Report.rate(row.embeddedGet().unitsPerSecond()),
               Report.rate(row.httpGet().unitsPerSecond()),
               Report.ratio(row.httpGet().unitsPerSecond(), row.embeddedGet().unitsPerSecond()),
-              Report.latency(row.httpGet().latencyMicros())));
+              Report.latency(row.httpGet().latencyMicros()),
+              Report.rate(row.httpHealth().unitsPerSecond()),
+              Report.latency(row.httpHealth().latencyMicros())));
       notes.addAll(errorNotes(row));
     }
     notes.forEach(note -> table.append('\n').append(note).append('\n'));
@@ -308,9 +326,9 @@ public final class HttpThroughput {
 
   private static List<String> errorNotes(Row row) {
     List<String> notes = new ArrayList<>();
-    String[] names = {"embedded put", "HTTP put", "embedded get", "HTTP get"};
+    String[] names = {"embedded put", "HTTP put", "embedded get", "HTTP get", "GET /health"};
     ClosedLoop.Result[] results = {
-      row.embeddedPut(), row.httpPut(), row.embeddedGet(), row.httpGet()
+      row.embeddedPut(), row.httpPut(), row.embeddedGet(), row.httpGet(), row.httpHealth()
     };
     for (int i = 0; i < names.length; i++) {
       ClosedLoop.Result result = results[i];

@@ -1,6 +1,8 @@
 package io.skein.bench;
 
 import io.skein.Durability;
+import io.skein.bench.RawSqliteTarget.Shape;
+import io.skein.bench.RawSqliteTarget.Sharing;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,8 +31,10 @@ import org.jspecify.annotations.Nullable;
  *   [--dir PATH]
  * </pre>
  *
- * Targets: {@code skein}, {@code raw} (one shared connection behind a lock) and {@code
- * raw-per-conn} (a connection per writer, waiting on SQLite's busy handler).
+ * Targets: {@code skein}; the baselines {@code raw} (one shared connection behind a lock) and
+ * {@code raw-per-conn} (a connection per writer, waiting on SQLite's busy handler); and {@code
+ * raw-oplog}, raw SQL of Skein's own write set (see {@link RawSqliteTarget.Shape}), to split
+ * Skein's cost between storage and engine.
  */
 public final class PutThroughput {
   private PutThroughput() {}
@@ -59,7 +63,7 @@ public final class PutThroughput {
       List<String> targets,
       Path dataParent) {
 
-    static final Set<String> TARGETS = Set.of("skein", "raw", "raw-per-conn");
+    static final Set<String> TARGETS = Set.of("skein", "raw", "raw-per-conn", "raw-oplog");
 
     Options {
       for (String target : targets) {
@@ -128,6 +132,7 @@ public final class PutThroughput {
   static final class Tally {
     long units;
     long calls;
+    long cpuNanos;
     long elapsedNanos;
     long errors;
     @Nullable String firstError;
@@ -138,6 +143,7 @@ public final class PutThroughput {
     void add(ClosedLoop.Result result, PutTarget.CommitStats windowCommits) {
       units += result.units();
       calls += result.calls();
+      cpuNanos += result.cpuNanos();
       elapsedNanos += result.elapsedNanos();
       errors += result.errors();
       if (firstError == null) {
@@ -193,6 +199,8 @@ public final class PutThroughput {
       out.println("### " + durability.name().toLowerCase(Locale.ROOT));
       out.println();
       out.print(Report.putTable(rows, durability, options.targets()));
+      out.println();
+      out.print(Report.costTable(rows, durability, options.targets()));
     }
   }
 
@@ -269,12 +277,15 @@ public final class PutThroughput {
   static PutTarget open(String target, Path dir, Durability durability) {
     return switch (target) {
       case "skein" -> SkeinTarget.open(dir, durability);
-      case "raw" ->
-          RawSqliteTarget.open(dir, durability, RawSqliteTarget.Sharing.SHARED_CONNECTION);
-      case "raw-per-conn" ->
-          RawSqliteTarget.open(dir, durability, RawSqliteTarget.Sharing.CONNECTION_PER_WRITER);
+      case "raw" -> raw(dir, durability, Sharing.SHARED_CONNECTION, Shape.DOCS_ONLY);
+      case "raw-per-conn" -> raw(dir, durability, Sharing.CONNECTION_PER_WRITER, Shape.DOCS_ONLY);
+      case "raw-oplog" -> raw(dir, durability, Sharing.SHARED_CONNECTION, Shape.SKEIN_WRITE_SET);
       default -> throw new IllegalArgumentException("unknown target '" + target + "'");
     };
+  }
+
+  private static PutTarget raw(Path dir, Durability durability, Sharing sharing, Shape shape) {
+    return RawSqliteTarget.open(dir, durability, sharing, shape);
   }
 
   static Durability durability(String text) {

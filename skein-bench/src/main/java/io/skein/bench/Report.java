@@ -28,7 +28,7 @@ final class Report {
         Instant.now().truncatedTo(ChronoUnit.SECONDS));
   }
 
-  /** Returns the table of the rows of one durability. */
+  /** Returns the throughput table of the rows of one durability. */
   static String putTable(
       List<PutThroughput.Row> rows, Durability durability, List<String> targets) {
     boolean hasSkein = targets.contains("skein");
@@ -40,44 +40,78 @@ final class Report {
       baselines.forEach(t -> header.add("skein ÷ " + t));
     }
     targets.forEach(t -> header.add(t + " p50 / p99 ms"));
-    if (hasSkein) {
-      header.addAll(List.of("skein commits/s", "puts per commit", "loop in SQLite"));
-    }
     StringBuilder table = new StringBuilder();
-    line(table, header);
-    line(table, header.stream().map(h -> h.equals("Workload") ? "---" : "---:").toList());
     List<String> notes = new ArrayList<>();
+    head(table, header);
     for (PutThroughput.Row row : rows) {
-      if (row.workload().durability() == durability) {
-        line(table, putCells(row, targets, hasSkein, baselines));
-        notes.addAll(errorNotes(row));
+      if (row.workload().durability() != durability) {
+        continue;
       }
+      List<String> cells = new ArrayList<>();
+      cells.add(row.workload().label());
+      targets.forEach(t -> cells.add(rate(row.tally(t).unitsPerSecond())));
+      if (hasSkein) {
+        baselines.forEach(t -> cells.add(ratio(row.tally("skein"), row.tally(t))));
+      }
+      targets.forEach(t -> cells.add(latency(row.tally(t).latencyMicros)));
+      line(table, cells);
+      notes.addAll(errorNotes(row));
     }
     notes.forEach(note -> table.append('\n').append(note).append('\n'));
     return table.toString();
   }
 
-  private static List<String> putCells(
-      PutThroughput.Row row, List<String> targets, boolean hasSkein, List<String> baselines) {
-    List<String> cells = new ArrayList<>();
-    cells.add(row.workload().label());
-    targets.forEach(t -> cells.add(rate(row.tally(t).unitsPerSecond())));
+  /**
+   * Returns the cost table of the rows of one durability: process CPU per put of each target, and
+   * Skein's group commits.
+   */
+  static String costTable(
+      List<PutThroughput.Row> rows, Durability durability, List<String> targets) {
+    boolean hasSkein = targets.contains("skein");
+    List<String> header = new ArrayList<>();
+    header.add("Workload");
+    targets.forEach(t -> header.add(t + " CPU µs/put"));
     if (hasSkein) {
-      PutThroughput.Tally skein = row.tally("skein");
-      baselines.forEach(t -> cells.add(ratio(skein, row.tally(t))));
+      header.addAll(List.of("skein commits/s", "puts per commit", "skein loop committing"));
     }
-    targets.forEach(t -> cells.add(latency(row.tally(t).latencyMicros)));
-    if (hasSkein) {
-      PutTarget.CommitStats commits = row.tally("skein").commits;
-      long elapsedNanos = row.tally("skein").elapsedNanos;
-      cells.add(rate(commits.commits() * 1e9 / elapsedNanos));
-      cells.add(
-          commits.commits() == 0
-              ? "-"
-              : String.format(Locale.ROOT, "%.1f", (double) commits.entries() / commits.commits()));
-      cells.add(String.format(Locale.ROOT, "%.0f%%", 100.0 * commits.commitNanos() / elapsedNanos));
+    StringBuilder table = new StringBuilder();
+    head(table, header);
+    for (PutThroughput.Row row : rows) {
+      if (row.workload().durability() != durability) {
+        continue;
+      }
+      List<String> cells = new ArrayList<>();
+      cells.add(row.workload().label());
+      targets.forEach(t -> cells.add(cpuPerUnit(row.tally(t))));
+      if (hasSkein) {
+        cells.addAll(commitCells(row.tally("skein")));
+      }
+      line(table, cells);
     }
-    return cells;
+    return table.toString();
+  }
+
+  private static String cpuPerUnit(PutThroughput.Tally tally) {
+    if (tally.units == 0 || tally.cpuNanos == 0) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, "%.0f", tally.cpuNanos / 1000.0 / tally.units);
+  }
+
+  private static List<String> commitCells(PutThroughput.Tally skein) {
+    PutTarget.CommitStats commits = skein.commits;
+    if (commits.commits() == 0 || skein.elapsedNanos == 0) {
+      return List.of("-", "-", "-");
+    }
+    return List.of(
+        rate(commits.commits() * 1e9 / skein.elapsedNanos),
+        String.format(Locale.ROOT, "%.1f", (double) commits.entries() / commits.commits()),
+        String.format(Locale.ROOT, "%.0f%%", 100.0 * commits.commitNanos() / skein.elapsedNanos));
+  }
+
+  private static void head(StringBuilder table, List<String> header) {
+    line(table, header);
+    line(table, header.stream().map(h -> h.equals("Workload") ? "---" : "---:").toList());
   }
 
   /** Returns "r" for one round, or "r (min–max of the rounds)" for several. */

@@ -95,6 +95,9 @@ public final class NodeServer implements AutoCloseable {
                   log.info("shutdown requested; draining");
                   server.close();
                   stopped.countDown();
+                  // A JVM ended by SIGTERM exits with 143 whatever main returns; after a clean
+                  // drain the documented status is 0, so end the process here with it.
+                  Runtime.getRuntime().halt(0);
                 },
                 "skein-shutdown"));
     log.atInfo()

@@ -92,6 +92,7 @@ final class ItSupport {
     private final Map<String, String> attempted = new ConcurrentHashMap<>();
     private final Map<String, String> acknowledged = new ConcurrentHashMap<>();
     private final Map<Integer, AtomicInteger> refusedByStatus = new ConcurrentHashMap<>();
+    private final Map<String, Integer> transportFailuresAfterEnd = new ConcurrentHashMap<>();
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger started = new AtomicInteger();
     private final AtomicBoolean stopRequested = new AtomicBoolean();
@@ -154,7 +155,9 @@ final class ItSupport {
         try {
           response = http.put(path(id), body);
         } catch (IOException e) {
-          if (!nodeEnding) {
+          if (nodeEnding) {
+            transportFailuresAfterEnd.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+          } else {
             problems.add(id + ": transport failure before the node was stopped: " + e);
           }
           return;
@@ -233,6 +236,14 @@ final class ItSupport {
     /** Returns how many writes the node answered with each status other than 200. */
     Map<Integer, AtomicInteger> refusedByStatus() {
       return refusedByStatus;
+    }
+
+    /**
+     * Returns how many clients ended on a transport failure after {@link #nodeEnding()}, by the
+     * exception's simple class name.
+     */
+    Map<String, Integer> transportFailuresAfterEnd() {
+      return Map.copyOf(transportFailuresAfterEnd);
     }
 
     /** Returns the unexpected failures, empty if none. */

@@ -1,5 +1,6 @@
 package io.skein.internal.json;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -11,6 +12,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.InvalidRequestException;
 import io.skein.TooLargeException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -43,6 +47,26 @@ public final class Json {
   }
 
   /**
+   * Decodes a request body as UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is UTF-8),
+   * whatever charset a client declared.
+   *
+   * @throws InvalidRequestException with code {@code invalid_json} if the bytes are not UTF-8
+   */
+  public static String decodeUtf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new InvalidRequestException(
+          "invalid_json", "the body is not valid UTF-8 (JSON must be UTF-8)", e);
+    }
+  }
+
+  /**
    * Parses any JSON value.
    *
    * @throws InvalidRequestException with code {@code invalid_json} naming the problem
@@ -55,9 +79,30 @@ public final class Json {
       }
       return node;
     } catch (JsonProcessingException e) {
-      throw new InvalidRequestException(
-          "invalid_json", "the body is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new InvalidRequestException("invalid_json", describe(e), e);
     }
+  }
+
+  /** Says what is wrong with the JSON and where, without the parser's internal vocabulary. */
+  static String describe(JsonProcessingException e) {
+    String detail = String.valueOf(e.getOriginalMessage());
+    if (detail.startsWith("Trailing token")) {
+      detail = "unexpected content after the JSON value";
+    }
+    int cut = detail.indexOf(" (start marker at");
+    if (cut >= 0) {
+      detail = detail.substring(0, cut);
+    }
+    cut = detail.indexOf('\n');
+    if (cut >= 0) {
+      detail = detail.substring(0, cut);
+    }
+    JsonLocation location = e.getLocation();
+    String where =
+        location == null
+            ? ""
+            : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+    return "the body is not valid JSON" + where + ": " + detail;
   }
 
   /**

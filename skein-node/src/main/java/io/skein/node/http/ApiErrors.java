@@ -26,7 +26,9 @@ final class ApiErrors {
       case OverloadedException overloaded -> 503;
       case ClosedException closed -> 503;
       case OutcomeUnknownException unknown -> 504;
-      case StorageException storage when storage.code().equals("overloaded") -> 503;
+      case StorageException storage
+          when storage.code().equals("overloaded") || storage.code().equals("closed") ->
+          503;
       default -> 500;
     };
   }

@@ -26,7 +26,13 @@ final class ChangeRoutes {
   static final int STREAMS_MAX = 256;
 
   private static final int PAGE_LIMIT_DEFAULT = 1_000;
-  private static final long KEEPALIVE_MS = 15_000;
+
+  /**
+   * How long a stream may be silent before a keepalive comment; a client that went away is only
+   * noticed when a write fails, so this also bounds how long a dead stream holds its slot.
+   */
+  private static final long KEEPALIVE_MS = 5_000;
+
   private static final long WAIT_MS = 1_000;
 
   private final Skein skein;
@@ -50,7 +56,7 @@ final class ChangeRoutes {
     }
     int limit = DocumentRoutes.intParam(ctx, "limit", PAGE_LIMIT_DEFAULT);
     ChangeFeedPage page = skein.changes(ctx.queryParam("since"), limit);
-    boolean includeDocs = "true".equals(ctx.queryParam("include_docs"));
+    boolean includeDocs = includeDocs(ctx);
     ArrayNode changes = Json.MAPPER.createArrayNode();
     for (ChangeEvent change : page.changes()) {
       changes.add(toJson(change, includeDocs));
@@ -66,7 +72,7 @@ final class ChangeRoutes {
     if (since == null) {
       since = ctx.queryParam("since");
     }
-    boolean includeDocs = !"false".equals(ctx.queryParam("include_docs"));
+    boolean includeDocs = includeDocs(ctx);
     String position = Long.toString(skein.parseToken(since));
     if (!streams.tryAcquire()) {
       throw new OverloadedException(STREAMS_MAX + " change streams are open; retry later");
@@ -108,6 +114,19 @@ final class ChangeRoutes {
         }
       }
     }
+  }
+
+  /** {@code include_docs=true|false}, default false, the same for JSON pages and streams. */
+  private static boolean includeDocs(Context ctx) {
+    String value = ctx.queryParam("include_docs");
+    if (value == null || value.equals("false")) {
+      return false;
+    }
+    if (value.equals("true")) {
+      return true;
+    }
+    throw new io.skein.InvalidRequestException(
+        "invalid_include_docs", "include_docs '" + value + "' is invalid: expected true or false");
   }
 
   private static String event(ChangeEvent change, boolean includeDocs) {

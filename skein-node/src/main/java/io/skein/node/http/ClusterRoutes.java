@@ -45,7 +45,7 @@ final class ClusterRoutes {
     if (leaderMode) {
       body.putObject("leader")
           .put("nodeId", settings.nodeId().value())
-          .put("url", "http://" + settings.host() + ":" + api.port());
+          .put("url", new PeerAddress(settings.nodeId(), settings.host(), api.port()).url());
     } else {
       body.putNull("leader");
     }

@@ -26,14 +26,23 @@ final class DocumentRoutes {
   private static final int LIST_LIMIT_DEFAULT = 100;
 
   private final Skein skein;
+  private final WriteConcern defaultConcern;
 
-  DocumentRoutes(Skein skein) {
+  /**
+   * Creates the routes.
+   *
+   * @param defaultConcern the write concern when {@code ?w=} is absent: {@code majority} in leader
+   *     mode, {@code 1} in dynamo mode (D2)
+   */
+  DocumentRoutes(Skein skein, WriteConcern defaultConcern) {
     this.skein = skein;
+    this.defaultConcern = defaultConcern;
   }
 
   void register(RoutesConfig routes) {
     routes.put(DOC, HttpApi.named(DOC, this::put));
     routes.get(DOC, HttpApi.named(DOC, this::get));
+    routes.head(DOC, HttpApi.named(DOC, this::head));
     routes.delete(DOC, HttpApi.named(DOC, this::delete));
     routes.get(
         "/v1/collections/{collection}/docs",
@@ -57,7 +66,7 @@ final class DocumentRoutes {
   private void put(Context ctx) {
     DocumentCollection collection = collection(ctx);
     WriteConcern concern = writeConcern(ctx);
-    JsonNode document = Json.parseObject(ctx.body(), "the document");
+    JsonNode document = Json.parseObject(body(ctx), "the document");
     String id = ctx.pathParam("id");
     String version = collection.put(id, document, concern);
     ctx.header("ETag", quote(version));
@@ -74,6 +83,16 @@ final class DocumentRoutes {
     ctx.contentType("application/json").result(document.get().json());
   }
 
+  private void head(Context ctx) {
+    Optional<Document> document = collection(ctx).get(ctx.pathParam("id"));
+    if (document.isEmpty()) {
+      ctx.status(404);
+      return;
+    }
+    ctx.header("ETag", quote(document.get().version()));
+    ctx.status(200);
+  }
+
   private void delete(Context ctx) {
     DocumentCollection collection = collection(ctx);
     WriteConcern concern = writeConcern(ctx);
@@ -83,6 +102,7 @@ final class DocumentRoutes {
       notFound(ctx);
       return;
     }
+    ctx.header("ETag", quote(version.get()));
     json(ctx, Json.MAPPER.createObjectNode().put("id", id).put("version", version.get()));
   }
 
@@ -97,7 +117,7 @@ final class DocumentRoutes {
 
   private void query(Context ctx) {
     DocumentCollection collection = collection(ctx);
-    JsonNode body = Json.parseObject(ctx.body(), "the query");
+    JsonNode body = Json.parseObject(body(ctx), "the query");
     ObjectNode answer = Json.MAPPER.createObjectNode();
     answer.set("docs", documents(collection.query(body)));
     json(ctx, answer);
@@ -105,7 +125,7 @@ final class DocumentRoutes {
 
   private void createIndex(Context ctx) {
     DocumentCollection collection = collection(ctx);
-    JsonNode body = Json.parseObject(ctx.body(), "the index definition");
+    JsonNode body = Json.parseObject(body(ctx), "the index definition");
     collection.createIndex(body);
     json(ctx, Json.MAPPER.createObjectNode().set("fields", body.get("fields")));
   }
@@ -121,7 +141,7 @@ final class DocumentRoutes {
 
   private void batch(Context ctx) {
     WriteConcern concern = writeConcern(ctx);
-    JsonNode body = Json.parseObject(ctx.body(), "the batch");
+    JsonNode body = Json.parseObject(body(ctx), "the batch");
     requireOnlyKeys(body, Set.of("ops"), "the batch");
     JsonNode ops = body.get("ops");
     if (ops == null || !ops.isArray() || ops.isEmpty()) {
@@ -146,7 +166,7 @@ final class DocumentRoutes {
       if (!op.isObject()) {
         throw new InvalidRequestException("invalid_batch", "must be an object");
       }
-      requireOnlyKeys(op, Set.of("op", "collection", "id", "doc"), where);
+      requireOnlyKeys(op, Set.of("op", "collection", "id", "doc"), "the operation");
       String kind = requiredText(op, "op");
       String collection = requiredText(op, "collection");
       String id = requiredText(op, "id");
@@ -171,6 +191,11 @@ final class DocumentRoutes {
     } catch (SkeinException e) {
       throw prefixed(e, where);
     }
+  }
+
+  /** Reads the body as strict UTF-8 JSON text. */
+  static String body(Context ctx) {
+    return Json.decodeUtf8(ctx.bodyAsBytes());
   }
 
   private static SkeinException prefixed(SkeinException e, String where) {
@@ -199,10 +224,10 @@ final class DocumentRoutes {
     }
   }
 
-  static WriteConcern writeConcern(Context ctx) {
+  private WriteConcern writeConcern(Context ctx) {
     String w = ctx.queryParam("w");
     if (w == null) {
-      return WriteConcern.ONE;
+      return defaultConcern;
     }
     try {
       return WriteConcern.parse(w);

@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.ClosedException;
 import io.skein.Skein;
 import io.skein.SkeinException;
+import io.skein.core.replica.WriteConcern;
 import io.skein.node.NodeSettings;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,7 +42,9 @@ public final class HttpApi {
   }
 
   private HttpApi(NodeSettings settings, Skein skein, PrometheusMeterRegistry meters) {
-    DocumentRoutes documents = new DocumentRoutes(skein);
+    WriteConcern defaultConcern =
+        settings.mode() == NodeSettings.Mode.LEADER ? WriteConcern.MAJORITY : WriteConcern.ONE;
+    DocumentRoutes documents = new DocumentRoutes(skein, defaultConcern);
     ChangeRoutes changes = new ChangeRoutes(skein, this);
     ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this);
     this.app =
@@ -52,6 +55,7 @@ public final class HttpApi {
               config.concurrency.useVirtualThreads = true;
               config.http.maxRequestSize = settings.requestBodyBytesMax();
               config.http.defaultContentType = "application/json";
+              config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
               config.requestLogger.http((ctx, ms) -> recordRequest(meters, ctx, ms));
               config.routes.before(ctx -> admit(ctx, settings.requestBodyBytesMax()));
               config.routes.after(this::release);

@@ -85,8 +85,15 @@ class HttpApiTest {
     assertThat(got.json().get("name").asText()).isEqualTo("Ada");
     assertThat(got.raw().headers().firstValue("ETag")).contains("\"" + version + "\"");
 
+    Answer head = send("HEAD", "/v1/collections/users/docs/ada", "");
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.raw().headers().firstValue("ETag")).contains("\"" + version + "\"");
+    assertThat(send("HEAD", "/v1/collections/users/docs/nobody", "").status()).isEqualTo(404);
+
     Answer deleted = send("DELETE", "/v1/collections/users/docs/ada", "");
     assertThat(deleted.status()).isEqualTo(200);
+    assertThat(deleted.raw().headers().firstValue("ETag"))
+        .contains("\"" + deleted.json().get("version").asText() + "\"");
     assertThat(deleted.json().get("version").asText()).isNotEqualTo(version);
     assertThat(get("/v1/collections/users/docs/ada").status()).isEqualTo(404);
     Answer again = send("DELETE", "/v1/collections/users/docs/ada", "");
@@ -139,7 +146,15 @@ class HttpApiTest {
             "{\"ops\":[{\"op\":\"put\",\"collection\":\"b\",\"id\":\"x\",\"doc\":{}},"
                 + "{\"op\":\"put\",\"collection\":\"b\",\"id\":\"y\",\"doc\":[1]}]}");
     assertThat(bad.status()).isEqualTo(400);
-    assertThat(bad.json().get("error").get("message").asText()).startsWith("ops[1]");
+    assertThat(bad.json().get("error").get("message").asText()).startsWith("ops[1]: ");
+    Answer unknownField =
+        send(
+            "POST",
+            "/v1/batch",
+            "{\"ops\":[{\"op\":\"put\",\"collection\":\"b\",\"id\":\"x\",\"doc\":{},"
+                + "\"rev\":1}]}");
+    assertThat(unknownField.json().get("error").get("message").asText())
+        .isEqualTo("ops[0]: the operation has an unknown field 'rev'");
     assertThat(get("/v1/collections/b/docs/x").status()).isEqualTo(404);
   }
 
@@ -176,6 +191,17 @@ class HttpApiTest {
     assertError(get("/v1/changes?since=abc"), 400, "invalid_since");
     assertError(get("/v1/changes?since=99999999"), 400, "invalid_since");
     assertError(get("/v1/nothing/here"), 404, "not_found");
+    assertError(get("/v1/changes?include_docs=1"), 400, "invalid_include_docs");
+    assertError(get("/v1/collections/c/docs/%FF"), 400, null);
+    byte[] latin1 = "{\"a\":\"\u00ff\"}".getBytes(StandardCharsets.ISO_8859_1);
+    HttpResponse<String> notUtf8 =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + doc + "latin1"))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(latin1))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertError(new Answer(notUtf8.statusCode(), notUtf8.body(), notUtf8), 400, "invalid_json");
+    assertThat(send("PUT", doc + "j", "{\"a\":1").body()).doesNotContain("REDACTED");
     assertThat(get(doc + "j").status()).isEqualTo(404);
   }
 
