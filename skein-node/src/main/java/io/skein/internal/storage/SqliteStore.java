@@ -112,6 +112,12 @@ public final class SqliteStore implements Store {
       this.recovered = recover(writer, nodeId);
       this.lastLsn = queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog");
       writer.commit();
+      // SQLite's advice for long-lived connections: refresh planner statistics where they are
+      // missing or stale, bounded in work (0x10002: analysis limit, and all tables).
+      try (Statement s = writer.createStatement()) {
+        s.execute("PRAGMA optimize = 0x10002");
+      }
+      writer.commit();
     } catch (SQLException e) {
       writer.close();
       throw e;
@@ -456,6 +462,9 @@ public final class SqliteStore implements Store {
                     + " ON CONFLICT (collection, name) DO NOTHING")) {
       ensureOpen();
       s.execute(SqlQueryTranslator.createIndexSql(collection.value(), spec));
+      // Without statistics SQLite's planner prefers the primary key over an expression index
+      // that does not cover the body; gather them for the new index now.
+      s.execute("ANALYZE \"" + SqlQueryTranslator.indexName(collection.value(), spec) + "\"");
       p.setString(1, collection.value());
       p.setString(2, SqlQueryTranslator.indexName(collection.value(), spec));
       p.setString(
@@ -723,6 +732,7 @@ public final class SqliteStore implements Store {
         return;
       }
       closed = true;
+      optimizeQuietly();
       closeQuietly(writer);
       // Take every read connection back before closing it, so that no read in flight has its
       // connection closed underneath; a read that outlives the wait is abandoned.
@@ -741,6 +751,15 @@ public final class SqliteStore implements Store {
       }
     } finally {
       writeLock.unlock();
+    }
+  }
+
+  private void optimizeQuietly() {
+    try (Statement s = writer.createStatement()) {
+      s.execute("PRAGMA optimize");
+      writer.commit();
+    } catch (SQLException e) {
+      // Statistics are an optimisation; closing goes on without them.
     }
   }
 

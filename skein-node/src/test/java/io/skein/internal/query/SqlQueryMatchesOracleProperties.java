@@ -74,7 +74,7 @@ class SqlQueryMatchesOracleProperties {
 
   /** Paths, the most useful ones repeated to weigh them: "zz" is never present. */
   private static final List<String> PATHS =
-      List.of("a", "a", "a", "b", "b", "c", "n", "n.x", "n.x", "n.y", "a.x", "n.x.y", "zz");
+      List.of("a", "a", "a", "b", "b", "c_d-1", "n", "n.x", "n.x", "n.y", "a.x", "n.x.y", "zz");
 
   private static final List<String> INDEXABLE = List.of("a", "n.x", "b");
 
@@ -97,7 +97,11 @@ class SqlQueryMatchesOracleProperties {
           decimal("-0.5"),
           decimal("0.3"),
           decimal("0.30000000000000004"),
-          decimal("1E+1"),
+          decimal("1E+1"));
+
+  /** Numbers that a double cannot tell apart, or that SQLite reads as a double. */
+  private static final List<JsonNode> PRECISION_NUMBERS =
+      List.of(
           decimal("9007199254740992.0"),
           LongNode.valueOf(9007199254740993L),
           LongNode.valueOf(Long.MAX_VALUE),
@@ -118,7 +122,8 @@ class SqlQueryMatchesOracleProperties {
           json("{}"),
           json("{\"x\":1}"),
           json("{\"x\":\"a\"}"),
-          json("{\"x\":{\"y\":true}}"));
+          json("{\"x\":{\"y\":true}}"),
+          json("{\"y\":1}"));
 
   /** Ids that order differently by UTF-16 unit and by code point, and plain ones. */
   private static final List<String> DOCUMENT_IDS = documentIds();
@@ -156,7 +161,7 @@ class SqlQueryMatchesOracleProperties {
     assertThat(actual).as(() -> explain(body, sql, documents, indexed)).isEqualTo(expected);
   }
 
-  @Property(tries = 1000)
+  @Property(tries = 2000)
   void sqlGivesTheOracleAnswerOverEveryValue(@ForAll("queries") JsonNode body) throws SQLException {
     Query query = QueryParser.parse(body);
     List<String> expected = InMemoryQuery.run(query, new LinkedHashMap<>(CORPUS));
@@ -171,7 +176,7 @@ class SqlQueryMatchesOracleProperties {
   /**
    * Labels the try by whether its page holds none, some or all of the documents, and checks that
    * enough tries tell documents apart, or the property would prove little. The thresholds sit well
-   * below the observed shares (about 30 % and 60 %), so that the check does not flake.
+   * below the observed shares (about 27 % and 56 %), so that the check does not flake.
    */
   private static void collectStatistics(
       Query query, List<String> expected, int documents, double somePercentMin) {
@@ -224,7 +229,9 @@ class SqlQueryMatchesOracleProperties {
 
   private static Arbitrary<JsonNode> numbers() {
     return Arbitraries.frequencyOf(
-        Tuple.of(3, Arbitraries.of(COMMON_NUMBERS)), Tuple.of(1, Arbitraries.of(TRAP_NUMBERS)));
+        Tuple.of(3, Arbitraries.of(COMMON_NUMBERS)),
+        Tuple.of(1, Arbitraries.of(TRAP_NUMBERS)),
+        Tuple.of(1, Arbitraries.of(PRECISION_NUMBERS)));
   }
 
   private static Arbitrary<JsonNode> strings() {
@@ -251,7 +258,7 @@ class SqlQueryMatchesOracleProperties {
         Arbitraries.frequencyOf(Tuple.of(3, nested), Tuple.of(1, documentValues()));
     return Combinators.combine(
             maybe(documentValues()), maybe(documentValues()), maybe(documentValues()), maybe(n))
-        .as((a, b, c, nValue) -> object("a", a, "b", b, "c", c, "n", nValue));
+        .as((a, b, c, nValue) -> object("a", a, "b", b, "c_d-1", c, "n", nValue));
   }
 
   /** Returns an object of the (key, value) pairs, leaving out missing values. */
@@ -284,7 +291,14 @@ class SqlQueryMatchesOracleProperties {
   private static Map<String, ObjectNode> corpus() {
     List<JsonNode> values = new ArrayList<>();
     for (List<JsonNode> group :
-        List.of(LITERALS, COMMON_NUMBERS, TRAP_NUMBERS, COMMON_STRINGS, TRAP_STRINGS, CONTAINERS)) {
+        List.of(
+            LITERALS,
+            COMMON_NUMBERS,
+            TRAP_NUMBERS,
+            PRECISION_NUMBERS,
+            COMMON_STRINGS,
+            TRAP_STRINGS,
+            CONTAINERS)) {
       values.addAll(group);
     }
     values.add(NODES.missingNode());
@@ -298,7 +312,7 @@ class SqlQueryMatchesOracleProperties {
           object(
               "a", values.get(i),
               "b", values.get((i * 7 + 3) % count),
-              "c", values.get((i * 11 + 5) % count),
+              "c_d-1", values.get((i * 11 + 5) % count),
               "n", nValue));
     }
     return corpus;
@@ -365,20 +379,27 @@ class SqlQueryMatchesOracleProperties {
     Arbitrary<JsonNode> orderable = Arbitraries.oneOf(numbers(), strings());
     Arbitrary<JsonNode> list =
         scalars().list().ofMinSize(0).ofMaxSize(4).map(SqlQueryMatchesOracleProperties::array);
-    List<Arbitrary<Map.Entry<String, JsonNode>>> choices = new ArrayList<>();
-    choices.add(Combinators.combine(Arbitraries.of("$eq", "$ne"), scalars()).as(Map::entry));
-    choices.add(
-        Combinators.combine(Arbitraries.of("$gt", "$gte", "$lt", "$lte"), orderable)
-            .as(Map::entry));
-    choices.add(Combinators.combine(Arbitraries.of("$in", "$nin"), list).as(Map::entry));
-    choices.add(
-        Arbitraries.of(true, false).map(value -> Map.entry("$exists", BooleanNode.valueOf(value))));
-    if (depth < DEPTH_MAX) {
-      choices.add(
-          Arbitraries.lazy(() -> operatorObjects(depth + 1))
-              .map(value -> Map.entry("$not", value)));
-    }
-    return Arbitraries.oneOf(choices);
+    Arbitrary<Map.Entry<String, JsonNode>> equalities =
+        Combinators.combine(Arbitraries.of("$eq", "$ne"), scalars()).as(Map::entry);
+    Arbitrary<Map.Entry<String, JsonNode>> orderings =
+        Combinators.combine(Arbitraries.of("$gt", "$gte", "$lt", "$lte"), orderable).as(Map::entry);
+    Arbitrary<Map.Entry<String, JsonNode>> ins =
+        Combinators.combine(Arbitraries.of("$in", "$nin"), list).as(Map::entry);
+    Arbitrary<Map.Entry<String, JsonNode>> exists =
+        Arbitraries.of(true, false)
+            .map(value -> Map.entry("$exists", (JsonNode) BooleanNode.valueOf(value)));
+    // At the deepest level $not would nest too deep, so it turns into another ordering.
+    Arbitrary<Map.Entry<String, JsonNode>> not =
+        depth < DEPTH_MAX
+            ? Arbitraries.lazy(() -> operatorObjects(depth + 1))
+                .map(value -> Map.entry("$not", value))
+            : orderings;
+    return Arbitraries.frequencyOf(
+        Tuple.of(2, equalities),
+        Tuple.of(3, orderings),
+        Tuple.of(2, ins),
+        Tuple.of(1, exists),
+        Tuple.of(1, not));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -395,8 +416,11 @@ class SqlQueryMatchesOracleProperties {
                         : (JsonNode) NODES.objectNode().put(path, form));
     Arbitrary<JsonNode> sort =
         sortKey.list().ofMinSize(0).ofMaxSize(3).map(SqlQueryMatchesOracleProperties::array);
-    Arbitrary<Integer> skip = Arbitraries.frequency(Tuple.of(3, 0), Tuple.of(1, 1), Tuple.of(1, 3));
-    Arbitrary<Integer> limit = Arbitraries.of(1, 2, 5, Query.LIMIT_DEFAULT);
+    // Mostly whole results, so that a wrong document is not hidden beyond the page.
+    Arbitrary<Integer> skip = Arbitraries.frequency(Tuple.of(4, 0), Tuple.of(1, 1), Tuple.of(1, 3));
+    Arbitrary<Integer> limit =
+        Arbitraries.frequency(
+            Tuple.of(1, 1), Tuple.of(1, 2), Tuple.of(1, 5), Tuple.of(4, Query.LIMIT_DEFAULT));
     return Combinators.combine(selectors(0), sort, skip, limit)
         .as(
             (selector, sortKeys, skipCount, limitCount) -> {

@@ -1,0 +1,105 @@
+package io.skein.internal.query;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.core.model.InvalidNameException;
+import io.skein.core.query.FieldPath;
+import io.skein.core.query.IndexSpec;
+import io.skein.core.query.Query;
+import io.skein.core.query.QueryParser;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The shape of the SQL text; {@link SqlQueryMatchesOracleProperties} checks its meaning. */
+class SqlQueryTranslatorTest {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private static SqlQuery select(String body) {
+    try {
+      return SqlQueryTranslator.select("c", QueryParser.parse(MAPPER.readTree(body)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(body, e);
+    }
+  }
+
+  @Test
+  void extractExpressionQuotesEverySegment() {
+    assertThat(SqlQueryTranslator.extractExpression(FieldPath.parse("a.b-c.d_1")))
+        .isEqualTo("json_extract(body, '$.\"a\".\"b-c\".\"d_1\"')");
+  }
+
+  @Test
+  void emptySelectorOrdersByIdWithDefaultPage() {
+    SqlQuery sql = select("{\"selector\": {}}");
+    assertThat(sql.sql())
+        .isEqualTo(
+            "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT NULL"
+                + " AND (1) ORDER BY id LIMIT ? OFFSET ?");
+    assertThat(sql.parameters()).containsExactly("c", Query.LIMIT_DEFAULT, 0);
+  }
+
+  @Test
+  void comparisonStandsAsItsOwnAndTerm() {
+    SqlQuery sql = select("{\"selector\": {\"a\": {\"$gt\": 5}}, \"skip\": 2, \"limit\": 7}");
+    assertThat(sql.sql())
+        .contains(
+            "AND ((ifnull(json_type(body, '$.\"a\"'), '') IN ('integer', 'real')"
+                + " AND json_extract(body, '$.\"a\"') > ?))");
+    assertThat(sql.parameters()).containsExactly("c", 5L, 7, 2);
+  }
+
+  @Test
+  void valuesAreBoundAsSqliteReadsThem() {
+    SqlQuery sql =
+        select(
+            "{\"selector\": {\"a\": {\"$in\": [2.5, \"x\", 9007199254740993,"
+                + " 100000000000000000000, true, null]}}}");
+    assertThat(sql.parameters())
+        .containsExactly("c", 2.5, 9007199254740993L, 1.0e20, "x", Query.LIMIT_DEFAULT, 0);
+    assertThat(sql.sql())
+        .contains("ifnull(json_type(body, '$.\"a\"'), '') IN ('true', 'null')")
+        .contains("json_extract(body, '$.\"a\"') IN (?, ?, ?)")
+        .contains("json_type(body, '$.\"a\"') IS 'text' AND json_extract(body, '$.\"a\"') IN (?)");
+  }
+
+  @Test
+  void emptyInMatchesNothing() {
+    assertThat(select("{\"selector\": {\"a\": {\"$in\": []}}}").sql()).contains("AND (0) ORDER");
+  }
+
+  @Test
+  void sortKeysRankThenValueThenId() {
+    String sql = select("{\"selector\": {}, \"sort\": [{\"n.x\": \"desc\"}]}").sql();
+    assertThat(sql)
+        .endsWith(
+            "ORDER BY CASE json_type(body, '$.\"n\".\"x\"') WHEN 'false' THEN 1 WHEN 'true' THEN 2"
+                + " WHEN 'integer' THEN 3 WHEN 'real' THEN 3 WHEN 'text' THEN 4"
+                + " WHEN 'array' THEN 5 WHEN 'object' THEN 5 ELSE 0 END DESC,"
+                + " CASE WHEN json_type(body, '$.\"n\".\"x\"') IN ('integer', 'real', 'text')"
+                + " THEN json_extract(body, '$.\"n\".\"x\"') END DESC, id LIMIT ? OFFSET ?");
+  }
+
+  @Test
+  void indexDefinitionsUseTheSameExpressions() {
+    IndexSpec spec = new IndexSpec(List.of(FieldPath.parse("a"), FieldPath.parse("n.x")));
+    assertThat(SqlQueryTranslator.createIndexSql("c", spec))
+        .isEqualTo(
+            "CREATE INDEX IF NOT EXISTS \"ix_c_"
+                + spec.name()
+                + "\" ON docs(collection, "
+                + SqlQueryTranslator.extractExpression(FieldPath.parse("a"))
+                + ", "
+                + SqlQueryTranslator.extractExpression(FieldPath.parse("n.x"))
+                + ")");
+  }
+
+  @Test
+  void indexNamesRefuseInvalidCollections() {
+    IndexSpec spec = new IndexSpec(List.of(FieldPath.parse("a")));
+    assertThatThrownBy(() -> SqlQueryTranslator.createIndexSql("c\" ON x", spec))
+        .isInstanceOf(InvalidNameException.class);
+  }
+}
