@@ -1,5 +1,7 @@
 package io.skein.core.replica;
 
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.OplogEntry;
 import java.util.List;
 
 /**
@@ -30,7 +32,9 @@ public sealed interface Input {
   }
 
   /**
-   * The shell made every entry up to and including {@code lastSequence} durable.
+   * The shell made every entry of the last {@link Ready} durable. With local entries in it, {@code
+   * lastSequence} is the highest local sequence among them (a cross-check); otherwise it is the
+   * core's {@link ReplicaCore#persistedSequence()}.
    *
    * @param lastSequence the highest local sequence now on disk
    */
@@ -44,4 +48,24 @@ public sealed interface Input {
    * @param reason what went wrong, for the client
    */
   record PersistFailed(long firstSequence, String reason) implements Input {}
+
+  /**
+   * A message arrived from a peer. The transport authenticated the sender.
+   *
+   * @param message the message
+   */
+  record Received(PeerMessage message) implements Input {}
+
+  /**
+   * The shell did a {@link Load} and hands back what storage had.
+   *
+   * @param peer the peer the entries are for
+   * @param entries the entries read, in sequence order, possibly fewer than asked or none
+   */
+  record Loaded(NodeId peer, List<OplogEntry> entries) implements Input {
+    /** Copies the list. */
+    public Loaded {
+      entries = List.copyOf(entries);
+    }
+  }
 }

@@ -31,4 +31,12 @@ public sealed interface Outcome {
    * @param message what went wrong
    */
   record PersistFailed(String message) implements Outcome {}
+
+  /**
+   * The write is durable here but its concern was not met within the replication timeout (D2). It
+   * may still replicate: its outcome is unknown to the client.
+   *
+   * @param message what was and was not confirmed
+   */
+  record TimedOut(String message) implements Outcome {}
 }

@@ -18,23 +18,35 @@ import java.util.List;
  *       Persisted}.
  * </ol>
  *
- * <p>Replication adds outbound peer messages here; they too may only be sent after the entries they
- * carry are persisted.
+ * <li>Send {@link #messages()}. They may refer to the entries just persisted (an ack, a push of new
+ *     local commits), which is why they come after step 1.
+ * <li>Do {@link #loads()}: read each range from storage and hand it back with {@link Input.Loaded}.
+ * </ol>
  *
- * @param entriesToPersist new local entries, in sequence order, possibly empty
+ * @param entriesToPersist new entries (local ones in sequence order, and accepted remote ones),
+ *     possibly empty
  * @param hlcHighWater the clock's last timestamp, to persist with the entries so that the clock
  *     never goes backwards across a restart
  * @param replies answers to proposals, possibly empty
+ * @param messages peer messages to send after persisting, possibly empty
+ * @param loads storage reads to do for peers, possibly empty
  */
-public record Ready(List<OplogEntry> entriesToPersist, Hlc hlcHighWater, List<Reply> replies) {
+public record Ready(
+    List<OplogEntry> entriesToPersist,
+    Hlc hlcHighWater,
+    List<Reply> replies,
+    List<Envelope> messages,
+    List<Load> loads) {
   /** Copies the lists. */
   public Ready {
     entriesToPersist = List.copyOf(entriesToPersist);
     replies = List.copyOf(replies);
+    messages = List.copyOf(messages);
+    loads = List.copyOf(loads);
   }
 
   /** Returns whether there is nothing to do. */
   public boolean isEmpty() {
-    return entriesToPersist.isEmpty() && replies.isEmpty();
+    return entriesToPersist.isEmpty() && replies.isEmpty() && messages.isEmpty() && loads.isEmpty();
   }
 }

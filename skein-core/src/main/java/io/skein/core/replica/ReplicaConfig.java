@@ -1,6 +1,7 @@
 package io.skein.core.replica;
 
 import io.skein.core.model.NodeId;
+import java.util.List;
 
 /**
  * The settings of a {@link ReplicaCore}.
@@ -10,9 +11,43 @@ import io.skein.core.model.NodeId;
  * @param pendingRequestsMax how many proposals may wait for persistence at once; more are rejected
  *     with {@code overloaded}
  * @param batchOpsMax the most mutations in one proposal
+ * @param peers the other members (multi-writer replication); empty for a single node
+ * @param syncIntervalMs how often anti-entropy asks each peer for what is missing, in ms
+ * @param replicationTimeoutMs how long a write waits for its concern, in ms (D2)
+ * @param pushEntriesMax the most entries in one push message
  */
 public record ReplicaConfig(
-    NodeId nodeId, long maxClockOffsetMs, int pendingRequestsMax, int batchOpsMax) {
+    NodeId nodeId,
+    long maxClockOffsetMs,
+    int pendingRequestsMax,
+    int batchOpsMax,
+    List<NodeId> peers,
+    long syncIntervalMs,
+    long replicationTimeoutMs,
+    int pushEntriesMax) {
+  /** The default anti-entropy interval, 2 s (the seed's sync interval). */
+  public static final long SYNC_INTERVAL_MS_DEFAULT = 2_000;
+
+  /** The default replication timeout, 2 s (DESIGN.md). */
+  public static final long REPLICATION_TIMEOUT_MS_DEFAULT = 2_000;
+
+  /** The default bound on entries per push. */
+  public static final int PUSH_ENTRIES_MAX_DEFAULT = 512;
+
+  /** A single node's config: no peers, default timings. */
+  public ReplicaConfig(
+      NodeId nodeId, long maxClockOffsetMs, int pendingRequestsMax, int batchOpsMax) {
+    this(
+        nodeId,
+        maxClockOffsetMs,
+        pendingRequestsMax,
+        batchOpsMax,
+        List.of(),
+        SYNC_INTERVAL_MS_DEFAULT,
+        REPLICATION_TIMEOUT_MS_DEFAULT,
+        PUSH_ENTRIES_MAX_DEFAULT);
+  }
+
   /** The default max clock offset, 500 ms (DESIGN.md "Defaults and limits"). */
   public static final long MAX_CLOCK_OFFSET_MS_DEFAULT = 500;
 
@@ -22,13 +57,27 @@ public record ReplicaConfig(
   /** The default bound on mutations per proposal, 10,000 (DESIGN.md). */
   public static final int BATCH_OPS_MAX_DEFAULT = 10_000;
 
-  /** Validates the bounds. */
+  /** Validates the bounds and copies the peer list. */
   public ReplicaConfig {
     if (maxClockOffsetMs < 0 || pendingRequestsMax < 1 || batchOpsMax < 1) {
       throw new IllegalArgumentException(
           "invalid replica config: maxClockOffsetMs >= 0, pendingRequestsMax >= 1 and"
               + " batchOpsMax >= 1 are required");
     }
+    if (syncIntervalMs < 1 || replicationTimeoutMs < 1 || pushEntriesMax < 1) {
+      throw new IllegalArgumentException(
+          "invalid replica config: syncIntervalMs, replicationTimeoutMs and pushEntriesMax must"
+              + " be >= 1");
+    }
+    peers = List.copyOf(peers);
+    if (peers.contains(nodeId) || peers.stream().distinct().count() != peers.size()) {
+      throw new IllegalArgumentException("peers must be distinct and exclude the node itself");
+    }
+  }
+
+  /** Returns the number of members: this node and its peers. */
+  public int members() {
+    return peers.size() + 1;
   }
 
   /** Returns the defaults for a node. */

@@ -1,30 +1,40 @@
 package io.skein.core.replica;
 
+import io.skein.core.hlc.ClockObservation;
 import io.skein.core.hlc.Hlc;
 import io.skein.core.hlc.HybridClock;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The deterministic heart of a node: it turns {@link Input}s into {@link Ready} work for its shell,
- * in the manner of etcd raft's {@code RawNode}.
+ * in the manner of etcd raft's {@code RawNode}, and runs multi-writer replication (D4).
  *
- * <p>Design notes. The core owns the node's HLC and its dense local sequence. A {@link
- * Input.Propose} becomes consecutive entries at once (stamped with the clock at the last {@link
- * Input.Tick}); the entries leave in the next {@link #ready()}, and the proposal's reply waits
- * until the shell reports them persisted. Because every proposal that arrives between two {@code
- * ready()} calls leaves in the same {@code Ready}, the shell commits them in one transaction: group
- * commit falls out of the loop. Invariants, checked on every transition:
+ * <p>Design notes. The core owns the node's HLC, its dense local sequence and its version vector
+ * (the highest sequence held of each origin). A {@link Input.Propose} becomes consecutive entries
+ * at once; the entries leave in the next {@link #ready()}, and the reply waits until the shell
+ * reports them persisted and, for {@code w=majority|all}, until enough peers acknowledged them.
+ * Proposals that arrive between two {@code ready()} calls leave in the same {@code Ready}, so the
+ * shell commits them in one transaction (group commit).
  *
- * <ul>
- *   <li>{@code persistedSequence <= lastSequence}, and local sequences have no gaps: a failed
- *       persist rolls {@code lastSequence} back so the numbers are reused;
- *   <li>replies to a proposal come only after all its entries are persisted;
- *   <li>at most {@code pendingRequestsMax} proposals wait at once (the rest are rejected).
- * </ul>
+ * <p>Replication. New local entries are pushed to every peer once persisted. Received entries are
+ * applied only in sequence order per origin: a duplicate is ignored and an entry after a gap is
+ * dropped and the gap asked for, so the vector always describes exactly what is held. Every {@code
+ * syncIntervalMs} each peer is sent this node's durable vector, and a peer answers by pushing
+ * whatever it holds beyond it (anti-entropy), which heals any lost push. A remote HLC more than the
+ * max offset ahead is refused with the rest of its origin's batch (D4).
+ *
+ * <p>Invariants, checked on every transition: {@code persistedSequence <= lastSequence}; local
+ * sequences have no gaps (a failed persist rolls {@code lastSequence} back); replies come only
+ * after persistence; at most {@code pendingRequestsMax} proposals wait.
  *
  * <p>Not thread-safe: one owner (the node's event loop, or the simulator) drives it.
  */
@@ -34,17 +44,45 @@ public final class ReplicaCore {
   private long nowMs;
   private long lastSequence;
   private long persistedSequence;
-  private final ArrayList<OplogEntry> entriesToPersist = new ArrayList<>();
-  private final ArrayDeque<PendingWrite> pendingWrites = new ArrayDeque<>();
-  private final ArrayList<Reply> replies = new ArrayList<>();
+  private long lastSyncMs = Long.MIN_VALUE / 2;
+  private long refusedEntries;
 
-  private record PendingWrite(long requestId, long lastSequence, List<OplogEntry> entries) {}
+  /** Highest sequence per origin accepted (handed out or waiting to be). */
+  private final Map<NodeId, Long> accepted = new HashMap<>();
+
+  /** Highest sequence per origin durable here. */
+  private final Map<NodeId, Long> durable = new HashMap<>();
+
+  /** What the last {@link #ready()} handed out, durable once {@code Persisted} arrives. */
+  private Map<NodeId, Long> handedOut = Map.of();
+
+  private final List<OplogEntry> handedOutLocal = new ArrayList<>();
+  private final ArrayList<OplogEntry> entriesToPersist = new ArrayList<>();
+  private final LinkedHashMap<Long, PendingWrite> pendingWrites = new LinkedHashMap<>();
+  private final ArrayList<Reply> replies = new ArrayList<>();
+  private final ArrayList<Envelope> messages = new ArrayList<>();
+  private final ArrayList<Load> loads = new ArrayList<>();
+  private final Map<NodeId, PeerProgress> peers = new LinkedHashMap<>();
+  private final Set<NodeId> acksOwed = new LinkedHashSet<>();
+
+  private record PendingWrite(
+      long requestId,
+      long lastSequence,
+      List<OplogEntry> entries,
+      int acksRequired,
+      long deadlineMs) {}
 
   private ReplicaCore(ReplicaConfig config, RecoveredState recovered) {
     this.config = config;
     this.clock = new HybridClock(() -> nowMs, config.maxClockOffsetMs(), recovered.hlcHighWater());
     this.lastSequence = recovered.lastLocalSequence();
     this.persistedSequence = recovered.lastLocalSequence();
+    durable.putAll(recovered.versionVector());
+    durable.merge(config.nodeId(), recovered.lastLocalSequence(), Math::max);
+    accepted.putAll(durable);
+    for (NodeId peer : config.peers()) {
+      peers.put(peer, new PeerProgress());
+    }
   }
 
   /** Creates a core that resumes from what the shell recovered from storage. */
@@ -55,23 +93,38 @@ public final class ReplicaCore {
   /** Feeds one input. Never blocks and never throws for an operating error. */
   public void step(Input input) {
     switch (input) {
-      case Input.Tick tick -> nowMs = tick.nowMs();
+      case Input.Tick tick -> tick(tick.nowMs());
       case Input.Propose propose -> propose(propose);
       case Input.Persisted persisted -> persisted(persisted.lastSequence());
       case Input.PersistFailed failed -> persistFailed(failed.firstSequence(), failed.reason());
+      case Input.Received received -> receive(received.message());
+      case Input.Loaded loaded -> loaded(loaded.peer(), loaded.entries());
     }
   }
 
   /** Returns whether {@link #ready()} has work. */
   public boolean hasReady() {
-    return !entriesToPersist.isEmpty() || !replies.isEmpty();
+    return !entriesToPersist.isEmpty()
+        || !replies.isEmpty()
+        || !messages.isEmpty()
+        || !loads.isEmpty();
   }
 
   /** Hands out the accumulated work and clears it. See {@link Ready} for the order contract. */
   public Ready ready() {
-    Ready ready = new Ready(entriesToPersist, clock.last(), replies);
+    Ready ready = new Ready(entriesToPersist, clock.last(), replies, messages, loads);
+    if (!entriesToPersist.isEmpty()) {
+      handedOut = Map.copyOf(accepted);
+      for (OplogEntry entry : entriesToPersist) {
+        if (entry.origin().equals(config.nodeId())) {
+          handedOutLocal.add(entry);
+        }
+      }
+    }
     entriesToPersist.clear();
     replies.clear();
+    messages.clear();
+    loads.clear();
     return ready;
   }
 
@@ -95,10 +148,39 @@ public final class ReplicaCore {
     return clock.last();
   }
 
-  /** Returns how many proposals wait for persistence. */
+  /** Returns how many proposals wait for persistence or their write concern. */
   public int pendingWriteCount() {
     return pendingWrites.size();
   }
+
+  /** Returns the durable version vector: the highest sequence held of each origin. */
+  public Map<NodeId, Long> durableVector() {
+    return Map.copyOf(durable);
+  }
+
+  /** Returns how many remote entries were refused for an HLC beyond the max offset. */
+  public long refusedEntries() {
+    return refusedEntries;
+  }
+
+  /**
+   * Returns how many entries a peer lacks of what this node holds, by the last vector the peer sent
+   * (replication lag, in entries).
+   */
+  public long lagEntries(NodeId peer) {
+    PeerProgress progress = peers.get(peer);
+    if (progress == null) {
+      throw new IllegalArgumentException(peer + " is not a peer");
+    }
+    long lag = 0;
+    for (Map.Entry<NodeId, Long> entry : durable.entrySet()) {
+      lag += Math.max(0, entry.getValue() - progress.durable(entry.getKey()));
+    }
+    return lag;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Local writes.
 
   private void propose(Input.Propose propose) {
     List<Mutation> mutations = propose.mutations();
@@ -133,8 +215,17 @@ public final class ReplicaCore {
               mutation.id(),
               mutation.document()));
     }
+    accepted.put(config.nodeId(), lastSequence);
     entriesToPersist.addAll(entries);
-    pendingWrites.addLast(new PendingWrite(propose.requestId(), lastSequence, entries));
+    int acksRequired = propose.concern().requiredAcks(config.members());
+    pendingWrites.put(
+        propose.requestId(),
+        new PendingWrite(
+            propose.requestId(),
+            lastSequence,
+            entries,
+            acksRequired,
+            nowMs + config.replicationTimeoutMs()));
   }
 
   private void reject(Input.Propose propose, String code, String message) {
@@ -153,32 +244,213 @@ public final class ReplicaCore {
               + "]");
     }
     persistedSequence = sequence;
-    while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().lastSequence() <= sequence) {
-      PendingWrite write = pendingWrites.removeFirst();
-      replies.add(new Reply(write.requestId(), new Outcome.Committed(write.entries())));
+    handedOut.forEach((origin, seq) -> durable.merge(origin, seq, Math::max));
+    durable.merge(config.nodeId(), sequence, Math::max);
+    pushNewLocalEntries();
+    for (NodeId peer : acksOwed) {
+      messages.add(new Envelope(peer, new PeerMessage.Ack(config.nodeId(), durable)));
+    }
+    acksOwed.clear();
+    releaseWrites();
+  }
+
+  private void pushNewLocalEntries() {
+    if (handedOutLocal.isEmpty()) {
+      return;
+    }
+    for (NodeId peer : peers.keySet()) {
+      for (int from = 0; from < handedOutLocal.size(); from += config.pushEntriesMax()) {
+        int to = Math.min(handedOutLocal.size(), from + config.pushEntriesMax());
+        List<OplogEntry> chunk = handedOutLocal.subList(from, to);
+        messages.add(new Envelope(peer, new PeerMessage.Push(config.nodeId(), chunk)));
+      }
+    }
+    handedOutLocal.clear();
+  }
+
+  /** Replies to every pending write that is durable here and acknowledged by enough members. */
+  private void releaseWrites() {
+    for (Iterator<PendingWrite> it = pendingWrites.values().iterator(); it.hasNext(); ) {
+      PendingWrite write = it.next();
+      if (write.lastSequence() > persistedSequence) {
+        continue;
+      }
+      if (acks(write.lastSequence()) >= write.acksRequired()) {
+        it.remove();
+        replies.add(new Reply(write.requestId(), new Outcome.Committed(write.entries())));
+      }
     }
   }
 
+  private int acks(long sequence) {
+    int acks = 1;
+    for (PeerProgress progress : peers.values()) {
+      if (progress.durable(config.nodeId()) >= sequence) {
+        acks++;
+      }
+    }
+    return acks;
+  }
+
   private void persistFailed(long firstSequence, String reason) {
-    if (firstSequence <= persistedSequence || firstSequence > lastSequence) {
+    if (firstSequence <= persistedSequence || firstSequence > lastSequence + 1) {
       throw new IllegalStateException(
           "failed sequence "
               + firstSequence
               + " is outside ("
               + persistedSequence
               + ", "
-              + lastSequence
+              + (lastSequence + 1)
               + "]");
     }
-    while (!pendingWrites.isEmpty() && pendingWrites.peekLast().lastSequence() >= firstSequence) {
-      PendingWrite write = pendingWrites.removeLast();
-      replies.add(new Reply(write.requestId(), new Outcome.PersistFailed(reason)));
+    for (Iterator<PendingWrite> it = pendingWrites.values().iterator(); it.hasNext(); ) {
+      PendingWrite write = it.next();
+      if (write.lastSequence() >= firstSequence) {
+        it.remove();
+        replies.add(new Reply(write.requestId(), new Outcome.PersistFailed(reason)));
+      }
     }
-    entriesToPersist.removeIf(entry -> entry.sequence() >= firstSequence);
-    // Sequence numbers must stay dense, so the failed ones are handed out again.
+    entriesToPersist.removeIf(
+        entry -> entry.origin().equals(config.nodeId()) && entry.sequence() >= firstSequence);
+    handedOutLocal.clear();
+    // Sequence numbers must stay dense, so the failed ones are handed out again. Remote entries
+    // of the failed transaction are forgotten; anti-entropy fetches them again.
     lastSequence = firstSequence - 1;
-    if (!pendingWrites.isEmpty() && pendingWrites.peekLast().lastSequence() > lastSequence) {
-      throw new IllegalStateException("a pending write straddles the failed sequence");
+    accepted.clear();
+    accepted.putAll(durable);
+    accepted.put(config.nodeId(), lastSequence);
+    entriesToPersist.removeIf(entry -> !entry.origin().equals(config.nodeId()));
+    handedOut = Map.of();
+    acksOwed.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time: anti-entropy and write deadlines.
+
+  private void tick(long tickMs) {
+    nowMs = tickMs;
+    if (!peers.isEmpty() && nowMs - lastSyncMs >= config.syncIntervalMs()) {
+      lastSyncMs = nowMs;
+      for (Map.Entry<NodeId, PeerProgress> peer : peers.entrySet()) {
+        sendSyncRequest(peer.getKey(), peer.getValue());
+      }
+    }
+    expireWrites();
+  }
+
+  private void sendSyncRequest(NodeId peer, PeerProgress progress) {
+    progress.lastSyncSentMs = nowMs;
+    messages.add(new Envelope(peer, new PeerMessage.SyncRequest(config.nodeId(), durable)));
+  }
+
+  private void expireWrites() {
+    for (Iterator<PendingWrite> it = pendingWrites.values().iterator(); it.hasNext(); ) {
+      PendingWrite write = it.next();
+      if (write.lastSequence() <= persistedSequence && nowMs >= write.deadlineMs()) {
+        it.remove();
+        replies.add(
+            new Reply(
+                write.requestId(),
+                new Outcome.TimedOut(
+                    "durable on this node, but only "
+                        + acks(write.lastSequence())
+                        + " of the "
+                        + write.acksRequired()
+                        + " required members confirmed it within "
+                        + config.replicationTimeoutMs()
+                        + " ms")));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages from peers.
+
+  private void receive(PeerMessage message) {
+    PeerProgress progress = peers.get(message.from());
+    if (progress == null) {
+      return; // Not a member: the transport should have refused it; ignore.
+    }
+    progress.lastHeardMs = nowMs;
+    switch (message) {
+      case PeerMessage.Push push -> receivePush(push, progress);
+      case PeerMessage.Ack ack -> {
+        progress.observe(ack.durable());
+        releaseWrites();
+      }
+      case PeerMessage.SyncRequest request -> receiveSyncRequest(request, progress);
+    }
+  }
+
+  private void receivePush(PeerMessage.Push push, PeerProgress progress) {
+    Set<NodeId> stopped = new LinkedHashSet<>();
+    boolean acceptedAny = false;
+    boolean gap = false;
+    for (OplogEntry entry : push.entries()) {
+      NodeId origin = entry.origin();
+      if (stopped.contains(origin) || !entry.isIntact()) {
+        stopped.add(origin);
+        continue;
+      }
+      long have = accepted.getOrDefault(origin, 0L);
+      if (entry.sequence() <= have) {
+        continue; // duplicate: already held or on its way to disk
+      }
+      if (entry.sequence() > have + 1) {
+        gap = true;
+        stopped.add(origin);
+        continue;
+      }
+      if (clock.observe(entry.hlc()) instanceof ClockObservation.TooFarAhead) {
+        refusedEntries++;
+        stopped.add(origin);
+        continue;
+      }
+      accept(entry);
+      acceptedAny = true;
+    }
+    if (acceptedAny) {
+      acksOwed.add(push.from());
+    }
+    if (gap && nowMs - progress.lastSyncSentMs >= config.syncIntervalMs() / 4) {
+      sendSyncRequest(push.from(), progress);
+    }
+  }
+
+  private void accept(OplogEntry entry) {
+    accepted.put(entry.origin(), entry.sequence());
+    entriesToPersist.add(entry);
+    if (entry.origin().equals(config.nodeId()) && entry.sequence() > lastSequence) {
+      // Our own entries coming back from a peer: this node lost its tail (buffered durability).
+      lastSequence = entry.sequence();
+    }
+  }
+
+  private void receiveSyncRequest(PeerMessage.SyncRequest request, PeerProgress progress) {
+    progress.observe(request.durable());
+    releaseWrites();
+    boolean peerHasMore = false;
+    for (Map.Entry<NodeId, Long> mine : durable.entrySet()) {
+      long theirs = request.durable().getOrDefault(mine.getKey(), 0L);
+      if (mine.getValue() > theirs) {
+        loads.add(new Load(request.from(), mine.getKey(), theirs + 1, config.pushEntriesMax()));
+      }
+    }
+    for (Map.Entry<NodeId, Long> theirs : request.durable().entrySet()) {
+      if (theirs.getValue() > durable.getOrDefault(theirs.getKey(), 0L)) {
+        peerHasMore = true;
+      }
+    }
+    // Ask back at once when the peer holds more, but not more than a few times per interval, so
+    // two nodes that each lack something do not ping-pong.
+    if (peerHasMore && nowMs - progress.lastSyncSentMs >= config.syncIntervalMs() / 4) {
+      sendSyncRequest(request.from(), progress);
+    }
+  }
+
+  private void loaded(NodeId peer, List<OplogEntry> entries) {
+    if (!entries.isEmpty() && peers.containsKey(peer)) {
+      messages.add(new Envelope(peer, new PeerMessage.Push(config.nodeId(), entries)));
     }
   }
 }

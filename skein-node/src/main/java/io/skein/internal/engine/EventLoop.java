@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.skein.ClosedException;
 import io.skein.InvalidRequestException;
+import io.skein.OutcomeUnknownException;
 import io.skein.OverloadedException;
 import io.skein.TooLargeException;
 import io.skein.WriteFailedException;
@@ -201,15 +202,35 @@ public final class EventLoop implements AutoCloseable {
   private void persist(List<OplogEntry> entries, Ready ready) {
     try {
       List<Change> changes = store.append(entries, ready.hlcHighWater());
-      core.step(new Input.Persisted(entries.get(entries.size() - 1).sequence()));
+      core.step(new Input.Persisted(lastLocalSequence(entries)));
       notifier.publish(changes.get(changes.size() - 1).lsn());
     } catch (StorageException e) {
       log.atWarn()
           .addKeyValue("entries", entries.size())
           .setCause(e)
           .log("group commit failed and rolled back");
-      core.step(new Input.PersistFailed(entries.get(0).sequence(), String.valueOf(e.getMessage())));
+      core.step(
+          new Input.PersistFailed(firstLocalSequence(entries), String.valueOf(e.getMessage())));
     }
+  }
+
+  private long lastLocalSequence(List<OplogEntry> entries) {
+    long last = core.persistedSequence();
+    for (OplogEntry entry : entries) {
+      if (entry.origin().equals(core.nodeId())) {
+        last = Math.max(last, entry.sequence());
+      }
+    }
+    return last;
+  }
+
+  private long firstLocalSequence(List<OplogEntry> entries) {
+    for (OplogEntry entry : entries) {
+      if (entry.origin().equals(core.nodeId())) {
+        return entry.sequence();
+      }
+    }
+    return core.lastSequence() + 1;
   }
 
   private void complete(Reply reply) {
@@ -225,6 +246,8 @@ public final class EventLoop implements AutoCloseable {
       case Outcome.PersistFailed failed ->
           result.completeExceptionally(
               new WriteFailedException("the write was rolled back: " + failed.message()));
+      case Outcome.TimedOut timedOut ->
+          result.completeExceptionally(new OutcomeUnknownException(timedOut.message()));
     }
   }
 

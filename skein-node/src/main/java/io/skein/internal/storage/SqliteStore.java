@@ -343,7 +343,15 @@ public final class SqliteStore implements Store {
     if (metaHlc != null) {
       hlc = Hlc.max(hlc, Hlc.unpack(Long.parseLong(metaHlc)));
     }
-    return new RecoveredState(lastSequence, hlc);
+    Map<NodeId, Long> vector = new HashMap<>();
+    try (Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT origin, max(seq) FROM oplog GROUP BY origin")) {
+      while (r.next()) {
+        vector.put(NodeId.of(r.getString(1)), r.getLong(2));
+      }
+    }
+    vector.merge(nodeId, lastSequence, Math::max);
+    return new RecoveredState(lastSequence, hlc, vector);
   }
 
   // ---------------------------------------------------------------------------------------------

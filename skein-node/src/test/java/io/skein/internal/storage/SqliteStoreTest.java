@@ -122,7 +122,8 @@ class SqliteStoreTest {
           new Hlc(9_000, 4));
     }
     try (SqliteStore store = open(ONE)) {
-      assertThat(store.recoveredState()).isEqualTo(new RecoveredState(2, new Hlc(9_000, 4)));
+      assertThat(store.recoveredState())
+          .isEqualTo(new RecoveredState(2, new Hlc(9_000, 4), java.util.Map.of(ONE, 2L)));
       assertThat(store.lastLsn()).isEqualTo(2);
     }
   }

@@ -1,0 +1,140 @@
+package io.skein.core.replica;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.skein.core.hlc.Hlc;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.Operation;
+import io.skein.core.oplog.OplogEntry;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The multi-writer rules of {@link ReplicaCore}, one transition at a time. */
+class ReplicationCoreTest {
+  private static final NodeId ONE = NodeId.of("1");
+  private static final NodeId TWO = NodeId.of("2");
+  private static final NodeId THREE = NodeId.of("3");
+  private static final CollectionName C = CollectionName.user("c");
+
+  private static ReplicaCore core(NodeId self, List<NodeId> peers) {
+    return ReplicaCore.restore(
+        new ReplicaConfig(self, 500, 100, 100, peers, 2_000, 2_000, 64), RecoveredState.EMPTY);
+  }
+
+  private static OplogEntry remote(NodeId origin, long sequence, long physicalMs) {
+    return OplogEntry.create(
+        origin,
+        sequence,
+        new Hlc(physicalMs, 0),
+        Operation.PUT,
+        C,
+        DocumentId.of("d" + sequence),
+        "{}");
+  }
+
+  private static void persistAll(ReplicaCore core, Ready ready) {
+    long local = core.persistedSequence();
+    for (OplogEntry e : ready.entriesToPersist()) {
+      if (e.origin().equals(core.nodeId())) {
+        local = Math.max(local, e.sequence());
+      }
+    }
+    core.step(new Input.Persisted(local));
+  }
+
+  @Test
+  void aMajorityWriteWaitsForAPeerAckAndIsPushedOnceDurable() {
+    ReplicaCore core = core(ONE, List.of(TWO, THREE));
+    core.step(new Input.Tick(10_000));
+    core.ready(); // the first anti-entropy round
+    core.step(
+        new Input.Propose(
+            7, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.MAJORITY));
+    persistAll(core, core.ready());
+    Ready afterPersist = core.ready();
+    assertThat(afterPersist.replies()).isEmpty();
+    assertThat(afterPersist.messages())
+        .extracting(Envelope::to)
+        .containsExactlyInAnyOrder(TWO, THREE);
+    assertThat(afterPersist.messages().get(0).message()).isInstanceOf(PeerMessage.Push.class);
+
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 1L))));
+    assertThat(core.ready().replies())
+        .singleElement()
+        .satisfies(reply -> assertThat(reply.outcome()).isInstanceOf(Outcome.Committed.class));
+  }
+
+  @Test
+  void anUnconfirmedWriteTimesOutAsOutcomeUnknown() {
+    ReplicaCore core = core(ONE, List.of(TWO, THREE));
+    core.step(new Input.Tick(10_000));
+    core.step(
+        new Input.Propose(1, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    core.ready();
+    core.step(new Input.Tick(11_999));
+    assertThat(core.ready().replies()).isEmpty();
+    core.step(new Input.Tick(12_000));
+    assertThat(core.ready().replies())
+        .singleElement()
+        .satisfies(reply -> assertThat(reply.outcome()).isInstanceOf(Outcome.TimedOut.class));
+  }
+
+  @Test
+  void entriesApplyInOrderOnlyAndAGapAsksTheSenderForTheMissingRange() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Tick(10_600));
+    core.step(
+        new Input.Received(
+            new PeerMessage.Push(TWO, List.of(remote(TWO, 1, 10_000), remote(TWO, 3, 10_002)))));
+    Ready ready = core.ready();
+    assertThat(ready.entriesToPersist()).extracting(OplogEntry::sequence).containsExactly(1L);
+    assertThat(ready.messages())
+        .singleElement()
+        .satisfies(e -> assertThat(e.message()).isInstanceOf(PeerMessage.SyncRequest.class));
+    persistAll(core, ready);
+    // The ack reports what is now durable.
+    assertThat(core.ready().messages())
+        .singleElement()
+        .satisfies(
+            e -> assertThat(((PeerMessage.Ack) e.message()).durable()).containsEntry(TWO, 1L));
+    // A duplicate of what is held changes nothing.
+    core.step(new Input.Received(new PeerMessage.Push(TWO, List.of(remote(TWO, 1, 10_000)))));
+    assertThat(core.hasReady()).isFalse();
+  }
+
+  @Test
+  void anEntryFromAClockBeyondTheMaxOffsetIsRefused() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Received(new PeerMessage.Push(TWO, List.of(remote(TWO, 1, 10_501)))));
+    assertThat(core.ready().entriesToPersist()).isEmpty();
+    assertThat(core.refusedEntries()).isEqualTo(1);
+    assertThat(core.lastHlc().physicalMs()).isLessThan(10_501);
+  }
+
+  @Test
+  void aSyncRequestIsAnsweredWithLoadsOfWhatThePeerLacks() {
+    ReplicaCore core =
+        ReplicaCore.restore(
+            new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO), 2_000, 2_000, 64),
+            new RecoveredState(5, new Hlc(9_000, 0), Map.of(ONE, 5L, THREE, 2L)));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Received(new PeerMessage.SyncRequest(TWO, Map.of(ONE, 3L))));
+    Ready ready = core.ready();
+    assertThat(ready.loads())
+        .containsExactlyInAnyOrder(new Load(TWO, ONE, 4, 64), new Load(TWO, THREE, 1, 64));
+    assertThat(core.lagEntries(TWO)).isEqualTo(4);
+    core.step(new Input.Loaded(TWO, List.of(remote(THREE, 1, 9_000))));
+    assertThat(core.ready().messages())
+        .singleElement()
+        .satisfies(e -> assertThat(e.message()).isInstanceOf(PeerMessage.Push.class));
+  }
+}

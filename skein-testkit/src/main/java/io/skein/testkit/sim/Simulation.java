@@ -1,0 +1,341 @@
+package io.skein.testkit.sim;
+
+import io.skein.core.merge.DocumentState;
+import io.skein.core.merge.InMemoryReplica;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.oplog.Version;
+import io.skein.core.replica.Envelope;
+import io.skein.core.replica.Input;
+import io.skein.core.replica.Mutation;
+import io.skein.core.replica.Outcome;
+import io.skein.core.replica.ReplicaConfig;
+import io.skein.core.replica.Reply;
+import io.skein.core.replica.WriteConcern;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Random;
+import java.util.Set;
+import java.util.SortedMap;
+
+/**
+ * A deterministic run of a multi-writer cluster (D4): nodes, clients and a faulty network, all
+ * driven from one seeded PRNG in virtual time. {@link #run()} goes through a fault phase (client
+ * writes, message loss, duplication and reordering, crashes and restarts, partitions, clock skew)
+ * and a quiet phase (every node up, the network healed), then checks:
+ *
+ * <ul>
+ *   <li>convergence: every replica holds identical documents and tombstones, equal to the
+ *       last-write-wins of every entry any node persisted;
+ *   <li>durability: every write acknowledged with {@code w=all} is held by every replica;
+ *   <li>clocks: each node's own entries carry strictly increasing HLCs, across restarts;
+ *   <li>gap-free apply (checked at every persist).
+ * </ul>
+ */
+public final class Simulation {
+  private static final CollectionName COLLECTION = CollectionName.user("sim");
+
+  private final long seed;
+  private final SimulationConfig config;
+  private final Random random;
+  private final List<SimNode> nodes = new ArrayList<>();
+  private final PriorityQueue<InFlight> network = new PriorityQueue<>();
+  private final Set<Set<NodeId>> cut = new HashSet<>();
+  private final List<Acknowledged> acknowledgedAll = new ArrayList<>();
+  private long nowMs;
+  private long messageCounter;
+  private long nextRequestId = 1;
+  private final Stats stats = new Stats();
+
+  /** Counters of one run, for reports and sanity checks. */
+  public static final class Stats {
+    /** Client writes proposed. */
+    public long writes;
+
+    /** Writes acknowledged (any concern). */
+    public long acknowledged;
+
+    /** Writes acknowledged with {@code w=all}. */
+    public long acknowledgedAll;
+
+    /** Messages sent, dropped and duplicated. */
+    public long sent;
+
+    /** Messages lost to drops, partitions or dead receivers. */
+    public long dropped;
+
+    /** Crashes. */
+    public long crashes;
+
+    /** Partitions. */
+    public long partitions;
+  }
+
+  private record Acknowledged(DocumentKey key, Version version) {}
+
+  private record InFlight(long deliverAtMs, long order, NodeId to, Envelope envelope)
+      implements Comparable<InFlight> {
+    @Override
+    public int compareTo(InFlight other) {
+      int byTime = Long.compare(deliverAtMs, other.deliverAtMs);
+      return byTime != 0 ? byTime : Long.compare(order, other.order);
+    }
+  }
+
+  /** Creates a run; nothing happens until {@link #run()}. */
+  public Simulation(long seed, SimulationConfig config) {
+    this.seed = seed;
+    this.config = config;
+    this.random = new Random(seed);
+    List<NodeId> ids = new ArrayList<>();
+    for (int i = 1; i <= config.nodes(); i++) {
+      ids.add(NodeId.of(Integer.toString(i)));
+    }
+    for (NodeId id : ids) {
+      List<NodeId> peers = ids.stream().filter(peer -> !peer.equals(id)).toList();
+      ReplicaConfig replicaConfig =
+          new ReplicaConfig(id, 500, 100_000, 100, peers, 2_000, 2_000, 64);
+      long skew =
+          config.clockSkewMaxMs() == 0
+              ? 0
+              : random.nextLong(-config.clockSkewMaxMs(), config.clockSkewMaxMs() + 1);
+      nodes.add(new SimNode(replicaConfig, skew));
+    }
+  }
+
+  /**
+   * Runs both phases and the checkers.
+   *
+   * @return the run's counters
+   * @throws SimulationFailure naming the seed, if a checker finds a violation
+   */
+  public Stats run() {
+    try {
+      long end = config.faultPhaseMs() + config.quiescePhaseMs();
+      boolean quiet = false;
+      for (nowMs = 0; nowMs <= end; nowMs += config.stepMs()) {
+        if (!quiet && nowMs >= config.faultPhaseMs()) {
+          quiet = true;
+          healEverything();
+        }
+        if (!quiet) {
+          injectFaults();
+          issueClientWrites();
+        }
+        deliverDueMessages(quiet);
+        tickAndProcess(quiet);
+      }
+      check();
+      return stats;
+    } catch (SimulationFailure | IllegalStateException | IllegalArgumentException e) {
+      throw new SimulationFailure(
+          "seed "
+              + seed
+              + " failed at t="
+              + nowMs
+              + " ms: "
+              + e.getMessage()
+              + "\nReplay: bin/test -pl skein-testkit -am -Dsurefire.failIfNoSpecifiedTests=false"
+              + " -Dtest=DynamoSimulationTest"
+              + " -Dskein.sim.seed="
+              + seed);
+    }
+  }
+
+  private void injectFaults() {
+    double perStep = config.stepMs() / 60_000.0;
+    if (random.nextDouble() < config.crashesPerMinute() * perStep) {
+      SimNode node = nodes.get(random.nextInt(nodes.size()));
+      if (node.isAlive()) {
+        node.crash();
+        stats.crashes++;
+        node.clientWrites.clear(); // their outcome is unknown to the client
+      } else {
+        node.restart();
+      }
+    }
+    if (random.nextDouble() < config.partitionsPerMinute() * perStep) {
+      if (!cut.isEmpty() && random.nextBoolean()) {
+        cut.clear();
+      } else {
+        NodeId a = nodes.get(random.nextInt(nodes.size())).id;
+        for (SimNode other : nodes) {
+          if (!other.id.equals(a)) {
+            cut.add(Set.of(a, other.id)); // isolate a from everyone
+          }
+        }
+        stats.partitions++;
+      }
+    }
+  }
+
+  private void healEverything() {
+    cut.clear();
+    for (SimNode node : nodes) {
+      if (!node.isAlive()) {
+        node.restart();
+      }
+    }
+  }
+
+  private void issueClientWrites() {
+    double expected = config.writesPerSecond() * config.stepMs() / 1000.0;
+    int count = (int) expected + (random.nextDouble() < expected - (int) expected ? 1 : 0);
+    for (int i = 0; i < count; i++) {
+      SimNode node = nodes.get(random.nextInt(nodes.size()));
+      if (!node.isAlive()) {
+        continue;
+      }
+      DocumentId id = DocumentId.of("k" + random.nextInt(config.keys()));
+      Mutation mutation =
+          random.nextDouble() < config.deleteRate()
+              ? Mutation.delete(COLLECTION, id)
+              : Mutation.put(COLLECTION, id, "{\"by\":\"" + node.id + "\",\"n\":" + i + "}");
+      WriteConcern concern = WriteConcern.values()[random.nextInt(3)];
+      long requestId = nextRequestId++;
+      node.clientWrites.put(requestId, concern);
+      node.step(new Input.Tick(clock(node)));
+      node.step(new Input.Propose(requestId, List.of(mutation), concern));
+      stats.writes++;
+    }
+  }
+
+  private long clock(SimNode node) {
+    return Math.max(0, nowMs + node.clockSkewMs + 1_000_000);
+  }
+
+  private void deliverDueMessages(boolean quiet) {
+    while (!network.isEmpty() && network.peek().deliverAtMs() <= nowMs) {
+      InFlight message = network.poll();
+      SimNode to = node(message.to());
+      boolean partitioned = cut.contains(Set.of(message.envelope().message().from(), message.to()));
+      if (!to.isAlive() || (!quiet && partitioned)) {
+        stats.dropped++;
+        continue;
+      }
+      to.step(new Input.Tick(clock(to)));
+      to.step(new Input.Received(message.envelope().message()));
+    }
+  }
+
+  private void tickAndProcess(boolean quiet) {
+    for (SimNode node : nodes) {
+      if (!node.isAlive()) {
+        continue;
+      }
+      node.step(new Input.Tick(clock(node)));
+      node.process(envelope -> send(envelope, quiet), reply -> reply(node, reply));
+    }
+  }
+
+  private void send(Envelope envelope, boolean quiet) {
+    stats.sent++;
+    if (!quiet && random.nextDouble() < config.dropRate()) {
+      stats.dropped++;
+      return;
+    }
+    int copies = !quiet && random.nextDouble() < config.duplicateRate() ? 2 : 1;
+    for (int i = 0; i < copies; i++) {
+      long delay = 1 + random.nextLong(Math.max(1, config.delayMaxMs()));
+      network.add(new InFlight(nowMs + delay, messageCounter++, envelope.to(), envelope));
+    }
+  }
+
+  private void reply(SimNode node, Reply reply) {
+    WriteConcern concern = node.clientWrites.remove(reply.requestId());
+    if (concern == null) {
+      throw new SimulationFailure(node.id + " replied to unknown request " + reply.requestId());
+    }
+    if (reply.outcome() instanceof Outcome.Committed committed) {
+      stats.acknowledged++;
+      if (concern == WriteConcern.ALL) {
+        stats.acknowledgedAll++;
+        for (OplogEntry entry : committed.entries()) {
+          acknowledgedAll.add(new Acknowledged(entry.key(), entry.version()));
+        }
+      }
+    }
+  }
+
+  private SimNode node(NodeId id) {
+    for (SimNode node : nodes) {
+      if (node.id.equals(id)) {
+        return node;
+      }
+    }
+    throw new IllegalArgumentException("no node " + id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Checkers.
+
+  private void check() {
+    InMemoryReplica everything = new InMemoryReplica();
+    for (SimNode node : nodes) {
+      node.oplog().values().forEach(log -> log.forEach(everything::apply));
+    }
+    SortedMap<DocumentKey, DocumentState> expected = everything.documents();
+    for (SimNode node : nodes) {
+      SortedMap<DocumentKey, DocumentState> actual = node.documents().documents();
+      if (!actual.equals(expected)) {
+        throw new SimulationFailure(node.id + " did not converge: " + divergence(expected, actual));
+      }
+      checkOwnClock(node);
+    }
+    for (Acknowledged write : acknowledgedAll) {
+      for (SimNode node : nodes) {
+        DocumentState state = node.documents().get(write.key());
+        if (state == null || state.version().compareTo(write.version()) < 0) {
+          throw new SimulationFailure(
+              "write "
+                  + write.key()
+                  + "@"
+                  + write.version()
+                  + " acknowledged with w=all is missing on "
+                  + node.id);
+        }
+      }
+    }
+  }
+
+  private static void checkOwnClock(SimNode node) {
+    OplogEntry previous = null;
+    for (OplogEntry entry : node.oplog().getOrDefault(node.id, List.of())) {
+      if (previous != null && entry.hlc().compareTo(previous.hlc()) <= 0) {
+        throw new SimulationFailure(
+            node.id + "'s clock went backwards: " + previous.hlc() + " then " + entry.hlc());
+      }
+      previous = entry;
+    }
+  }
+
+  private static String divergence(
+      SortedMap<DocumentKey, DocumentState> expected,
+      SortedMap<DocumentKey, DocumentState> actual) {
+    List<String> differences = new ArrayList<>();
+    Set<DocumentKey> keys = new HashSet<>(expected.keySet());
+    keys.addAll(actual.keySet());
+    for (DocumentKey key : keys) {
+      if (!java.util.Objects.equals(expected.get(key), actual.get(key))) {
+        differences.add(key + " expected " + expected.get(key) + " got " + actual.get(key));
+      }
+    }
+    return differences.size() + " divergent keys, e.g. " + differences.stream().limit(3).toList();
+  }
+
+  /** Returns every node's documents, for scenario assertions. */
+  public Map<NodeId, SortedMap<DocumentKey, DocumentState>> documentsByNode() {
+    Map<NodeId, SortedMap<DocumentKey, DocumentState>> result = new HashMap<>();
+    for (SimNode node : nodes) {
+      result.put(node.id, node.documents().documents());
+    }
+    return result;
+  }
+}
