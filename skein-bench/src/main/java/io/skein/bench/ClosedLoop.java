@@ -1,7 +1,5 @@
 package io.skein.bench;
 
-import com.sun.management.OperatingSystemMXBean;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +49,7 @@ final class ClosedLoop {
    * @param errors operations that failed in the window
    * @param firstError the message of the first failure, warm-up included, or null
    * @param elapsedNanos the length of the window, in ns
-   * @param cpuNanos CPU time the whole process used in the window, in ns (0 if unknown)
+   * @param process what the whole process used in the window: CPU time and bytes written
    * @param latencyMicros the latency of each completed operation, in µs
    */
   record Result(
@@ -60,7 +58,7 @@ final class ClosedLoop {
       long errors,
       @Nullable String firstError,
       long elapsedNanos,
-      long cpuNanos,
+      ProcessCounters process,
       Histogram latencyMicros) {
 
     /** Returns units per second. */
@@ -109,16 +107,16 @@ final class ClosedLoop {
     }
     Thread.sleep(warmupMs);
     window.opening();
-    long startCpuNanos = processCpuNanos();
+    ProcessCounters atStart = ProcessCounters.now();
     long startNanos = System.nanoTime();
     phase.value = MEASURING;
     Thread.sleep(durationMs);
     phase.value = STOPPED;
     long elapsedNanos = System.nanoTime() - startNanos;
-    long cpuNanos = processCpuNanos() - startCpuNanos;
+    ProcessCounters process = ProcessCounters.now().minus(atStart);
     window.closed();
     joinAll(started);
-    return merge(started, elapsedNanos, Math.max(0, cpuNanos));
+    return merge(started, elapsedNanos, process);
   }
 
   private static void joinAll(List<Worker> workers) throws InterruptedException {
@@ -133,15 +131,7 @@ final class ClosedLoop {
     }
   }
 
-  /** Returns the CPU time of this process so far, in ns, or 0 if the JVM cannot tell. */
-  private static long processCpuNanos() {
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
-      return Math.max(0, os.getProcessCpuTime());
-    }
-    return 0;
-  }
-
-  private static Result merge(List<Worker> workers, long elapsedNanos, long cpuNanos) {
+  private static Result merge(List<Worker> workers, long elapsedNanos, ProcessCounters process) {
     Histogram latency = newHistogram();
     long units = 0;
     long calls = 0;
@@ -156,7 +146,7 @@ final class ClosedLoop {
         firstError = worker.firstError;
       }
     }
-    return new Result(units, calls, errors, firstError, elapsedNanos, cpuNanos, latency);
+    return new Result(units, calls, errors, firstError, elapsedNanos, process, latency);
   }
 
   /** Returns an empty latency histogram (1 µs to {@link #LATENCY_MICROS_MAX}, 3 digits). */

@@ -1,5 +1,7 @@
 package io.skein.bench;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.skein.DocumentCollection;
 import io.skein.Durability;
 import io.skein.node.NodeServer;
@@ -16,6 +18,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * HTTP put and get throughput of a running node, against its own embedded API in the same run.
@@ -26,18 +31,29 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code PUT /v1/collections/bench/docs/{id}}, embedded gets, HTTP {@code GET} of documents written
  * by the HTTP phase, and HTTP {@code GET /health}, which touches no storage and so gives the floor:
  * the cost of the HTTP client and server alone. Each client is a thread sending one request at a
- * time through one shared {@link HttpClient} (HTTP/1.1, so one connection per client). It prints a
- * Markdown table per durability with requests/s, the HTTP ÷ embedded ratios and HTTP p50/p99.
+ * time through one shared {@link HttpClient} (HTTP/1.1, so one connection per client). Before the
+ * first measurement, every phase runs once untimed so the JIT has compiled the HTTP paths.
+ *
+ * <p>It prints two Markdown tables per durability: requests/s with the HTTP ÷ embedded ratios and
+ * HTTP p50/p99; then where the time goes: the node's group commits during the put phases, and the
+ * mean time per request as the node's own {@code http.server.requests} timer saw it against the
+ * mean the client saw (the difference is the client, the loopback and the scheduling between).
  *
  * <pre>
  * java -cp skein-bench/target/skein-benchmarks.jar io.skein.bench.HttpThroughput [--quick]
- *   [--warmup-ms 2000] [--duration-ms 5000] [--clients 1,16,64] [--durability fsync,buffered]
+ *   [--warmup-ms 1500] [--duration-ms 4000] [--clients 1,16,64] [--durability fsync,buffered]
  *   [--dir PATH]
  * </pre>
  */
 public final class HttpThroughput {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   private static final int GET_IDS_MAX = 100_000;
+  private static final int JIT_WARMUP_CLIENTS = 8;
+
+  /** The route tags of the node's {@code http.server.requests} timer. */
+  private static final String DOCUMENT_ROUTE = "/v1/collections/{collection}/docs/{id}";
+
+  private static final String HEALTH_ROUTE = "/health";
 
   private HttpThroughput() {}
 
@@ -71,8 +87,8 @@ public final class HttpThroughput {
       boolean quick = a.flag("--quick");
       String dir = a.textOrNull("--dir");
       return new Options(
-          a.positive("--warmup-ms", quick ? 500 : 2_000),
-          a.positive("--duration-ms", quick ? 1_000 : 5_000),
+          a.positive("--warmup-ms", quick ? 500 : 1_500),
+          a.positive("--duration-ms", quick ? 1_000 : 4_000),
           a.positives("--clients", List.of(1, 16, 64)),
           a.words("--durability", quick ? List.of("fsync") : List.of("fsync", "buffered")).stream()
               .map(PutThroughput::durability)
@@ -81,15 +97,38 @@ public final class HttpThroughput {
     }
   }
 
+  /**
+   * Requests the node served, as its own timer saw them.
+   *
+   * @param requests requests served
+   * @param totalNanos time spent serving them, in ns
+   */
+  record ServerTime(long requests, long totalNanos) {
+    static final ServerTime NONE = new ServerTime(0, 0);
+
+    ServerTime minus(ServerTime earlier) {
+      return new ServerTime(requests - earlier.requests, totalNanos - earlier.totalNanos);
+    }
+  }
+
+  /**
+   * One measured phase.
+   *
+   * @param result what the clients measured
+   * @param commits the node's commits in the window
+   * @param server the node's own time for the phase's requests in the window (none if embedded)
+   */
+  record Phase(ClosedLoop.Result result, PutTarget.CommitStats commits, ServerTime server) {}
+
   /** The five phases measured for one durability and client count. */
   record Row(
       Durability durability,
       int clients,
-      ClosedLoop.Result embeddedPut,
-      ClosedLoop.Result httpPut,
-      ClosedLoop.Result embeddedGet,
-      ClosedLoop.Result httpGet,
-      ClosedLoop.Result httpHealth) {}
+      Phase embeddedPut,
+      Phase httpPut,
+      Phase embeddedGet,
+      Phase httpGet,
+      Phase health) {}
 
   /** Runs the options given on the command line and prints the tables. */
   public static void main(String[] args) throws InterruptedException {
@@ -109,6 +148,8 @@ public final class HttpThroughput {
       out.println("### " + durability.name().toLowerCase(Locale.ROOT));
       out.println();
       out.print(table(rows, durability));
+      out.println();
+      out.print(timeTable(rows, durability));
     }
   }
 
@@ -118,26 +159,30 @@ public final class HttpThroughput {
    * @throws InterruptedException if the thread is interrupted
    */
   static List<Row> run(Options options, PrintStream progress) throws InterruptedException {
+    progress.println("warming up the JIT on the HTTP and embedded paths ...");
+    long jitWarmupMs = 2 * options.warmupMs();
+    measure(Durability.BUFFERED, JIT_WARMUP_CLIENTS, options, jitWarmupMs, jitWarmupMs);
     List<Row> rows = new ArrayList<>();
     for (Durability durability : options.durabilities()) {
       for (int clients : options.clients()) {
-        Row row = measure(durability, clients, options);
+        Row row = measure(durability, clients, options, options.warmupMs(), options.durationMs());
         progress.printf(
             Locale.ROOT,
             "%-9s %2d clients: put %,8.0f/s embedded %,8.0f/s; get %,8.0f/s embedded %,8.0f/s%n",
             durability.name().toLowerCase(Locale.ROOT),
             clients,
-            row.httpPut().unitsPerSecond(),
-            row.embeddedPut().unitsPerSecond(),
-            row.httpGet().unitsPerSecond(),
-            row.embeddedGet().unitsPerSecond());
+            row.httpPut().result().unitsPerSecond(),
+            row.embeddedPut().result().unitsPerSecond(),
+            row.httpGet().result().unitsPerSecond(),
+            row.embeddedGet().result().unitsPerSecond());
         rows.add(row);
       }
     }
     return rows;
   }
 
-  private static Row measure(Durability durability, int clients, Options options)
+  private static Row measure(
+      Durability durability, int clients, Options options, long warmupMs, long durationMs)
       throws InterruptedException {
     Path dir = TempDirs.create(options.dataParent(), "skein-http-");
     NodeSettings settings =
@@ -153,6 +198,31 @@ public final class HttpThroughput {
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(REQUEST_TIMEOUT)
                 .build()) {
+      Phases phases = new Phases(server, clients, warmupMs, durationMs);
+      return phases.run(client, durability);
+    } finally {
+      TempDirs.delete(dir);
+    }
+  }
+
+  /** The phases against one started node. */
+  private static final class Phases {
+    private final NodeServer server;
+    private final MeterRegistry meters;
+    private final int clients;
+    private final long warmupMs;
+    private final long durationMs;
+
+    Phases(NodeServer server, int clients, long warmupMs, long durationMs) {
+      this.server = server;
+      this.meters = server.skein().config().meters();
+      this.clients = clients;
+      this.warmupMs = warmupMs;
+      this.durationMs = durationMs;
+    }
+
+    /** Runs the five phases, one after the other. */
+    Row run(HttpClient client, Durability durability) throws InterruptedException {
       String base =
           "http://127.0.0.1:"
               + server.port()
@@ -160,45 +230,54 @@ public final class HttpThroughput {
               + Documents.COLLECTION
               + "/docs/";
       DocumentCollection documents = server.skein().collection(Documents.COLLECTION);
-      long warmupMs = options.warmupMs();
-      long durationMs = options.durationMs();
-      ClosedLoop.Result embeddedPut =
-          ClosedLoop.run(
-              clients,
-              i -> embeddedPut(documents, i),
-              warmupMs,
-              durationMs,
-              ClosedLoop.Window.NONE);
+      Phase embeddedPut = phase(i -> embeddedPut(documents, i), null, DOCUMENT_ROUTE);
       long[] written = new long[clients];
-      ClosedLoop.Result httpPut =
-          ClosedLoop.run(
-              clients,
-              i -> httpPut(client, base, i, written),
-              warmupMs,
-              durationMs,
-              ClosedLoop.Window.NONE);
+      Phase httpPut = phase(i -> httpPut(client, base, i, written), "PUT", DOCUMENT_ROUTE);
       List<String> ids = writtenIds(written);
-      ClosedLoop.Result embeddedGet =
-          ClosedLoop.run(
-              clients,
-              i -> embeddedGet(documents, ids),
-              warmupMs,
-              durationMs,
-              ClosedLoop.Window.NONE);
-      ClosedLoop.Result httpGet =
-          ClosedLoop.run(
-              clients,
-              i -> httpGet(client, base, ids),
-              warmupMs,
-              durationMs,
-              ClosedLoop.Window.NONE);
-      URI health = URI.create("http://127.0.0.1:" + server.port() + "/health");
-      ClosedLoop.Result httpHealth =
-          ClosedLoop.run(
-              clients, i -> httpGet(client, health), warmupMs, durationMs, ClosedLoop.Window.NONE);
-      return new Row(durability, clients, embeddedPut, httpPut, embeddedGet, httpGet, httpHealth);
-    } finally {
-      TempDirs.delete(dir);
+      Phase embeddedGet = phase(i -> embeddedGet(documents, ids), null, DOCUMENT_ROUTE);
+      Phase httpGet = phase(i -> httpGet(client, base, ids), "GET", DOCUMENT_ROUTE);
+      URI health = URI.create("http://127.0.0.1:" + server.port() + HEALTH_ROUTE);
+      Phase healthGet = phase(i -> httpGet(client, health), "GET", HEALTH_ROUTE);
+      return new Row(durability, clients, embeddedPut, httpPut, embeddedGet, httpGet, healthGet);
+    }
+
+    /** Runs one closed loop; reads the node's meters at the edges of its window. */
+    private Phase phase(
+        IntFunction<ClosedLoop.Operation> operations, @Nullable String method, String route)
+        throws InterruptedException {
+      CommitWindow commits = new CommitWindow(() -> SkeinTarget.commitStats(meters));
+      ServerTime[] server = {ServerTime.NONE, ServerTime.NONE};
+      ClosedLoop.Window window =
+          new ClosedLoop.Window() {
+            @Override
+            public void opening() {
+              commits.opening();
+              server[0] = serverTime(method, route);
+            }
+
+            @Override
+            public void closed() {
+              commits.closed();
+              server[1] = serverTime(method, route);
+            }
+          };
+      ClosedLoop.Result result = ClosedLoop.run(clients, operations, warmupMs, durationMs, window);
+      return new Phase(result, commits.counted(), server[1].minus(server[0]));
+    }
+
+    /** Sums the node's timer of {@code method} requests to {@code route}; none if embedded. */
+    private ServerTime serverTime(@Nullable String method, String route) {
+      if (method == null) {
+        return ServerTime.NONE;
+      }
+      long requests = 0;
+      long nanos = 0;
+      for (Timer timer :
+          meters.find("http.server.requests").tag("method", method).tag("route", route).timers()) {
+        requests += timer.count();
+        nanos += (long) timer.totalTime(TimeUnit.NANOSECONDS);
+      }
+      return new ServerTime(requests, nanos);
     }
   }
 
@@ -304,34 +383,96 @@ public final class HttpThroughput {
       if (row.durability() != durability) {
         continue;
       }
+      ClosedLoop.Result embeddedPut = row.embeddedPut().result();
+      ClosedLoop.Result httpPut = row.httpPut().result();
+      ClosedLoop.Result embeddedGet = row.embeddedGet().result();
+      ClosedLoop.Result httpGet = row.httpGet().result();
+      ClosedLoop.Result health = row.health().result();
       Report.line(
           table,
           List.of(
               Integer.toString(row.clients()),
-              Report.rate(row.embeddedPut().unitsPerSecond()),
-              Report.rate(row.httpPut().unitsPerSecond()),
-              Report.ratio(row.httpPut().unitsPerSecond(), row.embeddedPut().unitsPerSecond()),
-              Report.latency(row.httpPut().latencyMicros()),
-              Report.rate(row.embeddedGet().unitsPerSecond()),
-              Report.rate(row.httpGet().unitsPerSecond()),
-              Report.ratio(row.httpGet().unitsPerSecond(), row.embeddedGet().unitsPerSecond()),
-              Report.latency(row.httpGet().latencyMicros()),
-              Report.rate(row.httpHealth().unitsPerSecond()),
-              Report.latency(row.httpHealth().latencyMicros())));
+              Report.rate(embeddedPut.unitsPerSecond()),
+              Report.rate(httpPut.unitsPerSecond()),
+              Report.ratio(httpPut.unitsPerSecond(), embeddedPut.unitsPerSecond()),
+              Report.latency(httpPut.latencyMicros()),
+              Report.rate(embeddedGet.unitsPerSecond()),
+              Report.rate(httpGet.unitsPerSecond()),
+              Report.ratio(httpGet.unitsPerSecond(), embeddedGet.unitsPerSecond()),
+              Report.latency(httpGet.latencyMicros()),
+              Report.rate(health.unitsPerSecond()),
+              Report.latency(health.latencyMicros())));
       notes.addAll(errorNotes(row));
     }
     notes.forEach(note -> table.append('\n').append(note).append('\n'));
     return table.toString();
   }
 
+  /**
+   * Returns where the time goes: the node's group commits in the put phases, and the mean time per
+   * request on the node ({@code server}) against the mean the clients saw ({@code client}).
+   */
+  static String timeTable(List<Row> rows, Durability durability) {
+    StringBuilder table = new StringBuilder();
+    List<String> header =
+        List.of(
+            "Clients",
+            "embedded put: commits/s",
+            "puts per commit",
+            "commit ms",
+            "HTTP put: commits/s",
+            "puts per commit",
+            "commit ms",
+            "PUT server / client ms",
+            "GET server / client ms",
+            "/health server / client ms");
+    Report.line(table, header);
+    Report.line(table, header.stream().map(h -> "---:").toList());
+    for (Row row : rows) {
+      if (row.durability() != durability) {
+        continue;
+      }
+      List<String> cells = new ArrayList<>();
+      cells.add(Integer.toString(row.clients()));
+      cells.addAll(commitCells(row.embeddedPut()));
+      cells.addAll(commitCells(row.httpPut()));
+      cells.add(serverAndClient(row.httpPut()));
+      cells.add(serverAndClient(row.httpGet()));
+      cells.add(serverAndClient(row.health()));
+      Report.line(table, cells);
+    }
+    return table.toString();
+  }
+
+  private static List<String> commitCells(Phase phase) {
+    PutTarget.CommitStats commits = phase.commits();
+    if (commits.commits() == 0) {
+      return List.of("-", "-", "-");
+    }
+    return List.of(
+        Report.rate(commits.commits() * 1e9 / phase.result().elapsedNanos()),
+        String.format(Locale.ROOT, "%.1f", (double) commits.entries() / commits.commits()),
+        String.format(Locale.ROOT, "%.2f", commits.commitNanos() / 1e6 / commits.commits()));
+  }
+
+  private static String serverAndClient(Phase phase) {
+    ServerTime server = phase.server();
+    String serverMs =
+        server.requests() == 0
+            ? "-"
+            : String.format(Locale.ROOT, "%.2f", server.totalNanos() / 1e6 / server.requests());
+    double clientMs = phase.result().latencyMicros().getMean() / 1000;
+    return serverMs + " / " + String.format(Locale.ROOT, "%.2f", clientMs);
+  }
+
   private static List<String> errorNotes(Row row) {
     List<String> notes = new ArrayList<>();
     String[] names = {"embedded put", "HTTP put", "embedded get", "HTTP get", "GET /health"};
-    ClosedLoop.Result[] results = {
-      row.embeddedPut(), row.httpPut(), row.embeddedGet(), row.httpGet(), row.httpHealth()
+    Phase[] phases = {
+      row.embeddedPut(), row.httpPut(), row.embeddedGet(), row.httpGet(), row.health()
     };
     for (int i = 0; i < names.length; i++) {
-      ClosedLoop.Result result = results[i];
+      ClosedLoop.Result result = phases[i].result();
       if (result.errors() > 0 || result.firstError() != null) {
         notes.add(
             "Errors: "

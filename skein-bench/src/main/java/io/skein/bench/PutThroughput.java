@@ -26,12 +26,15 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>
  * java -cp skein-bench/target/skein-benchmarks.jar io.skein.bench.PutThroughput [--quick]
- *   [--warmup-ms 2000] [--duration-ms 5000] [--rounds 2] [--durability fsync,buffered]
- *   [--put-writers 1,8,64] [--batch-writers 1,8] [--batch-size 100] [--targets raw,skein]
- *   [--dir PATH]
+ *   [--warmup-ms 1500] [--duration-ms 4000] [--rounds 2] [--durability fsync,buffered]
+ *   [--put-writers 1,8,64] [--batch-writers 1,8] [--batch-size 100]
+ *   [--targets raw,raw-per-conn,raw-oplog,skein] [--dir PATH]
  * </pre>
  *
- * Targets: {@code skein}; the baselines {@code raw} (one shared connection behind a lock) and
+ * The defaults are the full run; {@code --quick} makes every window shorter, runs one round, one
+ * batch workload and only the {@code raw} and {@code skein} targets.
+ *
+ * <p>Targets: {@code skein}; the baselines {@code raw} (one shared connection behind a lock) and
  * {@code raw-per-conn} (a connection per writer, waiting on SQLite's busy handler); and {@code
  * raw-oplog}, raw SQL of Skein's own write set (see {@link RawSqliteTarget.Shape}), to split
  * Skein's cost between storage and engine.
@@ -100,8 +103,8 @@ public final class PutThroughput {
       boolean quick = a.flag("--quick");
       String dir = a.textOrNull("--dir");
       return new Options(
-          a.positive("--warmup-ms", quick ? 500 : 2_000),
-          a.positive("--duration-ms", quick ? 1_500 : 5_000),
+          a.positive("--warmup-ms", quick ? 500 : 1_500),
+          a.positive("--duration-ms", quick ? 1_500 : 4_000),
           (int) a.positive("--rounds", quick ? 1 : 2),
           a.words("--durability", List.of("fsync", "buffered")).stream()
               .map(PutThroughput::durability)
@@ -109,7 +112,11 @@ public final class PutThroughput {
           a.positives("--put-writers", List.of(1, 8, 64)),
           a.positives("--batch-writers", quick ? List.of(1) : List.of(1, 8)),
           (int) a.positive("--batch-size", 100),
-          a.words("--targets", List.of("raw", "skein")),
+          a.words(
+              "--targets",
+              quick
+                  ? List.of("raw", "skein")
+                  : List.of("raw", "raw-per-conn", "raw-oplog", "skein")),
           dir == null ? TempDirs.defaultParent() : Path.of(dir));
     }
   }
@@ -132,7 +139,7 @@ public final class PutThroughput {
   static final class Tally {
     long units;
     long calls;
-    long cpuNanos;
+    ProcessCounters process = new ProcessCounters(0, 0);
     long elapsedNanos;
     long errors;
     @Nullable String firstError;
@@ -143,7 +150,7 @@ public final class PutThroughput {
     void add(ClosedLoop.Result result, PutTarget.CommitStats windowCommits) {
       units += result.units();
       calls += result.calls();
-      cpuNanos += result.cpuNanos();
+      process = process.plus(result.process());
       elapsedNanos += result.elapsedNanos();
       errors += result.errors();
       if (firstError == null) {
@@ -210,6 +217,7 @@ public final class PutThroughput {
    * @throws InterruptedException if the thread is interrupted
    */
   static List<Row> run(Options options, PrintStream progress) throws InterruptedException {
+    warmUpJit(options, progress);
     List<Row> rows = new ArrayList<>();
     for (Durability durability : options.durabilities()) {
       for (int writers : options.putWriters()) {
@@ -221,6 +229,33 @@ public final class PutThroughput {
       }
     }
     return rows;
+  }
+
+  /**
+   * Runs every target untimed, buffered, with single puts and with batches, so that the first
+   * measured workload does not pay for compiling the code of the others.
+   */
+  private static void warmUpJit(Options options, PrintStream progress) throws InterruptedException {
+    progress.println("warming up the JIT on every target ...");
+    Options untimed =
+        new Options(
+            options.warmupMs(),
+            options.warmupMs(),
+            1,
+            List.of(Durability.BUFFERED),
+            List.of(4),
+            List.of(1),
+            options.batchSize(),
+            options.targets(),
+            options.dataParent());
+    for (Workload workload :
+        List.of(
+            new Workload(Durability.BUFFERED, 4, 1),
+            new Workload(Durability.BUFFERED, 1, options.batchSize()))) {
+      for (String target : options.targets()) {
+        measureOnce(target, workload, untimed, new Tally());
+      }
+    }
   }
 
   private static Row measure(Workload workload, Options options, PrintStream progress)
@@ -259,15 +294,15 @@ public final class PutThroughput {
     Path dir = TempDirs.create(options.dataParent(), "skein-bench-");
     try {
       try (PutTarget store = open(target, dir, workload.durability())) {
-        CommitCounter counter = new CommitCounter(store);
+        CommitWindow commits = new CommitWindow(store::commitStats);
         ClosedLoop.Result result =
             ClosedLoop.run(
                 workload.writers(),
                 i -> new WriterSession(store, i, workload.batchSize()),
                 options.warmupMs(),
                 options.durationMs(),
-                counter);
-        tally.add(result, counter.window());
+                commits);
+        tally.add(result, commits.counted());
       }
     } finally {
       TempDirs.delete(dir);
@@ -296,30 +331,5 @@ public final class PutThroughput {
           throw new IllegalArgumentException(
               "unknown durability '" + text + "'; expected fsync or buffered");
     };
-  }
-
-  /** Reads a target's commit counters at the edges of the measured window. */
-  private static final class CommitCounter implements ClosedLoop.Window {
-    private final PutTarget target;
-    private PutTarget.CommitStats atOpening = PutTarget.CommitStats.NONE;
-    private PutTarget.CommitStats atClose = PutTarget.CommitStats.NONE;
-
-    CommitCounter(PutTarget target) {
-      this.target = target;
-    }
-
-    @Override
-    public void opening() {
-      atOpening = target.commitStats();
-    }
-
-    @Override
-    public void closed() {
-      atClose = target.commitStats();
-    }
-
-    PutTarget.CommitStats window() {
-      return atClose.minus(atOpening);
-    }
   }
 }

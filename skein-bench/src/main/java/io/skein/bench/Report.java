@@ -62,8 +62,8 @@ final class Report {
   }
 
   /**
-   * Returns the cost table of the rows of one durability: process CPU per put of each target, and
-   * Skein's group commits.
+   * Returns the cost table of the rows of one durability: process CPU time and bytes written per
+   * put of each target, and Skein's group commits.
    */
   static String costTable(
       List<PutThroughput.Row> rows, Durability durability, List<String> targets) {
@@ -71,6 +71,7 @@ final class Report {
     List<String> header = new ArrayList<>();
     header.add("Workload");
     targets.forEach(t -> header.add(t + " CPU µs/put"));
+    targets.forEach(t -> header.add(t + " KB written/put"));
     if (hasSkein) {
       header.addAll(List.of("skein commits/s", "puts per commit", "skein loop committing"));
     }
@@ -82,7 +83,9 @@ final class Report {
       }
       List<String> cells = new ArrayList<>();
       cells.add(row.workload().label());
-      targets.forEach(t -> cells.add(cpuPerUnit(row.tally(t))));
+      targets.forEach(t -> cells.add(perUnit(row.tally(t).process.cpuNanos() / 1e3, row.tally(t))));
+      targets.forEach(
+          t -> cells.add(perUnit(row.tally(t).process.writtenBytes() / 1024.0, row.tally(t))));
       if (hasSkein) {
         cells.addAll(commitCells(row.tally("skein")));
       }
@@ -91,11 +94,13 @@ final class Report {
     return table.toString();
   }
 
-  private static String cpuPerUnit(PutThroughput.Tally tally) {
-    if (tally.units == 0 || tally.cpuNanos == 0) {
+  /** Returns {@code total / units}, or "-" if the total is unknown (negative). */
+  private static String perUnit(double total, PutThroughput.Tally tally) {
+    if (tally.units == 0 || total < 0) {
       return "-";
     }
-    return String.format(Locale.ROOT, "%.0f", tally.cpuNanos / 1000.0 / tally.units);
+    double value = total / tally.units;
+    return String.format(Locale.ROOT, value < 10 ? "%.2f" : "%.0f", value);
   }
 
   private static List<String> commitCells(PutThroughput.Tally skein) {

@@ -1,5 +1,6 @@
 package io.skein.bench;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.skein.Batch;
 import io.skein.DocumentCollection;
@@ -57,6 +58,11 @@ final class SkeinTarget implements PutTarget {
 
   @Override
   public CommitStats commitStats() {
+    return commitStats(meters);
+  }
+
+  /** Reads the commit counters of the Skein store that registers its meters in {@code meters}. */
+  static CommitStats commitStats(MeterRegistry meters) {
     return new CommitStats(
         (long) meters.get("skein.storage.commits").counter().count(),
         (long) meters.get("skein.storage.commit").timer().totalTime(TimeUnit.NANOSECONDS),
