@@ -28,8 +28,9 @@ import java.util.SortedMap;
 /**
  * A deterministic run of a multi-writer cluster (D4): nodes, clients and a faulty network, all
  * driven from one seeded PRNG in virtual time. {@link #run()} goes through a fault phase (client
- * writes, message loss, duplication and reordering, crashes and restarts, partitions, clock skew)
- * and a quiet phase (every node up, the network healed), then checks:
+ * writes, message loss, duplication and reordering, crashes and restarts, symmetric and asymmetric
+ * partitions, slow nodes, clock skew) and a quiet phase (every node up, the network healed), then
+ * checks:
  *
  * <ul>
  *   <li>convergence: every replica holds identical documents and tombstones, equal to the
@@ -47,7 +48,16 @@ public final class Simulation {
   private final Random random;
   private final List<SimNode> nodes = new ArrayList<>();
   private final PriorityQueue<InFlight> network = new PriorityQueue<>();
-  private final Set<Set<NodeId>> cut = new HashSet<>();
+
+  /**
+   * Directed links that lose every message: (from, to). One-way cuts make asymmetric partitions.
+   */
+  private final Set<List<NodeId>> cut = new HashSet<>();
+
+  /** Nodes whose messages, in and out, take {@link #SLOW_FACTOR} times longer. */
+  private final Set<NodeId> slow = new HashSet<>();
+
+  private static final int SLOW_FACTOR = 20;
   private final List<Acknowledged> acknowledgedAll = new ArrayList<>();
   private long nowMs;
   private long messageCounter;
@@ -165,19 +175,41 @@ public final class Simulation {
       if (!cut.isEmpty() && random.nextBoolean()) {
         cut.clear();
       } else {
-        NodeId a = nodes.get(random.nextInt(nodes.size())).id;
-        for (SimNode other : nodes) {
-          if (!other.id.equals(a)) {
-            cut.add(Set.of(a, other.id)); // isolate a from everyone
-          }
-        }
-        stats.partitions++;
+        partition();
+      }
+    }
+    if (random.nextDouble() < config.crashesPerMinute() * perStep) {
+      NodeId node = nodes.get(random.nextInt(nodes.size())).id;
+      if (!slow.remove(node)) {
+        slow.add(node);
       }
     }
   }
 
+  /**
+   * Cuts one node off: both ways (a symmetric partition), or only what it sends, or only what it
+   * receives (asymmetric partitions, where one side hears the other but not the reverse).
+   */
+  private void partition() {
+    NodeId isolated = nodes.get(random.nextInt(nodes.size())).id;
+    int shape = random.nextInt(3);
+    for (SimNode other : nodes) {
+      if (other.id.equals(isolated)) {
+        continue;
+      }
+      if (shape != 2) {
+        cut.add(List.of(isolated, other.id));
+      }
+      if (shape != 1) {
+        cut.add(List.of(other.id, isolated));
+      }
+    }
+    stats.partitions++;
+  }
+
   private void healEverything() {
     cut.clear();
+    slow.clear();
     for (SimNode node : nodes) {
       if (!node.isAlive()) {
         node.restart();
@@ -215,7 +247,8 @@ public final class Simulation {
     while (!network.isEmpty() && network.peek().deliverAtMs() <= nowMs) {
       InFlight message = network.poll();
       SimNode to = node(message.to());
-      boolean partitioned = cut.contains(Set.of(message.envelope().message().from(), message.to()));
+      boolean partitioned =
+          cut.contains(List.of(message.envelope().message().from(), message.to()));
       if (!to.isAlive() || (!quiet && partitioned)) {
         stats.dropped++;
         continue;
@@ -244,6 +277,9 @@ public final class Simulation {
     int copies = !quiet && random.nextDouble() < config.duplicateRate() ? 2 : 1;
     for (int i = 0; i < copies; i++) {
       long delay = 1 + random.nextLong(Math.max(1, config.delayMaxMs()));
+      if (!quiet && (slow.contains(envelope.to()) || slow.contains(envelope.message().from()))) {
+        delay *= SLOW_FACTOR;
+      }
       network.add(new InFlight(nowMs + delay, messageCounter++, envelope.to(), envelope));
     }
   }
