@@ -1,0 +1,157 @@
+package io.skein.internal.transport;
+
+import io.skein.core.hlc.Hlc;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.Operation;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.PeerMessage;
+import io.skein.internal.transport.proto.Ack;
+import io.skein.internal.transport.proto.Entry;
+import io.skein.internal.transport.proto.Frame;
+import io.skein.internal.transport.proto.Push;
+import io.skein.internal.transport.proto.SyncRequest;
+import io.skein.internal.transport.proto.VectorEntry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Maps the core's {@link PeerMessage}s to wire {@link Frame}s and back. Decoding validates every
+ * field (names, ranges, the entry checksum), so the core only ever sees well-formed messages.
+ */
+public final class WireMessages {
+  private WireMessages() {}
+
+  /** Encodes a replication message. */
+  public static Frame toFrame(PeerMessage message) {
+    return switch (message) {
+      case PeerMessage.Push push ->
+          Frame.newBuilder()
+              .setPush(
+                  Push.newBuilder()
+                      .setFrom(push.from().value())
+                      .addAllEntries(push.entries().stream().map(WireMessages::entry).toList()))
+              .build();
+      case PeerMessage.Ack ack ->
+          Frame.newBuilder()
+              .setAck(
+                  Ack.newBuilder().setFrom(ack.from().value()).addAllDurable(vector(ack.durable())))
+              .build();
+      case PeerMessage.SyncRequest request ->
+          Frame.newBuilder()
+              .setSyncRequest(
+                  SyncRequest.newBuilder()
+                      .setFrom(request.from().value())
+                      .addAllDurable(vector(request.durable())))
+              .build();
+    };
+  }
+
+  /**
+   * Decodes a replication message.
+   *
+   * @throws FrameException if the frame is not a replication message or a field is invalid
+   */
+  public static PeerMessage fromFrame(Frame frame) throws FrameException {
+    try {
+      return switch (frame.getBodyCase()) {
+        case PUSH -> push(frame.getPush());
+        case ACK ->
+            new PeerMessage.Ack(
+                NodeId.of(frame.getAck().getFrom()), vector(frame.getAck().getDurableList()));
+        case SYNC_REQUEST ->
+            new PeerMessage.SyncRequest(
+                NodeId.of(frame.getSyncRequest().getFrom()),
+                vector(frame.getSyncRequest().getDurableList()));
+        default ->
+            throw new FrameException(
+                FrameException.Reason.MALFORMED,
+                "expected a replication message, got " + frame.getBodyCase());
+      };
+    } catch (IllegalArgumentException e) {
+      throw new FrameException(
+          FrameException.Reason.MALFORMED, "invalid field: " + e.getMessage(), e);
+    }
+  }
+
+  private static PeerMessage push(Push push) throws FrameException {
+    List<OplogEntry> entries = new ArrayList<>(push.getEntriesCount());
+    for (Entry wire : push.getEntriesList()) {
+      OplogEntry entry = entry(wire);
+      if (!entry.isIntact()) {
+        throw new FrameException(
+            FrameException.Reason.CHECKSUM,
+            "entry " + entry.origin() + "/" + entry.sequence() + " fails its checksum");
+      }
+      entries.add(entry);
+    }
+    return new PeerMessage.Push(NodeId.of(push.getFrom()), entries);
+  }
+
+  static Entry entry(OplogEntry e) {
+    Entry.Builder builder =
+        Entry.newBuilder()
+            .setOrigin(e.origin().value())
+            .setSequence(e.sequence())
+            .setHlc(e.hlc().pack())
+            .setOp(e.operation() == Operation.PUT ? 1 : 2)
+            .setCollection(e.collection().value())
+            .setId(e.id().value())
+            .setEpoch(e.epoch())
+            .setIndex(e.index())
+            .setChecksum(e.checksum());
+    String document = e.document();
+    if (document != null) {
+      builder.setDocument(document);
+    }
+    return builder.build();
+  }
+
+  static OplogEntry entry(Entry wire) {
+    Operation operation =
+        switch (wire.getOp()) {
+          case 1 -> Operation.PUT;
+          case 2 -> Operation.DELETE;
+          default -> throw new IllegalArgumentException("unknown op " + wire.getOp());
+        };
+    return new OplogEntry(
+        NodeId.of(wire.getOrigin()),
+        wire.getSequence(),
+        Hlc.unpack(wire.getHlc()),
+        operation,
+        new CollectionName(wire.getCollection()),
+        DocumentId.of(wire.getId()),
+        wire.hasDocument() ? wire.getDocument() : null,
+        wire.getEpoch(),
+        wire.getIndex(),
+        wire.getChecksum());
+  }
+
+  private static List<VectorEntry> vector(Map<NodeId, Long> vector) {
+    return vector.entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
+        .map(
+            e ->
+                VectorEntry.newBuilder()
+                    .setOrigin(e.getKey().value())
+                    .setSequence(e.getValue())
+                    .build())
+        .toList();
+  }
+
+  private static Map<NodeId, Long> vector(List<VectorEntry> entries) {
+    Map<NodeId, Long> vector = new HashMap<>();
+    for (VectorEntry entry : entries) {
+      if (entry.getSequence() < 0) {
+        throw new IllegalArgumentException("negative sequence for " + entry.getOrigin());
+      }
+      if (vector.put(NodeId.of(entry.getOrigin()), entry.getSequence()) != null) {
+        throw new IllegalArgumentException("origin " + entry.getOrigin() + " appears twice");
+      }
+    }
+    return vector;
+  }
+}
