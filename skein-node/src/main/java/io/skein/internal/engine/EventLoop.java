@@ -195,6 +195,11 @@ public final class EventLoop implements AutoCloseable {
       for (Reply reply : ready.replies()) {
         complete(reply);
       }
+      if (!ready.messages().isEmpty() || !ready.loads().isEmpty()) {
+        // A core configured with peers needs a transport; this loop has none yet (issue 3).
+        throw new IllegalStateException(
+            "the core produced peer work but this node has no transport");
+      }
     }
     proposedLive.clear();
   }
