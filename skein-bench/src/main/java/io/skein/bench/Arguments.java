@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The command line of a runner: {@code --flag} switches and {@code --name value} options, each
@@ -51,10 +50,6 @@ final class Arguments {
   String text(String name, String defaultValue) {
     String value = values.get(name);
     return value == null ? defaultValue : value;
-  }
-
-  @Nullable String textOrNull(String name) {
-    return values.get(name);
   }
 
   /**

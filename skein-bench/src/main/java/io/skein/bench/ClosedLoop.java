@@ -74,16 +74,6 @@ final class ClosedLoop {
 
     /** Runs just after the window closed. */
     void closed();
-
-    /** A window that does nothing at its edges. */
-    Window NONE =
-        new Window() {
-          @Override
-          public void opening() {}
-
-          @Override
-          public void closed() {}
-        };
   }
 
   /**

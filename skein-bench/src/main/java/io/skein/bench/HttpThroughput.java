@@ -85,7 +85,6 @@ public final class HttpThroughput {
               Set.of("--quick"),
               Set.of("--warmup-ms", "--duration-ms", "--clients", "--durability", "--dir"));
       boolean quick = a.flag("--quick");
-      String dir = a.textOrNull("--dir");
       return new Options(
           a.positive("--warmup-ms", quick ? 500 : 1_500),
           a.positive("--duration-ms", quick ? 1_000 : 4_000),
@@ -93,7 +92,7 @@ public final class HttpThroughput {
           a.words("--durability", quick ? List.of("fsync") : List.of("fsync", "buffered")).stream()
               .map(PutThroughput::durability)
               .toList(),
-          dir == null ? TempDirs.defaultParent() : Path.of(dir));
+          Path.of(a.text("--dir", TempDirs.defaultParent().toString())));
     }
   }
 

@@ -101,7 +101,6 @@ public final class PutThroughput {
                   "--targets",
                   "--dir"));
       boolean quick = a.flag("--quick");
-      String dir = a.textOrNull("--dir");
       return new Options(
           a.positive("--warmup-ms", quick ? 500 : 1_500),
           a.positive("--duration-ms", quick ? 1_500 : 4_000),
@@ -117,7 +116,7 @@ public final class PutThroughput {
               quick
                   ? List.of("raw", "skein")
                   : List.of("raw", "raw-per-conn", "raw-oplog", "skein")),
-          dir == null ? TempDirs.defaultParent() : Path.of(dir));
+          Path.of(a.text("--dir", TempDirs.defaultParent().toString())));
     }
   }
 

@@ -108,6 +108,9 @@ public final class Handshake {
         return refuse(
             "duplicate_node_id", "the server's node id " + server + " is this node's own id");
       }
+      if (challenge.getNonce().size() != NONCE_BYTES) {
+        return refuse("malformed", "the server's nonce must be " + NONCE_BYTES + " bytes");
+      }
       byte[] expected =
           mac(
               self.secret(),

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds skein-bench and runs the same-run comparisons whose tables go in docs/benchmarks.md:
+# PutThroughput (embedded puts: Skein against raw SQLite) and HttpThroughput (the HTTP API against
+# the embedded API of the same node). Prints Markdown to stdout and keeps a copy in
+# skein-bench/target/results-{quick,full}.md; progress goes to stderr.
+#
+# Usage: skein-bench/run.sh [--quick] [--jmh] [--no-build] [--offline]
+#   --quick     about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
+#   (default)   the full run, about 11 minutes
+#   --jmh       also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
+#   --no-build  use the jar already in skein-bench/target
+#   --offline   build with Maven offline (-o)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bin/lib/java.sh
+skein_find_java
+# Maven 3.9 loads Guice, which warns about sun.misc.Unsafe on JDK 24+; the flag exists only there.
+if [ "$(skein_java_feature "$JAVA_HOME")" -ge 24 ]; then
+  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+fi
+
+mode=full
+jmh=false
+build=true
+maven_flags=(-B -q --no-transfer-progress)
+for arg in "$@"; do
+  case "$arg" in
+    --quick) mode=quick ;;
+    --jmh) jmh=true ;;
+    --no-build) build=false ;;
+    --offline) maven_flags+=(-o) ;;
+    -h | --help)
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "run.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+jar=skein-bench/target/skein-benchmarks.jar
+if $build; then
+  echo "building (skipping tests) ..." >&2
+  ./mvnw "${maven_flags[@]}" -Dmaven.test.skip=true -Dspotless.check.skip=true install \
+    -pl skein-core,skein-testkit,skein-node
+  ./mvnw "${maven_flags[@]}" -DskipTests package -pl skein-bench
+fi
+if [ ! -f "$jar" ]; then
+  echo "run.sh: $jar is missing; run without --no-build" >&2
+  exit 1
+fi
+
+# The databases go under target/ (the same disk as the project), one fresh directory per store.
+data=skein-bench/target/bench-data
+mkdir -p "$data"
+java_opts=(--enable-native-access=ALL-UNNAMED -Xms1g -Xmx1g -XX:+UseG1GC)
+jmh_opts=()
+# JMH 1.37 uses sun.misc.Unsafe, which JDK 24+ warns about; the flag exists only there.
+if [ "$(skein_java_feature "$JAVA_HOME")" -ge 24 ]; then
+  jmh_opts+=(--sun-misc-unsafe-memory-access=allow)
+fi
+runner_flags=(--dir "$data")
+if [ "$mode" = quick ]; then
+  runner_flags+=(--quick)
+fi
+results=skein-bench/target/results-$mode.md
+
+{
+  echo "## Machine"
+  echo
+  echo '```'
+  echo "$(nproc) processors: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+  java -version 2>&1
+  df -h "$PWD" | tail -1
+  echo '```'
+  echo
+  echo "## Embedded puts"
+  echo
+  java "${java_opts[@]}" -cp "$jar" io.skein.bench.PutThroughput "${runner_flags[@]}"
+  echo
+  echo "## HTTP"
+  echo
+  java "${java_opts[@]}" -cp "$jar" io.skein.bench.HttpThroughput "${runner_flags[@]}"
+} | tee "$results"
+echo "results written to $results" >&2
+
+if $jmh; then
+  # The forks get the data directory too: java.io.tmpdir may be a tmpfs, where fsync is free.
+  java "${java_opts[@]}" "${jmh_opts[@]}" -jar "$jar" 'io\.skein\.bench\.(EmbeddedPut|RawSqliteInsert)Benchmark' \
+    -wi 1 -i 3 -w 2s -r 3s -f 1 -rf text -rff skein-bench/target/jmh.txt \
+    -jvmArgsAppend "--enable-native-access=ALL-UNNAMED -Xms1g -Xmx1g -Dskein.bench.dir=$PWD/$data"
+fi
