@@ -327,22 +327,7 @@ public final class SqliteStore implements Store {
   }
 
   private static RecoveredState recover(Connection c, NodeId nodeId) throws SQLException {
-    long fromOplog;
-    try (PreparedStatement p =
-        c.prepareStatement("SELECT coalesce(max(seq), 0) FROM oplog WHERE origin = ?")) {
-      p.setString(1, nodeId.value());
-      try (ResultSet r = p.executeQuery()) {
-        fromOplog = r.next() ? r.getLong(1) : 0;
-      }
-    }
-    String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
-    long lastSequence =
-        Math.max(fromOplog, metaSequence == null ? 0 : Long.parseLong(metaSequence));
-    Hlc hlc = Hlc.unpack(queryLong(c, "SELECT coalesce(max(hlc), 0) FROM oplog"));
-    String metaHlc = queryString(c, "SELECT value FROM meta WHERE key = 'hlc_high_water'");
-    if (metaHlc != null) {
-      hlc = Hlc.max(hlc, Hlc.unpack(Long.parseLong(metaHlc)));
-    }
+    // One scan of the oplog gives every origin's highest sequence, this node's included.
     Map<NodeId, Long> vector = new HashMap<>();
     try (Statement s = c.createStatement();
         ResultSet r = s.executeQuery("SELECT origin, max(seq) FROM oplog GROUP BY origin")) {
@@ -350,7 +335,17 @@ public final class SqliteStore implements Store {
         vector.put(NodeId.of(r.getString(1)), r.getLong(2));
       }
     }
-    vector.merge(nodeId, lastSequence, Math::max);
+    String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
+    long lastSequence =
+        Math.max(
+            vector.getOrDefault(nodeId, 0L),
+            metaSequence == null ? 0 : Long.parseLong(metaSequence));
+    vector.put(nodeId, lastSequence);
+    Hlc hlc = Hlc.unpack(queryLong(c, "SELECT coalesce(max(hlc), 0) FROM oplog"));
+    String metaHlc = queryString(c, "SELECT value FROM meta WHERE key = 'hlc_high_water'");
+    if (metaHlc != null) {
+      hlc = Hlc.max(hlc, Hlc.unpack(Long.parseLong(metaHlc)));
+    }
     return new RecoveredState(lastSequence, hlc, vector);
   }
 

@@ -2,6 +2,7 @@ package io.skein.node.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.skein.ChangeEvent;
@@ -151,7 +152,7 @@ final class ChangeRoutes {
         .put("version", change.version());
     @Nullable String json = change.json();
     if (includeDocs && json != null) {
-      node.set("doc", Json.parse(json));
+      node.putRawValue("doc", new RawValue(json));
     }
     return node;
   }

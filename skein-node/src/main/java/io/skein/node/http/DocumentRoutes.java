@@ -3,6 +3,7 @@ package io.skein.node.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.skein.Batch;
@@ -254,7 +255,8 @@ final class DocumentRoutes {
     for (Document document : documents) {
       ObjectNode entry = array.addObject();
       entry.put("id", document.id()).put("version", document.version());
-      entry.set("doc", Json.parse(document.json()));
+      // Stored text is already compact JSON: embed it as is rather than parse and re-serialise.
+      entry.putRawValue("doc", new RawValue(document.json()));
     }
     return array;
   }
