@@ -68,4 +68,12 @@ public sealed interface Input {
       entries = List.copyOf(entries);
     }
   }
+
+  /**
+   * The transport (re)connected to a peer. The core asks it at once for what it lacks, instead of
+   * waiting for the next anti-entropy round.
+   *
+   * @param peer the peer
+   */
+  record PeerConnected(NodeId peer) implements Input {}
 }

@@ -5,11 +5,16 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What a core knows of one peer: the entries the peer said it holds durably, and when it last asked
- * the peer for anti-entropy. Package-private: only {@link ReplicaCore} uses it.
+ * What a core knows of one peer: the entries the peer said it holds durably, how far this node has
+ * sent each origin's entries to it, and when it last asked the peer for anti-entropy.
+ * Package-private: only {@link ReplicaCore} uses it.
  */
 final class PeerProgress {
   private final Map<NodeId, Long> durable = new HashMap<>();
+
+  /** Highest sequence of each origin sent to the peer or being read for it (the stream's head). */
+  private final Map<NodeId, Long> sent = new HashMap<>();
+
   long lastSyncSentMs = Long.MIN_VALUE / 2;
   long lastHeardMs = Long.MIN_VALUE / 2;
 
@@ -24,5 +29,19 @@ final class PeerProgress {
 
   Map<NodeId, Long> durable() {
     return durable;
+  }
+
+  /** The stream's head for an origin: never below what the peer confirmed. */
+  long sent(NodeId origin) {
+    return Math.max(sent.getOrDefault(origin, 0L), durable(origin));
+  }
+
+  void markSent(NodeId origin, long sequence) {
+    sent.merge(origin, sequence, Math::max);
+  }
+
+  /** Forgets what was sent: the peer said what it holds, so anything beyond it was lost. */
+  void resetSent() {
+    sent.clear();
   }
 }

@@ -29,8 +29,10 @@ import java.util.Set;
  * applied only in sequence order per origin: a duplicate is ignored and an entry after a gap is
  * dropped and the gap asked for, so the vector always describes exactly what is held. Every {@code
  * syncIntervalMs} each peer is sent this node's durable vector, and a peer answers by pushing
- * whatever it holds beyond it (anti-entropy), which heals any lost push. A remote HLC more than the
- * max offset ahead is refused with the rest of its origin's batch (D4).
+ * whatever it holds beyond it (anti-entropy), which heals any lost push. That answer is a stream:
+ * at most {@link #STREAM_BATCHES_MAX} batches per origin are unacknowledged, and each ack opens the
+ * window again, so catch-up runs at the speed of the peer's disk. A remote HLC more than the max
+ * offset ahead is refused with the rest of its origin's batch (D4).
  *
  * <p>Invariants, checked on every transition: {@code persistedSequence <= lastSequence}; local
  * sequences have no gaps (a failed persist rolls {@code lastSequence} back); replies come only
@@ -39,6 +41,9 @@ import java.util.Set;
  * <p>Not thread-safe: one owner (the node's event loop, or the simulator) drives it.
  */
 public final class ReplicaCore {
+  /** The most catch-up batches in flight to one peer, per origin. */
+  static final int STREAM_BATCHES_MAX = 4;
+
   private final ReplicaConfig config;
   private final HybridClock clock;
   private long nowMs;
@@ -99,6 +104,12 @@ public final class ReplicaCore {
       case Input.PersistFailed failed -> persistFailed(failed.firstSequence(), failed.reason());
       case Input.Received received -> receive(received.message());
       case Input.Loaded loaded -> loaded(loaded.peer(), loaded.entries());
+      case Input.PeerConnected connected -> {
+        PeerProgress progress = peers.get(connected.peer());
+        if (progress != null) {
+          sendSyncRequest(connected.peer(), progress);
+        }
+      }
     }
   }
 
@@ -258,7 +269,10 @@ public final class ReplicaCore {
     if (handedOutLocal.isEmpty()) {
       return;
     }
-    for (NodeId peer : peers.keySet()) {
+    long last = handedOutLocal.get(handedOutLocal.size() - 1).sequence();
+    for (Map.Entry<NodeId, PeerProgress> entry : peers.entrySet()) {
+      NodeId peer = entry.getKey();
+      entry.getValue().markSent(config.nodeId(), last);
       for (int from = 0; from < handedOutLocal.size(); from += config.pushEntriesMax()) {
         int to = Math.min(handedOutLocal.size(), from + config.pushEntriesMax());
         List<OplogEntry> chunk = handedOutLocal.subList(from, to);
@@ -377,6 +391,7 @@ public final class ReplicaCore {
       case PeerMessage.Ack ack -> {
         progress.observe(ack.durable());
         releaseWrites();
+        streamTo(ack.from(), progress);
       }
       case PeerMessage.SyncRequest request -> receiveSyncRequest(request, progress);
     }
@@ -429,13 +444,11 @@ public final class ReplicaCore {
   private void receiveSyncRequest(PeerMessage.SyncRequest request, PeerProgress progress) {
     progress.observe(request.durable());
     releaseWrites();
+    // The peer says what it holds: anything sent beyond that was lost, so the stream restarts
+    // from there.
+    progress.resetSent();
+    streamTo(request.from(), progress);
     boolean peerHasMore = false;
-    for (Map.Entry<NodeId, Long> mine : durable.entrySet()) {
-      long theirs = request.durable().getOrDefault(mine.getKey(), 0L);
-      if (mine.getValue() > theirs) {
-        loads.add(new Load(request.from(), mine.getKey(), theirs + 1, config.pushEntriesMax()));
-      }
-    }
     for (Map.Entry<NodeId, Long> theirs : request.durable().entrySet()) {
       if (theirs.getValue() > durable.getOrDefault(theirs.getKey(), 0L)) {
         peerHasMore = true;
@@ -445,6 +458,26 @@ public final class ReplicaCore {
     // two nodes that each lack something do not ping-pong.
     if (peerHasMore && nowMs - progress.lastSyncSentMs >= config.syncIntervalMs() / 4) {
       sendSyncRequest(request.from(), progress);
+    }
+  }
+
+  /**
+   * Catch-up stream: for every origin the peer lacks, reads the next batches after what was already
+   * sent, keeping at most {@link #STREAM_BATCHES_MAX} batches unacknowledged. Each ack from the
+   * peer opens the window again, so a node that rejoins far behind is fed at the rate it can
+   * persist, not one batch per anti-entropy round.
+   */
+  private void streamTo(NodeId peer, PeerProgress progress) {
+    long window = (long) STREAM_BATCHES_MAX * config.pushEntriesMax();
+    for (Map.Entry<NodeId, Long> mine : durable.entrySet()) {
+      NodeId origin = mine.getKey();
+      long confirmed = progress.durable(origin);
+      long head = progress.sent(origin);
+      while (head < mine.getValue() && head - confirmed < window) {
+        loads.add(new Load(peer, origin, head + 1, config.pushEntriesMax()));
+        head = Math.min(mine.getValue(), head + config.pushEntriesMax());
+        progress.markSent(origin, head);
+      }
     }
   }
 

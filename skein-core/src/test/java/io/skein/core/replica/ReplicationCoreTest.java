@@ -137,4 +137,46 @@ class ReplicationCoreTest {
         .singleElement()
         .satisfies(e -> assertThat(e.message()).isInstanceOf(PeerMessage.Push.class));
   }
+
+  @Test
+  void aPeerFarBehindIsStreamedInAWindowThatEachAckReopens() {
+    // 1,000 local entries; the peer holds none. Batches of 64, at most 4 in flight.
+    ReplicaCore core =
+        ReplicaCore.restore(
+            new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO), 2_000, 2_000, 64),
+            new RecoveredState(1_000, new Hlc(9_000, 0), Map.of(ONE, 1_000L)));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Received(new PeerMessage.SyncRequest(TWO, Map.of())));
+    assertThat(core.ready().loads())
+        .extracting(Load::fromSequence)
+        .containsExactly(1L, 65L, 129L, 193L);
+    // An ack that confirms nothing new opens nothing.
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of())));
+    assertThat(core.ready().loads()).isEmpty();
+    // Each confirmed batch lets one more go.
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 64L))));
+    assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(257L);
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 320L))));
+    assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(321L, 385L, 449L, 513L);
+    // A peer that got ahead of the stream (by pushes) moves its head; the tail stops at 1,000.
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 960L))));
+    assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(961L);
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 1_000L))));
+    assertThat(core.hasReady()).isFalse();
+    assertThat(core.lagEntries(TWO)).isZero();
+  }
+
+  @Test
+  void aPeerThatConnectsIsAskedAtOnceForWhatItHolds() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Tick(10_010));
+    assertThat(core.hasReady()).isFalse();
+    core.step(new Input.PeerConnected(TWO));
+    assertThat(core.ready().messages())
+        .singleElement()
+        .satisfies(e -> assertThat(e.message()).isInstanceOf(PeerMessage.SyncRequest.class));
+  }
 }
