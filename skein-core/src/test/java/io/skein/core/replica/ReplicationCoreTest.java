@@ -158,7 +158,9 @@ class ReplicationCoreTest {
     core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 64L))));
     assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(257L);
     core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 320L))));
-    assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(321L, 385L, 449L, 513L);
+    assertThat(core.ready().loads())
+        .extracting(Load::fromSequence)
+        .containsExactly(321L, 385L, 449L, 513L);
     // A peer that got ahead of the stream (by pushes) moves its head; the tail stops at 1,000.
     core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 960L))));
     assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(961L);
