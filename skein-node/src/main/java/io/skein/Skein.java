@@ -39,7 +39,10 @@ import org.jspecify.annotations.Nullable;
  * SkeinException} subclass on failure, never a checked exception.
  */
 public final class Skein implements AutoCloseable {
-  /** How long a write waits for its commit before it reports {@code outcome_unknown}. */
+  /**
+   * How long a write waits for its commit before it reports {@code outcome_unknown}: a backstop;
+   * the core answers a write whose concern is not met after the replication timeout.
+   */
   static final long WRITE_TIMEOUT_MS = 30_000;
 
   private final SkeinConfig config;
@@ -63,12 +66,17 @@ public final class Skein implements AutoCloseable {
             config.nodeId(),
             config.maxClockOffsetMs(),
             config.writeQueueMax(),
-            config.batchOpsMax());
+            config.batchOpsMax(),
+            config.peers(),
+            config.syncIntervalMs(),
+            config.replicationTimeoutMs(),
+            ReplicaConfig.PUSH_ENTRIES_MAX_DEFAULT);
     ReplicaCore core = ReplicaCore.restore(replicaConfig, store.recoveredState());
     this.notifier = new ChangeNotifier(store.lastLsn());
     this.loop =
         new EventLoop(
             core,
+            config.peers(),
             store,
             config.clock(),
             notifier,
@@ -194,6 +202,14 @@ public final class Skein implements AutoCloseable {
     notifier.awaitAfter(token, timeoutMs);
   }
 
+  /**
+   * Returns the replication face of the write loop. Internal: {@code datastore-node}'s peer
+   * transport uses it; embedded applications have no use for it.
+   */
+  public io.skein.internal.engine.Replicator replicator() {
+    return loop;
+  }
+
   /** Returns whether the store is open and its write loop is running. */
   public boolean isHealthy() {
     return !closed && loop.isHealthy();
@@ -244,7 +260,9 @@ public final class Skein implements AutoCloseable {
     CompletableFuture<WriteResult> future = loop.submit(mutations, concern, mustExist);
     WriteResult result;
     try {
-      result = future.get(WRITE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      result =
+          future.get(
+              Math.max(WRITE_TIMEOUT_MS, 2 * config.replicationTimeoutMs()), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OutcomeUnknownException("interrupted while waiting for the write to commit");

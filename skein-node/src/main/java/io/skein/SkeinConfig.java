@@ -6,6 +6,8 @@ import io.skein.core.model.NodeId;
 import io.skein.core.replica.ReplicaConfig;
 import java.nio.file.Path;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -23,6 +25,9 @@ import java.util.Objects;
  * @param maxClockOffsetMs how far ahead a peer's clock may be, in ms
  * @param clock the source of wall-clock time (inject a fake in tests)
  * @param meters where metrics are registered
+ * @param peers the other members this node replicates with (multi-writer); empty for one node
+ * @param syncIntervalMs the anti-entropy interval, in ms
+ * @param replicationTimeoutMs how long a write waits for its write concern, in ms
  */
 public record SkeinConfig(
     Path dataDir,
@@ -35,7 +40,15 @@ public record SkeinConfig(
     int readConnections,
     long maxClockOffsetMs,
     InstantSource clock,
-    MeterRegistry meters) {
+    MeterRegistry meters,
+    List<NodeId> peers,
+    long syncIntervalMs,
+    long replicationTimeoutMs) {
+
+  /** Copies the peer list. */
+  public SkeinConfig {
+    peers = List.copyOf(peers);
+  }
 
   /** Default largest document: 1 MiB. */
   public static final int DOCUMENT_BYTES_MAX_DEFAULT = 1 << 20;
@@ -73,6 +86,9 @@ public record SkeinConfig(
     private long maxClockOffsetMs = ReplicaConfig.MAX_CLOCK_OFFSET_MS_DEFAULT;
     private InstantSource clock = InstantSource.system();
     private MeterRegistry meters = new SimpleMeterRegistry();
+    private List<NodeId> peers = List.of();
+    private long syncIntervalMs = ReplicaConfig.SYNC_INTERVAL_MS_DEFAULT;
+    private long replicationTimeoutMs = ReplicaConfig.REPLICATION_TIMEOUT_MS_DEFAULT;
 
     private Builder(Path dataDir, NodeId nodeId) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
@@ -134,6 +150,33 @@ public record SkeinConfig(
     }
 
     /**
+     * Sets the peers this node replicates with, by node id; default none. Entries reach them
+     * through a transport the owner attaches ({@code datastore-node} does this).
+     *
+     * @throws io.skein.core.model.InvalidNameException if an id is invalid
+     */
+    public Builder peers(List<String> peerIds) {
+      List<NodeId> ids = new ArrayList<>();
+      for (String id : peerIds) {
+        ids.add(NodeId.of(id));
+      }
+      this.peers = List.copyOf(ids);
+      return this;
+    }
+
+    /** Sets the anti-entropy interval in ms; default 2,000. */
+    public Builder syncIntervalMs(long ms) {
+      this.syncIntervalMs = ms;
+      return this;
+    }
+
+    /** Sets how long a write waits for its write concern, in ms; default 2,000. */
+    public Builder replicationTimeoutMs(long ms) {
+      this.replicationTimeoutMs = ms;
+      return this;
+    }
+
+    /**
      * Validates and builds.
      *
      * @throws IllegalArgumentException naming the first setting out of range
@@ -148,6 +191,12 @@ public record SkeinConfig(
         throw new IllegalArgumentException(
             "maxClockOffsetMs must be >= 0, was " + maxClockOffsetMs);
       }
+      requirePositive("syncIntervalMs", syncIntervalMs);
+      requirePositive("replicationTimeoutMs", replicationTimeoutMs);
+      if (peers.contains(nodeId) || peers.stream().distinct().count() != peers.size()) {
+        throw new IllegalArgumentException(
+            "peers must be distinct and must not contain this node's id " + nodeId);
+      }
       return new SkeinConfig(
           dataDir,
           nodeId,
@@ -159,7 +208,10 @@ public record SkeinConfig(
           readConnections,
           maxClockOffsetMs,
           clock,
-          meters);
+          meters,
+          peers,
+          syncIntervalMs,
+          replicationTimeoutMs);
     }
 
     private static void requirePositive(String name, long value) {

@@ -61,6 +61,11 @@ public final class DatastoreNode implements Callable<Integer> {
       description = "Peer secret, or ${ENV_NAME}; default: env SKEIN_CLUSTER_SECRET.")
   @Nullable String clusterSecret;
 
+  @Option(
+      names = "--cluster-id",
+      description = "Cluster name; peers of another cluster are refused (default skein).")
+  @Nullable String clusterId;
+
   @Option(names = "--durability", description = "fsync|buffered (default fsync).")
   @Nullable String durability;
 
@@ -132,6 +137,9 @@ public final class DatastoreNode implements Callable<Integer> {
     applyTimings(builder);
     if (clusterSecret != null) {
       builder.clusterSecret(clusterSecret);
+    }
+    if (clusterId != null) {
+      builder.clusterId(clusterId);
     }
     if (durability != null) {
       builder.durability(durability);

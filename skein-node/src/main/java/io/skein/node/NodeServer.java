@@ -1,5 +1,6 @@
 package io.skein.node;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -11,8 +12,16 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.Skein;
 import io.skein.SkeinConfig;
 import io.skein.SkeinException;
+import io.skein.core.model.NodeId;
+import io.skein.internal.transport.Handshake;
+import io.skein.internal.transport.PeerTransport;
 import io.skein.node.http.HttpApi;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +40,7 @@ public final class NodeServer implements AutoCloseable {
   private final PrometheusMeterRegistry meters;
   private final Skein skein;
   private final HttpApi api;
+  private final @Nullable PeerTransport transport;
   private boolean closed;
 
   private NodeServer(NodeSettings settings) {
@@ -42,19 +52,82 @@ public final class NodeServer implements AutoCloseable {
     new ClassLoaderMetrics().bindTo(meters);
     new ProcessorMetrics().bindTo(meters);
     new UptimeMetrics().bindTo(meters);
-    this.skein =
-        Skein.open(
-            SkeinConfig.builder(settings.dataDir(), settings.nodeId().value())
-                .durability(settings.durability())
-                .documentBytesMax(settings.documentBytesMax())
-                .meters(meters)
-                .build());
+    boolean dynamo = settings.mode() == NodeSettings.Mode.DYNAMO && !settings.peers().isEmpty();
+    if (settings.mode() == NodeSettings.Mode.LEADER && !settings.peers().isEmpty()) {
+      log.atWarn()
+          .addKeyValue("peers", settings.peers().size())
+          .log(
+              "leader-mode replication is not implemented yet; this node runs alone and"
+                  + " ignores --peers (use --mode dynamo to replicate)");
+    }
+    SkeinConfig.Builder config =
+        SkeinConfig.builder(settings.dataDir(), settings.nodeId().value())
+            .durability(settings.durability())
+            .documentBytesMax(settings.documentBytesMax())
+            .syncIntervalMs(settings.syncIntervalMs())
+            .replicationTimeoutMs(settings.replicationTimeoutMs())
+            .meters(meters);
+    if (dynamo) {
+      config.peers(settings.peers().stream().map(p -> p.nodeId().value()).toList());
+    }
+    this.skein = Skein.open(config.build());
     try {
-      this.api = HttpApi.start(settings, skein, meters);
+      this.transport = dynamo ? transport(settings, skein, meters) : null;
+      this.api = HttpApi.start(settings, skein, meters, transport);
     } catch (RuntimeException e) {
       skein.close();
       throw e;
     }
+    if (transport != null) {
+      transport.start();
+    }
+    if (dynamo) {
+      registerLagGauges();
+    }
+  }
+
+  private static PeerTransport transport(
+      NodeSettings settings, Skein skein, PrometheusMeterRegistry meters) {
+    NodeSettings.Secret secret = settings.clusterSecret();
+    if (secret == null) {
+      log.warn(
+          "no cluster secret is set; this loopback-only cluster authenticates peers with a"
+              + " well-known development secret. Set --cluster-secret for anything else.");
+      secret = NodeSettings.LOOPBACK_DEVELOPMENT_SECRET;
+    }
+    Handshake.Identity identity =
+        new Handshake.Identity(
+            settings.clusterId(),
+            settings.nodeId(),
+            secret.value().getBytes(StandardCharsets.UTF_8));
+    Map<NodeId, URI> peers = new LinkedHashMap<>();
+    for (PeerAddress peer : settings.peers()) {
+      peers.put(peer.nodeId(), URI.create(peer.url()));
+    }
+    return new PeerTransport(
+        identity,
+        peers,
+        skein.replicator(),
+        PeerTransport.Options.defaults(settings.syncIntervalMs()),
+        meters);
+  }
+
+  private void registerLagGauges() {
+    for (PeerAddress peer : settings.peers()) {
+      Gauge.builder(
+              "skein.replication.lag.entries",
+              skein,
+              s -> s.replicator().status().lagEntries().getOrDefault(peer.nodeId(), 0L))
+          .description("Entries held here that a peer has not confirmed")
+          .tag("peer", peer.nodeId().value())
+          .register(meters);
+    }
+    Gauge.builder(
+            "skein.replication.refused.entries",
+            skein,
+            s -> s.replicator().status().refusedEntries())
+        .description("Remote entries refused for an HLC beyond the max clock offset")
+        .register(meters);
   }
 
   /**
@@ -125,6 +198,9 @@ public final class NodeServer implements AutoCloseable {
     }
     closed = true;
     api.drainAndStop(DRAIN_TIMEOUT_MS);
+    if (transport != null) {
+      transport.close();
+    }
     skein.close();
     meters.close();
     log.atInfo().addKeyValue("nodeId", settings.nodeId()).log("node stopped");

@@ -31,6 +31,7 @@ import org.jspecify.annotations.Nullable;
  * @param replicationTimeoutMs how long a write waits for its concern, in ms
  * @param syncIntervalMs the anti-entropy interval, in ms
  * @param durability fsync or OS-buffered commits
+ * @param clusterId the cluster's name; peers of another cluster are refused at the handshake
  * @param clusterSecret the shared secret for peer authentication, or null if none is set
  * @param requestBodyBytesMax the largest HTTP request body
  * @param documentBytesMax the largest document
@@ -47,6 +48,7 @@ public record NodeSettings(
     long replicationTimeoutMs,
     long syncIntervalMs,
     Durability durability,
+    String clusterId,
     @Nullable Secret clusterSecret,
     long requestBodyBytesMax,
     int documentBytesMax) {
@@ -95,6 +97,7 @@ public record NodeSettings(
           "replication-timeout",
           "sync-interval",
           "durability",
+          "cluster-id",
           "cluster-secret",
           "max-request-bytes",
           "max-document-bytes");
@@ -115,6 +118,7 @@ public record NodeSettings(
     private double syncIntervalSeconds = 2.0;
     private Durability durability = Durability.FSYNC;
     private @Nullable String clusterSecret;
+    private String clusterId = "skein";
     private long requestBodyBytesMax = REQUEST_BODY_BYTES_MAX_DEFAULT;
     private long documentBytesMax = io.skein.SkeinConfig.DOCUMENT_BYTES_MAX_DEFAULT;
 
@@ -187,6 +191,12 @@ public record NodeSettings(
     }
 
     /** Sets the cluster secret, or a {@code ${ENV_NAME}} reference to one. */
+    public Builder clusterId(String value) {
+      clusterId = value;
+      return this;
+    }
+
+    /** Sets the cluster secret: a literal of 16+ characters, or {@code ${ENV_NAME}}. */
     public Builder clusterSecret(String value) {
       clusterSecret = value;
       return this;
@@ -227,6 +237,7 @@ public record NodeSettings(
         case "sync-interval" -> syncIntervalSeconds = number(where, value);
         case "durability" -> durability(text(where, value));
         case "cluster-secret" -> clusterSecret = text(where, value);
+        case "cluster-id" -> clusterId = text(where, value);
         case "max-request-bytes" -> requestBodyBytesMax = integer(where, value);
         case "max-document-bytes" -> documentBytesMax = integer(where, value);
         default ->
@@ -270,6 +281,20 @@ public record NodeSettings(
             "invalid limits: need max-request-bytes >= 1024 and 64 <= max-document-bytes <="
                 + " max-request-bytes");
       }
+      if (!clusterId.matches("[A-Za-z0-9_.-]{1,64}")) {
+        throw new SettingsException(
+            "invalid --cluster-id '" + clusterId + "': expected 1-64 characters of [A-Za-z0-9_.-]");
+      }
+      Secret secret = resolveSecret(clusterSecret);
+      if (secret == null
+          && mode == Mode.DYNAMO
+          && !peerList.isEmpty()
+          && !(isLoopback(host) && peerList.stream().allMatch(p -> isLoopback(p.host())))) {
+        throw new SettingsException(
+            "invalid settings: peers on other machines need a cluster secret; set"
+                + " --cluster-secret ${ENV_NAME} or the SKEIN_CLUSTER_SECRET variable (only a"
+                + " cluster entirely on 127.0.0.1 may run without one)");
+      }
       return new NodeSettings(
           host,
           port,
@@ -282,7 +307,8 @@ public record NodeSettings(
           millis("--replication-timeout", replicationTimeoutSeconds),
           millis("--sync-interval", syncIntervalSeconds),
           durability,
-          resolveSecret(clusterSecret),
+          clusterId,
+          secret,
           requestBodyBytesMax,
           (int) documentBytesMax);
     }
@@ -292,6 +318,19 @@ public record NodeSettings(
   public String url() {
     return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
+
+  /** Whether a host names the loopback interface (by literal; no DNS lookup). */
+  static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+  }
+
+  /**
+   * The secret a cluster that lives entirely on 127.0.0.1 uses when none is configured, so that the
+   * seed's commands run verbatim on one machine. Anything that leaves the machine needs a real
+   * secret (checked by {@link Builder#build()}).
+   */
+  public static final Secret LOOPBACK_DEVELOPMENT_SECRET =
+      new Secret("skein-loopback-development-secret-not-for-networks");
 
   static @Nullable Secret resolveSecret(@Nullable String value) {
     if (value == null) {

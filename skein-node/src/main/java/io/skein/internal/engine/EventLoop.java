@@ -9,11 +9,15 @@ import io.skein.OverloadedException;
 import io.skein.TooLargeException;
 import io.skein.WriteFailedException;
 import io.skein.core.model.DocumentKey;
+import io.skein.core.model.NodeId;
 import io.skein.core.oplog.Operation;
 import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.Envelope;
 import io.skein.core.replica.Input;
+import io.skein.core.replica.Load;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.Outcome;
+import io.skein.core.replica.PeerMessage;
 import io.skein.core.replica.Ready;
 import io.skein.core.replica.ReplicaCore;
 import io.skein.core.replica.Reply;
@@ -30,6 +34,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -45,12 +50,20 @@ import org.slf4j.LoggerFactory;
  * batch is whatever arrived while the previous commit was on disk. A full queue refuses at once
  * with {@link OverloadedException} (back-pressure); nothing blocks the caller.
  *
+ * <p>Replication. Peer messages enter through {@link #receive} into a second bounded inbox; a full
+ * inbox blocks the transport's reader for a while (back-pressure onto the peer's socket) and then
+ * drops the message, which anti-entropy repairs. The core's outgoing messages go to the attached
+ * {@link PeerLink} (none until the transport starts: they are dropped), and its storage reads
+ * ({@link Load}) run here, between commits.
+ *
  * <p>If the loop thread dies of a bug (a broken invariant), every waiting write fails, and the loop
  * refuses new ones with the cause: a node that cannot uphold its invariants stops writing.
  */
-public final class EventLoop implements AutoCloseable {
+public final class EventLoop implements AutoCloseable, Replicator {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
   private static final long IDLE_TICK_MS = 100;
+  private static final int PEER_INBOX_MAX = 1_024;
+  private static final long PEER_INBOX_WAIT_MS = 1_000;
 
   private record Command(
       List<Mutation> mutations,
@@ -63,6 +76,11 @@ public final class EventLoop implements AutoCloseable {
   private final InstantSource clock;
   private final ChangeNotifier notifier;
   private final ArrayBlockingQueue<Command> queue;
+  private final ArrayBlockingQueue<Input> peerInbox = new ArrayBlockingQueue<>(PEER_INBOX_MAX);
+  private final Semaphore wakeups = new Semaphore(0);
+  private final List<NodeId> peers;
+  private volatile PeerLink link = PeerLink.NONE;
+  private volatile ReplicationStatus status;
   private final int drainMax;
   private final Thread thread;
   private final Map<Long, Command> waiting = new HashMap<>();
@@ -79,6 +97,7 @@ public final class EventLoop implements AutoCloseable {
    */
   public EventLoop(
       ReplicaCore core,
+      List<NodeId> peers,
       Store store,
       InstantSource clock,
       ChangeNotifier notifier,
@@ -86,6 +105,8 @@ public final class EventLoop implements AutoCloseable {
       int drainMax,
       MeterRegistry meters) {
     this.core = core;
+    this.peers = List.copyOf(peers);
+    this.status = snapshot();
     this.store = store;
     this.clock = clock;
     this.notifier = notifier;
@@ -120,7 +141,52 @@ public final class EventLoop implements AutoCloseable {
       throw new OverloadedException(
           "the write queue is full (" + queue.remainingCapacity() + " free); retry later");
     }
+    wakeups.release();
     return command.result();
+  }
+
+  @Override
+  public boolean receive(PeerMessage message) {
+    return enqueue(new Input.Received(message));
+  }
+
+  @Override
+  public boolean peerConnected(NodeId peer) {
+    return enqueue(new Input.PeerConnected(peer));
+  }
+
+  private boolean enqueue(Input input) {
+    if (closing || failure != null) {
+      return false;
+    }
+    try {
+      if (!peerInbox.offer(input, PEER_INBOX_WAIT_MS, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    wakeups.release();
+    return true;
+  }
+
+  @Override
+  public void attach(PeerLink link) {
+    this.link = link;
+  }
+
+  @Override
+  public ReplicationStatus status() {
+    return status;
+  }
+
+  private ReplicationStatus snapshot() {
+    Map<NodeId, Long> lag = new HashMap<>();
+    for (NodeId peer : peers) {
+      lag.put(peer, core.lagEntries(peer));
+    }
+    return new ReplicationStatus(core.durableVector(), lag, core.refusedEntries());
   }
 
   private void checkAccepting() {
@@ -135,23 +201,29 @@ public final class EventLoop implements AutoCloseable {
 
   private void run() {
     List<Command> batch = new ArrayList<>();
+    List<Input> inputs = new ArrayList<>();
     try {
       while (true) {
-        Command first = queue.poll(IDLE_TICK_MS, TimeUnit.MILLISECONDS);
+        wakeups.tryAcquire(IDLE_TICK_MS, TimeUnit.MILLISECONDS);
+        wakeups.drainPermits();
         core.step(new Input.Tick(clock.millis()));
-        if (first == null) {
-          if (closing && queue.isEmpty()) {
-            return;
-          }
-          continue;
+        peerInbox.drainTo(inputs);
+        for (Input input : inputs) {
+          core.step(input);
         }
-        batch.add(first);
-        queue.drainTo(batch, drainMax - 1);
+        inputs.clear();
+        queue.drainTo(batch, drainMax);
         for (Command command : batch) {
           propose(command);
         }
         batch.clear();
         processReady();
+        if (!peers.isEmpty()) {
+          status = snapshot();
+        }
+        if (closing && queue.isEmpty() && core.pendingWriteCount() == 0) {
+          return;
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -195,10 +267,18 @@ public final class EventLoop implements AutoCloseable {
       for (Reply reply : ready.replies()) {
         complete(reply);
       }
-      if (!ready.messages().isEmpty() || !ready.loads().isEmpty()) {
-        // A core configured with peers needs a transport; this loop has none yet (issue 3).
-        throw new IllegalStateException(
-            "the core produced peer work but this node has no transport");
+      PeerLink out = link;
+      for (Envelope envelope : ready.messages()) {
+        out.send(envelope.to(), envelope.message());
+      }
+      for (Load load : ready.loads()) {
+        List<OplogEntry> loaded = List.of();
+        try {
+          loaded = store.entries(load.origin(), load.fromSequence(), load.limit());
+        } catch (StorageException e) {
+          log.atWarn().setCause(e).log("reading entries for a peer failed; anti-entropy retries");
+        }
+        core.step(new Input.Loaded(load.peer(), loaded));
       }
     }
     proposedLive.clear();

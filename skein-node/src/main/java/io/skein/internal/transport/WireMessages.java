@@ -51,6 +51,48 @@ public final class WireMessages {
   }
 
   /**
+   * Encodes a replication message as one or more frames whose payloads fit {@code payloadBytesMax}:
+   * a push too large for one frame is split into consecutive pushes, in order. Acks and sync
+   * requests always fit (a vector entry per origin).
+   *
+   * @throws IllegalArgumentException if a single entry is larger than the limit
+   */
+  public static List<Frame> toFrames(PeerMessage message, int payloadBytesMax) {
+    if (!(message instanceof PeerMessage.Push push)) {
+      return List.of(toFrame(message));
+    }
+    List<Frame> frames = new ArrayList<>();
+    Push.Builder current = Push.newBuilder().setFrom(push.from().value());
+    // Per-entry overhead inside the Push and the Frame: tag + length varints, at most 12 bytes.
+    int base = current.build().getSerializedSize() + 16;
+    int size = base;
+    for (OplogEntry e : push.entries()) {
+      Entry wire = entry(e);
+      int entryBytes = wire.getSerializedSize() + 6;
+      if (base + entryBytes > payloadBytesMax) {
+        throw new IllegalArgumentException(
+            "entry "
+                + e.origin()
+                + "/"
+                + e.sequence()
+                + " needs "
+                + entryBytes
+                + " bytes; the frame limit is "
+                + payloadBytesMax);
+      }
+      if (size + entryBytes > payloadBytesMax && current.getEntriesCount() > 0) {
+        frames.add(Frame.newBuilder().setPush(current).build());
+        current = Push.newBuilder().setFrom(push.from().value());
+        size = base;
+      }
+      current.addEntries(wire);
+      size += entryBytes;
+    }
+    frames.add(Frame.newBuilder().setPush(current).build());
+    return frames;
+  }
+
+  /**
    * Decodes a replication message.
    *
    * @throws FrameException if the frame is not a replication message or a field is invalid

@@ -6,10 +6,16 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.Skein;
+import io.skein.internal.engine.ReplicationStatus;
 import io.skein.internal.json.Json;
+import io.skein.internal.transport.PeerTransport;
 import io.skein.node.NodeSettings;
 import io.skein.node.PeerAddress;
+import java.net.URI;
+import java.time.Instant;
 import java.util.Locale;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** {@code /v1/cluster}, {@code /health} and {@code /metrics}. */
 final class ClusterRoutes {
@@ -17,12 +23,19 @@ final class ClusterRoutes {
   private final Skein skein;
   private final PrometheusMeterRegistry meters;
   private final HttpApi api;
+  private final @Nullable PeerTransport transport;
 
-  ClusterRoutes(NodeSettings settings, Skein skein, PrometheusMeterRegistry meters, HttpApi api) {
+  ClusterRoutes(
+      NodeSettings settings,
+      Skein skein,
+      PrometheusMeterRegistry meters,
+      HttpApi api,
+      @Nullable PeerTransport transport) {
     this.settings = settings;
     this.skein = skein;
     this.meters = meters;
     this.api = api;
+    this.transport = transport;
   }
 
   void register(RoutesConfig routes) {
@@ -32,8 +45,10 @@ final class ClusterRoutes {
   }
 
   /**
-   * Until replication lands, a node is a cluster of one: it is its own primary (leader mode) and
-   * lists its configured peers as {@code not_connected}.
+   * The node's view of its cluster. In dynamo mode every peer is listed with its stream state, how
+   * many entries it has not confirmed ({@code lagEntries}) and when it was last heard from. Leader
+   * mode has no replication yet (issue 4): the node is its own primary and lists its configured
+   * peers as {@code not_connected}.
    */
   private void cluster(Context ctx) {
     ObjectNode body = Json.MAPPER.createObjectNode();
@@ -50,12 +65,46 @@ final class ClusterRoutes {
       body.putNull("leader");
     }
     ArrayNode peers = body.putArray("peers");
-    for (PeerAddress peer : settings.peers()) {
-      ObjectNode node = peers.addObject();
-      node.put("nodeId", peer.nodeId().value()).put("url", peer.url());
-      node.put("state", "not_connected").putNull("lagEntries");
+    if (transport == null) {
+      for (PeerAddress peer : settings.peers()) {
+        ObjectNode node = peers.addObject();
+        node.put("nodeId", peer.nodeId().value()).put("url", peer.url());
+        node.put("state", "not_connected").putNull("lagEntries");
+      }
+    } else {
+      ReplicationStatus status = skein.replicator().status();
+      for (PeerTransport.PeerView peer : transport.peers()) {
+        ObjectNode node = peers.addObject();
+        node.put("nodeId", peer.nodeId().value())
+            .put("url", baseUrl(peer.url()))
+            .put("state", peer.state().wireName());
+        Long lag = status.lagEntries().get(peer.nodeId());
+        if (lag == null) {
+          node.putNull("lagEntries");
+        } else {
+          node.put("lagEntries", lag);
+        }
+        if (peer.lastContactMs() < 0) {
+          node.putNull("lastContact");
+        } else {
+          node.put("lastContact", Instant.ofEpochMilli(peer.lastContactMs()).toString());
+        }
+        node.put("inboundStreams", peer.inboundStreams());
+        if (peer.lastError() != null) {
+          node.put("lastError", peer.lastError());
+        }
+      }
+      ObjectNode vector = body.putObject("versionVector");
+      status.durable().entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
+          .forEach(e -> vector.put(e.getKey().value(), e.getValue()));
     }
     DocumentRoutes.json(ctx, body);
+  }
+
+  private static String baseUrl(URI stream) {
+    String scheme = "wss".equals(stream.getScheme()) ? "https" : "http";
+    return scheme + "://" + stream.getRawAuthority();
   }
 
   private void health(Context ctx) {

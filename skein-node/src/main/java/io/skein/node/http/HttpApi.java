@@ -10,9 +10,12 @@ import io.skein.ClosedException;
 import io.skein.Skein;
 import io.skein.SkeinException;
 import io.skein.core.replica.WriteConcern;
+import io.skein.internal.transport.FrameCodec;
+import io.skein.internal.transport.PeerTransport;
 import io.skein.node.NodeSettings;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,12 +44,16 @@ public final class HttpApi {
     }
   }
 
-  private HttpApi(NodeSettings settings, Skein skein, PrometheusMeterRegistry meters) {
+  private HttpApi(
+      NodeSettings settings,
+      Skein skein,
+      PrometheusMeterRegistry meters,
+      @Nullable PeerTransport transport) {
     WriteConcern defaultConcern =
         settings.mode() == NodeSettings.Mode.LEADER ? WriteConcern.MAJORITY : WriteConcern.ONE;
     DocumentRoutes documents = new DocumentRoutes(skein, defaultConcern);
     ChangeRoutes changes = new ChangeRoutes(skein, this);
-    ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this);
+    ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this, transport);
     this.app =
         Javalin.create(
             config -> {
@@ -63,6 +70,13 @@ public final class HttpApi {
               changes.register(config.routes);
               cluster.register(config.routes);
               registerErrors(config.routes);
+              if (transport != null) {
+                config.routes.ws(PeerTransport.PATH, transport::endpoint);
+                config.jetty.modifyWebSocketServletFactory(
+                    factory ->
+                        factory.setMaxBinaryMessageSize(
+                            transport.frameBytesMax() + FrameCodec.HEADER_BYTES));
+              }
             });
   }
 
@@ -71,8 +85,12 @@ public final class HttpApi {
    *
    * @throws BindException if the port cannot be bound
    */
-  public static HttpApi start(NodeSettings settings, Skein skein, PrometheusMeterRegistry meters) {
-    HttpApi api = new HttpApi(settings, skein, meters);
+  public static HttpApi start(
+      NodeSettings settings,
+      Skein skein,
+      PrometheusMeterRegistry meters,
+      @Nullable PeerTransport transport) {
+    HttpApi api = new HttpApi(settings, skein, meters, transport);
     try {
       api.app.start(settings.host(), settings.port());
     } catch (RuntimeException e) {

@@ -1,0 +1,31 @@
+package io.skein.internal.engine;
+
+import io.skein.core.model.NodeId;
+import io.skein.core.replica.PeerMessage;
+
+/**
+ * The replication face of a node's event loop, for the peer transport: messages in, a link out, and
+ * a status snapshot. Thread-safe.
+ */
+public interface Replicator {
+  /**
+   * Hands a message from an authenticated peer to the loop. Blocks for a bounded time when the
+   * inbox is full (back-pressure on the peer's stream).
+   *
+   * @return false if the message was dropped (inbox still full, or the loop is closing)
+   */
+  boolean receive(PeerMessage message);
+
+  /**
+   * Tells the loop that a stream to a peer was (re)established, so it syncs at once.
+   *
+   * @return false if the notice was dropped
+   */
+  boolean peerConnected(NodeId peer);
+
+  /** Attaches the transport that carries outgoing messages. */
+  void attach(PeerLink link);
+
+  /** Returns the latest replication status (refreshed after every loop iteration). */
+  ReplicationStatus status();
+}

@@ -1,0 +1,847 @@
+package io.skein.internal.transport;
+
+import io.javalin.websocket.WsConfig;
+import io.javalin.websocket.WsContext;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.PeerMessage;
+import io.skein.internal.engine.PeerLink;
+import io.skein.internal.engine.Replicator;
+import io.skein.internal.transport.proto.Frame;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The peer transport (D10, D11): long-lived WebSocket streams on the node's own HTTP port, carrying
+ * {@link FrameCodec} frames of Protocol Buffers messages, opened by the {@link Handshake}.
+ *
+ * <p>Design notes. Every node dials every peer, and a stream carries data one way only: a node
+ * sends its messages on the stream it dialled and receives on the streams its peers dialled (as
+ * etcd's rafthttp does with its per-direction streams). So there is no tie-break between two nodes
+ * dialling each other at once, and a stream is never shared by two writers.
+ *
+ * <ul>
+ *   <li>Sending never blocks the event loop: each peer has a bounded queue (messages and bytes). A
+ *       message for a peer that is not connected, or whose queue is full, is dropped and counted;
+ *       the replication core's anti-entropy and its ack-windowed catch-up stream repair the loss,
+ *       which is the back-pressure: a slow peer is fed at the rate it acknowledges.
+ *   <li>One virtual thread per peer connects, runs the handshake, then drains the queue. A failed
+ *       or refused connection is retried after a capped exponential backoff with full jitter.
+ *   <li>Receiving: the server side decodes and checks each frame (size, checksum, fields, sender),
+ *       then hands the message to the {@link Replicator}, which blocks the stream for a bounded
+ *       time when the loop's inbox is full (back-pressure onto the peer's socket).
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class PeerTransport implements PeerLink, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
+
+  /** The path of the peer endpoint on the node's port. */
+  public static final String PATH = "/v1/peer";
+
+  /** A peer's outbound stream state, as {@code /v1/cluster} shows it. */
+  public enum State {
+    /** Dialling or in the handshake. */
+    CONNECTING,
+    /** Authenticated; messages flow. */
+    CONNECTED,
+    /** The last attempt failed; waiting to retry. */
+    DISCONNECTED,
+    /** The last handshake was refused (by either side); waiting to retry. */
+    REFUSED;
+
+    /** Returns the lower-case name used on the API. */
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * Transport settings.
+   *
+   * @param frameBytesMax the largest frame payload, sent or received
+   * @param sendQueueMessagesMax the most messages queued for one peer
+   * @param sendQueueBytesMax the most bytes (estimated) queued for one peer
+   * @param connectTimeoutMs how long a dial may take
+   * @param handshakeTimeoutMs how long the peer may take to answer each handshake step
+   * @param sendTimeoutMs how long one frame may take to leave before the stream is cut
+   * @param backoffBaseMs the first reconnect delay ceiling
+   * @param backoffCapMs the largest reconnect delay ceiling
+   * @param idleTimeoutMs an inbound stream silent for this long is closed (peers sync every few s)
+   * @param sslContext the client TLS context for {@code wss} peers, or {@code null} for plain
+   */
+  public record Options(
+      int frameBytesMax,
+      int sendQueueMessagesMax,
+      long sendQueueBytesMax,
+      long connectTimeoutMs,
+      long handshakeTimeoutMs,
+      long sendTimeoutMs,
+      long backoffBaseMs,
+      long backoffCapMs,
+      long idleTimeoutMs,
+      @Nullable SSLContext sslContext) {
+    /** The defaults, for an anti-entropy interval of {@code syncIntervalMs}. */
+    public static Options defaults(long syncIntervalMs) {
+      return new Options(
+          FrameCodec.FRAME_BYTES_MAX_DEFAULT,
+          4_096,
+          64L << 20,
+          2_000,
+          5_000,
+          10_000,
+          100,
+          5_000,
+          Math.max(30_000, 5 * syncIntervalMs),
+          null);
+    }
+
+    /** Returns these options with a client TLS context. */
+    public Options withSslContext(@Nullable SSLContext context) {
+      return new Options(
+          frameBytesMax,
+          sendQueueMessagesMax,
+          sendQueueBytesMax,
+          connectTimeoutMs,
+          handshakeTimeoutMs,
+          sendTimeoutMs,
+          backoffBaseMs,
+          backoffCapMs,
+          idleTimeoutMs,
+          context);
+    }
+  }
+
+  /**
+   * One peer as seen from here.
+   *
+   * @param nodeId the peer's id
+   * @param url the URL this node dials
+   * @param state the outbound stream's state
+   * @param inboundStreams how many authenticated streams the peer has open to this node
+   * @param lastContactMs when a frame last arrived from the peer (epoch ms), or -1 if never
+   * @param lastError why the last attempt failed, or {@code null}
+   */
+  public record PeerView(
+      NodeId nodeId,
+      URI url,
+      State state,
+      int inboundStreams,
+      long lastContactMs,
+      @Nullable String lastError) {}
+
+  private final Handshake.Identity self;
+  private final Replicator replicator;
+  private final Options options;
+  private final FrameCodec codec;
+  private final MeterRegistry meters;
+  private final HttpClient client;
+  private final SecureRandom random = new SecureRandom();
+  private final Map<NodeId, Outbound> outbound = new LinkedHashMap<>();
+  private final Map<String, Inbound> inbound = new ConcurrentHashMap<>();
+  private final Timer applyDelay;
+  private volatile boolean closed;
+
+  /**
+   * Creates the transport; {@link #start()} dials the peers.
+   *
+   * @param self who this node is on the wire
+   * @param peers the members to dial, with their base URLs ({@code http://host:port})
+   * @param replicator where received messages go
+   */
+  public PeerTransport(
+      Handshake.Identity self,
+      Map<NodeId, URI> peers,
+      Replicator replicator,
+      Options options,
+      MeterRegistry meters) {
+    this.self = self;
+    this.replicator = replicator;
+    this.options = options;
+    this.codec = new FrameCodec(options.frameBytesMax());
+    this.meters = meters;
+    HttpClient.Builder builder =
+        HttpClient.newBuilder().connectTimeout(Duration.ofMillis(options.connectTimeoutMs()));
+    if (options.sslContext() != null) {
+      builder.sslContext(options.sslContext());
+    }
+    this.client = builder.build();
+    for (Map.Entry<NodeId, URI> peer : peers.entrySet()) {
+      outbound.put(peer.getKey(), new Outbound(peer.getKey(), streamUri(peer.getValue())));
+    }
+    this.applyDelay =
+        Timer.builder("skein.replication.apply.delay")
+            .description(
+                "From an entry's HLC on its origin to its arrival here (includes clock skew)")
+            .publishPercentiles(0.5, 0.99)
+            .register(meters);
+  }
+
+  private static URI streamUri(URI base) {
+    String scheme = "https".equals(base.getScheme()) ? "wss" : "ws";
+    return URI.create(scheme + "://" + base.getRawAuthority() + PATH);
+  }
+
+  /** Returns the largest frame payload accepted. */
+  public int frameBytesMax() {
+    return options.frameBytesMax();
+  }
+
+  /** Attaches to the replicator and starts dialling every peer. */
+  public void start() {
+    replicator.attach(this);
+    for (Outbound peer : outbound.values()) {
+      peer.thread = Thread.ofVirtual().name("skein-peer-" + peer.peer).start(peer::run);
+    }
+  }
+
+  @Override
+  public void send(NodeId peer, PeerMessage message) {
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      stream.offer(message);
+    }
+  }
+
+  /** Returns every configured peer's state. */
+  public List<PeerView> peers() {
+    Map<NodeId, Integer> streams = new LinkedHashMap<>();
+    for (Inbound in : inbound.values()) {
+      NodeId peer = in.peer;
+      if (peer != null) {
+        streams.merge(peer, 1, Integer::sum);
+      }
+    }
+    List<PeerView> views = new ArrayList<>();
+    for (Outbound peer : outbound.values()) {
+      views.add(
+          new PeerView(
+              peer.peer,
+              peer.uri,
+              peer.state,
+              streams.getOrDefault(peer.peer, 0),
+              peer.lastContactMs.get(),
+              peer.lastError));
+    }
+    return views;
+  }
+
+  /** Stops dialling, closes every stream and drops what is queued. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    replicator.attach(PeerLink.NONE);
+    for (Outbound peer : outbound.values()) {
+      Thread thread = peer.thread;
+      if (thread != null) {
+        thread.interrupt();
+      }
+      WebSocket socket = peer.socket;
+      if (socket != null) {
+        socket.abort();
+      }
+    }
+    for (Outbound peer : outbound.values()) {
+      Thread thread = peer.thread;
+      if (thread != null) {
+        try {
+          thread.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    client.shutdownNow();
+  }
+
+  private byte[] nonce() {
+    byte[] nonce = new byte[Handshake.NONCE_BYTES];
+    random.nextBytes(nonce);
+    return nonce;
+  }
+
+  private void countRefusal(String reason, String side) {
+    Counter.builder("skein.peer.handshake.refusals")
+        .description("Peer handshakes refused, by reason and by which side refused")
+        .tag("reason", reason)
+        .tag("side", side)
+        .register(meters)
+        .increment();
+  }
+
+  private void countFrameError(FrameException.Reason reason) {
+    Counter.builder("skein.peer.frames.refused")
+        .description("Inbound frames refused (stream closed), by reason")
+        .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
+        .register(meters)
+        .increment();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound: this node's stream to one peer.
+
+  /** A refusal during the handshake, by either side. */
+  private static final class RefusedException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    RefusedException(String message) {
+      super(message);
+    }
+  }
+
+  private record Queued(PeerMessage message, long bytes) {}
+
+  private final class Outbound {
+    final NodeId peer;
+    final URI uri;
+    final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
+    final AtomicLong queuedBytes = new AtomicLong();
+    final AtomicLong lastContactMs = new AtomicLong(-1);
+    final Counter entriesSent;
+    final Counter bytesSent;
+    final Counter messagesSent;
+    final Counter reconnects;
+    final Counter dropped;
+    volatile State state = State.CONNECTING;
+    volatile @Nullable String lastError;
+    volatile @Nullable WebSocket socket;
+    volatile @Nullable Thread thread;
+
+    Outbound(NodeId peer, URI uri) {
+      this.peer = peer;
+      this.uri = uri;
+      String tag = peer.value();
+      this.entriesSent =
+          Counter.builder("skein.peer.entries.sent")
+              .description("Oplog entries sent to a peer")
+              .tag("peer", tag)
+              .register(meters);
+      this.bytesSent =
+          Counter.builder("skein.peer.bytes.sent")
+              .description("Frame bytes sent to a peer")
+              .tag("peer", tag)
+              .register(meters);
+      this.messagesSent =
+          Counter.builder("skein.peer.messages.sent")
+              .description("Messages sent to a peer")
+              .tag("peer", tag)
+              .register(meters);
+      this.reconnects =
+          Counter.builder("skein.peer.reconnects")
+              .description("Streams to a peer re-established after a loss")
+              .tag("peer", tag)
+              .register(meters);
+      this.dropped =
+          Counter.builder("skein.peer.send.dropped")
+              .description("Messages for a peer dropped (not connected, or its queue full)")
+              .tag("peer", tag)
+              .register(meters);
+      Gauge.builder("skein.peer.connected", this, o -> o.state == State.CONNECTED ? 1 : 0)
+          .description("1 while the stream to a peer is authenticated")
+          .tag("peer", tag)
+          .register(meters);
+      Gauge.builder("skein.peer.send.queue.bytes", queuedBytes, AtomicLong::get)
+          .description("Bytes queued for a peer")
+          .tag("peer", tag)
+          .register(meters);
+    }
+
+    void offer(PeerMessage message) {
+      if (state != State.CONNECTED) {
+        dropped.increment();
+        return;
+      }
+      long bytes = estimateBytes(message);
+      if (queue.size() >= options.sendQueueMessagesMax()
+          || queuedBytes.get() + bytes > options.sendQueueBytesMax()) {
+        dropped.increment();
+        return;
+      }
+      queuedBytes.addAndGet(bytes);
+      queue.offer(new Queued(message, bytes));
+    }
+
+    void run() {
+      Backoff backoff =
+          new Backoff(options.backoffBaseMs(), options.backoffCapMs(), new java.util.Random());
+      boolean everConnected = false;
+      while (!closed) {
+        ClientListener listener = new ClientListener(options.frameBytesMax());
+        WebSocket ws = null;
+        try {
+          state = State.CONNECTING;
+          ws =
+              client
+                  .newWebSocketBuilder()
+                  .connectTimeout(Duration.ofMillis(options.connectTimeoutMs()))
+                  .buildAsync(uri, listener)
+                  .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
+          socket = ws;
+          handshake(ws, listener);
+          state = State.CONNECTED;
+          if (lastError != null || !everConnected) {
+            log.atInfo()
+                .addKeyValue("peer", peer)
+                .addKeyValue("url", uri)
+                .log("peer stream connected");
+          }
+          lastError = null;
+          backoff.reset();
+          if (everConnected) {
+            reconnects.increment();
+          }
+          everConnected = true;
+          replicator.peerConnected(peer);
+          pump(ws, listener);
+        } catch (InterruptedException e) {
+          if (closed) {
+            return;
+          }
+          Thread.currentThread().interrupt();
+          return;
+        } catch (RefusedException e) {
+          state = State.REFUSED;
+          noteFailure(String.valueOf(e.getMessage()), true);
+        } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
+          state = State.DISCONNECTED;
+          noteFailure(describe(e), false);
+        } finally {
+          socket = null;
+          if (ws != null) {
+            ws.abort();
+          }
+          queue.clear();
+          queuedBytes.set(0);
+        }
+        if (closed) {
+          return;
+        }
+        try {
+          Thread.sleep(backoff.nextDelayMs());
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    private void noteFailure(String error, boolean refused) {
+      if (closed) {
+        return;
+      }
+      if (!error.equals(lastError)) {
+        // Logged when the reason changes, not on every retry.
+        var event = refused ? log.atWarn() : log.atInfo();
+        event
+            .addKeyValue("peer", peer)
+            .addKeyValue("url", uri)
+            .addKeyValue("error", error)
+            .log(refused ? "peer handshake refused" : "peer stream down; retrying with backoff");
+      }
+      lastError = error;
+    }
+
+    private void handshake(WebSocket ws, ClientListener listener)
+        throws RefusedException,
+            InterruptedException,
+            ExecutionException,
+            TimeoutException,
+            IOException {
+      Handshake.Client handshake = new Handshake.Client(self, nonce());
+      write(ws, handshake.hello());
+      Frame answer = listener.next(codec, options.handshakeTimeoutMs());
+      if (answer.hasRefused()) {
+        countRefusal(answer.getRefused().getCode(), "remote");
+        throw new RefusedException(
+            "refused by the peer: "
+                + answer.getRefused().getCode()
+                + ": "
+                + answer.getRefused().getMessage());
+      }
+      if (!answer.hasServerChallenge()) {
+        throw new IOException("expected a challenge, got " + answer.getBodyCase());
+      }
+      Handshake.Step step = handshake.onChallenge(answer.getServerChallenge());
+      if (step instanceof Handshake.Step.Refuse refuse) {
+        write(ws, refuse.frame());
+        countRefusal(refuse.code(), "local");
+        throw new RefusedException(refuse.code() + ": " + refuse.message());
+      }
+      Handshake.Step.Authenticated authenticated = (Handshake.Step.Authenticated) step;
+      if (!authenticated.peer().equals(peer)) {
+        Frame refused =
+            Frame.newBuilder()
+                .setRefused(
+                    io.skein.internal.transport.proto.Refused.newBuilder()
+                        .setCode("unexpected_node_id")
+                        .setMessage(
+                            "dialled "
+                                + uri
+                                + " for node "
+                                + peer
+                                + " but node "
+                                + authenticated.peer()
+                                + " answered"))
+                .build();
+        write(ws, refused);
+        countRefusal("unexpected_node_id", "local");
+        throw new RefusedException(refused.getRefused().getMessage());
+      }
+      Frame proof = authenticated.frame();
+      if (proof != null) {
+        write(ws, proof);
+      }
+      Frame welcome = listener.next(codec, options.handshakeTimeoutMs());
+      if (welcome.hasRefused()) {
+        countRefusal(welcome.getRefused().getCode(), "remote");
+        throw new RefusedException(
+            "refused by the peer: "
+                + welcome.getRefused().getCode()
+                + ": "
+                + welcome.getRefused().getMessage());
+      }
+      if (!welcome.hasWelcome()) {
+        throw new IOException("expected welcome, got " + welcome.getBodyCase());
+      }
+    }
+
+    private void pump(WebSocket ws, ClientListener listener)
+        throws InterruptedException, ExecutionException, TimeoutException, IOException {
+      while (!closed) {
+        if (listener.closedReason != null) {
+          throw new IOException("peer closed the stream: " + listener.closedReason);
+        }
+        Queued next = queue.poll(500, TimeUnit.MILLISECONDS);
+        if (next == null) {
+          continue;
+        }
+        queuedBytes.addAndGet(-next.bytes());
+        for (Frame frame : WireMessages.toFrames(next.message(), options.frameBytesMax())) {
+          write(ws, frame);
+        }
+        messagesSent.increment();
+        if (next.message() instanceof PeerMessage.Push push) {
+          entriesSent.increment(push.entries().size());
+        }
+      }
+    }
+
+    private void write(WebSocket ws, Frame frame)
+        throws InterruptedException, ExecutionException, TimeoutException {
+      byte[] bytes = codec.encode(frame);
+      ws.sendBinary(ByteBuffer.wrap(bytes), true)
+          .get(options.sendTimeoutMs(), TimeUnit.MILLISECONDS);
+      bytesSent.increment(bytes.length);
+    }
+  }
+
+  private static long estimateBytes(PeerMessage message) {
+    if (message instanceof PeerMessage.Push push) {
+      long bytes = 32;
+      for (OplogEntry entry : push.entries()) {
+        String document = entry.document();
+        bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
+      }
+      return bytes;
+    }
+    return 256;
+  }
+
+  private static String describe(Throwable e) {
+    Throwable cause = e;
+    while ((cause instanceof ExecutionException
+            || cause instanceof java.util.concurrent.CompletionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof TimeoutException) {
+      return "timed out";
+    }
+    String message = cause.getMessage();
+    return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+
+  /** Collects whole binary messages on the dialling side (only handshake frames arrive there). */
+  private static final class ClientListener implements WebSocket.Listener {
+    private static final byte[] CLOSED = new byte[0];
+    private final int messageBytesMax;
+    private final BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
+    private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
+    volatile @Nullable String closedReason;
+
+    ClientListener(int frameBytesMax) {
+      this.messageBytesMax = frameBytesMax + FrameCodec.HEADER_BYTES;
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket) {
+      webSocket.request(1);
+    }
+
+    @Override
+    public @Nullable CompletionStage<?> onBinary(
+        WebSocket webSocket, ByteBuffer data, boolean last) {
+      if (partial.size() + data.remaining() > messageBytesMax) {
+        closedReason = "the peer sent a message over " + messageBytesMax + " bytes";
+        messages.add(CLOSED);
+        webSocket.abort();
+        return null;
+      }
+      byte[] chunk = new byte[data.remaining()];
+      data.get(chunk);
+      partial.writeBytes(chunk);
+      if (last) {
+        messages.add(partial.toByteArray());
+        partial.reset();
+      }
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public @Nullable CompletionStage<?> onText(
+        WebSocket webSocket, CharSequence data, boolean last) {
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public @Nullable CompletionStage<?> onClose(
+        WebSocket webSocket, int statusCode, String reason) {
+      closedReason = statusCode + (reason.isEmpty() ? "" : " " + reason);
+      messages.add(CLOSED);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+      closedReason = describe(error);
+      messages.add(CLOSED);
+    }
+
+    Frame next(FrameCodec codec, long timeoutMs)
+        throws InterruptedException, TimeoutException, IOException {
+      byte[] message = messages.poll(timeoutMs, TimeUnit.MILLISECONDS);
+      if (message == null) {
+        throw new TimeoutException("no answer within " + timeoutMs + " ms");
+      }
+      if (message == CLOSED) {
+        throw new IOException("stream closed: " + closedReason);
+      }
+      try {
+        return codec.decode(message);
+      } catch (FrameException e) {
+        throw new IOException("bad frame from the peer: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inbound: streams peers dialled to this node.
+
+  private static final class Inbound {
+    final Handshake.Server handshake;
+    volatile @Nullable NodeId peer;
+
+    Inbound(Handshake.Server handshake) {
+      this.handshake = handshake;
+    }
+  }
+
+  /** Registers the handlers of the {@link #PATH} endpoint. */
+  public void endpoint(WsConfig ws) {
+    ws.onConnect(
+        ctx -> {
+          ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
+          inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce())));
+        });
+    ws.onBinaryMessage(ctx -> onFrame(ctx, ctx.data()));
+    ws.onClose(
+        ctx -> {
+          Inbound gone = inbound.remove(ctx.sessionId());
+          if (gone != null && gone.peer != null) {
+            log.atDebug()
+                .addKeyValue("peer", gone.peer)
+                .addKeyValue("status", ctx.status())
+                .log("inbound peer stream closed");
+          }
+        });
+    ws.onError(ctx -> inbound.remove(ctx.sessionId()));
+  }
+
+  private void onFrame(WsContext ctx, ByteBuffer data) {
+    Inbound in = inbound.get(ctx.sessionId());
+    if (in == null || closed) {
+      ctx.closeSession(1001, "closing");
+      return;
+    }
+    byte[] bytes = new byte[data.remaining()];
+    data.get(bytes);
+    Frame frame;
+    try {
+      frame = codec.decode(bytes);
+    } catch (FrameException e) {
+      refuseFrame(ctx, in, e);
+      return;
+    }
+    NodeId peer = in.peer;
+    if (peer == null) {
+      onHandshakeFrame(ctx, in, frame);
+      return;
+    }
+    PeerMessage message;
+    try {
+      message = WireMessages.fromFrame(frame);
+    } catch (FrameException e) {
+      refuseFrame(ctx, in, e);
+      return;
+    }
+    if (!message.from().equals(peer)) {
+      refuseFrame(
+          ctx,
+          in,
+          new FrameException(
+              FrameException.Reason.MALFORMED,
+              "a message from " + message.from() + " on " + peer + "'s stream"));
+      return;
+    }
+    long now = System.currentTimeMillis();
+    touch(peer, now);
+    received(peer, message, bytes.length, now);
+    if (!replicator.receive(message)) {
+      Counter.builder("skein.peer.receive.dropped")
+          .description("Messages from a peer dropped because the event loop's inbox stayed full")
+          .tag("peer", peer.value())
+          .register(meters)
+          .increment();
+    }
+  }
+
+  private void touch(NodeId peer, long nowMs) {
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      stream.lastContactMs.set(nowMs);
+    }
+  }
+
+  private void received(NodeId peer, PeerMessage message, int bytes, long nowMs) {
+    Counter.builder("skein.peer.bytes.received")
+        .description("Frame bytes received from a peer")
+        .tag("peer", peer.value())
+        .register(meters)
+        .increment(bytes);
+    if (message instanceof PeerMessage.Push push && !push.entries().isEmpty()) {
+      Counter.builder("skein.peer.entries.received")
+          .description("Oplog entries received from a peer")
+          .tag("peer", peer.value())
+          .register(meters)
+          .increment(push.entries().size());
+      OplogEntry newest = push.entries().get(push.entries().size() - 1);
+      applyDelay.record(Math.max(0, nowMs - newest.hlc().physicalMs()), TimeUnit.MILLISECONDS);
+    }
+    DistributionSummary.builder("skein.peer.frame.bytes")
+        .description("Size of frames received from peers")
+        .register(meters)
+        .record(bytes);
+  }
+
+  private void onHandshakeFrame(WsContext ctx, Inbound in, Frame frame) {
+    Handshake.Step step;
+    if (frame.hasClientHello()) {
+      step = in.handshake.onHello(frame.getClientHello());
+    } else if (frame.hasClientProof()) {
+      step = in.handshake.onProof(frame.getClientProof());
+    } else if (frame.hasRefused()) {
+      // The dialler refused this node (it failed its proof, or has the dialler's own id).
+      countRefusal(frame.getRefused().getCode(), "remote");
+      log.atWarn()
+          .addKeyValue("code", frame.getRefused().getCode())
+          .addKeyValue("reason", frame.getRefused().getMessage())
+          .log("a dialling peer refused this node");
+      ctx.closeSession(1008, "refused");
+      return;
+    } else {
+      refuseFrame(
+          ctx,
+          in,
+          new FrameException(
+              FrameException.Reason.MALFORMED,
+              "expected a handshake frame, got " + frame.getBodyCase()));
+      return;
+    }
+    switch (step) {
+      case Handshake.Step.Send send -> ctx.send(ByteBuffer.wrap(codec.encode(send.frame())));
+      case Handshake.Step.Refuse refuse -> {
+        countRefusal(refuse.code(), "local");
+        log.atWarn()
+            .addKeyValue("code", refuse.code())
+            .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+            .log("peer handshake refused: {}", refuse.message());
+        ctx.send(ByteBuffer.wrap(codec.encode(refuse.frame())));
+        ctx.closeSession(1008, refuse.code());
+      }
+      case Handshake.Step.Authenticated authenticated -> {
+        NodeId peer = authenticated.peer();
+        if (!outbound.containsKey(peer)) {
+          String message = "node " + peer + " is not a configured member of this cluster";
+          countRefusal("unknown_peer", "local");
+          log.atWarn().addKeyValue("peer", peer).log("peer handshake refused: {}", message);
+          ctx.send(
+              ByteBuffer.wrap(
+                  codec.encode(
+                      Frame.newBuilder()
+                          .setRefused(
+                              io.skein.internal.transport.proto.Refused.newBuilder()
+                                  .setCode("unknown_peer")
+                                  .setMessage(message))
+                          .build())));
+          ctx.closeSession(1008, "unknown_peer");
+          return;
+        }
+        in.peer = peer;
+        touch(peer, System.currentTimeMillis());
+        Frame welcome = authenticated.frame();
+        if (welcome != null) {
+          ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
+        }
+        log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
+      }
+    }
+  }
+
+  private void refuseFrame(WsContext ctx, Inbound in, FrameException e) {
+    countFrameError(e.reason());
+    log.atWarn()
+        .addKeyValue("peer", in.peer == null ? "unauthenticated" : in.peer.value())
+        .addKeyValue("reason", e.reason())
+        .log("closing a peer stream after a bad frame: {}", e.getMessage());
+    ctx.closeSession(1002, e.reason().name().toLowerCase(java.util.Locale.ROOT));
+  }
+}
