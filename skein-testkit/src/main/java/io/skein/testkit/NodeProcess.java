@@ -89,6 +89,7 @@ public final class NodeProcess implements AutoCloseable {
     private final List<String> arguments = new ArrayList<>();
     private @Nullable Path logFile;
     private Duration startTimeout = Duration.ofSeconds(30);
+    private int fixedPort;
 
     private Builder(Path nodeJar) {
       this.nodeJar = nodeJar;
@@ -107,6 +108,20 @@ public final class NodeProcess implements AutoCloseable {
         }
         arguments.add(value);
       }
+      return this;
+    }
+
+    /**
+     * Binds this port instead of a free one (for clusters, whose members name each other's ports,
+     * and for restarts). With a fixed port there is no retry when it is taken.
+     *
+     * @throws IllegalArgumentException if the port is not 1-65535
+     */
+    public Builder port(int port) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port must be 1-65535, was " + port);
+      }
+      this.fixedPort = port;
       return this;
     }
 
@@ -154,12 +169,12 @@ public final class NodeProcess implements AutoCloseable {
       }
       long deadlineNanos = System.nanoTime() + startTimeout.toNanos();
       for (int attempt = 1; ; attempt++) {
-        NodeProcess node = launch(log, freeLoopbackPort());
+        NodeProcess node = launch(log, fixedPort != 0 ? fixedPort : freeLoopbackPort());
         try {
           node.awaitHealthy(deadlineNanos, startTimeout);
           return node;
         } catch (PortTakenException e) {
-          if (attempt >= BIND_ATTEMPTS_MAX) {
+          if (fixedPort != 0 || attempt >= BIND_ATTEMPTS_MAX) {
             throw new NodeProcessException(
                 "the node could not bind a port in "
                     + attempt

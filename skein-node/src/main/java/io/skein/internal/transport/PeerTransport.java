@@ -96,6 +96,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * @param backoffBaseMs the first reconnect delay ceiling
    * @param backoffCapMs the largest reconnect delay ceiling
    * @param idleTimeoutMs an inbound stream silent for this long is closed (peers sync every few s)
+   * @param liveStreamWindowMs an inbound stream that carried a frame this recently is live: a
+   *     second process claiming its node id is refused as a duplicate, while a silent one is
+   *     presumed dead and replaced (a restarted peer)
    * @param sslContext the client TLS context for {@code wss} peers, or {@code null} for plain
    */
   public record Options(
@@ -108,6 +111,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long backoffBaseMs,
       long backoffCapMs,
       long idleTimeoutMs,
+      long liveStreamWindowMs,
       @Nullable SSLContext sslContext) {
     /** The defaults, for an anti-entropy interval of {@code syncIntervalMs}. */
     public static Options defaults(long syncIntervalMs) {
@@ -121,6 +125,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           100,
           5_000,
           Math.max(30_000, 5 * syncIntervalMs),
+          3 * syncIntervalMs,
           null);
     }
 
@@ -136,6 +141,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           backoffBaseMs,
           backoffCapMs,
           idleTimeoutMs,
+          liveStreamWindowMs,
           context);
     }
   }
@@ -168,6 +174,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final Map<NodeId, Outbound> outbound = new LinkedHashMap<>();
   private final Map<String, Inbound> inbound = new ConcurrentHashMap<>();
   private final Timer applyDelay;
+  private final com.google.protobuf.ByteString incarnation;
+  private final long liveStreamWindowMs;
   private volatile boolean closed;
 
   /**
@@ -194,6 +202,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       builder.sslContext(options.sslContext());
     }
     this.client = builder.build();
+    byte[] incarnationBytes = new byte[16];
+    random.nextBytes(incarnationBytes);
+    this.incarnation = com.google.protobuf.ByteString.copyFrom(incarnationBytes);
+    this.liveStreamWindowMs = options.liveStreamWindowMs();
     for (Map.Entry<NodeId, URI> peer : peers.entrySet()) {
       outbound.put(peer.getKey(), new Outbound(peer.getKey(), streamUri(peer.getValue())));
     }
@@ -475,7 +487,12 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             TimeoutException,
             IOException {
       Handshake.Client handshake = new Handshake.Client(self, nonce());
-      write(ws, handshake.hello());
+      write(
+          ws,
+          handshake.hello().toBuilder()
+              .setClientHello(
+                  handshake.hello().getClientHello().toBuilder().setIncarnation(incarnation))
+              .build());
       Frame answer = listener.next(codec, options.handshakeTimeoutMs());
       if (answer.hasRefused()) {
         countRefusal(answer.getRefused().getCode(), "remote");
@@ -668,10 +685,14 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
 
   private static final class Inbound {
     final Handshake.Server handshake;
+    final WsContext ctx;
     volatile @Nullable NodeId peer;
+    volatile com.google.protobuf.ByteString incarnation = com.google.protobuf.ByteString.EMPTY;
+    volatile long lastFrameMs = System.currentTimeMillis();
 
-    Inbound(Handshake.Server handshake) {
+    Inbound(Handshake.Server handshake, WsContext ctx) {
       this.handshake = handshake;
+      this.ctx = ctx;
     }
   }
 
@@ -680,7 +701,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     ws.onConnect(
         ctx -> {
           ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
-          inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce())));
+          inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
         });
     ws.onBinaryMessage(ctx -> onFrame(ctx, ctx.data()));
     ws.onClose(
@@ -704,6 +725,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
+    in.lastFrameMs = System.currentTimeMillis();
     Frame frame;
     try {
       frame = codec.decode(bytes);
@@ -775,6 +797,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private void onHandshakeFrame(WsContext ctx, Inbound in, Frame frame) {
     Handshake.Step step;
     if (frame.hasClientHello()) {
+      in.incarnation = frame.getClientHello().getIncarnation();
       step = in.handshake.onHello(frame.getClientHello());
     } else if (frame.hasClientProof()) {
       step = in.handshake.onProof(frame.getClientProof());
@@ -825,6 +848,25 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           ctx.closeSession(1008, "unknown_peer");
           return;
         }
+        String duplicate = duplicateOf(in, peer);
+        if (duplicate != null) {
+          countRefusal("duplicate_node_id", "local");
+          log.atWarn()
+              .addKeyValue("peer", peer)
+              .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+              .log("peer handshake refused: {}", duplicate);
+          ctx.send(
+              ByteBuffer.wrap(
+                  codec.encode(
+                      Frame.newBuilder()
+                          .setRefused(
+                              io.skein.internal.transport.proto.Refused.newBuilder()
+                                  .setCode("duplicate_node_id")
+                                  .setMessage(duplicate))
+                          .build())));
+          ctx.closeSession(1008, "duplicate_node_id");
+          return;
+        }
         in.peer = peer;
         touch(peer, System.currentTimeMillis());
         Frame welcome = authenticated.frame();
@@ -834,6 +876,32 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
       }
     }
+  }
+
+  /**
+   * Checks a newly authenticated stream against the streams already open from the same node id: a
+   * live one from another incarnation means two processes share the id (refused); silent ones, or
+   * ones of the same incarnation, are older streams of this peer and are closed.
+   *
+   * @return the refusal message, or {@code null} to accept
+   */
+  private @Nullable String duplicateOf(Inbound fresh, NodeId peer) {
+    long now = System.currentTimeMillis();
+    for (Inbound other : inbound.values()) {
+      if (other == fresh || !peer.equals(other.peer)) {
+        continue;
+      }
+      boolean live = now - other.lastFrameMs < liveStreamWindowMs;
+      if (live && !other.incarnation.equals(fresh.incarnation)) {
+        return "node id "
+            + peer
+            + " is already connected from "
+            + other.ctx.session.getRemoteSocketAddress()
+            + " by another process: two live nodes share the id";
+      }
+      other.ctx.closeSession(1000, "replaced by a newer stream");
+    }
+    return null;
   }
 
   private void refuseFrame(WsContext ctx, Inbound in, FrameException e) {

@@ -109,4 +109,34 @@ class FrameCodecTest {
     assertThatThrownBy(() -> CODEC.decode(CODEC.encode(Frame.getDefaultInstance())))
         .hasMessageContaining("no body");
   }
+
+  @Property(tries = 200)
+  void aPushTooLargeForOneFrameIsSplitInOrderAndEveryPartFits(
+      @ForAll @IntRange(min = 1, max = 60) int entries,
+      @ForAll @IntRange(min = 0, max = 3_000) int documentBytes,
+      @ForAll @IntRange(min = 4_000, max = 20_000) int limit)
+      throws Exception {
+    List<OplogEntry> list = new java.util.ArrayList<>();
+    for (int i = 1; i <= entries; i++) {
+      list.add(entry(i, "{\"p\":\"" + "x".repeat(documentBytes) + "\"}"));
+    }
+    List<Frame> frames = WireMessages.toFrames(new PeerMessage.Push(TWO, list), limit);
+    FrameCodec codec = new FrameCodec(limit);
+    List<OplogEntry> back = new java.util.ArrayList<>();
+    for (Frame frame : frames) {
+      assertThat(frame.getSerializedSize()).isLessThanOrEqualTo(limit);
+      back.addAll(
+          ((PeerMessage.Push) WireMessages.fromFrame(codec.decode(codec.encode(frame)))).entries());
+    }
+    assertThat(back).isEqualTo(list);
+  }
+
+  @Test
+  void anEntryLargerThanAFrameIsRefusedBySplitting() {
+    PeerMessage push =
+        new PeerMessage.Push(TWO, List.of(entry(1, "{\"p\":\"" + "x".repeat(500) + "\"}")));
+    assertThatThrownBy(() -> WireMessages.toFrames(push, 256))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("2/1");
+  }
 }

@@ -1,0 +1,356 @@
+package io.skein.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.testkit.HttpJson;
+import io.skein.testkit.NodeProcess;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Dynamo mode between in-process nodes on loopback: the peer transport, the handshake's refusals,
+ * write concerns and catch-up, through the public HTTP API.
+ */
+@Timeout(120)
+class DynamoClusterTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SECRET = "a-test-cluster-secret-of-some-length";
+
+  @TempDir Path dir;
+  private final List<NodeServer> servers = new ArrayList<>();
+
+  @AfterEach
+  void stopAll() {
+    for (NodeServer server : servers) {
+      server.close();
+    }
+  }
+
+  private record Member(String id, int port) {
+    String peerJson() {
+      return "{\"node_id\":\"" + id + "\",\"host\":\"127.0.0.1\",\"port\":" + port + "}";
+    }
+  }
+
+  private static List<Member> members(String... ids) {
+    List<Member> members = new ArrayList<>();
+    for (String id : ids) {
+      members.add(new Member(id, NodeProcess.freeLoopbackPort()));
+    }
+    return members;
+  }
+
+  private static String peersOf(Member self, List<Member> all) {
+    List<String> peers = new ArrayList<>();
+    for (Member m : all) {
+      if (!m.id().equals(self.id())) {
+        peers.add(m.peerJson());
+      }
+    }
+    return "[" + String.join(",", peers) + "]";
+  }
+
+  private NodeSettings.Builder settings(Member self, List<Member> all) {
+    return new NodeSettings.Builder()
+        .port(self.port())
+        .nodeId(self.id())
+        .mode("dynamo")
+        .dataDir(dir.resolve("data-" + self.id() + "-" + self.port()))
+        .peers(peersOf(self, all))
+        .syncIntervalSeconds(0.2)
+        .replicationTimeoutSeconds(0.5)
+        .clusterSecret(SECRET);
+  }
+
+  private NodeServer start(NodeSettings.Builder settings) {
+    NodeServer server = NodeServer.start(settings.build());
+    servers.add(server);
+    return server;
+  }
+
+  private static HttpJson http(NodeServer server) {
+    return new HttpJson(URI.create("http://127.0.0.1:" + server.port()));
+  }
+
+  private static JsonNode cluster(NodeServer server) throws Exception {
+    try (HttpJson http = http(server)) {
+      return JSON.readTree(http.get("/v1/cluster").body());
+    }
+  }
+
+  private static JsonNode peer(NodeServer server, String id) throws Exception {
+    for (JsonNode peer : cluster(server).path("peers")) {
+      if (peer.path("nodeId").asText().equals(id)) {
+        return peer;
+      }
+    }
+    throw new AssertionError("no peer " + id + " in " + cluster(server));
+  }
+
+  private static boolean await(Duration timeout, BooleanSupplier condition) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    return true;
+  }
+
+  private static boolean connected(NodeServer server, String peer) {
+    try {
+      return peer(server, peer).path("state").asText().equals("connected");
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static int status(NodeServer server, String path) {
+    try (HttpJson http = http(server)) {
+      return http.get(path).status();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static double metric(NodeServer server, String line) throws Exception {
+    try (HttpJson http = http(server)) {
+      for (String l : http.get("/metrics").body().split("\n")) {
+        if (l.startsWith(line + " ")) {
+          return Double.parseDouble(l.substring(line.length() + 1));
+        }
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void writesOnEveryNodeReachEveryNodeAndWAllWaitsForAllOfThem() throws Exception {
+    List<Member> all = members("1", "2", "3");
+    NodeServer one = start(settings(all.get(0), all));
+    NodeServer two = start(settings(all.get(1), all));
+    NodeServer three = start(settings(all.get(2), all));
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () ->
+                    connected(one, "2")
+                        && connected(one, "3")
+                        && connected(two, "1")
+                        && connected(three, "1")))
+        .isTrue();
+
+    try (HttpJson h1 = http(one);
+        HttpJson h3 = http(three)) {
+      assertThat(h1.put("/v1/collections/c/docs/from1", "{\"n\":1}").status()).isEqualTo(200);
+      HttpJson.Response all3 = h3.put("/v1/collections/c/docs/from3?w=all", "{\"n\":3}");
+      assertThat(all3.status()).isEqualTo(200);
+    }
+    // w=all answered, so node 1 and node 2 hold the document durably already.
+    assertThat(status(one, "/v1/collections/c/docs/from3")).isEqualTo(200);
+    assertThat(status(two, "/v1/collections/c/docs/from3")).isEqualTo(200);
+    assertThat(
+            await(
+                Duration.ofSeconds(10), () -> status(three, "/v1/collections/c/docs/from1") == 200))
+        .isTrue();
+    assertThat(
+            await(
+                Duration.ofSeconds(10),
+                () -> {
+                  try {
+                    return peer(one, "2").path("lagEntries").asLong(-1) == 0
+                        && peer(one, "3").path("lagEntries").asLong(-1) == 0;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    assertThat(cluster(one).path("versionVector").path("3").asLong()).isEqualTo(1);
+    assertThat(metric(one, "skein_peer_entries_sent_total{peer=\"2\"}")).isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  void aWriteWhoseConcernCannotBeMetAnswers504OutcomeUnknownButStaysDurableLocally()
+      throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all)); // node 2 never starts
+    try (HttpJson h1 = http(one)) {
+      HttpJson.Response majority = h1.put("/v1/collections/c/docs/x?w=majority", "{}");
+      assertThat(majority.status()).isEqualTo(504);
+      assertThat(majority.body()).contains("outcome_unknown");
+      assertThat(h1.get("/v1/collections/c/docs/x").status()).isEqualTo(200);
+      assertThat(h1.put("/v1/collections/c/docs/y?w=1", "{}").status()).isEqualTo(200);
+    }
+    JsonNode peer = peer(one, "2");
+    assertThat(peer.path("state").asText()).isIn("connecting", "disconnected");
+    assertThat(peer.path("lastContact").isNull()).isTrue();
+  }
+
+  @Test
+  void aNodeWithTheWrongSecretIsRefusedAndNothingCrosses() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all));
+    NodeServer intruder =
+        start(settings(all.get(1), all).clusterSecret("not-the-cluster-secret-at-all"));
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return peer(intruder, "1").path("state").asText().equals("refused")
+                        && peer(one, "2").path("state").asText().equals("refused");
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    assertThat(peer(intruder, "1").path("lastError").asText()).contains("bad_proof");
+    assertThat(peer(one, "2").path("lastError").asText()).contains("bad_proof");
+    assertThat(
+            metric(one, "skein_peer_handshake_refusals_total{reason=\"bad_proof\",side=\"local\"}"))
+        .isGreaterThanOrEqualTo(1);
+    try (HttpJson h2 = http(intruder)) {
+      assertThat(h2.put("/v1/collections/c/docs/planted", "{}").status()).isEqualTo(200);
+    }
+    TimeUnit.MILLISECONDS.sleep(600); // three sync intervals
+    assertThat(status(one, "/v1/collections/c/docs/planted")).isEqualTo(404);
+  }
+
+  @Test
+  void aPeerOfAnotherClusterIsRefused() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all));
+    NodeServer other = start(settings(all.get(1), all).clusterId("other"));
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return peer(other, "1").path("lastError").asText().contains("cluster_mismatch");
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    assertThat(peer(one, "2").path("state").asText()).isNotEqualTo("connected");
+  }
+
+  @Test
+  void aSecondLiveProcessWithTheSameNodeIdIsRefusedOnBothSides() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all));
+    NodeServer two = start(settings(all.get(1), all));
+    assertThat(await(Duration.ofSeconds(20), () -> connected(two, "1"))).isTrue();
+    // Another process that also calls itself node 2, on its own port.
+    Member twin = new Member("2", NodeProcess.freeLoopbackPort());
+    NodeServer impostor =
+        start(
+            settings(twin, all)
+                .peers("[" + all.get(0).peerJson() + "]")
+                .dataDir(dir.resolve("twin")));
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return peer(impostor, "1").path("lastError").asText().contains("duplicate");
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    assertThat(
+            metric(
+                one,
+                "skein_peer_handshake_refusals_total{reason=\"duplicate_node_id\",side=\"local\"}"))
+        .isGreaterThanOrEqualTo(1);
+    assertThat(connected(two, "1")).isTrue();
+  }
+
+  @Test
+  void aCorruptFrameClosesTheStreamAndIsCounted() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all));
+    CompletableFuture<String> closed = new CompletableFuture<>();
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      WebSocket ws =
+          client
+              .newWebSocketBuilder()
+              .buildAsync(
+                  URI.create("ws://127.0.0.1:" + one.port() + "/v1/peer"),
+                  new WebSocket.Listener() {
+                    @Override
+                    public @Nullable CompletionStage<?> onClose(
+                        WebSocket w, int code, String reason) {
+                      closed.complete(code + " " + reason);
+                      return null;
+                    }
+                  })
+              .get(5, TimeUnit.SECONDS);
+      // A header that declares 4 bytes with a wrong checksum.
+      ws.sendBinary(ByteBuffer.wrap(new byte[] {0, 0, 0, 4, 1, 2, 3, 4, 9, 9, 9, 9}), true)
+          .get(5, TimeUnit.SECONDS);
+      assertThat(closed.get(10, TimeUnit.SECONDS)).startsWith("1002").contains("checksum");
+    }
+    assertThat(metric(one, "skein_peer_frames_refused_total{reason=\"checksum\"}")).isEqualTo(1);
+  }
+
+  @Test
+  void aNodeThatWasDownCatchesUpOnThousandsOfWrites() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all));
+    int writes = 3_000;
+    try (HttpJson h1 = http(one)) {
+      StringBuilder batch = new StringBuilder();
+      for (int b = 0; b < writes / 500; b++) {
+        batch.setLength(0);
+        batch.append("{\"ops\":[");
+        for (int i = 0; i < 500; i++) {
+          int n = b * 500 + i;
+          batch
+              .append(i == 0 ? "" : ",")
+              .append("{\"op\":\"put\",\"collection\":\"c\",\"id\":\"d")
+              .append(n)
+              .append("\",\"doc\":{\"n\":")
+              .append(n)
+              .append("}}");
+        }
+        batch.append("]}");
+        assertThat(h1.post("/v1/batch", batch.toString()).status()).isEqualTo(200);
+      }
+    }
+    NodeServer two = start(settings(all.get(1), all));
+    assertThat(
+            await(
+                Duration.ofSeconds(30),
+                () -> {
+                  try {
+                    return cluster(two).path("versionVector").path("1").asLong() == writes;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .as("node 2 holds all of node 1's entries")
+        .isTrue();
+    assertThat(status(two, "/v1/collections/c/docs/d0")).isEqualTo(200);
+    assertThat(status(two, "/v1/collections/c/docs/d" + (writes - 1))).isEqualTo(200);
+  }
+}
