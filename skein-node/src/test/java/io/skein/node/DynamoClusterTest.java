@@ -133,7 +133,7 @@ class DynamoClusterTest {
 
   private static double metric(NodeServer server, String line) throws Exception {
     try (HttpJson http = http(server)) {
-      for (String l : http.get("/metrics").body().split("\n")) {
+      for (String l : http.get("/metrics").body().lines().toList()) {
         if (l.startsWith(line + " ")) {
           return Double.parseDouble(l.substring(line.length() + 1));
         }
