@@ -1,8 +1,11 @@
 package io.skein.core.replica;
 
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything that can happen to a {@link ReplicaCore}, fed in through {@link ReplicaCore#step}.
@@ -76,4 +79,50 @@ public sealed interface Input {
    * @param peer the peer
    */
   record PeerConnected(NodeId peer) implements Input {}
+
+  /**
+   * The shell did a {@link SnapshotRead}.
+   *
+   * @param peer the peer the chunk is for
+   * @param vector the snapshot's version vector, as in the read
+   * @param afterKey the key the read started after, as in the read
+   * @param documents the winning entries found within the vector
+   * @param lastKey the last key scanned (documents outside the vector included), or {@code
+   *     afterKey} if none
+   * @param done whether the scan reached the end of the documents
+   */
+  record SnapshotLoaded(
+      NodeId peer,
+      Map<NodeId, Long> vector,
+      @Nullable DocumentKey afterKey,
+      List<OplogEntry> documents,
+      @Nullable DocumentKey lastKey,
+      boolean done)
+      implements Input {
+    /** Copies the collections. */
+    public SnapshotLoaded {
+      vector = Map.copyOf(vector);
+      documents = List.copyOf(documents);
+    }
+  }
+
+  /**
+   * The shell applied (or failed to apply) the last {@link SnapshotApply}.
+   *
+   * @param source the peer that sent the chunk
+   * @param ok whether the transaction committed
+   */
+  record SnapshotApplied(NodeId source, boolean ok) implements Input {}
+
+  /**
+   * The shell did a {@link Prune}.
+   *
+   * @param horizon per origin, the highest sequence no longer held one by one
+   */
+  record Pruned(Map<NodeId, Long> horizon) implements Input {
+    /** Copies the map. */
+    public Pruned {
+      horizon = Map.copyOf(horizon);
+    }
+  }
 }

@@ -1,9 +1,11 @@
 package io.skein.core.replica;
 
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The multi-writer replication protocol between two nodes (docs/internals/replication.md).
@@ -55,6 +57,52 @@ public sealed interface PeerMessage {
     /** Copies the map. */
     public SyncRequest {
       durable = Map.copyOf(durable);
+    }
+  }
+
+  /**
+   * A chunk of a snapshot, for a peer that needs entries this node no longer holds one by one
+   * (behind its horizon). Chunks go one at a time, each after the previous one's {@link
+   * SnapshotAck}.
+   *
+   * @param from the sender
+   * @param vector the snapshot's version vector (its identity)
+   * @param afterKey the key the chunk starts after, or {@code null} for the first chunk
+   * @param documents the winning entries of the chunk's documents, tombstones included
+   * @param lastKey the last key the chunk covers (where the next one starts)
+   * @param done whether this is the last chunk
+   */
+  record SnapshotChunk(
+      NodeId from,
+      Map<NodeId, Long> vector,
+      @Nullable DocumentKey afterKey,
+      List<OplogEntry> documents,
+      @Nullable DocumentKey lastKey,
+      boolean done)
+      implements PeerMessage {
+    /** Copies the collections. */
+    public SnapshotChunk {
+      vector = Map.copyOf(vector);
+      documents = List.copyOf(documents);
+    }
+  }
+
+  /**
+   * The receiver of a snapshot applied everything up to {@code lastKey} durably. Also sent every
+   * sync interval while a transfer is open, so a sender that restarted resumes where the receiver
+   * is.
+   *
+   * @param from the receiver
+   * @param vector the snapshot's version vector
+   * @param lastKey the last key applied, or {@code null} if none yet
+   * @param done whether the whole snapshot is applied
+   */
+  record SnapshotAck(
+      NodeId from, Map<NodeId, Long> vector, @Nullable DocumentKey lastKey, boolean done)
+      implements PeerMessage {
+    /** Copies the map. */
+    public SnapshotAck {
+      vector = Map.copyOf(vector);
     }
   }
 }

@@ -1,8 +1,10 @@
 package io.skein.core.replica;
 
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a core knows of one peer: the entries the peer said it holds durably, how far this node has
@@ -16,10 +18,31 @@ final class PeerProgress {
   private final Map<NodeId, Long> sent = new HashMap<>();
 
   long lastSyncSentMs = Long.MIN_VALUE / 2;
+
+  /** Whether the peer has told its vector since this core started (Ack or SyncRequest). */
+  boolean heard;
+
+  /** The snapshot being sent to the peer, or {@code null}. */
+  @Nullable SnapshotSend snapshot;
+
+  /** A snapshot transfer to the peer: its identity (the vector) and how far the peer confirmed. */
+  static final class SnapshotSend {
+    final Map<NodeId, Long> vector;
+    @Nullable DocumentKey ackedKey;
+    boolean inFlight;
+    long sentMs;
+
+    SnapshotSend(Map<NodeId, Long> vector, @Nullable DocumentKey ackedKey) {
+      this.vector = Map.copyOf(vector);
+      this.ackedKey = ackedKey;
+    }
+  }
+
   long lastHeardMs = Long.MIN_VALUE / 2;
 
   /** Raises the known durable vector with one the peer sent; never lowers it. */
   void observe(Map<NodeId, Long> vector) {
+    heard = true;
     vector.forEach((origin, sequence) -> durable.merge(origin, sequence, Math::max));
   }
 

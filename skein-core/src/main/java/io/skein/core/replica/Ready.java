@@ -21,6 +21,9 @@ import java.util.List;
  * <li>Send {@link #messages()}. They may refer to the entries just persisted (an ack, a push of new
  *     local commits), which is why they come after step 1.
  * <li>Do {@link #loads()}: read each range from storage and hand it back with {@link Input.Loaded}.
+ * <li>Apply {@link #snapshotApplies()} (each in one transaction) and report each with {@link
+ *     Input.SnapshotApplied}; do {@link #snapshotReads()} and hand each back with {@link
+ *     Input.SnapshotLoaded}; do {@link #prunes()} and report each with {@link Input.Pruned}.
  * </ol>
  *
  * @param entriesToPersist new entries (local ones in sequence order, and accepted remote ones),
@@ -30,15 +33,24 @@ import java.util.List;
  * @param replies answers to proposals, possibly empty
  * @param messages peer messages to send after persisting, possibly empty
  * @param loads storage reads to do for peers, possibly empty
+ * @param snapshotApplies snapshot chunks received, to apply
+ * @param snapshotReads snapshot chunks to read for peers
+ * @param prunes retention work (at most one)
  */
 public record Ready(
     List<OplogEntry> entriesToPersist,
     Hlc hlcHighWater,
     List<Reply> replies,
     List<Envelope> messages,
-    List<Load> loads) {
+    List<Load> loads,
+    List<SnapshotApply> snapshotApplies,
+    List<SnapshotRead> snapshotReads,
+    List<Prune> prunes) {
   /** Copies the lists. */
   public Ready {
+    snapshotApplies = List.copyOf(snapshotApplies);
+    snapshotReads = List.copyOf(snapshotReads);
+    prunes = List.copyOf(prunes);
     entriesToPersist = List.copyOf(entriesToPersist);
     replies = List.copyOf(replies);
     messages = List.copyOf(messages);
@@ -47,6 +59,12 @@ public record Ready(
 
   /** Returns whether there is nothing to do. */
   public boolean isEmpty() {
-    return entriesToPersist.isEmpty() && replies.isEmpty() && messages.isEmpty() && loads.isEmpty();
+    return entriesToPersist.isEmpty()
+        && replies.isEmpty()
+        && messages.isEmpty()
+        && loads.isEmpty()
+        && snapshotApplies.isEmpty()
+        && snapshotReads.isEmpty()
+        && prunes.isEmpty();
   }
 }

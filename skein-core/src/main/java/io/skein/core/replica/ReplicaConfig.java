@@ -15,6 +15,8 @@ import java.util.List;
  * @param syncIntervalMs how often anti-entropy asks each peer for what is missing, in ms
  * @param replicationTimeoutMs how long a write waits for its concern, in ms (D2)
  * @param pushEntriesMax the most entries in one push message
+ * @param retentionMs how long oplog entries are kept, in ms; 0 keeps them for ever (D5)
+ * @param snapshotDocsMax the most documents scanned for one snapshot chunk
  */
 public record ReplicaConfig(
     NodeId nodeId,
@@ -24,7 +26,9 @@ public record ReplicaConfig(
     List<NodeId> peers,
     long syncIntervalMs,
     long replicationTimeoutMs,
-    int pushEntriesMax) {
+    int pushEntriesMax,
+    long retentionMs,
+    int snapshotDocsMax) {
   /** The default anti-entropy interval, 2 s (the seed's sync interval). */
   public static final long SYNC_INTERVAL_MS_DEFAULT = 2_000;
 
@@ -33,6 +37,32 @@ public record ReplicaConfig(
 
   /** The default bound on entries per push. */
   public static final int PUSH_ENTRIES_MAX_DEFAULT = 512;
+
+  /** The default bound on documents per snapshot chunk. */
+  public static final int SNAPSHOT_DOCS_MAX_DEFAULT = 256;
+
+  /** A config that keeps its oplog for ever. */
+  public ReplicaConfig(
+      NodeId nodeId,
+      long maxClockOffsetMs,
+      int pendingRequestsMax,
+      int batchOpsMax,
+      List<NodeId> peers,
+      long syncIntervalMs,
+      long replicationTimeoutMs,
+      int pushEntriesMax) {
+    this(
+        nodeId,
+        maxClockOffsetMs,
+        pendingRequestsMax,
+        batchOpsMax,
+        peers,
+        syncIntervalMs,
+        replicationTimeoutMs,
+        pushEntriesMax,
+        0,
+        SNAPSHOT_DOCS_MAX_DEFAULT);
+  }
 
   /** A single node's config: no peers, default timings. */
   public ReplicaConfig(
@@ -64,6 +94,10 @@ public record ReplicaConfig(
           "invalid replica config: maxClockOffsetMs >= 0, pendingRequestsMax >= 1 and"
               + " batchOpsMax >= 1 are required");
     }
+    if (retentionMs < 0 || snapshotDocsMax < 1) {
+      throw new IllegalArgumentException(
+          "invalid replica config: retentionMs >= 0 and snapshotDocsMax >= 1 are required");
+    }
     if (syncIntervalMs < 1 || replicationTimeoutMs < 1 || pushEntriesMax < 1) {
       throw new IllegalArgumentException(
           "invalid replica config: syncIntervalMs, replicationTimeoutMs and pushEntriesMax must"
@@ -73,6 +107,11 @@ public record ReplicaConfig(
     if (peers.contains(nodeId) || peers.stream().distinct().count() != peers.size()) {
       throw new IllegalArgumentException("peers must be distinct and exclude the node itself");
     }
+  }
+
+  /** Returns how often retention runs: a tenth of the window, at least every second. */
+  public long pruneIntervalMs() {
+    return Math.max(1_000, retentionMs / 10);
   }
 
   /** Returns the number of members: this node and its peers. */

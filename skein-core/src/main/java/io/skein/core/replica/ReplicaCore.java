@@ -3,6 +3,7 @@ package io.skein.core.replica;
 import io.skein.core.hlc.ClockObservation;
 import io.skein.core.hlc.Hlc;
 import io.skein.core.hlc.HybridClock;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The deterministic heart of a node: it turns {@link Input}s into {@link Ready} work for its shell,
@@ -69,6 +71,21 @@ public final class ReplicaCore {
   private final ArrayList<Load> loads = new ArrayList<>();
   private final Map<NodeId, PeerProgress> peers = new LinkedHashMap<>();
   private final Set<NodeId> acksOwed = new LinkedHashSet<>();
+  private final ArrayList<SnapshotApply> snapshotApplies = new ArrayList<>();
+  private final ArrayList<SnapshotRead> snapshotReads = new ArrayList<>();
+  private final ArrayList<Prune> prunes = new ArrayList<>();
+
+  /** Per origin, the highest sequence no longer held one by one (pruned or snapshot-covered). */
+  private final Map<NodeId, Long> horizon = new HashMap<>();
+
+  /** The snapshot being received, as far as it is applied (or being applied); or null. */
+  private @Nullable SnapshotProgress receiving;
+
+  private boolean snapshotApplyPending;
+  private boolean applyingLastChunk;
+  private @Nullable SnapshotProgress receivingBeforeApply;
+  private long lastPruneMs;
+  private boolean pruneInFlight;
 
   private record PendingWrite(
       long requestId,
@@ -84,7 +101,11 @@ public final class ReplicaCore {
     this.persistedSequence = recovered.lastLocalSequence();
     durable.putAll(recovered.versionVector());
     durable.merge(config.nodeId(), recovered.lastLocalSequence(), Math::max);
+    horizon.putAll(recovered.horizon());
+    horizon.forEach((origin, seq) -> durable.merge(origin, seq, Math::max));
     accepted.putAll(durable);
+    receiving = recovered.receiving();
+    lastPruneMs = Long.MIN_VALUE / 2;
     for (NodeId peer : config.peers()) {
       peers.put(peer, new PeerProgress());
     }
@@ -110,6 +131,12 @@ public final class ReplicaCore {
           sendSyncRequest(connected.peer(), progress);
         }
       }
+      case Input.SnapshotLoaded loaded -> snapshotLoaded(loaded);
+      case Input.SnapshotApplied applied -> snapshotApplied(applied);
+      case Input.Pruned pruned -> {
+        pruneInFlight = false;
+        pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
+      }
     }
   }
 
@@ -118,12 +145,24 @@ public final class ReplicaCore {
     return !entriesToPersist.isEmpty()
         || !replies.isEmpty()
         || !messages.isEmpty()
-        || !loads.isEmpty();
+        || !loads.isEmpty()
+        || !snapshotApplies.isEmpty()
+        || !snapshotReads.isEmpty()
+        || !prunes.isEmpty();
   }
 
   /** Hands out the accumulated work and clears it. See {@link Ready} for the order contract. */
   public Ready ready() {
-    Ready ready = new Ready(entriesToPersist, clock.last(), replies, messages, loads);
+    Ready ready =
+        new Ready(
+            entriesToPersist,
+            clock.last(),
+            replies,
+            messages,
+            loads,
+            snapshotApplies,
+            snapshotReads,
+            prunes);
     if (!entriesToPersist.isEmpty()) {
       handedOut = Map.copyOf(accepted);
       for (OplogEntry entry : entriesToPersist) {
@@ -136,6 +175,9 @@ public final class ReplicaCore {
     replies.clear();
     messages.clear();
     loads.clear();
+    snapshotApplies.clear();
+    snapshotReads.clear();
+    prunes.clear();
     return ready;
   }
 
@@ -167,6 +209,22 @@ public final class ReplicaCore {
   /** Returns the durable version vector: the highest sequence held of each origin. */
   public Map<NodeId, Long> durableVector() {
     return Map.copyOf(durable);
+  }
+
+  /** Returns the horizon: per origin, the highest sequence no longer held one by one. */
+  public Map<NodeId, Long> horizon() {
+    return Map.copyOf(horizon);
+  }
+
+  /** Returns the snapshot being received, or {@code null}. */
+  public @Nullable SnapshotProgress receivingSnapshot() {
+    return receiving;
+  }
+
+  /** Returns whether a snapshot is being sent to a peer. */
+  public boolean sendingSnapshotTo(NodeId peer) {
+    PeerProgress progress = peers.get(peer);
+    return progress != null && progress.snapshot != null;
   }
 
   /** Returns how many remote entries were refused for an HLC beyond the max offset. */
@@ -347,9 +405,49 @@ public final class ReplicaCore {
       lastSyncMs = nowMs;
       for (Map.Entry<NodeId, PeerProgress> peer : peers.entrySet()) {
         sendSyncRequest(peer.getKey(), peer.getValue());
+        resendStaleSnapshot(peer.getKey(), peer.getValue());
+      }
+      SnapshotProgress open = receiving;
+      if (open != null && !snapshotApplyPending && peers.containsKey(open.source())) {
+        // Keeps the sender going (or tells a restarted one where to resume).
+        messages.add(
+            new Envelope(
+                open.source(),
+                new PeerMessage.SnapshotAck(
+                    config.nodeId(), open.vector(), open.lastKey(), false)));
       }
     }
+    if (config.retentionMs() > 0
+        && !pruneInFlight
+        && nowMs - lastPruneMs >= config.pruneIntervalMs()) {
+      lastPruneMs = nowMs;
+      pruneInFlight = true;
+      prunes.add(new Prune(nowMs - config.retentionMs(), tombstoneStable()));
+    }
     expireWrites();
+  }
+
+  /**
+   * Per origin, the highest sequence every peer holds, if it is safe to collect tombstones up to
+   * it: only when every peer has told its vector and this node holds everything each peer said it
+   * holds. Then no entry older than a collected tombstone can still arrive from a known peer: each
+   * peer's own older entries are already here, and its newer ones carry a later HLC, since it had
+   * observed the tombstone. Empty otherwise (D5).
+   */
+  private Map<NodeId, Long> tombstoneStable() {
+    Map<NodeId, Long> stable = new HashMap<>(durable);
+    for (PeerProgress progress : peers.values()) {
+      if (!progress.heard) {
+        return Map.of();
+      }
+      for (Map.Entry<NodeId, Long> theirs : progress.durable().entrySet()) {
+        if (theirs.getValue() > durable.getOrDefault(theirs.getKey(), 0L)) {
+          return Map.of();
+        }
+      }
+      stable.replaceAll((origin, seq) -> Math.min(seq, progress.durable(origin)));
+    }
+    return stable;
   }
 
   private void sendSyncRequest(NodeId peer, PeerProgress progress) {
@@ -394,6 +492,8 @@ public final class ReplicaCore {
         streamTo(ack.from(), progress);
       }
       case PeerMessage.SyncRequest request -> receiveSyncRequest(request, progress);
+      case PeerMessage.SnapshotChunk chunk -> receiveSnapshotChunk(chunk);
+      case PeerMessage.SnapshotAck ack -> receiveSnapshotAck(ack, progress);
     }
   }
 
@@ -468,10 +568,24 @@ public final class ReplicaCore {
    * persist, not one batch per anti-entropy round.
    */
   private void streamTo(NodeId peer, PeerProgress progress) {
+    boolean behindHorizon = false;
+    for (Map.Entry<NodeId, Long> pruned : horizon.entrySet()) {
+      if (progress.durable(pruned.getKey()) < pruned.getValue()) {
+        behindHorizon = true;
+      }
+    }
+    if (behindHorizon && progress.snapshot == null) {
+      PeerProgress.SnapshotSend snapshot = new PeerProgress.SnapshotSend(durable, null);
+      progress.snapshot = snapshot;
+      requestSnapshotRead(peer, snapshot);
+    }
     long window = (long) STREAM_BATCHES_MAX * config.pushEntriesMax();
     for (Map.Entry<NodeId, Long> mine : durable.entrySet()) {
       NodeId origin = mine.getKey();
       long confirmed = progress.durable(origin);
+      if (confirmed < horizon.getOrDefault(origin, 0L)) {
+        continue; // entries the peer needs are gone here: the snapshot covers them
+      }
       long head = progress.sent(origin);
       while (head < mine.getValue() && head - confirmed < window) {
         loads.add(new Load(peer, origin, head + 1, config.pushEntriesMax()));
@@ -479,6 +593,152 @@ public final class ReplicaCore {
         progress.markSent(origin, head);
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots (D5): for a peer behind this node's horizon.
+
+  private void requestSnapshotRead(NodeId peer, PeerProgress.SnapshotSend snapshot) {
+    snapshot.inFlight = true;
+    snapshot.sentMs = nowMs;
+    snapshotReads.add(
+        new SnapshotRead(peer, snapshot.vector, snapshot.ackedKey, config.snapshotDocsMax()));
+  }
+
+  private void resendStaleSnapshot(NodeId peer, PeerProgress progress) {
+    PeerProgress.SnapshotSend snapshot = progress.snapshot;
+    if (snapshot != null
+        && snapshot.inFlight
+        && nowMs - snapshot.sentMs >= config.syncIntervalMs()) {
+      requestSnapshotRead(peer, snapshot);
+    }
+  }
+
+  private void snapshotLoaded(Input.SnapshotLoaded loaded) {
+    PeerProgress progress = peers.get(loaded.peer());
+    if (progress == null) {
+      return;
+    }
+    PeerProgress.SnapshotSend snapshot = progress.snapshot;
+    if (snapshot == null || !snapshot.vector.equals(loaded.vector())) {
+      return; // the transfer ended or restarted meanwhile
+    }
+    messages.add(
+        new Envelope(
+            loaded.peer(),
+            new PeerMessage.SnapshotChunk(
+                config.nodeId(),
+                loaded.vector(),
+                loaded.afterKey(),
+                loaded.documents(),
+                loaded.lastKey(),
+                loaded.done())));
+  }
+
+  private void receiveSnapshotAck(PeerMessage.SnapshotAck ack, PeerProgress progress) {
+    PeerProgress.SnapshotSend snapshot = progress.snapshot;
+    if (ack.done()) {
+      progress.observe(ack.vector());
+      if (snapshot != null && snapshot.vector.equals(ack.vector())) {
+        progress.snapshot = null;
+      }
+      releaseWrites();
+      streamTo(ack.from(), progress);
+      return;
+    }
+    if (snapshot == null || !snapshot.vector.equals(ack.vector())) {
+      // The peer is part-way through a transfer this node forgot (it restarted) or replaced:
+      // resume the peer's. Its vector is as valid as a new one, and nothing is sent twice.
+      snapshot = new PeerProgress.SnapshotSend(ack.vector(), ack.lastKey());
+      progress.snapshot = snapshot;
+      requestSnapshotRead(ack.from(), snapshot);
+      return;
+    }
+    if (!java.util.Objects.equals(ack.lastKey(), snapshot.ackedKey)) {
+      snapshot.ackedKey = ack.lastKey();
+      requestSnapshotRead(ack.from(), snapshot);
+    } else if (!snapshot.inFlight || nowMs - snapshot.sentMs >= config.syncIntervalMs()) {
+      requestSnapshotRead(ack.from(), snapshot);
+    }
+  }
+
+  private void receiveSnapshotChunk(PeerMessage.SnapshotChunk chunk) {
+    if (snapshotApplyPending) {
+      return; // one chunk at a time; the sender resends
+    }
+    SnapshotProgress open = receiving;
+    boolean sameTransfer =
+        open != null && open.source().equals(chunk.from()) && open.vector().equals(chunk.vector());
+    if (!sameTransfer) {
+      boolean fresh =
+          chunk.afterKey() == null && (open == null || open.source().equals(chunk.from()));
+      if (!fresh) {
+        if (open == null) {
+          // A chunk from the middle of a transfer this node has no record of: start it over.
+          snapshotAck(chunk.from(), chunk.vector(), null, false);
+        } else if (open.source().equals(chunk.from())) {
+          snapshotAck(chunk.from(), open.vector(), open.lastKey(), false);
+        }
+        return; // (a transfer from another source is open: this one waits)
+      }
+    } else if (open != null && !java.util.Objects.equals(chunk.afterKey(), open.lastKey())) {
+      snapshotAck(chunk.from(), open.vector(), open.lastKey(), false);
+      return;
+    }
+    for (OplogEntry document : chunk.documents()) {
+      if (!document.isIntact()
+          || clock.observe(document.hlc()) instanceof ClockObservation.TooFarAhead) {
+        refusedEntries++;
+        return; // not applied, not acknowledged: the sender resends after an interval
+      }
+    }
+    receivingBeforeApply = open;
+    receiving = new SnapshotProgress(chunk.from(), chunk.vector(), chunk.lastKey());
+    snapshotApplyPending = true;
+    applyingLastChunk = chunk.done();
+    snapshotApplies.add(
+        new SnapshotApply(
+            chunk.from(), chunk.vector(), chunk.documents(), chunk.lastKey(), chunk.done()));
+  }
+
+  private void snapshotAck(
+      NodeId to, Map<NodeId, Long> vector, @Nullable DocumentKey lastKey, boolean done) {
+    messages.add(
+        new Envelope(to, new PeerMessage.SnapshotAck(config.nodeId(), vector, lastKey, done)));
+  }
+
+  private void snapshotApplied(Input.SnapshotApplied applied) {
+    if (!snapshotApplyPending) {
+      throw new IllegalStateException("snapshot applied without a pending apply");
+    }
+    snapshotApplyPending = false;
+    SnapshotProgress applying = receiving;
+    if (applying == null) {
+      throw new IllegalStateException("snapshot applied without a transfer");
+    }
+    if (!applied.ok()) {
+      receiving = receivingBeforeApply;
+      return;
+    }
+    if (!applyingLastChunk) {
+      snapshotAck(applying.source(), applying.vector(), applying.lastKey(), false);
+      return;
+    }
+    // The whole snapshot is durable: this node now holds the effect of every entry within its
+    // vector, though not those entries one by one (they join the horizon).
+    receiving = null;
+    for (Map.Entry<NodeId, Long> covered : applying.vector().entrySet()) {
+      durable.merge(covered.getKey(), covered.getValue(), Math::max);
+      accepted.merge(covered.getKey(), covered.getValue(), Math::max);
+      horizon.merge(covered.getKey(), covered.getValue(), Math::max);
+    }
+    long ownCovered = applying.vector().getOrDefault(config.nodeId(), 0L);
+    if (ownCovered > lastSequence) {
+      // This node's own entries came back in a snapshot: it had lost its tail.
+      lastSequence = ownCovered;
+      persistedSequence = ownCovered;
+    }
+    snapshotAck(applying.source(), applying.vector(), applying.lastKey(), true);
   }
 
   private void loaded(NodeId peer, List<OplogEntry> entries) {

@@ -16,6 +16,7 @@ package io.skein.testkit.sim;
  * @param partitionsPerMinute the rate of network partitions during the fault phase
  * @param clockSkewMaxMs the largest skew of a node's clock from virtual time, in ms
  * @param deleteRate the share of writes that are deletes
+ * @param retentionMs how long nodes keep oplog entries, in virtual ms; 0 for ever
  */
 public record SimulationConfig(
     int nodes,
@@ -30,11 +31,22 @@ public record SimulationConfig(
     double crashesPerMinute,
     double partitionsPerMinute,
     long clockSkewMaxMs,
-    double deleteRate) {
+    double deleteRate,
+    long retentionMs) {
 
   /** A three-node cluster under every fault: loss, duplication, reordering, crashes, partitions. */
   public static SimulationConfig faulty() {
-    return new SimulationConfig(3, 20_000, 20_000, 5, 40, 12, 0.05, 0.05, 60, 6, 6, 200, 0.15);
+    return new SimulationConfig(3, 20_000, 20_000, 5, 40, 12, 0.05, 0.05, 60, 6, 6, 200, 0.15, 0);
+  }
+
+  /**
+   * {@link #faulty()} with a short oplog retention (3 s of virtual time): nodes that crash or are
+   * cut off fall behind their peers' horizons and must catch up by snapshot, and tombstones are
+   * collected while writes and deletes go on.
+   */
+  public static SimulationConfig faultyWithRetention() {
+    return new SimulationConfig(
+        3, 30_000, 20_000, 5, 40, 30, 0.05, 0.05, 60, 8, 8, 200, 0.3, 3_000);
   }
 
   /**
@@ -42,6 +54,6 @@ public record SimulationConfig(
    * left 20 of 20 keys different for good; here every replica must end identical.
    */
   public static SimulationConfig concurrentSameKeys() {
-    return new SimulationConfig(3, 5_000, 10_000, 5, 600, 20, 0, 0, 5, 0, 0, 200, 0);
+    return new SimulationConfig(3, 5_000, 10_000, 5, 600, 20, 0, 0, 5, 0, 0, 200, 0, 0);
   }
 }
