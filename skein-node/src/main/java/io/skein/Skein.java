@@ -70,7 +70,9 @@ public final class Skein implements AutoCloseable {
             config.peers(),
             config.syncIntervalMs(),
             config.replicationTimeoutMs(),
-            ReplicaConfig.PUSH_ENTRIES_MAX_DEFAULT);
+            ReplicaConfig.PUSH_ENTRIES_MAX_DEFAULT,
+            config.oplogRetentionMs(),
+            ReplicaConfig.SNAPSHOT_DOCS_MAX_DEFAULT);
     ReplicaCore core = ReplicaCore.restore(replicaConfig, store.recoveredState());
     this.notifier = new ChangeNotifier(store.lastLsn());
     this.loop =
@@ -179,6 +181,14 @@ public final class Skein implements AutoCloseable {
     } catch (NumberFormatException e) {
       throw new InvalidRequestException(
           "invalid_since", "since '" + since + "' is not a change-feed token", e);
+    }
+    if (lsn > 0 && lsn < store.oldestLsn() - 1) {
+      throw new InvalidRequestException(
+          "since_expired",
+          "since '"
+              + since
+              + "' is older than this node's oplog retention; read the documents again and"
+              + " resume the feed from 'now'");
     }
     if (lsn < 0 || lsn > store.lastLsn()) {
       throw new InvalidRequestException(

@@ -28,6 +28,9 @@ import java.util.Objects;
  * @param peers the other members this node replicates with (multi-writer); empty for one node
  * @param syncIntervalMs the anti-entropy interval, in ms
  * @param replicationTimeoutMs how long a write waits for its write concern, in ms
+ * @param oplogRetentionMs how long oplog entries (the change feed, and what peers can fetch one by
+ *     one) are kept, in ms; 0 keeps them for ever. Older tombstones are collected once every peer
+ *     acknowledged them, and a peer that fell further behind catches up by snapshot.
  */
 public record SkeinConfig(
     Path dataDir,
@@ -43,7 +46,8 @@ public record SkeinConfig(
     MeterRegistry meters,
     List<NodeId> peers,
     long syncIntervalMs,
-    long replicationTimeoutMs) {
+    long replicationTimeoutMs,
+    long oplogRetentionMs) {
 
   /** Copies the peer list. */
   public SkeinConfig {
@@ -58,6 +62,9 @@ public record SkeinConfig(
 
   /** Default group commit bound. */
   public static final int GROUP_COMMIT_MAX_DEFAULT = 4_096;
+
+  /** Default oplog retention: 7 days. */
+  public static final long OPLOG_RETENTION_MS_DEFAULT = 7L * 24 * 3600 * 1000;
 
   /** Default read pool size. */
   public static final int READ_CONNECTIONS_DEFAULT = 8;
@@ -89,6 +96,7 @@ public record SkeinConfig(
     private List<NodeId> peers = List.of();
     private long syncIntervalMs = ReplicaConfig.SYNC_INTERVAL_MS_DEFAULT;
     private long replicationTimeoutMs = ReplicaConfig.REPLICATION_TIMEOUT_MS_DEFAULT;
+    private long oplogRetentionMs = OPLOG_RETENTION_MS_DEFAULT;
 
     private Builder(Path dataDir, NodeId nodeId) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
@@ -176,6 +184,12 @@ public record SkeinConfig(
       return this;
     }
 
+    /** Sets the oplog retention in ms (0 keeps it for ever); default 7 days. */
+    public Builder oplogRetentionMs(long ms) {
+      this.oplogRetentionMs = ms;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -193,6 +207,10 @@ public record SkeinConfig(
       }
       requirePositive("syncIntervalMs", syncIntervalMs);
       requirePositive("replicationTimeoutMs", replicationTimeoutMs);
+      if (oplogRetentionMs < 0) {
+        throw new IllegalArgumentException(
+            "oplogRetentionMs must be >= 0 (0 keeps the oplog for ever), was " + oplogRetentionMs);
+      }
       if (peers.contains(nodeId) || peers.stream().distinct().count() != peers.size()) {
         throw new IllegalArgumentException(
             "peers must be distinct and must not contain this node's id " + nodeId);
@@ -211,7 +229,8 @@ public record SkeinConfig(
           meters,
           peers,
           syncIntervalMs,
-          replicationTimeoutMs);
+          replicationTimeoutMs,
+          oplogRetentionMs);
     }
 
     private static void requirePositive(String name, long value) {

@@ -66,6 +66,11 @@ public final class DatastoreNode implements Callable<Integer> {
       description = "Cluster name; peers of another cluster are refused (default skein).")
   @Nullable String clusterId;
 
+  @Option(
+      names = "--oplog-retention",
+      description = "Seconds oplog entries are kept; 0 keeps them (default 604800, 7 days).")
+  @Nullable Double oplogRetention;
+
   @Option(names = "--durability", description = "fsync|buffered (default fsync).")
   @Nullable String durability;
 
@@ -140,6 +145,9 @@ public final class DatastoreNode implements Callable<Integer> {
     }
     if (clusterId != null) {
       builder.clusterId(clusterId);
+    }
+    if (oplogRetention != null) {
+      builder.oplogRetentionSeconds(oplogRetention);
     }
     if (durability != null) {
       builder.durability(durability);

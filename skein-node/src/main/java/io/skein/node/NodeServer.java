@@ -66,6 +66,7 @@ public final class NodeServer implements AutoCloseable {
             .documentBytesMax(settings.documentBytesMax())
             .syncIntervalMs(settings.syncIntervalMs())
             .replicationTimeoutMs(settings.replicationTimeoutMs())
+            .oplogRetentionMs(settings.oplogRetentionMs())
             .meters(meters);
     if (dynamo) {
       config.peers(settings.peers().stream().map(p -> p.nodeId().value()).toList());

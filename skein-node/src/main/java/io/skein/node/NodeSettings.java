@@ -35,6 +35,7 @@ import org.jspecify.annotations.Nullable;
  * @param clusterSecret the shared secret for peer authentication, or null if none is set
  * @param requestBodyBytesMax the largest HTTP request body
  * @param documentBytesMax the largest document
+ * @param oplogRetentionMs how long oplog entries are kept, in ms (0: for ever)
  */
 public record NodeSettings(
     String host,
@@ -51,7 +52,8 @@ public record NodeSettings(
     String clusterId,
     @Nullable Secret clusterSecret,
     long requestBodyBytesMax,
-    int documentBytesMax) {
+    int documentBytesMax,
+    long oplogRetentionMs) {
 
   /** The replication mode. */
   public enum Mode {
@@ -100,6 +102,7 @@ public record NodeSettings(
           "cluster-id",
           "cluster-secret",
           "max-request-bytes",
+          "oplog-retention",
           "max-document-bytes");
 
   /** Collects settings from each source; later calls override earlier ones. Not thread-safe. */
@@ -119,6 +122,7 @@ public record NodeSettings(
     private Durability durability = Durability.FSYNC;
     private @Nullable String clusterSecret;
     private String clusterId = "skein";
+    private double oplogRetentionSeconds = io.skein.SkeinConfig.OPLOG_RETENTION_MS_DEFAULT / 1000.0;
     private long requestBodyBytesMax = REQUEST_BODY_BYTES_MAX_DEFAULT;
     private long documentBytesMax = io.skein.SkeinConfig.DOCUMENT_BYTES_MAX_DEFAULT;
 
@@ -190,7 +194,13 @@ public record NodeSettings(
       return this;
     }
 
-    /** Sets the cluster secret, or a {@code ${ENV_NAME}} reference to one. */
+    /** Sets the oplog retention in seconds (0 keeps it for ever). */
+    public Builder oplogRetentionSeconds(double value) {
+      oplogRetentionSeconds = value;
+      return this;
+    }
+
+    /** Sets the cluster id. */
     public Builder clusterId(String value) {
       clusterId = value;
       return this;
@@ -238,6 +248,7 @@ public record NodeSettings(
         case "durability" -> durability(text(where, value));
         case "cluster-secret" -> clusterSecret = text(where, value);
         case "cluster-id" -> clusterId = text(where, value);
+        case "oplog-retention" -> oplogRetentionSeconds = number(where, value);
         case "max-request-bytes" -> requestBodyBytesMax = integer(where, value);
         case "max-document-bytes" -> documentBytesMax = integer(where, value);
         default ->
@@ -285,6 +296,12 @@ public record NodeSettings(
         throw new SettingsException(
             "invalid --cluster-id '" + clusterId + "': expected 1-64 characters of [A-Za-z0-9_.-]");
       }
+      if (!(oplogRetentionSeconds >= 0) || oplogRetentionSeconds > 10L * 365 * 86_400) {
+        throw new SettingsException(
+            "invalid --oplog-retention "
+                + oplogRetentionSeconds
+                + ": expected seconds from 0 (keep for ever) to 10 years");
+      }
       Secret secret = resolveSecret(clusterSecret);
       if (secret == null
           && mode == Mode.DYNAMO
@@ -310,7 +327,8 @@ public record NodeSettings(
           clusterId,
           secret,
           requestBodyBytesMax,
-          (int) documentBytesMax);
+          (int) documentBytesMax,
+          Math.round(oplogRetentionSeconds * 1000));
     }
   }
 

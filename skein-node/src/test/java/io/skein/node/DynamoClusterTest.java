@@ -353,4 +353,72 @@ class DynamoClusterTest {
     assertThat(status(two, "/v1/collections/c/docs/d0")).isEqualTo(200);
     assertThat(status(two, "/v1/collections/c/docs/d" + (writes - 1))).isEqualTo(200);
   }
+
+  @Test
+  void aNodeBehindTheRetentionHorizonCatchesUpBySnapshot() throws Exception {
+    List<Member> all = members("1", "2");
+    NodeServer one = start(settings(all.get(0), all).oplogRetentionSeconds(0.5));
+    try (HttpJson h1 = http(one)) {
+      StringBuilder batch = new StringBuilder("{\"ops\":[");
+      for (int n = 0; n < 1_000; n++) {
+        batch
+            .append(n == 0 ? "" : ",")
+            .append("{\"op\":\"put\",\"collection\":\"c\",\"id\":\"d")
+            .append(n)
+            .append("\",\"doc\":{\"n\":")
+            .append(n)
+            .append("}}");
+      }
+      assertThat(h1.post("/v1/batch", batch.append("]}").toString()).status()).isEqualTo(200);
+      for (int n = 0; n < 100; n++) {
+        assertThat(h1.delete("/v1/collections/c/docs/d" + n).status()).isEqualTo(200);
+      }
+    }
+    // Retention runs every second: wait until the writes above are pruned from node 1's oplog.
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return metric(one, "skein_storage_pruned_entries_total") >= 1_100;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    NodeServer two = start(settings(all.get(1), all));
+    assertThat(
+            await(
+                Duration.ofSeconds(30),
+                () -> {
+                  try {
+                    return cluster(two).path("versionVector").path("1").asLong() >= 1_100;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .as("node 2 holds everything node 1 wrote, by snapshot")
+        .isTrue();
+    assertThat(status(two, "/v1/collections/c/docs/d999")).isEqualTo(200);
+    assertThat(status(two, "/v1/collections/c/docs/d100")).isEqualTo(200);
+    assertThat(status(two, "/v1/collections/c/docs/d0")).isEqualTo(404);
+    try (HttpJson h2 = http(two)) {
+      JsonNode page = JSON.readTree(h2.get("/v1/collections/c/docs?limit=1000").body());
+      assertThat(page.path("docs").size()).isEqualTo(900);
+      // The snapshot's documents reach node 2's change feed too.
+      JsonNode feed = JSON.readTree(h2.get("/v1/changes?limit=10000").body());
+      assertThat(feed.path("changes").size()).isGreaterThanOrEqualTo(900);
+    }
+    // A write after the snapshot flows incrementally.
+    try (HttpJson h1 = http(one)) {
+      assertThat(h1.put("/v1/collections/c/docs/after?w=all", "{}").status()).isEqualTo(200);
+    }
+    assertThat(status(two, "/v1/collections/c/docs/after")).isEqualTo(200);
+    // Node 1's old feed tokens have expired, with a clear error.
+    try (HttpJson h1 = http(one)) {
+      HttpJson.Response expired = h1.get("/v1/changes?since=5");
+      assertThat(expired.status()).isEqualTo(400);
+      assertThat(expired.body()).contains("since_expired");
+    }
+  }
 }

@@ -18,11 +18,15 @@ import io.skein.core.replica.Load;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.Outcome;
 import io.skein.core.replica.PeerMessage;
+import io.skein.core.replica.Prune;
 import io.skein.core.replica.Ready;
 import io.skein.core.replica.ReplicaCore;
 import io.skein.core.replica.Reply;
+import io.skein.core.replica.SnapshotApply;
+import io.skein.core.replica.SnapshotRead;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.storage.Change;
+import io.skein.internal.storage.SnapshotPage;
 import io.skein.internal.storage.StorageException;
 import io.skein.internal.storage.Store;
 import io.skein.internal.storage.StoredDocument;
@@ -280,8 +284,55 @@ public final class EventLoop implements AutoCloseable, Replicator {
         }
         core.step(new Input.Loaded(load.peer(), loaded));
       }
+      for (SnapshotApply apply : ready.snapshotApplies()) {
+        applySnapshot(apply);
+      }
+      for (SnapshotRead read : ready.snapshotReads()) {
+        try {
+          SnapshotPage page = store.snapshotDocuments(read.vector(), read.afterKey(), read.limit());
+          core.step(
+              new Input.SnapshotLoaded(
+                  read.peer(),
+                  read.vector(),
+                  read.afterKey(),
+                  page.documents(),
+                  page.lastKey(),
+                  page.done()));
+        } catch (StorageException e) {
+          // Nothing stepped: the core resends the read after a sync interval.
+          log.atWarn().setCause(e).log("reading a snapshot chunk failed; retrying later");
+        }
+      }
+      for (Prune prune : ready.prunes()) {
+        Map<NodeId, Long> horizon = Map.of();
+        try {
+          horizon = store.prune(prune.cutoffPhysicalMs(), prune.tombstoneStable());
+        } catch (StorageException e) {
+          log.atWarn().setCause(e).log("retention failed; retrying next round");
+        }
+        core.step(new Input.Pruned(horizon));
+      }
     }
     proposedLive.clear();
+  }
+
+  private void applySnapshot(SnapshotApply apply) {
+    boolean ok = false;
+    try {
+      List<Change> changes = store.applySnapshot(apply, core.lastHlc());
+      ok = true;
+      if (!changes.isEmpty()) {
+        notifier.publish(changes.get(changes.size() - 1).lsn());
+      }
+      if (apply.done()) {
+        log.atInfo()
+            .addKeyValue("source", apply.source())
+            .log("snapshot from a peer applied; incremental sync resumes");
+      }
+    } catch (StorageException e) {
+      log.atWarn().setCause(e).log("applying a snapshot chunk failed; the transfer resumes");
+    }
+    core.step(new Input.SnapshotApplied(apply.source(), ok));
   }
 
   private void persist(List<OplogEntry> entries, Ready ready) {

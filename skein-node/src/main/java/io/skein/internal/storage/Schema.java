@@ -10,8 +10,16 @@ import java.util.List;
  * origin_key} the node id's sort key ({@link io.skein.core.model.NodeId#sortKey()}), so that the
  * last-write-wins comparison can run inside SQLite. {@code oplog} holds every entry this node
  * persisted, keyed by the local sequence {@code lsn} (apply order, the change-feed token) and
- * unique on {@code (origin, seq)}. {@code meta} holds the schema version and the HLC high-water
- * mark. The file carries {@link #APPLICATION_ID} so that a foreign SQLite file is refused.
+ * unique on {@code (origin, seq)} among replicated rows. Rows with {@code snapshot = 1} record
+ * documents that arrived in a snapshot (D5): they feed the change feed but are not entries this
+ * node can replicate one by one. {@code docs.seq} is the winning entry's sequence, so a tombstone
+ * can be collected once every peer acknowledged it. {@code meta} holds the node id, the HLC
+ * high-water mark, the horizon (what retention pruned or a snapshot covered), an open snapshot
+ * transfer and the lsn floor. The file carries {@link #APPLICATION_ID} so that a foreign SQLite
+ * file is refused.
+ *
+ * <p>Version history: 1, the first; 2 adds {@code oplog.snapshot}, {@code docs.seq} and the
+ * retention indexes ({@link #MIGRATE_FROM_1} upgrades a version-1 file in one transaction).
  */
 public final class Schema {
   private Schema() {}
@@ -20,7 +28,7 @@ public final class Schema {
   public static final int APPLICATION_ID = 0x534B4E31;
 
   /** {@code PRAGMA user_version}: the schema version this code reads and writes. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
 
   /** Statements that create an empty version-1 database. */
   public static final List<String> CREATE =
@@ -34,8 +42,10 @@ public final class Schema {
             origin TEXT NOT NULL,
             origin_key TEXT NOT NULL,
             lsn INTEGER NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (collection, id)
           ) WITHOUT ROWID""",
+          "CREATE INDEX docs_tombstones ON docs (hlc) WHERE body IS NULL",
           """
           CREATE TABLE oplog (
             lsn INTEGER PRIMARY KEY,
@@ -50,8 +60,10 @@ public final class Schema {
             log_index INTEGER NOT NULL,
             checksum INTEGER NOT NULL,
             won INTEGER NOT NULL,
-            UNIQUE (origin, seq)
+            snapshot INTEGER NOT NULL DEFAULT 0
           )""",
+          "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0",
+          "CREATE INDEX oplog_hlc ON oplog (hlc)",
           "CREATE INDEX oplog_key ON oplog (collection, id)",
           """
           CREATE TABLE meta (
@@ -65,6 +77,41 @@ public final class Schema {
             fields TEXT NOT NULL,
             PRIMARY KEY (collection, name)
           ) WITHOUT ROWID""");
+
+  /** Upgrades a version-1 file to version 2 (run in one transaction). */
+  public static final List<String> MIGRATE_FROM_1 =
+      List.of(
+          "ALTER TABLE docs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+          "UPDATE docs SET seq = coalesce((SELECT o.seq FROM oplog o WHERE o.lsn = docs.lsn), 0)",
+          "CREATE INDEX docs_tombstones ON docs (hlc) WHERE body IS NULL",
+          """
+          CREATE TABLE oplog_v2 (
+            lsn INTEGER PRIMARY KEY,
+            origin TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            op INTEGER NOT NULL,
+            collection TEXT NOT NULL,
+            id TEXT NOT NULL,
+            body TEXT,
+            epoch INTEGER NOT NULL,
+            log_index INTEGER NOT NULL,
+            checksum INTEGER NOT NULL,
+            won INTEGER NOT NULL,
+            snapshot INTEGER NOT NULL DEFAULT 0
+          )""",
+          """
+          INSERT INTO oplog_v2 (lsn, origin, seq, hlc, op, collection, id, body, epoch,
+                                log_index, checksum, won, snapshot)
+          SELECT lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index, checksum,
+                 won, 0
+          FROM oplog""",
+          "DROP TABLE oplog",
+          "ALTER TABLE oplog_v2 RENAME TO oplog",
+          "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0",
+          "CREATE INDEX oplog_hlc ON oplog (hlc)",
+          "CREATE INDEX oplog_key ON oplog (collection, id)",
+          "PRAGMA user_version = 2");
 
   /** {@code oplog.op} for a put. */
   public static final int OP_PUT = 1;

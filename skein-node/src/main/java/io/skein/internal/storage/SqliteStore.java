@@ -20,6 +20,8 @@ import io.skein.core.query.FieldPath;
 import io.skein.core.query.IndexSpec;
 import io.skein.core.query.Query;
 import io.skein.core.replica.RecoveredState;
+import io.skein.core.replica.SnapshotApply;
+import io.skein.core.replica.SnapshotProgress;
 import io.skein.internal.query.SqlQuery;
 import io.skein.internal.query.SqlQueryTranslator;
 import java.io.IOException;
@@ -42,6 +44,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -62,21 +66,30 @@ public final class SqliteStore implements Store {
 
   private static final String UPSERT_DOC =
       """
-      INSERT INTO docs (collection, id, body, hlc, origin, origin_key, lsn)
-      VALUES (?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO docs (collection, id, body, hlc, origin, origin_key, lsn, seq)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (collection, id) DO UPDATE SET
         body = excluded.body, hlc = excluded.hlc, origin = excluded.origin,
-        origin_key = excluded.origin_key, lsn = excluded.lsn
+        origin_key = excluded.origin_key, lsn = excluded.lsn, seq = excluded.seq
       WHERE excluded.hlc > docs.hlc
         OR (excluded.hlc = docs.hlc AND excluded.origin_key > docs.origin_key)""";
   private static final String INSERT_OPLOG =
       """
       INSERT INTO oplog (lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index,
-                         checksum, won)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                         checksum, won, snapshot)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String UPSERT_META =
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value ="
           + " excluded.value";
+  private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
+  private static final String META_HORIZON_QUERY = "SELECT value FROM meta WHERE key = 'horizon'";
+
+  /** The most document bytes in one snapshot chunk, well under the 16 MiB frame limit. */
+  static final long SNAPSHOT_CHUNK_BYTES_MAX = 4L << 20;
+
+  /** The most oplog rows one prune deletes; the next round continues. */
+  static final int PRUNE_ROWS_MAX = 50_000;
+
   private static final String OPLOG_COLUMNS =
       "lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index, checksum, won";
 
@@ -97,6 +110,8 @@ public final class SqliteStore implements Store {
   private final Counter commitCounter;
   private final Counter commitFailureCounter;
   private final DistributionSummary commitEntries;
+  private final Counter prunedCounter;
+  private final Counter tombstoneCounter;
 
   private SqliteStore(
       Path file, NodeId nodeId, Durability durability, int readConnections, MeterRegistry meters)
@@ -106,11 +121,16 @@ public final class SqliteStore implements Store {
     this.writer = connect(file, durability, false);
     try {
       writer.setAutoCommit(false);
+      migrate(writer, file);
       this.upsertDoc = writer.prepareStatement(UPSERT_DOC);
       this.insertOplog = writer.prepareStatement(INSERT_OPLOG);
       this.upsertMeta = writer.prepareStatement(UPSERT_META);
       this.recovered = recover(writer, nodeId);
-      this.lastLsn = queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog");
+      String floor = queryString(writer, "SELECT value FROM meta WHERE key = 'lsn_floor'");
+      this.lastLsn =
+          Math.max(
+              queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog"),
+              floor == null ? 0 : Long.parseLong(floor));
       writer.commit();
       // SQLite's advice for long-lived connections: refresh planner statistics where they are
       // missing or stale, bounded in work (0x10002: analysis limit, and all tables).
@@ -140,6 +160,14 @@ public final class SqliteStore implements Store {
     this.commitFailureCounter =
         Counter.builder("skein.storage.commit.failures")
             .description("Transactions that failed and rolled back")
+            .register(meters);
+    this.prunedCounter =
+        Counter.builder("skein.storage.pruned.entries")
+            .description("Oplog entries removed by retention")
+            .register(meters);
+    this.tombstoneCounter =
+        Counter.builder("skein.storage.tombstones.collected")
+            .description("Tombstones collected after every peer acknowledged them (D5)")
             .register(meters);
     this.commitEntries =
         DistributionSummary.builder("skein.storage.commit.entries")
@@ -254,7 +282,7 @@ public final class SqliteStore implements Store {
           "it is an SQLite database of another application (application_id " + applicationId + ")");
     }
     long version = queryLong(probe, "PRAGMA user_version");
-    if (version != Schema.VERSION) {
+    if (version != Schema.VERSION && version != 1) {
       throw refuse(
           file,
           "its schema version is "
@@ -302,6 +330,24 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /** Upgrades an older schema in one transaction; a failure leaves the file as it was. */
+  private static void migrate(Connection writer, Path file) throws SQLException {
+    long version = queryLong(writer, "PRAGMA user_version");
+    if (version == Schema.VERSION) {
+      return;
+    }
+    try (Statement s = writer.createStatement()) {
+      for (String ddl : Schema.MIGRATE_FROM_1) {
+        s.execute(ddl);
+      }
+      writer.commit();
+    } catch (SQLException e) {
+      writer.rollback();
+      throw e;
+    }
+    log.atInfo().addKeyValue("file", file).log("upgraded the database schema from 1 to 2");
+  }
+
   private static Connection connectForCheck(Path file) throws SQLException {
     // No pragmas that write (journal_mode would rewrite the header of a foreign file).
     return new SQLiteConfig().createConnection("jdbc:sqlite:" + file);
@@ -330,11 +376,15 @@ public final class SqliteStore implements Store {
     // One scan of the oplog gives every origin's highest sequence, this node's included.
     Map<NodeId, Long> vector = new HashMap<>();
     try (Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("SELECT origin, max(seq) FROM oplog GROUP BY origin")) {
+        ResultSet r =
+            s.executeQuery(
+                "SELECT origin, max(seq) FROM oplog WHERE snapshot = 0 GROUP BY origin")) {
       while (r.next()) {
         vector.put(NodeId.of(r.getString(1)), r.getLong(2));
       }
     }
+    Map<NodeId, Long> horizon = parseVector(queryString(c, META_HORIZON_QUERY));
+    horizon.forEach((origin, seq) -> vector.merge(origin, seq, Math::max));
     String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
     long lastSequence =
         Math.max(
@@ -346,7 +396,12 @@ public final class SqliteStore implements Store {
     if (metaHlc != null) {
       hlc = Hlc.max(hlc, Hlc.unpack(Long.parseLong(metaHlc)));
     }
-    return new RecoveredState(lastSequence, hlc, vector);
+    return new RecoveredState(
+        lastSequence,
+        hlc,
+        vector,
+        horizon,
+        parseProgress(queryString(c, "SELECT value FROM meta WHERE key = 'snapshot_receive'")));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -422,9 +477,16 @@ public final class SqliteStore implements Store {
     upsertDoc.setString(5, e.origin().value());
     upsertDoc.setString(6, e.origin().sortKey());
     upsertDoc.setLong(7, lsn);
+    upsertDoc.setLong(8, e.sequence());
   }
 
   private void bindOplog(OplogEntry e, long lsn, boolean won) throws SQLException {
+    bindOplog(e, lsn, won, false);
+  }
+
+  private void bindOplog(OplogEntry e, long lsn, boolean won, boolean snapshot)
+      throws SQLException {
+    insertOplog.setInt(13, snapshot ? 1 : 0);
     insertOplog.setLong(1, lsn);
     insertOplog.setString(2, e.origin().value());
     insertOplog.setLong(3, e.sequence());
@@ -574,7 +636,7 @@ public final class SqliteStore implements Store {
               c.prepareStatement(
                   "SELECT "
                       + OPLOG_COLUMNS
-                      + " FROM oplog WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?")) {
+                      + " FROM oplog WHERE origin = ? AND seq >= ? AND snapshot = 0 ORDER BY seq LIMIT ?")) {
             p.setString(1, origin.value());
             p.setLong(2, fromSequence);
             p.setInt(3, limit);
@@ -595,7 +657,9 @@ public final class SqliteStore implements Store {
         c -> {
           Map<NodeId, Long> vector = new HashMap<>();
           try (Statement s = c.createStatement();
-              ResultSet r = s.executeQuery("SELECT origin, max(seq) FROM oplog GROUP BY origin")) {
+              ResultSet r =
+                  s.executeQuery(
+                      "SELECT origin, max(seq) FROM oplog WHERE snapshot = 0 GROUP BY origin")) {
             while (r.next()) {
               vector.put(NodeId.of(r.getString(1)), r.getLong(2));
             }
@@ -667,6 +731,241 @@ public final class SqliteStore implements Store {
           "oplog entry lsn " + r.getLong(1) + " fails its checksum: the file is corrupt");
     }
     return new Change(r.getLong(1), entry, r.getInt(12) == 1);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Retention and snapshots (D5).
+
+  @Override
+  public Map<NodeId, Long> prune(long cutoffPhysicalMs, Map<NodeId, Long> tombstoneStable) {
+    long cutoff = new Hlc(Math.max(0, cutoffPhysicalMs), 0).pack();
+    writeLock.lock();
+    try {
+      ensureOpen();
+      try {
+        Map<NodeId, Long> horizon = parseVector(queryString(writer, META_HORIZON_QUERY));
+        // Bounded work per round: the oldest PRUNE_ROWS_MAX rows at most. Rows are cut at an HLC
+        // bound, so what goes is a prefix of every origin's log (an origin's HLCs grow with its
+        // sequence).
+        long bound;
+        try (PreparedStatement p =
+            writer.prepareStatement(
+                "SELECT max(hlc) FROM (SELECT hlc FROM oplog WHERE hlc < ? ORDER BY hlc LIMIT ?)")) {
+          p.setLong(1, cutoff);
+          p.setInt(2, PRUNE_ROWS_MAX);
+          try (ResultSet r = p.executeQuery()) {
+            bound = r.next() && r.getObject(1) != null ? r.getLong(1) : -1;
+          }
+        }
+        long pruned = 0;
+        if (bound >= 0) {
+          try (PreparedStatement p =
+              writer.prepareStatement(
+                  "SELECT origin, max(seq), max(lsn) FROM oplog WHERE hlc <= ? AND snapshot = 0"
+                      + " GROUP BY origin")) {
+            p.setLong(1, bound);
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                horizon.merge(NodeId.of(r.getString(1)), r.getLong(2), Math::max);
+              }
+            }
+          }
+          try (PreparedStatement p = writer.prepareStatement("DELETE FROM oplog WHERE hlc <= ?")) {
+            p.setLong(1, bound);
+            pruned = p.executeUpdate();
+          }
+          putMeta("horizon", formatVector(horizon));
+          putMeta("lsn_floor", Long.toString(lastLsn));
+        }
+        long collected = collectTombstones(cutoff, tombstoneStable);
+        writer.commit();
+        prunedCounter.increment(pruned);
+        tombstoneCounter.increment(collected);
+        return horizon;
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "retention rolled back: " + e, e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private long collectTombstones(long cutoff, Map<NodeId, Long> stable) throws SQLException {
+    if (stable.isEmpty()) {
+      return 0;
+    }
+    long collected = 0;
+    try (PreparedStatement p =
+        writer.prepareStatement(
+            "DELETE FROM docs WHERE body IS NULL AND hlc < ? AND origin = ? AND seq > 0"
+                + " AND seq <= ?")) {
+      for (Map.Entry<NodeId, Long> origin : stable.entrySet()) {
+        p.setLong(1, cutoff);
+        p.setString(2, origin.getKey().value());
+        p.setLong(3, origin.getValue());
+        collected += p.executeUpdate();
+      }
+    }
+    return collected;
+  }
+
+  @Override
+  public SnapshotPage snapshotDocuments(
+      Map<NodeId, Long> vector, @Nullable DocumentKey afterKey, int limit) {
+    return read(
+        c -> {
+          String sql =
+              "SELECT collection, id, body, hlc, origin, seq FROM docs"
+                  + (afterKey == null ? "" : " WHERE (collection, id) > (?, ?)")
+                  + " ORDER BY collection, id LIMIT ?";
+          try (PreparedStatement p = c.prepareStatement(sql)) {
+            int i = 1;
+            if (afterKey != null) {
+              p.setString(i++, afterKey.collection().value());
+              p.setString(i++, afterKey.id().value());
+            }
+            p.setInt(i, limit);
+            List<OplogEntry> documents = new ArrayList<>();
+            DocumentKey lastKey = afterKey;
+            int scanned = 0;
+            long bytes = 0;
+            boolean full = false;
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                if (bytes >= SNAPSHOT_CHUNK_BYTES_MAX) {
+                  full = true; // the chunk must fit a frame: the rest goes in the next one
+                  break;
+                }
+                scanned++;
+                CollectionName collection = new CollectionName(r.getString(1));
+                DocumentId id = DocumentId.of(r.getString(2));
+                lastKey = new DocumentKey(collection, id);
+                NodeId origin = NodeId.of(r.getString(5));
+                long seq = r.getLong(6);
+                if (seq < 1 || seq > vector.getOrDefault(origin, 0L)) {
+                  continue; // newer than the snapshot: incremental sync brings it
+                }
+                String body = r.getString(3);
+                bytes += 64 + (body == null ? 0 : body.length());
+                documents.add(
+                    OplogEntry.create(
+                        origin,
+                        seq,
+                        Hlc.unpack(r.getLong(4)),
+                        body == null ? Operation.DELETE : Operation.PUT,
+                        collection,
+                        id,
+                        body));
+              }
+            }
+            return new SnapshotPage(documents, lastKey, !full && scanned < limit);
+          }
+        });
+  }
+
+  @Override
+  public List<Change> applySnapshot(SnapshotApply apply, Hlc hlcHighWater) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      long lsn = lastLsn + 1;
+      List<Change> changes = new ArrayList<>();
+      try {
+        for (OplogEntry e : apply.documents()) {
+          bindDocument(e, lsn);
+          if (upsertDoc.executeUpdate() > 0) {
+            bindOplog(e, lsn, true, true);
+            insertOplog.executeUpdate();
+            changes.add(new Change(lsn++, e, true));
+          }
+        }
+        if (apply.done()) {
+          Map<NodeId, Long> horizon = parseVector(queryString(writer, META_HORIZON_QUERY));
+          apply.vector().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
+          putMeta("horizon", formatVector(horizon));
+          try (PreparedStatement p =
+              writer.prepareStatement("DELETE FROM meta WHERE key = 'snapshot_receive'")) {
+            p.executeUpdate();
+          }
+        } else {
+          putMeta(
+              "snapshot_receive",
+              formatProgress(
+                  new SnapshotProgress(apply.source(), apply.vector(), apply.lastKey())));
+        }
+        putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
+        writer.commit();
+        if (!changes.isEmpty()) {
+          lastLsn = changes.get(changes.size() - 1).lsn();
+        }
+        return changes;
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException(
+            "write_failed",
+            "snapshot chunk of " + apply.documents().size() + " rolled back: " + e,
+            e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  @Override
+  public long oldestLsn() {
+    return read(c -> queryLong(c, "SELECT coalesce(min(lsn), 0) FROM oplog"));
+  }
+
+  static Map<NodeId, Long> parseVector(@Nullable String text) {
+    Map<NodeId, Long> vector = new HashMap<>();
+    if (text == null || text.isEmpty()) {
+      return vector;
+    }
+    for (String part : text.split(",", -1)) {
+      int colon = part.lastIndexOf(':');
+      vector.put(NodeId.of(part.substring(0, colon)), Long.parseLong(part.substring(colon + 1)));
+    }
+    return vector;
+  }
+
+  static String formatVector(Map<NodeId, Long> vector) {
+    return vector.entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
+        .map(e -> e.getKey().value() + ":" + e.getValue())
+        .collect(java.util.stream.Collectors.joining(","));
+  }
+
+  private static String formatProgress(SnapshotProgress progress) {
+    com.fasterxml.jackson.databind.node.ObjectNode node = JSON.createObjectNode();
+    node.put("source", progress.source().value());
+    node.put("vector", formatVector(progress.vector()));
+    DocumentKey last = progress.lastKey();
+    if (last != null) {
+      node.put("collection", last.collection().value());
+      node.put("id", last.id().value());
+    }
+    return node.toString();
+  }
+
+  private static @Nullable SnapshotProgress parseProgress(@Nullable String text)
+      throws SQLException {
+    if (text == null) {
+      return null;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
+      DocumentKey last =
+          node.has("collection")
+              ? new DocumentKey(
+                  new CollectionName(node.get("collection").asText()),
+                  DocumentId.of(node.get("id").asText()))
+              : null;
+      return new SnapshotProgress(
+          NodeId.of(node.get("source").asText()), parseVector(node.get("vector").asText()), last);
+    } catch (JsonProcessingException | RuntimeException e) {
+      throw new SQLException("meta snapshot_receive is unreadable: " + e.getMessage(), e);
+    }
   }
 
   /** A read that runs on a borrowed connection. */

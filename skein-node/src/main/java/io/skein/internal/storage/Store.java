@@ -9,6 +9,7 @@ import io.skein.core.oplog.OplogEntry;
 import io.skein.core.query.IndexSpec;
 import io.skein.core.query.Query;
 import io.skein.core.replica.RecoveredState;
+import io.skein.core.replica.SnapshotApply;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -75,6 +76,33 @@ public interface Store extends AutoCloseable {
 
   /** Returns the indexes declared on a collection. */
   List<IndexSpec> indexes(CollectionName collection);
+
+  /**
+   * Retention (D5), in one transaction: removes the oldest oplog entries with an HLC before the
+   * cutoff (a bounded number per call) and the tombstones before it that every peer acknowledged
+   * ({@code seq <= tombstoneStable[origin]}).
+   *
+   * @return the new horizon: per origin, the highest sequence no longer held one by one
+   */
+  Map<NodeId, Long> prune(long cutoffPhysicalMs, Map<NodeId, Long> tombstoneStable);
+
+  /**
+   * Reads documents for a snapshot: up to {@code limit} in key order after {@code afterKey}, of
+   * which those whose winning entry is within {@code vector} are returned as that entry.
+   */
+  SnapshotPage snapshotDocuments(
+      Map<NodeId, Long> vector, @Nullable DocumentKey afterKey, int limit);
+
+  /**
+   * Applies a snapshot chunk in one transaction: each document by last-write-wins (those that win
+   * get a change-feed row), and the transfer's progress, or on the last chunk the new horizon.
+   *
+   * @return the changes that won
+   */
+  List<Change> applySnapshot(SnapshotApply apply, Hlc hlcHighWater);
+
+  /** Returns the lsn of the oldest change still held (0 if none): older tokens are expired. */
+  long oldestLsn();
 
   /** Closes the store; in-flight reads finish first. Idempotent. */
   @Override

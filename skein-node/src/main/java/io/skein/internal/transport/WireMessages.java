@@ -3,6 +3,7 @@ package io.skein.internal.transport;
 import io.skein.core.hlc.Hlc;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.Operation;
 import io.skein.core.oplog.OplogEntry;
@@ -11,6 +12,8 @@ import io.skein.internal.transport.proto.Ack;
 import io.skein.internal.transport.proto.Entry;
 import io.skein.internal.transport.proto.Frame;
 import io.skein.internal.transport.proto.Push;
+import io.skein.internal.transport.proto.SnapshotAck;
+import io.skein.internal.transport.proto.SnapshotChunk;
 import io.skein.internal.transport.proto.SyncRequest;
 import io.skein.internal.transport.proto.VectorEntry;
 import java.util.ArrayList;
@@ -47,6 +50,35 @@ public final class WireMessages {
                       .setFrom(request.from().value())
                       .addAllDurable(vector(request.durable())))
               .build();
+      case PeerMessage.SnapshotChunk chunk -> {
+        SnapshotChunk.Builder builder =
+            SnapshotChunk.newBuilder()
+                .setFrom(chunk.from().value())
+                .addAllVector(vector(chunk.vector()))
+                .addAllDocuments(chunk.documents().stream().map(WireMessages::entry).toList())
+                .setDone(chunk.done());
+        DocumentKey after = chunk.afterKey();
+        if (after != null) {
+          builder.setAfterKey(key(after));
+        }
+        DocumentKey last = chunk.lastKey();
+        if (last != null) {
+          builder.setLastKey(key(last));
+        }
+        yield Frame.newBuilder().setSnapshotChunk(builder).build();
+      }
+      case PeerMessage.SnapshotAck ack -> {
+        SnapshotAck.Builder builder =
+            SnapshotAck.newBuilder()
+                .setFrom(ack.from().value())
+                .addAllVector(vector(ack.vector()))
+                .setDone(ack.done());
+        DocumentKey last = ack.lastKey();
+        if (last != null) {
+          builder.setLastKey(key(last));
+        }
+        yield Frame.newBuilder().setSnapshotAck(builder).build();
+      }
     };
   }
 
@@ -108,6 +140,15 @@ public final class WireMessages {
             new PeerMessage.SyncRequest(
                 NodeId.of(frame.getSyncRequest().getFrom()),
                 vector(frame.getSyncRequest().getDurableList()));
+        case SNAPSHOT_CHUNK -> snapshotChunk(frame.getSnapshotChunk());
+        case SNAPSHOT_ACK -> {
+          SnapshotAck ack = frame.getSnapshotAck();
+          yield new PeerMessage.SnapshotAck(
+              NodeId.of(ack.getFrom()),
+              vector(ack.getVectorList()),
+              ack.hasLastKey() ? key(ack.getLastKey()) : null,
+              ack.getDone());
+        }
         default ->
             throw new FrameException(
                 FrameException.Reason.MALFORMED,
@@ -131,6 +172,37 @@ public final class WireMessages {
       entries.add(entry);
     }
     return new PeerMessage.Push(NodeId.of(push.getFrom()), entries);
+  }
+
+  private static PeerMessage snapshotChunk(SnapshotChunk chunk) throws FrameException {
+    List<OplogEntry> documents = new ArrayList<>(chunk.getDocumentsCount());
+    for (Entry wire : chunk.getDocumentsList()) {
+      OplogEntry entry = entry(wire);
+      if (!entry.isIntact()) {
+        throw new FrameException(
+            FrameException.Reason.CHECKSUM,
+            "snapshot document " + entry.key() + " fails its checksum");
+      }
+      documents.add(entry);
+    }
+    return new PeerMessage.SnapshotChunk(
+        NodeId.of(chunk.getFrom()),
+        vector(chunk.getVectorList()),
+        chunk.hasAfterKey() ? key(chunk.getAfterKey()) : null,
+        documents,
+        chunk.hasLastKey() ? key(chunk.getLastKey()) : null,
+        chunk.getDone());
+  }
+
+  private static io.skein.internal.transport.proto.DocumentKey key(DocumentKey key) {
+    return io.skein.internal.transport.proto.DocumentKey.newBuilder()
+        .setCollection(key.collection().value())
+        .setId(key.id().value())
+        .build();
+  }
+
+  private static DocumentKey key(io.skein.internal.transport.proto.DocumentKey wire) {
+    return new DocumentKey(new CollectionName(wire.getCollection()), DocumentId.of(wire.getId()));
   }
 
   static Entry entry(OplogEntry e) {

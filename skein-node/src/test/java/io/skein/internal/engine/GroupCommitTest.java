@@ -110,6 +110,29 @@ class GroupCommitTest {
     }
 
     @Override
+    public Map<NodeId, Long> prune(long cutoffPhysicalMs, Map<NodeId, Long> tombstoneStable) {
+      return delegate.prune(cutoffPhysicalMs, tombstoneStable);
+    }
+
+    @Override
+    public io.skein.internal.storage.SnapshotPage snapshotDocuments(
+        Map<NodeId, Long> vector,
+        io.skein.core.model.@org.jspecify.annotations.Nullable DocumentKey afterKey,
+        int limit) {
+      return delegate.snapshotDocuments(vector, afterKey, limit);
+    }
+
+    @Override
+    public List<Change> applySnapshot(io.skein.core.replica.SnapshotApply apply, Hlc hlcHighWater) {
+      return delegate.applySnapshot(apply, hlcHighWater);
+    }
+
+    @Override
+    public long oldestLsn() {
+      return delegate.oldestLsn();
+    }
+
+    @Override
     public void createIndex(CollectionName collection, IndexSpec spec) {
       delegate.createIndex(collection, spec);
     }
