@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.skein.core.hlc.Hlc;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.Operation;
 import io.skein.core.oplog.OplogEntry;
@@ -180,5 +181,87 @@ class ReplicationCoreTest {
     assertThat(core.ready().messages())
         .singleElement()
         .satisfies(e -> assertThat(e.message()).isInstanceOf(PeerMessage.SyncRequest.class));
+  }
+
+  @Test
+  void aSnapshotResumesWhereTheReceiverIsAfterEitherSideRestarts() {
+    ReplicaConfig senderConfig =
+        new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO), 2_000, 2_000, 64);
+    RecoveredState pruned =
+        new RecoveredState(100, new Hlc(9_000, 0), Map.of(ONE, 100L), Map.of(ONE, 100L), null);
+    ReplicaCore sender = ReplicaCore.restore(senderConfig, pruned);
+    sender.step(new Input.Tick(10_000));
+    sender.ready();
+    // The peer holds nothing, and everything it needs is behind the horizon: a snapshot starts.
+    sender.step(new Input.Received(new PeerMessage.SyncRequest(TWO, Map.of())));
+    Ready first = sender.ready();
+    assertThat(first.loads()).isEmpty();
+    SnapshotRead read = first.snapshotReads().get(0);
+    assertThat(read.afterKey()).isNull();
+    assertThat(read.vector()).isEqualTo(Map.of(ONE, 100L));
+    DocumentKey k1 = new DocumentKey(C, DocumentId.of("d1"));
+    sender.step(
+        new Input.SnapshotLoaded(
+            TWO, read.vector(), null, List.of(remote(ONE, 1, 9_000)), k1, false));
+    PeerMessage.SnapshotChunk chunk =
+        (PeerMessage.SnapshotChunk) sender.ready().messages().get(0).message();
+
+    ReplicaConfig receiverConfig =
+        new ReplicaConfig(TWO, 500, 100, 100, List.of(ONE), 2_000, 2_000, 64);
+    ReplicaCore receiver = ReplicaCore.restore(receiverConfig, RecoveredState.EMPTY);
+    receiver.step(new Input.Tick(10_000));
+    receiver.ready();
+    receiver.step(new Input.Received(chunk));
+    SnapshotApply apply = receiver.ready().snapshotApplies().get(0);
+    assertThat(apply.done()).isFalse();
+    receiver.step(new Input.SnapshotApplied(ONE, true));
+    assertThat(receiver.ready().messages())
+        .singleElement()
+        .satisfies(
+            e -> assertThat(((PeerMessage.SnapshotAck) e.message()).lastKey()).isEqualTo(k1));
+    assertThat(receiver.durableVector()).doesNotContainKey(ONE);
+
+    // Both restart: the receiver from its durable progress, the sender with no memory of it.
+    ReplicaCore receiverAgain =
+        ReplicaCore.restore(
+            receiverConfig,
+            new RecoveredState(
+                0,
+                new Hlc(10_000, 0),
+                Map.of(),
+                Map.of(),
+                new SnapshotProgress(ONE, read.vector(), k1)));
+    ReplicaCore senderAgain = ReplicaCore.restore(senderConfig, pruned);
+    senderAgain.step(new Input.Tick(20_000));
+    senderAgain.ready();
+    receiverAgain.step(new Input.Tick(20_000));
+    PeerMessage.SnapshotAck resume =
+        receiverAgain.ready().messages().stream()
+            .map(Envelope::message)
+            .filter(PeerMessage.SnapshotAck.class::isInstance)
+            .map(PeerMessage.SnapshotAck.class::cast)
+            .findFirst()
+            .orElseThrow();
+    senderAgain.step(new Input.Received(resume));
+    SnapshotRead resumed = senderAgain.ready().snapshotReads().get(0);
+    assertThat(resumed.afterKey()).isEqualTo(k1);
+    senderAgain.step(
+        new Input.SnapshotLoaded(
+            TWO, resumed.vector(), k1, List.of(remote(ONE, 2, 9_001)), null, true));
+    receiverAgain.step(new Input.Received(senderAgain.ready().messages().get(0).message()));
+    assertThat(receiverAgain.ready().snapshotApplies())
+        .singleElement()
+        .satisfies(a -> assertThat(a.done()).isTrue());
+    receiverAgain.step(new Input.SnapshotApplied(ONE, true));
+    PeerMessage.SnapshotAck done =
+        (PeerMessage.SnapshotAck) receiverAgain.ready().messages().get(0).message();
+    assertThat(done.done()).isTrue();
+    assertThat(receiverAgain.durableVector()).containsEntry(ONE, 100L);
+    assertThat(receiverAgain.horizon()).containsEntry(ONE, 100L);
+    assertThat(receiverAgain.receivingSnapshot()).isNull();
+    // The sender learns the peer holds the vector and stops sending.
+    senderAgain.step(new Input.Received(done));
+    assertThat(senderAgain.sendingSnapshotTo(TWO)).isFalse();
+    assertThat(senderAgain.lagEntries(TWO)).isZero();
   }
 }
