@@ -71,6 +71,24 @@ public final class DatastoreNode implements Callable<Integer> {
       description = "Seconds oplog entries are kept; 0 keeps them (default 604800, 7 days).")
   @Nullable Double oplogRetention;
 
+  @Option(
+      names = "--tls-keystore",
+      description = "PKCS12/JKS key store: serve HTTPS, and dial peers over TLS.")
+  @Nullable Path tlsKeystore;
+
+  @Option(names = "--tls-keystore-password", description = "Key store password, or ${ENV_NAME}.")
+  @Nullable String tlsKeystorePassword;
+
+  @Option(
+      names = "--tls-truststore",
+      description = "Trust store for peers' certificates (default: the key store's).")
+  @Nullable Path tlsTruststore;
+
+  @Option(
+      names = "--tls-truststore-password",
+      description = "Trust store password, or ${ENV_NAME} (default: the key store's).")
+  @Nullable String tlsTruststorePassword;
+
   @Option(names = "--durability", description = "fsync|buffered (default fsync).")
   @Nullable String durability;
 
@@ -148,6 +166,18 @@ public final class DatastoreNode implements Callable<Integer> {
     }
     if (oplogRetention != null) {
       builder.oplogRetentionSeconds(oplogRetention);
+    }
+    if (tlsKeystore != null) {
+      builder.tlsKeystore(tlsKeystore);
+    }
+    if (tlsKeystorePassword != null) {
+      builder.tlsKeystorePassword(tlsKeystorePassword);
+    }
+    if (tlsTruststore != null) {
+      builder.tlsTruststore(tlsTruststore);
+    }
+    if (tlsTruststorePassword != null) {
+      builder.tlsTruststorePassword(tlsTruststorePassword);
     }
     if (durability != null) {
       builder.durability(durability);

@@ -103,13 +103,14 @@ public final class NodeServer implements AutoCloseable {
             secret.value().getBytes(StandardCharsets.UTF_8));
     Map<NodeId, URI> peers = new LinkedHashMap<>();
     for (PeerAddress peer : settings.peers()) {
-      peers.put(peer.nodeId(), URI.create(peer.url()));
+      peers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));
     }
     return new PeerTransport(
         identity,
         peers,
         skein.replicator(),
-        PeerTransport.Options.defaults(settings.syncIntervalMs()),
+        PeerTransport.Options.defaults(settings.syncIntervalMs())
+            .withSslContext(settings.tls() == null ? null : settings.tls().clientContext()),
         meters);
   }
 
@@ -176,7 +177,7 @@ public final class NodeServer implements AutoCloseable {
                 "skein-shutdown"));
     log.atInfo()
         .addKeyValue("nodeId", settings.nodeId())
-        .addKeyValue("url", "http://" + settings.host() + ":" + server.port())
+        .addKeyValue("url", settings.scheme() + "://" + settings.host() + ":" + server.port())
         .addKeyValue("mode", settings.mode())
         .addKeyValue("role", settings.role())
         .addKeyValue("dataDir", settings.dataDir().toAbsolutePath())

@@ -36,6 +36,7 @@ import org.jspecify.annotations.Nullable;
  * @param requestBodyBytesMax the largest HTTP request body
  * @param documentBytesMax the largest document
  * @param oplogRetentionMs how long oplog entries are kept, in ms (0: for ever)
+ * @param tls TLS for the port (API and peer streams), or {@code null} for plain HTTP
  */
 public record NodeSettings(
     String host,
@@ -53,7 +54,8 @@ public record NodeSettings(
     @Nullable Secret clusterSecret,
     long requestBodyBytesMax,
     int documentBytesMax,
-    long oplogRetentionMs) {
+    long oplogRetentionMs,
+    @Nullable TlsSettings tls) {
 
   /** The replication mode. */
   public enum Mode {
@@ -103,6 +105,10 @@ public record NodeSettings(
           "cluster-secret",
           "max-request-bytes",
           "oplog-retention",
+          "tls-keystore",
+          "tls-keystore-password",
+          "tls-truststore",
+          "tls-truststore-password",
           "max-document-bytes");
 
   /** Collects settings from each source; later calls override earlier ones. Not thread-safe. */
@@ -122,6 +128,10 @@ public record NodeSettings(
     private Durability durability = Durability.FSYNC;
     private @Nullable String clusterSecret;
     private String clusterId = "skein";
+    private @Nullable Path tlsKeystore;
+    private @Nullable String tlsKeystorePassword;
+    private @Nullable Path tlsTruststore;
+    private @Nullable String tlsTruststorePassword;
     private double oplogRetentionSeconds = io.skein.SkeinConfig.OPLOG_RETENTION_MS_DEFAULT / 1000.0;
     private long requestBodyBytesMax = REQUEST_BODY_BYTES_MAX_DEFAULT;
     private long documentBytesMax = io.skein.SkeinConfig.DOCUMENT_BYTES_MAX_DEFAULT;
@@ -194,6 +204,46 @@ public record NodeSettings(
       return this;
     }
 
+    /**
+     * Enables TLS with a key store and its password (a literal or {@code ${ENV_NAME}}); the trust
+     * store and its password are optional.
+     */
+    public Builder tls(
+        Path keystore,
+        String keystorePassword,
+        @Nullable Path truststore,
+        @Nullable String truststorePassword) {
+      tlsKeystore = keystore;
+      tlsKeystorePassword = keystorePassword;
+      tlsTruststore = truststore;
+      tlsTruststorePassword = truststorePassword;
+      return this;
+    }
+
+    /** Sets the TLS key store (enables TLS). */
+    public Builder tlsKeystore(Path value) {
+      tlsKeystore = value;
+      return this;
+    }
+
+    /** Sets the TLS key store password: a literal or {@code ${ENV_NAME}}. */
+    public Builder tlsKeystorePassword(String value) {
+      tlsKeystorePassword = value;
+      return this;
+    }
+
+    /** Sets the TLS trust store for peers' certificates. */
+    public Builder tlsTruststore(Path value) {
+      tlsTruststore = value;
+      return this;
+    }
+
+    /** Sets the TLS trust store password: a literal or {@code ${ENV_NAME}}. */
+    public Builder tlsTruststorePassword(String value) {
+      tlsTruststorePassword = value;
+      return this;
+    }
+
     /** Sets the oplog retention in seconds (0 keeps it for ever). */
     public Builder oplogRetentionSeconds(double value) {
       oplogRetentionSeconds = value;
@@ -249,6 +299,10 @@ public record NodeSettings(
         case "cluster-secret" -> clusterSecret = text(where, value);
         case "cluster-id" -> clusterId = text(where, value);
         case "oplog-retention" -> oplogRetentionSeconds = number(where, value);
+        case "tls-keystore" -> tlsKeystore = Path.of(text(where, value));
+        case "tls-keystore-password" -> tlsKeystorePassword = text(where, value);
+        case "tls-truststore" -> tlsTruststore = Path.of(text(where, value));
+        case "tls-truststore-password" -> tlsTruststorePassword = text(where, value);
         case "max-request-bytes" -> requestBodyBytesMax = integer(where, value);
         case "max-document-bytes" -> documentBytesMax = integer(where, value);
         default ->
@@ -302,6 +356,7 @@ public record NodeSettings(
                 + oplogRetentionSeconds
                 + ": expected seconds from 0 (keep for ever) to 10 years");
       }
+      TlsSettings tls = tlsSettings();
       Secret secret = resolveSecret(clusterSecret);
       if (secret == null
           && mode == Mode.DYNAMO
@@ -328,13 +383,64 @@ public record NodeSettings(
           secret,
           requestBodyBytesMax,
           (int) documentBytesMax,
-          Math.round(oplogRetentionSeconds * 1000));
+          Math.round(oplogRetentionSeconds * 1000),
+          tls);
+    }
+
+    private @Nullable TlsSettings tlsSettings() {
+      Path keystore = tlsKeystore;
+      if (keystore == null) {
+        if (tlsKeystorePassword != null || tlsTruststore != null) {
+          throw new SettingsException(
+              "invalid TLS settings: --tls-keystore is required with the other --tls-* settings");
+        }
+        return null;
+      }
+      String password = tlsKeystorePassword;
+      if (password == null) {
+        throw new SettingsException(
+            "invalid TLS settings: --tls-keystore-password is required (a ${ENV_NAME} reference"
+                + " keeps it out of ps and shell history)");
+      }
+      String trustPassword = tlsTruststorePassword;
+      TlsSettings tls =
+          new TlsSettings(
+              keystore,
+              resolvePassword("--tls-keystore-password", password),
+              tlsTruststore,
+              trustPassword == null
+                  ? null
+                  : resolvePassword("--tls-truststore-password", trustPassword));
+      tls.validate();
+      return tls;
     }
   }
 
   /** Returns this node's base URL. */
   public String url() {
-    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    return scheme() + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  /** Returns {@code https} with TLS, else {@code http}. */
+  public String scheme() {
+    return tls == null ? "http" : "https";
+  }
+
+  static Secret resolvePassword(String flag, String value) {
+    if (value.startsWith("${") && value.endsWith("}")) {
+      String name = value.substring(2, value.length() - 1);
+      String resolved = System.getenv(name);
+      if (resolved == null) {
+        throw new SettingsException(
+            "invalid "
+                + flag
+                + ": it refers to environment variable "
+                + name
+                + ", which is not set");
+      }
+      return new Secret(resolved);
+    }
+    return new Secret(value);
   }
 
   /** Whether a host names the loopback interface (by literal; no DNS lookup). */

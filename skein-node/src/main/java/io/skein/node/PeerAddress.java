@@ -19,9 +19,14 @@ import java.util.Set;
  * @param port its port, 1 to 65535
  */
 public record PeerAddress(NodeId nodeId, String host, int port) {
-  /** Returns the peer's base URL. */
+  /** Returns the peer's base URL over plain HTTP. */
   public String url() {
-    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    return url("http");
+  }
+
+  /** Returns the peer's base URL with a scheme ({@code http} or {@code https}). */
+  public String url(String scheme) {
+    return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
   /**

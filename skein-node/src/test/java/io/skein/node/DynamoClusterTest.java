@@ -421,4 +421,102 @@ class DynamoClusterTest {
       assertThat(expired.body()).contains("since_expired");
     }
   }
+
+  /** A PKCS12 key store with a self-signed certificate for 127.0.0.1, made by the JDK's keytool. */
+  private Path keystore() throws Exception {
+    Path file = dir.resolve("cluster.p12");
+    Process keytool =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-keystore",
+                file.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "test-keystore-pw",
+                "-alias",
+                "node",
+                "-keyalg",
+                "EC",
+                "-dname",
+                "CN=skein-test",
+                "-ext",
+                "SAN=ip:127.0.0.1",
+                "-validity",
+                "2")
+            .redirectErrorStream(true)
+            .start();
+    String output =
+        new String(
+            keytool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(keytool.waitFor()).as(output).isZero();
+    return file;
+  }
+
+  @Test
+  void withTlsTheApiIsHttpsAndPeersReplicateOverTls() throws Exception {
+    Path keystore = keystore();
+    List<Member> all = members("1", "2");
+    NodeServer one =
+        start(
+            settings(all.get(0), all)
+                .tlsKeystore(keystore)
+                .tlsKeystorePassword("test-keystore-pw"));
+    NodeServer two =
+        start(
+            settings(all.get(1), all)
+                .tlsKeystore(keystore)
+                .tlsKeystorePassword("test-keystore-pw"));
+    NodeSettings tlsSettings =
+        settings(all.get(0), all)
+            .tlsKeystore(keystore)
+            .tlsKeystorePassword("test-keystore-pw")
+            .build();
+    javax.net.ssl.SSLContext trust =
+        java.util.Objects.requireNonNull(tlsSettings.tls()).clientContext();
+    try (HttpClient client = HttpClient.newBuilder().sslContext(trust).build()) {
+      java.net.http.HttpResponse<String> put =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(
+                      URI.create(
+                          "https://127.0.0.1:" + one.port() + "/v1/collections/c/docs/tls?w=all"))
+                  .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"secure\":true}"))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+      java.net.http.HttpResponse<String> get =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(
+                      URI.create("https://127.0.0.1:" + two.port() + "/v1/collections/c/docs/tls"))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(get.statusCode()).isEqualTo(200);
+      assertThat(get.body()).contains("secure");
+      java.net.http.HttpResponse<String> cluster =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(
+                      URI.create("https://127.0.0.1:" + one.port() + "/v1/cluster"))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(cluster.body()).contains("\"state\":\"connected\"").contains("https://");
+    }
+    // Plain HTTP to the TLS port gets no answer.
+    assertThat(status(one, "/health")).isNotEqualTo(200);
+  }
+
+  @Test
+  void aWrongKeystorePasswordIsAClearSettingsError() throws Exception {
+    Path keystore = keystore();
+    List<Member> all = members("1", "2");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                settings(all.get(0), all)
+                    .tlsKeystore(keystore)
+                    .tlsKeystorePassword("wrong-password")
+                    .build())
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("--tls-keystore")
+        .hasMessageContaining(keystore.toString());
+  }
 }

@@ -60,7 +60,10 @@ final class ClusterRoutes {
     if (leaderMode) {
       body.putObject("leader")
           .put("nodeId", settings.nodeId().value())
-          .put("url", new PeerAddress(settings.nodeId(), settings.host(), api.port()).url());
+          .put(
+              "url",
+              new PeerAddress(settings.nodeId(), settings.host(), api.port())
+                  .url(settings.scheme()));
     } else {
       body.putNull("leader");
     }
@@ -68,7 +71,7 @@ final class ClusterRoutes {
     if (transport == null) {
       for (PeerAddress peer : settings.peers()) {
         ObjectNode node = peers.addObject();
-        node.put("nodeId", peer.nodeId().value()).put("url", peer.url());
+        node.put("nodeId", peer.nodeId().value()).put("url", peer.url(settings.scheme()));
         node.put("state", "not_connected").putNull("lagEntries");
       }
     } else {

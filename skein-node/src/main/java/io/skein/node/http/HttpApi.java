@@ -13,8 +13,17 @@ import io.skein.core.replica.WriteConcern;
 import io.skein.internal.transport.FrameCodec;
 import io.skein.internal.transport.PeerTransport;
 import io.skein.node.NodeSettings;
+import io.skein.node.TlsSettings;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +72,11 @@ public final class HttpApi {
               config.http.maxRequestSize = settings.requestBodyBytesMax();
               config.http.defaultContentType = "application/json";
               config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+              TlsSettings tls = settings.tls();
+              if (tls != null) {
+                config.jetty.addConnector(
+                    (server, http) -> tlsConnector(server, http, tls, settings));
+              }
               config.requestLogger.http((ctx, ms) -> recordRequest(meters, ctx, ms));
               config.routes.before(ctx -> admit(ctx, settings.requestBodyBytesMax()));
               config.routes.after(this::release);
@@ -78,6 +92,24 @@ public final class HttpApi {
                             transport.frameBytesMax() + FrameCodec.HEADER_BYTES));
               }
             });
+  }
+
+  /** The only connector when TLS is on: HTTPS (and WSS for peers) on the node's one port (D11). */
+  private static ServerConnector tlsConnector(
+      Server server, HttpConfiguration http, TlsSettings tls, NodeSettings settings) {
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setKeyStorePath(tls.keystore().toString());
+    ssl.setKeyStorePassword(tls.keystorePassword().value());
+    HttpConfiguration https = new HttpConfiguration(http);
+    https.addCustomizer(new SecureRequestCustomizer());
+    ServerConnector connector =
+        new ServerConnector(
+            server,
+            new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString()),
+            new HttpConnectionFactory(https));
+    connector.setHost(settings.host());
+    connector.setPort(settings.port());
+    return connector;
   }
 
   /**
