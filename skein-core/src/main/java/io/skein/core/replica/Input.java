@@ -125,4 +125,20 @@ public sealed interface Input {
       horizon = Map.copyOf(horizon);
     }
   }
+
+  /**
+   * A peer joined (discovered, or it authenticated to this node), or an inactive one came back. It
+   * counts for write concerns from now on.
+   *
+   * @param peer the peer
+   */
+  record PeerJoined(NodeId peer) implements Input {}
+
+  /**
+   * A peer left the active membership (a discovered node whose beacons stopped). It no longer
+   * counts for write concerns, but stays known: tombstones wait for its acknowledgement (D5).
+   *
+   * @param peer the peer
+   */
+  record PeerLeft(NodeId peer) implements Input {}
 }

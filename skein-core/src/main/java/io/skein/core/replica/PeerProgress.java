@@ -19,6 +19,12 @@ final class PeerProgress {
 
   long lastSyncSentMs = Long.MIN_VALUE / 2;
 
+  /**
+   * Whether the peer is a current member: it counts for write concerns and is synced with. An
+   * inactive peer (a discovered node whose beacons stopped) stays known, for D5.
+   */
+  boolean active = true;
+
   /** Whether the peer has told its vector since this core started (Ack or SyncRequest). */
   boolean heard;
 

@@ -133,6 +133,17 @@ public final class ReplicaCore {
       }
       case Input.SnapshotLoaded loaded -> snapshotLoaded(loaded);
       case Input.SnapshotApplied applied -> snapshotApplied(applied);
+      case Input.PeerJoined joined -> {
+        if (!joined.peer().equals(config.nodeId())) {
+          peers.computeIfAbsent(joined.peer(), peer -> new PeerProgress()).active = true;
+        }
+      }
+      case Input.PeerLeft left -> {
+        PeerProgress progress = peers.get(left.peer());
+        if (progress != null) {
+          progress.active = false;
+        }
+      }
       case Input.Pruned pruned -> {
         pruneInFlight = false;
         pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
@@ -211,6 +222,28 @@ public final class ReplicaCore {
     return Map.copyOf(durable);
   }
 
+  /** Returns the members: this node and its active peers. */
+  public int members() {
+    int members = 1;
+    for (PeerProgress progress : peers.values()) {
+      if (progress.active) {
+        members++;
+      }
+    }
+    return members;
+  }
+
+  /** Returns every known peer, active or not, in the order they became known. */
+  public List<NodeId> knownPeers() {
+    return List.copyOf(peers.keySet());
+  }
+
+  /** Returns whether a known peer is active. */
+  public boolean isActive(NodeId peer) {
+    PeerProgress progress = peers.get(peer);
+    return progress != null && progress.active;
+  }
+
   /** Returns the horizon: per origin, the highest sequence no longer held one by one. */
   public Map<NodeId, Long> horizon() {
     return Map.copyOf(horizon);
@@ -286,7 +319,7 @@ public final class ReplicaCore {
     }
     accepted.put(config.nodeId(), lastSequence);
     entriesToPersist.addAll(entries);
-    int acksRequired = propose.concern().requiredAcks(config.members());
+    int acksRequired = propose.concern().requiredAcks(members());
     pendingWrites.put(
         propose.requestId(),
         new PendingWrite(
@@ -330,6 +363,9 @@ public final class ReplicaCore {
     long last = handedOutLocal.get(handedOutLocal.size() - 1).sequence();
     for (Map.Entry<NodeId, PeerProgress> entry : peers.entrySet()) {
       NodeId peer = entry.getKey();
+      if (!entry.getValue().active) {
+        continue;
+      }
       entry.getValue().markSent(config.nodeId(), last);
       for (int from = 0; from < handedOutLocal.size(); from += config.pushEntriesMax()) {
         int to = Math.min(handedOutLocal.size(), from + config.pushEntriesMax());
@@ -404,8 +440,10 @@ public final class ReplicaCore {
     if (!peers.isEmpty() && nowMs - lastSyncMs >= config.syncIntervalMs()) {
       lastSyncMs = nowMs;
       for (Map.Entry<NodeId, PeerProgress> peer : peers.entrySet()) {
-        sendSyncRequest(peer.getKey(), peer.getValue());
-        resendStaleSnapshot(peer.getKey(), peer.getValue());
+        if (peer.getValue().active) {
+          sendSyncRequest(peer.getKey(), peer.getValue());
+          resendStaleSnapshot(peer.getKey(), peer.getValue());
+        }
       }
       SnapshotProgress open = receiving;
       if (open != null && !snapshotApplyPending && peers.containsKey(open.source())) {

@@ -264,4 +264,33 @@ class ReplicationCoreTest {
     assertThat(senderAgain.sendingSnapshotTo(TWO)).isFalse();
     assertThat(senderAgain.lagEntries(TWO)).isZero();
   }
+
+  @Test
+  void aJoiningPeerCountsForWAllAndALeavingOneNoLongerDoesButStaysKnown() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.PeerJoined(THREE));
+    assertThat(core.members()).isEqualTo(3);
+    core.step(
+        new Input.Propose(1, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    assertThat(core.ready().messages())
+        .extracting(Envelope::to)
+        .containsExactlyInAnyOrder(TWO, THREE);
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 1L))));
+    assertThat(core.ready().replies()).isEmpty(); // node 3 has not confirmed
+    core.step(new Input.Received(new PeerMessage.Ack(THREE, Map.of(ONE, 1L))));
+    assertThat(core.ready().replies()).hasSize(1);
+
+    core.step(new Input.PeerLeft(THREE));
+    assertThat(core.members()).isEqualTo(2);
+    assertThat(core.knownPeers()).containsExactly(TWO, THREE);
+    core.step(
+        new Input.Propose(2, List.of(Mutation.put(C, DocumentId.of("b"), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    assertThat(core.ready().messages()).extracting(Envelope::to).containsExactly(TWO);
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 2L))));
+    assertThat(core.ready().replies()).hasSize(1);
+  }
 }
