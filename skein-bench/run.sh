@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds skein-bench and runs the same-run comparisons whose tables go in docs/benchmarks.md:
 # PutThroughput (embedded puts: Skein against raw SQLite) and HttpThroughput (the HTTP API against
-# the embedded API of the same node). Prints Markdown to stdout and keeps a copy in
-# skein-bench/target/results-{quick,full}.md; progress goes to stderr.
+# the embedded API of the same node), or with --replication, ReplicationBench (datastore-node
+# processes in dynamo mode: replication lag, cluster puts against a single node, catch-up). Prints
+# Markdown to stdout and keeps a copy in skein-bench/target/results-{quick,full}.md (with
+# --replication: results-replication-{quick,full}.md); progress goes to stderr.
 #
-# Usage: skein-bench/run.sh [--quick] [--jmh] [--no-build] [--offline]
-#   --quick     about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
-#   (default)   the full run, about 11 minutes
-#   --jmh       also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
-#   --no-build  use the jar already in skein-bench/target
-#   --offline   build with Maven offline (-o)
+# Usage: skein-bench/run.sh [--quick] [--replication] [--jmh] [--no-build] [--offline]
+#   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
+#   (default)      the full run, about 11 minutes
+#   --replication  ReplicationBench instead: about 40 s with --quick, 4 minutes without
+#   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
+#   --no-build     use the jars already in skein-bench/target and skein-node/target
+#   --offline      build with Maven offline (-o)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bin/lib/java.sh
@@ -20,17 +23,19 @@ if [ "$(skein_java_feature "$JAVA_HOME")" -ge 24 ]; then
 fi
 
 mode=full
+replication=false
 jmh=false
 build=true
 maven_flags=(-B -q --no-transfer-progress)
 for arg in "$@"; do
   case "$arg" in
     --quick) mode=quick ;;
+    --replication) replication=true ;;
     --jmh) jmh=true ;;
     --no-build) build=false ;;
     --offline) maven_flags+=(-o) ;;
     -h | --help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -65,9 +70,8 @@ runner_flags=(--dir "$data")
 if [ "$mode" = quick ]; then
   runner_flags+=(--quick)
 fi
-results=skein-bench/target/results-$mode.md
 
-{
+machine() {
   echo "## Machine"
   echo
   echo '```'
@@ -76,14 +80,36 @@ results=skein-bench/target/results-$mode.md
   df -h "$PWD" | tail -1
   echo '```'
   echo
-  echo "## Embedded puts"
-  echo
-  java "${java_opts[@]}" -cp "$jar" io.skein.bench.PutThroughput "${runner_flags[@]}"
-  echo
-  echo "## HTTP"
-  echo
-  java "${java_opts[@]}" -cp "$jar" io.skein.bench.HttpThroughput "${runner_flags[@]}"
-} | tee "$results"
+}
+
+if $replication; then
+  # The nodes are datastore-node processes started from the shaded node jar, on the same JVM.
+  node_jar=skein-node/target/datastore-node.jar
+  if [ ! -f "$node_jar" ]; then
+    echo "run.sh: $node_jar is missing; run without --no-build" >&2
+    exit 1
+  fi
+  results=skein-bench/target/results-replication-$mode.md
+  {
+    machine
+    echo "## Replication (dynamo mode)"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.ReplicationBench "${runner_flags[@]}" \
+      --node-jar "$node_jar"
+  } | tee "$results"
+else
+  results=skein-bench/target/results-$mode.md
+  {
+    machine
+    echo "## Embedded puts"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.PutThroughput "${runner_flags[@]}"
+    echo
+    echo "## HTTP"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.HttpThroughput "${runner_flags[@]}"
+  } | tee "$results"
+fi
 echo "results written to $results" >&2
 
 if $jmh; then
