@@ -78,7 +78,7 @@ public final class Skein implements AutoCloseable {
     this.loop =
         new EventLoop(
             core,
-            config.peers(),
+            config.replicating(),
             store,
             config.clock(),
             notifier,

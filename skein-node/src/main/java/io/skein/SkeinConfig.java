@@ -31,6 +31,7 @@ import java.util.Objects;
  * @param oplogRetentionMs how long oplog entries (the change feed, and what peers can fetch one by
  *     one) are kept, in ms; 0 keeps them for ever. Older tombstones are collected once every peer
  *     acknowledged them, and a peer that fell further behind catches up by snapshot.
+ * @param discovery whether peers may join at run time (LAN discovery in {@code datastore-node})
  */
 public record SkeinConfig(
     Path dataDir,
@@ -47,11 +48,17 @@ public record SkeinConfig(
     List<NodeId> peers,
     long syncIntervalMs,
     long replicationTimeoutMs,
-    long oplogRetentionMs) {
+    long oplogRetentionMs,
+    boolean discovery) {
 
   /** Copies the peer list. */
   public SkeinConfig {
     peers = List.copyOf(peers);
+  }
+
+  /** Whether this store replicates: it has peers, or may gain them by discovery. */
+  public boolean replicating() {
+    return !peers.isEmpty() || discovery;
   }
 
   /** Default largest document: 1 MiB. */
@@ -97,6 +104,7 @@ public record SkeinConfig(
     private long syncIntervalMs = ReplicaConfig.SYNC_INTERVAL_MS_DEFAULT;
     private long replicationTimeoutMs = ReplicaConfig.REPLICATION_TIMEOUT_MS_DEFAULT;
     private long oplogRetentionMs = OPLOG_RETENTION_MS_DEFAULT;
+    private boolean discovery;
 
     private Builder(Path dataDir, NodeId nodeId) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
@@ -184,6 +192,12 @@ public record SkeinConfig(
       return this;
     }
 
+    /** Lets peers join at run time (their transport attaches them); default false. */
+    public Builder discovery(boolean enabled) {
+      this.discovery = enabled;
+      return this;
+    }
+
     /** Sets the oplog retention in ms (0 keeps it for ever); default 7 days. */
     public Builder oplogRetentionMs(long ms) {
       this.oplogRetentionMs = ms;
@@ -230,7 +244,8 @@ public record SkeinConfig(
           peers,
           syncIntervalMs,
           replicationTimeoutMs,
-          oplogRetentionMs);
+          oplogRetentionMs,
+          discovery);
     }
 
     private static void requirePositive(String name, long value) {

@@ -89,6 +89,25 @@ public final class DatastoreNode implements Callable<Integer> {
       description = "Trust store password, or ${ENV_NAME} (default: the key store's).")
   @Nullable String tlsTruststorePassword;
 
+  @Option(
+      names = "--discovery",
+      arity = "1",
+      description = "LAN discovery in dynamo mode: true|false (default false).")
+  @Nullable Boolean discovery;
+
+  @Option(names = "--discovery-port", description = "UDP port for beacons (default 9999).")
+  @Nullable Integer discoveryPort;
+
+  @Option(
+      names = "--discovery-targets",
+      description = "Where beacons go: host:port[,host:port] (default 255.255.255.255:PORT).")
+  @Nullable String discoveryTargets;
+
+  @Option(
+      names = "--discovery-expiry",
+      description = "Seconds a discovered peer may be silent before it expires (default 10).")
+  @Nullable Double discoveryExpiry;
+
   @Option(names = "--durability", description = "fsync|buffered (default fsync).")
   @Nullable String durability;
 
@@ -166,6 +185,18 @@ public final class DatastoreNode implements Callable<Integer> {
     }
     if (oplogRetention != null) {
       builder.oplogRetentionSeconds(oplogRetention);
+    }
+    if (discovery != null) {
+      builder.discovery(discovery);
+    }
+    if (discoveryPort != null) {
+      builder.discoveryPort(discoveryPort);
+    }
+    if (discoveryTargets != null) {
+      builder.discoveryTargets(discoveryTargets);
+    }
+    if (discoveryExpiry != null) {
+      builder.discoveryExpirySeconds(discoveryExpiry);
     }
     if (tlsKeystore != null) {
       builder.tlsKeystore(tlsKeystore);

@@ -41,7 +41,10 @@ public final class NodeServer implements AutoCloseable {
   private final Skein skein;
   private final HttpApi api;
   private final @Nullable PeerTransport transport;
-  private boolean closed;
+  private final @Nullable Membership membership;
+  private final @Nullable LanDiscovery lan;
+  private final @Nullable Thread housekeeping;
+  private volatile boolean closed;
 
   private NodeServer(NodeSettings settings) {
     this.settings = settings;
@@ -52,7 +55,10 @@ public final class NodeServer implements AutoCloseable {
     new ClassLoaderMetrics().bindTo(meters);
     new ProcessorMetrics().bindTo(meters);
     new UptimeMetrics().bindTo(meters);
-    boolean dynamo = settings.mode() == NodeSettings.Mode.DYNAMO && !settings.peers().isEmpty();
+    NodeSettings.Discovery discovery = settings.discovery();
+    boolean dynamo =
+        settings.mode() == NodeSettings.Mode.DYNAMO
+            && (!settings.peers().isEmpty() || discovery.enabled());
     if (settings.mode() == NodeSettings.Mode.LEADER && !settings.peers().isEmpty()) {
       log.atWarn()
           .addKeyValue("peers", settings.peers().size())
@@ -60,6 +66,20 @@ public final class NodeServer implements AutoCloseable {
               "leader-mode replication is not implemented yet; this node runs alone and"
                   + " ignores --peers (use --mode dynamo to replicate)");
     }
+    Map<NodeId, URI> staticPeers = new LinkedHashMap<>();
+    for (PeerAddress peer : settings.peers()) {
+      staticPeers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));
+    }
+    this.membership =
+        dynamo
+            ? new Membership(
+                settings.nodeId(),
+                settings.dataDir(),
+                staticPeers,
+                discovery.enabled(),
+                discovery.expiryMs(),
+                java.time.InstantSource.system())
+            : null;
     SkeinConfig.Builder config =
         SkeinConfig.builder(settings.dataDir(), settings.nodeId().value())
             .durability(settings.durability())
@@ -67,63 +87,117 @@ public final class NodeServer implements AutoCloseable {
             .syncIntervalMs(settings.syncIntervalMs())
             .replicationTimeoutMs(settings.replicationTimeoutMs())
             .oplogRetentionMs(settings.oplogRetentionMs())
+            .discovery(dynamo && discovery.enabled())
             .meters(meters);
-    if (dynamo) {
-      config.peers(settings.peers().stream().map(p -> p.nodeId().value()).toList());
+    if (membership != null) {
+      config.peers(membership.initialPeers().keySet().stream().map(NodeId::value).toList());
     }
     this.skein = Skein.open(config.build());
+    LanDiscovery lan = null;
+    PeerTransport transport = null;
     try {
-      this.transport = dynamo ? transport(settings, skein, meters) : null;
+      transport = membership != null ? transport(settings, skein, meters, membership) : null;
       this.api = HttpApi.start(settings, skein, meters, transport);
+      String selfUrl = settings.scheme() + "://" + settings.host() + ":" + api.port();
+      if (transport != null && membership != null) {
+        transport.advertise(selfUrl);
+        membership.attach(transport, skein.replicator());
+        transport.start();
+        if (discovery.enabled()) {
+          byte[] secret = clusterSecret(settings).value().getBytes(StandardCharsets.UTF_8);
+          lan =
+              new LanDiscovery(
+                  settings.nodeId(),
+                  selfUrl,
+                  settings.clusterId(),
+                  secret,
+                  discovery.port(),
+                  discovery.targets(),
+                  discovery.intervalMs(),
+                  membership::onBeacon,
+                  meters);
+        }
+      }
     } catch (RuntimeException e) {
+      if (transport != null) {
+        transport.close();
+      }
       skein.close();
       throw e;
     }
-    if (transport != null) {
-      transport.start();
-    }
-    if (dynamo) {
-      registerLagGauges();
+    this.lan = lan;
+    this.transport = transport;
+    if (transport != null && membership != null) {
+      PeerTransport peers = transport;
+      Membership members = membership;
+      this.housekeeping =
+          Thread.ofPlatform()
+              .daemon()
+              .name("skein-membership")
+              .start(() -> housekeeping(peers, members));
+    } else {
+      this.housekeeping = null;
     }
   }
 
-  private static PeerTransport transport(
-      NodeSettings settings, Skein skein, PrometheusMeterRegistry meters) {
+  /** Every second: expires silent discovered peers and registers lag gauges for new ones. */
+  private void housekeeping(PeerTransport peers, Membership members) {
+    while (!closed) {
+      Map<NodeId, Long> lastContact = new LinkedHashMap<>();
+      for (PeerTransport.PeerView view : peers.peers()) {
+        lastContact.put(view.nodeId(), view.lastContactMs());
+      }
+      members.expire(lastContact);
+      for (NodeId peer : members.known().keySet()) {
+        registerLagGauge(peer);
+      }
+      try {
+        Thread.sleep(1_000);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private static NodeSettings.Secret clusterSecret(NodeSettings settings) {
     NodeSettings.Secret secret = settings.clusterSecret();
-    if (secret == null) {
+    return secret != null ? secret : NodeSettings.LOOPBACK_DEVELOPMENT_SECRET;
+  }
+
+  private static PeerTransport transport(
+      NodeSettings settings, Skein skein, PrometheusMeterRegistry meters, Membership membership) {
+    if (settings.clusterSecret() == null) {
       log.warn(
           "no cluster secret is set; this loopback-only cluster authenticates peers with a"
               + " well-known development secret. Set --cluster-secret for anything else.");
-      secret = NodeSettings.LOOPBACK_DEVELOPMENT_SECRET;
     }
     Handshake.Identity identity =
         new Handshake.Identity(
             settings.clusterId(),
             settings.nodeId(),
-            secret.value().getBytes(StandardCharsets.UTF_8));
-    Map<NodeId, URI> peers = new LinkedHashMap<>();
-    for (PeerAddress peer : settings.peers()) {
-      peers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));
-    }
-    return new PeerTransport(
-        identity,
-        peers,
-        skein.replicator(),
-        PeerTransport.Options.defaults(settings.syncIntervalMs())
-            .withSslContext(settings.tls() == null ? null : settings.tls().clientContext()),
-        meters);
+            clusterSecret(settings).value().getBytes(StandardCharsets.UTF_8));
+    TlsSettings tls = settings.tls();
+    PeerTransport transport =
+        new PeerTransport(
+            identity,
+            settings.url(),
+            membership.initialPeers(),
+            skein.replicator(),
+            PeerTransport.Options.defaults(settings.syncIntervalMs())
+                .withSslContext(tls == null ? null : tls.clientContext()),
+            meters);
+    transport.admission(membership::admit);
+    return transport;
   }
 
-  private void registerLagGauges() {
-    for (PeerAddress peer : settings.peers()) {
-      Gauge.builder(
-              "skein.replication.lag.entries",
-              skein,
-              s -> s.replicator().status().lagEntries().getOrDefault(peer.nodeId(), 0L))
-          .description("Entries held here that a peer has not confirmed")
-          .tag("peer", peer.nodeId().value())
-          .register(meters);
-    }
+  private void registerLagGauge(NodeId peer) {
+    Gauge.builder(
+            "skein.replication.lag.entries",
+            skein,
+            s -> s.replicator().status().lagEntries().getOrDefault(peer, 0L))
+        .description("Entries held here that a peer has not confirmed")
+        .tag("peer", peer.value())
+        .register(meters);
     Gauge.builder(
             "skein.replication.refused.entries",
             skein,
@@ -200,6 +274,12 @@ public final class NodeServer implements AutoCloseable {
     }
     closed = true;
     api.drainAndStop(DRAIN_TIMEOUT_MS);
+    if (housekeeping != null) {
+      housekeeping.interrupt();
+    }
+    if (lan != null) {
+      lan.close();
+    }
     if (transport != null) {
       transport.close();
     }

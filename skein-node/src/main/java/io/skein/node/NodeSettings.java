@@ -37,6 +37,7 @@ import org.jspecify.annotations.Nullable;
  * @param documentBytesMax the largest document
  * @param oplogRetentionMs how long oplog entries are kept, in ms (0: for ever)
  * @param tls TLS for the port (API and peer streams), or {@code null} for plain HTTP
+ * @param discovery LAN discovery (dynamo mode)
  */
 public record NodeSettings(
     String host,
@@ -55,7 +56,30 @@ public record NodeSettings(
     long requestBodyBytesMax,
     int documentBytesMax,
     long oplogRetentionMs,
-    @Nullable TlsSettings tls) {
+    @Nullable TlsSettings tls,
+    Discovery discovery) {
+
+  /**
+   * LAN discovery settings.
+   *
+   * @param enabled whether the node beacons and listens (default off: a node says nothing on the
+   *     network unless asked to)
+   * @param port the UDP port, bound on every interface
+   * @param targets where beacons go (by default the broadcast address on the port)
+   * @param intervalMs how often a beacon goes out
+   * @param expiryMs how long a discovered peer may stay silent before it leaves the membership
+   */
+  public record Discovery(
+      boolean enabled,
+      int port,
+      List<java.net.InetSocketAddress> targets,
+      long intervalMs,
+      long expiryMs) {
+    /** Copies the targets. */
+    public Discovery {
+      targets = List.copyOf(targets);
+    }
+  }
 
   /** The replication mode. */
   public enum Mode {
@@ -105,6 +129,10 @@ public record NodeSettings(
           "cluster-secret",
           "max-request-bytes",
           "oplog-retention",
+          "discovery",
+          "discovery-port",
+          "discovery-targets",
+          "discovery-expiry",
           "tls-keystore",
           "tls-keystore-password",
           "tls-truststore",
@@ -132,6 +160,10 @@ public record NodeSettings(
     private @Nullable String tlsKeystorePassword;
     private @Nullable Path tlsTruststore;
     private @Nullable String tlsTruststorePassword;
+    private boolean discovery;
+    private int discoveryPort = 9999;
+    private @Nullable String discoveryTargets;
+    private double discoveryExpirySeconds = 10;
     private double oplogRetentionSeconds = io.skein.SkeinConfig.OPLOG_RETENTION_MS_DEFAULT / 1000.0;
     private long requestBodyBytesMax = REQUEST_BODY_BYTES_MAX_DEFAULT;
     private long documentBytesMax = io.skein.SkeinConfig.DOCUMENT_BYTES_MAX_DEFAULT;
@@ -220,6 +252,30 @@ public record NodeSettings(
       return this;
     }
 
+    /** Turns LAN discovery on or off (default off). */
+    public Builder discovery(boolean enabled) {
+      discovery = enabled;
+      return this;
+    }
+
+    /** Sets the discovery UDP port (default 9999). */
+    public Builder discoveryPort(int port) {
+      discoveryPort = port;
+      return this;
+    }
+
+    /** Sets where beacons go: comma-separated {@code host:port} (default broadcast). */
+    public Builder discoveryTargets(String targets) {
+      discoveryTargets = targets;
+      return this;
+    }
+
+    /** Sets how long a discovered peer may be silent, in seconds (default 10). */
+    public Builder discoveryExpirySeconds(double seconds) {
+      discoveryExpirySeconds = seconds;
+      return this;
+    }
+
     /** Sets the TLS key store (enables TLS). */
     public Builder tlsKeystore(Path value) {
       tlsKeystore = value;
@@ -299,6 +355,15 @@ public record NodeSettings(
         case "cluster-secret" -> clusterSecret = text(where, value);
         case "cluster-id" -> clusterId = text(where, value);
         case "oplog-retention" -> oplogRetentionSeconds = number(where, value);
+        case "discovery" -> {
+          if (!value.isBoolean()) {
+            throw new SettingsException(where + " must be true or false");
+          }
+          discovery = value.asBoolean();
+        }
+        case "discovery-port" -> discoveryPort = (int) integer(where, value);
+        case "discovery-targets" -> discoveryTargets = text(where, value);
+        case "discovery-expiry" -> discoveryExpirySeconds = number(where, value);
         case "tls-keystore" -> tlsKeystore = Path.of(text(where, value));
         case "tls-keystore-password" -> tlsKeystorePassword = text(where, value);
         case "tls-truststore" -> tlsTruststore = Path.of(text(where, value));
@@ -357,7 +422,17 @@ public record NodeSettings(
                 + ": expected seconds from 0 (keep for ever) to 10 years");
       }
       TlsSettings tls = tlsSettings();
+      Discovery discoverySettings = discoverySettings();
       Secret secret = resolveSecret(clusterSecret);
+      if (secret == null
+          && discoverySettings.enabled()
+          && !(isLoopback(host)
+              && discoverySettings.targets().stream()
+                  .allMatch(t -> isLoopback(t.getHostString())))) {
+        throw new SettingsException(
+            "invalid settings: LAN discovery beyond 127.0.0.1 needs a cluster secret; set"
+                + " --cluster-secret ${ENV_NAME} or the SKEIN_CLUSTER_SECRET variable");
+      }
       if (secret == null
           && mode == Mode.DYNAMO
           && !peerList.isEmpty()
@@ -384,7 +459,47 @@ public record NodeSettings(
           requestBodyBytesMax,
           (int) documentBytesMax,
           Math.round(oplogRetentionSeconds * 1000),
-          tls);
+          tls,
+          discoverySettings);
+    }
+
+    private Discovery discoverySettings() {
+      if (discoveryPort < 1 || discoveryPort > 65535) {
+        throw new SettingsException(
+            "invalid --discovery-port " + discoveryPort + ": expected 1-65535");
+      }
+      List<java.net.InetSocketAddress> targets = new java.util.ArrayList<>();
+      String text = discoveryTargets;
+      if (text == null || text.isBlank()) {
+        targets.add(new java.net.InetSocketAddress("255.255.255.255", discoveryPort));
+      } else {
+        for (String part : text.split(",", -1)) {
+          String target = part.strip();
+          int colon = target.lastIndexOf(':');
+          int targetPort;
+          try {
+            targetPort = colon < 1 ? -1 : Integer.parseInt(target.substring(colon + 1));
+          } catch (NumberFormatException e) {
+            targetPort = -1;
+          }
+          if (targetPort < 1 || targetPort > 65535) {
+            throw new SettingsException(
+                "invalid --discovery-targets: '" + target + "' is not host:port");
+          }
+          targets.add(
+              java.net.InetSocketAddress.createUnresolved(target.substring(0, colon), targetPort));
+        }
+      }
+      List<java.net.InetSocketAddress> resolved = new java.util.ArrayList<>();
+      for (java.net.InetSocketAddress target : targets) {
+        resolved.add(new java.net.InetSocketAddress(target.getHostString(), target.getPort()));
+      }
+      return new Discovery(
+          discovery,
+          discoveryPort,
+          resolved,
+          1_000,
+          millis("--discovery-expiry", discoveryExpirySeconds));
     }
 
     private @Nullable TlsSettings tlsSettings() {

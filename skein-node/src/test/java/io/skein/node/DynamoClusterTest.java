@@ -519,4 +519,101 @@ class DynamoClusterTest {
         .hasMessageContaining("--tls-keystore")
         .hasMessageContaining(keystore.toString());
   }
+
+  private static int freeUdpPort() throws Exception {
+    try (java.net.DatagramSocket socket =
+        new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static List<String> peerIds(NodeServer server) {
+    List<String> ids = new ArrayList<>();
+    try {
+      for (JsonNode peer : cluster(server).path("peers")) {
+        ids.add(peer.path("nodeId").asText() + "=" + peer.path("state").asText());
+      }
+    } catch (Exception e) {
+      ids.add(e.toString());
+    }
+    return ids;
+  }
+
+  @Test
+  void nodesFindEachOtherByBeaconExpireWhenSilentAndRememberThePeersTheyMet() throws Exception {
+    int[] udp = {freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort()};
+    List<Member> all = members("1", "2", "3");
+    List<NodeServer> nodes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      List<String> targets = new ArrayList<>();
+      for (int j = 0; j < 3; j++) {
+        if (j != i) {
+          targets.add("127.0.0.1:" + udp[j]);
+        }
+      }
+      nodes.add(
+          start(
+              settings(all.get(i), all)
+                  .peers("[]")
+                  .discovery(true)
+                  .discoveryPort(udp[i])
+                  .discoveryTargets(String.join(",", targets))
+                  .discoveryExpirySeconds(1.5)));
+    }
+    NodeServer one = nodes.get(0);
+    NodeServer three = nodes.get(2);
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () ->
+                    nodes.stream()
+                        .allMatch(
+                            n ->
+                                peerIds(n).stream().filter(p -> p.endsWith("=connected")).count()
+                                    == 2)))
+        .as("every node discovers and connects to the two others: %s", peerIds(one))
+        .isTrue();
+    try (HttpJson h1 = http(one)) {
+      assertThat(h1.put("/v1/collections/c/docs/found?w=all", "{}").status()).isEqualTo(200);
+    }
+    assertThat(status(three, "/v1/collections/c/docs/found")).isEqualTo(200);
+
+    // A node of another cluster beacons at node 1: ignored.
+    Member stranger = new Member("4", NodeProcess.freeLoopbackPort());
+    start(
+        settings(stranger, List.of(stranger))
+            .peers("[]")
+            .clusterId("elsewhere")
+            .discovery(true)
+            .discoveryPort(udp[3])
+            .discoveryTargets("127.0.0.1:" + udp[0]));
+    assertThat(
+            await(
+                Duration.ofSeconds(10),
+                () -> {
+                  try {
+                    return metric(one, "skein_discovery_beacons_total{outcome=\"foreign_cluster\"}")
+                        >= 1;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    assertThat(peerIds(one)).noneMatch(p -> p.startsWith("4="));
+
+    // Node 3 goes away: after the expiry it is inactive and w=all needs only nodes 1 and 2.
+    three.close();
+    servers.remove(three);
+    assertThat(await(Duration.ofSeconds(15), () -> peerIds(one).contains("3=inactive")))
+        .as("%s", peerIds(one))
+        .isTrue();
+    try (HttpJson h1 = http(one)) {
+      assertThat(h1.put("/v1/collections/c/docs/two-of-two?w=all", "{}").status()).isEqualTo(200);
+    }
+    // The peers it met are on disk, for the next start.
+    String known =
+        java.nio.file.Files.readString(
+            dir.resolve("data-1-" + all.get(0).port()).resolve("peers-1.json"));
+    assertThat(known).contains("\"nodeId\":\"2\"").contains("\"nodeId\":\"3\"");
+  }
 }

@@ -82,7 +82,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private final ArrayBlockingQueue<Command> queue;
   private final ArrayBlockingQueue<Input> peerInbox = new ArrayBlockingQueue<>(PEER_INBOX_MAX);
   private final Semaphore wakeups = new Semaphore(0);
-  private final List<NodeId> peers;
+  private final boolean replicating;
   private volatile PeerLink link = PeerLink.NONE;
   private volatile ReplicationStatus status;
   private final int drainMax;
@@ -101,7 +101,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
    */
   public EventLoop(
       ReplicaCore core,
-      List<NodeId> peers,
+      boolean replicating,
       Store store,
       InstantSource clock,
       ChangeNotifier notifier,
@@ -109,7 +109,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
       int drainMax,
       MeterRegistry meters) {
     this.core = core;
-    this.peers = List.copyOf(peers);
+    this.replicating = replicating;
     this.status = snapshot();
     this.store = store;
     this.clock = clock;
@@ -176,6 +176,16 @@ public final class EventLoop implements AutoCloseable, Replicator {
   }
 
   @Override
+  public boolean peerJoined(NodeId peer) {
+    return enqueue(new Input.PeerJoined(peer));
+  }
+
+  @Override
+  public boolean peerLeft(NodeId peer) {
+    return enqueue(new Input.PeerLeft(peer));
+  }
+
+  @Override
   public void attach(PeerLink link) {
     this.link = link;
   }
@@ -187,7 +197,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
 
   private ReplicationStatus snapshot() {
     Map<NodeId, Long> lag = new HashMap<>();
-    for (NodeId peer : peers) {
+    for (NodeId peer : core.knownPeers()) {
       lag.put(peer, core.lagEntries(peer));
     }
     return new ReplicationStatus(core.durableVector(), lag, core.refusedEntries());
@@ -222,7 +232,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
         }
         batch.clear();
         processReady();
-        if (!peers.isEmpty()) {
+        if (replicating) {
           status = snapshot();
         }
         if (closing && queue.isEmpty() && core.pendingWriteCount() == 0) {

@@ -23,6 +23,20 @@ public interface Replicator {
    */
   boolean peerConnected(NodeId peer);
 
+  /**
+   * Makes a peer an active member (discovered, or admitted at the handshake).
+   *
+   * @return false if the notice was dropped
+   */
+  boolean peerJoined(NodeId peer);
+
+  /**
+   * Takes a peer out of the active membership; it stays known (D5).
+   *
+   * @return false if the notice was dropped
+   */
+  boolean peerLeft(NodeId peer);
+
   /** Attaches the transport that carries outgoing messages. */
   void attach(PeerLink link);
 

@@ -76,7 +76,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     /** The last attempt failed; waiting to retry. */
     DISCONNECTED,
     /** The last handshake was refused (by either side); waiting to retry. */
-    REFUSED;
+    REFUSED,
+    /** Not dialled: a discovered peer whose beacons stopped (it stays known). */
+    INACTIVE;
 
     /** Returns the lower-case name used on the API. */
     public String wireName() {
@@ -171,27 +173,45 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final MeterRegistry meters;
   private final HttpClient client;
   private final SecureRandom random = new SecureRandom();
-  private final Map<NodeId, Outbound> outbound = new LinkedHashMap<>();
+  private final Map<NodeId, Outbound> outbound = new java.util.concurrent.ConcurrentSkipListMap<>();
   private final Map<String, Inbound> inbound = new ConcurrentHashMap<>();
   private final Timer applyDelay;
   private final com.google.protobuf.ByteString incarnation;
   private final long liveStreamWindowMs;
+  private volatile String selfUrl;
+  private volatile Admission admission = (peer, url) -> false;
+  private volatile boolean started;
   private volatile boolean closed;
+
+  /** Decides whether an authenticated node that is not a known peer may join (discovery). */
+  @FunctionalInterface
+  public interface Admission {
+    /**
+     * Returns whether to accept the node; if so, the caller has made it a known peer.
+     *
+     * @param peer the node, authenticated by the cluster secret
+     * @param url the URL it says it serves on, or {@code null} if it sent none
+     */
+    boolean admit(NodeId peer, @Nullable URI url);
+  }
 
   /**
    * Creates the transport; {@link #start()} dials the peers.
    *
    * @param self who this node is on the wire
+   * @param selfUrl the base URL this node serves on, sent to the peers it dials
    * @param peers the members to dial, with their base URLs ({@code http://host:port})
    * @param replicator where received messages go
    */
   public PeerTransport(
       Handshake.Identity self,
+      String selfUrl,
       Map<NodeId, URI> peers,
       Replicator replicator,
       Options options,
       MeterRegistry meters) {
     this.self = self;
+    this.selfUrl = selfUrl;
     this.replicator = replicator;
     this.options = options;
     this.codec = new FrameCodec(options.frameBytesMax());
@@ -230,8 +250,48 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   /** Attaches to the replicator and starts dialling every peer. */
   public void start() {
     replicator.attach(this);
+    started = true;
     for (Outbound peer : outbound.values()) {
-      peer.thread = Thread.ofVirtual().name("skein-peer-" + peer.peer).start(peer::run);
+      peer.startDialling();
+    }
+  }
+
+  /** Sets the URL this node tells the peers it dials (once the port is bound). */
+  public void advertise(String url) {
+    this.selfUrl = url;
+  }
+
+  /** Sets who decides on unknown authenticated nodes (by default they are refused). */
+  public void admission(Admission admission) {
+    this.admission = admission;
+  }
+
+  /** Adds a peer to dial, or points a known one at a new URL and dials it again if inactive. */
+  public void addPeer(NodeId peer, URI baseUrl) {
+    URI stream = streamUri(baseUrl);
+    Outbound existing = outbound.computeIfAbsent(peer, id -> new Outbound(id, stream));
+    synchronized (existing) {
+      boolean moved = !existing.uri.equals(stream);
+      existing.uri = stream;
+      if (moved) {
+        existing.abort();
+      }
+      existing.active = true;
+      if (started) {
+        existing.startDialling();
+      }
+    }
+  }
+
+  /** Stops dialling a peer (it stays listed, as inactive). */
+  public void deactivate(NodeId peer) {
+    Outbound existing = outbound.get(peer);
+    if (existing != null) {
+      synchronized (existing) {
+        existing.active = false;
+        existing.abort();
+        existing.state = State.INACTIVE;
+      }
     }
   }
 
@@ -333,7 +393,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
 
   private final class Outbound {
     final NodeId peer;
-    final URI uri;
+    volatile URI uri;
+    volatile boolean active = true;
     final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     final AtomicLong queuedBytes = new AtomicLong();
     final AtomicLong lastContactMs = new AtomicLong(-1);
@@ -386,6 +447,23 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           .register(meters);
     }
 
+    /** Starts the dialling thread unless one runs. */
+    synchronized void startDialling() {
+      Thread running = thread;
+      if (closed || !active || (running != null && running.isAlive())) {
+        return;
+      }
+      thread = Thread.ofVirtual().name("skein-peer-" + peer).start(this::run);
+    }
+
+    /** Cuts the current stream (the thread reconnects if still active). */
+    void abort() {
+      WebSocket current = socket;
+      if (current != null) {
+        current.abort();
+      }
+    }
+
     void offer(PeerMessage message) {
       if (state != State.CONNECTED) {
         dropped.increment();
@@ -405,7 +483,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       Backoff backoff =
           new Backoff(options.backoffBaseMs(), options.backoffCapMs(), new java.util.Random());
       boolean everConnected = false;
-      while (!closed) {
+      while (!closed && active) {
         ClientListener listener = new ClientListener(options.frameBytesMax());
         WebSocket ws = null;
         try {
@@ -453,7 +531,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           queue.clear();
           queuedBytes.set(0);
         }
-        if (closed) {
+        if (closed || !active) {
+          if (!active) {
+            state = State.INACTIVE;
+          }
           return;
         }
         try {
@@ -688,6 +769,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     final WsContext ctx;
     volatile @Nullable NodeId peer;
     volatile com.google.protobuf.ByteString incarnation = com.google.protobuf.ByteString.EMPTY;
+    volatile String advertisedUrl = "";
     volatile long lastFrameMs = System.currentTimeMillis();
 
     Inbound(Handshake.Server handshake, WsContext ctx) {
@@ -798,6 +880,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     Handshake.Step step;
     if (frame.hasClientHello()) {
       in.incarnation = frame.getClientHello().getIncarnation();
+      in.advertisedUrl = frame.getClientHello().getUrl();
       step = in.handshake.onHello(frame.getClientHello());
     } else if (frame.hasClientProof()) {
       step = in.handshake.onProof(frame.getClientProof());
@@ -832,7 +915,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       }
       case Handshake.Step.Authenticated authenticated -> {
         NodeId peer = authenticated.peer();
-        if (!outbound.containsKey(peer)) {
+        if (!outbound.containsKey(peer) && !admission.admit(peer, advertised(in))) {
           String message = "node " + peer + " is not a configured member of this cluster";
           countRefusal("unknown_peer", "local");
           log.atWarn().addKeyValue("peer", peer).log("peer handshake refused: {}", message);
@@ -875,6 +958,22 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         }
         log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
       }
+    }
+  }
+
+  private static @Nullable URI advertised(Inbound in) {
+    String url = in.advertisedUrl;
+    if (url.isEmpty()) {
+      return null;
+    }
+    try {
+      URI uri = new URI(url);
+      return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+              && uri.getRawAuthority() != null
+          ? uri
+          : null;
+    } catch (java.net.URISyntaxException e) {
+      return null;
     }
   }
 

@@ -156,8 +156,7 @@ class GroupCommitTest {
     ReplicaCore core = ReplicaCore.restore(ReplicaConfig.defaults(id), store.recoveredState());
     ChangeNotifier notifier = new ChangeNotifier(0);
     try (EventLoop loop =
-        new EventLoop(
-            core, List.of(), store, InstantSource.system(), notifier, 1_000, 1_000, meters)) {
+        new EventLoop(core, false, store, InstantSource.system(), notifier, 1_000, 1_000, meters)) {
       CollectionName c = CollectionName.user("c");
       CompletableFuture<WriteResult> first =
           loop.submit(
@@ -194,14 +193,7 @@ class GroupCommitTest {
     ReplicaCore core = ReplicaCore.restore(ReplicaConfig.defaults(id), store.recoveredState());
     try (EventLoop loop =
         new EventLoop(
-            core,
-            List.of(),
-            store,
-            InstantSource.system(),
-            new ChangeNotifier(0),
-            100,
-            100,
-            meters)) {
+            core, false, store, InstantSource.system(), new ChangeNotifier(0), 100, 100, meters)) {
       CollectionName c = CollectionName.user("c");
       CompletableFuture<WriteResult> gate =
           loop.submit(List.of(Mutation.put(c, DocumentId.of("g"), "{}")), WriteConcern.ONE, false);

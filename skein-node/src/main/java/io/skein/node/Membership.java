@@ -1,0 +1,232 @@
+package io.skein.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.skein.core.model.NodeId;
+import io.skein.internal.engine.Replicator;
+import io.skein.internal.json.Json;
+import io.skein.internal.transport.PeerTransport;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.InstantSource;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A dynamo node's known peers: the static ones (from {@code --peers} or the config file) and the
+ * discovered ones (by LAN beacon, or admitted at the handshake), kept in {@code
+ * DATA_DIR/peers-{id}.json} so they survive restarts.
+ *
+ * <p>A discovered peer whose beacons and streams fall silent for the expiry leaves the active
+ * membership: it is no longer dialled and no longer counts for write concerns, but it stays known,
+ * so that no tombstone is collected before it acknowledged it (D5). It becomes active again with
+ * its next beacon. Static peers never expire.
+ *
+ * <p>Thread-safe: beacons, handshakes and the expiry check arrive on different threads; changes are
+ * serialized on this object.
+ */
+final class Membership {
+  private static final Logger log = LoggerFactory.getLogger(Membership.class);
+
+  /** Where a peer became known. */
+  enum Source {
+    STATIC,
+    DISCOVERED
+  }
+
+  /**
+   * A known peer.
+   *
+   * @param url its base URL
+   * @param source where it became known
+   * @param lastSeenMs when a beacon last came from it (discovered peers)
+   * @param active whether it is dialled and counts for write concerns
+   */
+  record Known(URI url, Source source, long lastSeenMs, boolean active) {}
+
+  private final NodeId self;
+  private final Path file;
+  private final boolean discovery;
+  private final long expiryMs;
+  private final InstantSource clock;
+  private final Map<NodeId, Known> peers = new ConcurrentSkipListMap<>();
+  private @Nullable PeerTransport transport;
+  private @Nullable Replicator replicator;
+
+  Membership(
+      NodeId self,
+      Path dataDir,
+      Map<NodeId, URI> staticPeers,
+      boolean discovery,
+      long expiryMs,
+      InstantSource clock) {
+    this.self = self;
+    this.file = dataDir.resolve("peers-" + self.value() + ".json");
+    this.discovery = discovery;
+    this.expiryMs = expiryMs;
+    this.clock = clock;
+    long now = clock.millis();
+    if (discovery) {
+      load(now);
+    }
+    staticPeers.forEach((id, url) -> peers.put(id, new Known(url, Source.STATIC, now, true)));
+  }
+
+  /** The URLs of the peers to dial at start: every active one. */
+  synchronized Map<NodeId, URI> initialPeers() {
+    Map<NodeId, URI> urls = new ConcurrentSkipListMap<>();
+    peers.forEach(
+        (id, known) -> {
+          if (known.active()) {
+            urls.put(id, known.url());
+          }
+        });
+    return urls;
+  }
+
+  /** Connects the membership to the transport and the replication loop. */
+  synchronized void attach(PeerTransport transport, Replicator replicator) {
+    this.transport = transport;
+    this.replicator = replicator;
+    peers.forEach(
+        (id, known) -> {
+          if (known.active() && known.source() == Source.DISCOVERED) {
+            replicator.peerJoined(id);
+          }
+        });
+  }
+
+  /** Returns a snapshot of the known peers. */
+  Map<NodeId, Known> known() {
+    return Map.copyOf(peers);
+  }
+
+  /** A beacon of this cluster arrived from another node. */
+  synchronized void onBeacon(NodeId id, URI url) {
+    see(id, url, "beacon");
+  }
+
+  /**
+   * An authenticated node that is not a known peer dialled in: with discovery on, it joins (it
+   * proved it holds the cluster secret); otherwise it is refused.
+   */
+  synchronized boolean admit(NodeId id, @Nullable URI url) {
+    if (!discovery || url == null || id.equals(self)) {
+      return false;
+    }
+    see(id, url, "handshake");
+    return true;
+  }
+
+  private void see(NodeId id, URI url, String how) {
+    if (id.equals(self)) {
+      return;
+    }
+    long now = clock.millis();
+    Known before = peers.get(id);
+    if (before != null && before.source() == Source.STATIC) {
+      return; // configured: its URL comes from the configuration
+    }
+    peers.put(id, new Known(url, Source.DISCOVERED, now, true));
+    boolean changed = before == null || !before.active() || !before.url().equals(url);
+    if (!changed) {
+      return;
+    }
+    log.atInfo()
+        .addKeyValue("peer", id)
+        .addKeyValue("url", url)
+        .addKeyValue("via", how)
+        .log(before == null ? "peer discovered" : "peer active again");
+    PeerTransport t = transport;
+    Replicator r = replicator;
+    if (t != null && r != null) {
+      t.addPeer(id, url);
+      r.peerJoined(id);
+    }
+    save();
+  }
+
+  /**
+   * Takes discovered peers silent for longer than the expiry out of the active membership.
+   *
+   * @param lastContact per peer, when a frame last arrived on its stream (epoch ms), or -1
+   */
+  synchronized void expire(Map<NodeId, Long> lastContact) {
+    long now = clock.millis();
+    for (Map.Entry<NodeId, Known> entry : peers.entrySet()) {
+      Known known = entry.getValue();
+      if (known.source() != Source.DISCOVERED || !known.active()) {
+        continue;
+      }
+      long seen = Math.max(known.lastSeenMs(), lastContact.getOrDefault(entry.getKey(), -1L));
+      if (now - seen <= expiryMs) {
+        continue;
+      }
+      peers.put(entry.getKey(), new Known(known.url(), known.source(), seen, false));
+      log.atInfo()
+          .addKeyValue("peer", entry.getKey())
+          .addKeyValue("silentMs", now - seen)
+          .log("discovered peer expired; it stays known until it returns");
+      PeerTransport t = transport;
+      Replicator r = replicator;
+      if (t != null && r != null) {
+        t.deactivate(entry.getKey());
+        r.peerLeft(entry.getKey());
+      }
+      save();
+    }
+  }
+
+  /** Writes the discovered peers atomically: a temporary file, then a rename. */
+  private void save() {
+    ArrayNode array = Json.MAPPER.createArrayNode();
+    peers.forEach(
+        (id, known) -> {
+          if (known.source() == Source.DISCOVERED) {
+            array
+                .addObject()
+                .put("nodeId", id.value())
+                .put("url", known.url().toString())
+                .put("lastSeenMs", known.lastSeenMs());
+          }
+        });
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    try {
+      Files.writeString(temporary, array.toString(), StandardCharsets.UTF_8);
+      Files.move(
+          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      log.atWarn().addKeyValue("file", file).log("cannot save the known peers: {}", e.toString());
+    }
+  }
+
+  private void load(long now) {
+    if (!Files.exists(file)) {
+      return;
+    }
+    try {
+      JsonNode array = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+      for (JsonNode peer : array) {
+        NodeId id = NodeId.of(peer.path("nodeId").asText());
+        URI url = new URI(peer.path("url").asText());
+        if (!id.equals(self)) {
+          // Dialled again at start; it expires like any discovered peer if it stays silent.
+          peers.put(id, new Known(url, Source.DISCOVERED, now, true));
+        }
+      }
+      log.atInfo().addKeyValue("peers", peers.size()).log("known peers loaded from {}", file);
+    } catch (IOException | RuntimeException | java.net.URISyntaxException e) {
+      // A cache, not data: the peers are found again by discovery. Say so, keep the file aside.
+      log.atWarn()
+          .addKeyValue("file", file)
+          .log("the known-peers file is unreadable ({}); ignoring it", e.toString());
+    }
+  }
+}
