@@ -19,16 +19,23 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Holds one SSE change stream ({@code GET /v1/changes?since=now}, {@code Accept:
- * text/event-stream}) open on a node and records, for each document {@code PREFIX<n>} of one
- * collection, the {@link System#nanoTime()} at which its first change event was read.
+ * Holds an SSE change stream ({@code GET /v1/changes?since=now}, {@code Accept: text/event-stream})
+ * open on a node and records, for each document {@code PREFIX<n>} of one collection, the {@link
+ * System#nanoTime()} at which its first change event was read.
  *
  * <p>Design notes. One platform thread reads the stream line by line and takes the time as soon as
  * it has read a {@code data:} line, before parsing it, so the time is when the event left the
  * socket, not when the bench got round to it. Events for other collections or ids, and repeats of
  * an id, are counted and otherwise ignored. The ids are bounded by {@code idsMax} (the arrival
- * table is allocated once). A stream that ends or fails records why in {@link #failure()}; nothing
- * reconnects, so a failure shows as missing arrivals.
+ * table is allocated once).
+ *
+ * <p>When the node ends the stream, the reader does what the API documents for clients: it opens a
+ * new stream with {@code Last-Event-ID} set to the last {@code id:} it read, after {@value
+ * #REOPEN_PAUSE_MS} ms, so no event is lost; the events in between arrive late, and that lateness
+ * is measured like any other. It counts the reopenings and keeps why the first stream ended (the
+ * last line that was not SSE, such as an error object the node wrote into the stream). After
+ * {@value #REOPENINGS_MAX} reopenings, or if the first stream cannot be opened, it gives up and
+ * {@link #failure()} says why.
  *
  * <p>Thread-safe: the getters may be called from any thread while the reader runs.
  */
@@ -36,12 +43,17 @@ final class ChangeStreamReader implements AutoCloseable {
   /** The value of an arrival not seen yet. */
   static final long NOT_SEEN = Long.MIN_VALUE;
 
+  private static final int REOPENINGS_MAX = 1_000;
+  private static final long REOPEN_PAUSE_MS = 10;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String FEED_COMMENT = ": skein change feed from ";
   private static final String DATA_PREFIX = "data: ";
+  private static final String ID_PREFIX = "id: ";
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
   private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(5);
+  private static final int ERROR_TEXT_MAX = 300;
 
+  private final URI uri;
   private final String collection;
   private final String idPrefix;
   private final AtomicLongArray arrivalNanos;
@@ -50,12 +62,16 @@ final class ChangeStreamReader implements AutoCloseable {
   private final Thread thread;
   private volatile @Nullable InputStream body;
   private volatile @Nullable String failure;
+  private volatile @Nullable String firstEnding;
+  private volatile @Nullable String lastEventId;
   private volatile boolean closing;
   private volatile long events;
   private volatile long repeats;
   private volatile long unrelated;
+  private volatile int reopenings;
 
   private ChangeStreamReader(URI baseUrl, String collection, String idPrefix, int idsMax) {
+    this.uri = baseUrl.resolve("/v1/changes?since=now");
     this.collection = collection;
     this.idPrefix = idPrefix;
     long[] notSeen = new long[idsMax];
@@ -66,9 +82,7 @@ final class ChangeStreamReader implements AutoCloseable {
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(CONNECT_TIMEOUT)
             .build();
-    URI uri = baseUrl.resolve("/v1/changes?since=now");
-    this.thread =
-        Thread.ofPlatform().daemon().name("bench-change-stream").unstarted(() -> read(uri));
+    this.thread = Thread.ofPlatform().daemon().name("bench-change-stream").unstarted(this::run);
   }
 
   /**
@@ -97,41 +111,92 @@ final class ChangeStreamReader implements AutoCloseable {
     return reader;
   }
 
-  private void read(URI uri) {
-    HttpRequest request =
-        HttpRequest.newBuilder(uri).header("Accept", "text/event-stream").GET().build();
+  /** Reads streams, one after the other, until closed or given up. */
+  @SuppressWarnings("NonAtomicVolatileUpdate") // Only the reader thread writes the counters.
+  private void run() {
     try {
-      HttpResponse<InputStream> response =
-          client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-      InputStream in = response.body();
-      body = in;
-      if (response.statusCode() != 200) {
-        throw new IOException("the change stream answered " + response.statusCode());
-      }
-      try (BufferedReader lines =
-          new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = lines.readLine()) != null) {
-          readLine(line);
+      while (!closing) {
+        String ending = readOneStream();
+        if (closing) {
+          return;
         }
+        if (opened.getCount() > 0) {
+          failure = "the first change stream did not open: " + ending;
+          return;
+        }
+        if (firstEnding == null) {
+          firstEnding = ending;
+        }
+        if (reopenings >= REOPENINGS_MAX) {
+          failure = "gave up after " + reopenings + " reopenings; the last stream: " + ending;
+          return;
+        }
+        reopenings++;
+        Thread.sleep(REOPEN_PAUSE_MS);
       }
-      fail("the node ended the change stream");
-    } catch (IOException | RuntimeException e) {
-      fail(String.valueOf(e));
     } catch (InterruptedException e) {
-      fail("interrupted");
+      if (!closing) {
+        failure = "interrupted";
+      }
     } finally {
       opened.countDown();
     }
   }
 
-  private void readLine(String line) throws IOException {
+  /** Reads one stream to its end and returns why it ended. */
+  private String readOneStream() throws InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri).header("Accept", "text/event-stream");
+    String resumeAfter = lastEventId;
+    if (resumeAfter != null) {
+      request.header("Last-Event-ID", resumeAfter);
+    }
+    try {
+      HttpResponse<InputStream> response =
+          client.send(request.GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+      InputStream in = response.body();
+      body = in;
+      try (BufferedReader lines =
+          new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+        if (response.statusCode() != 200) {
+          return "answered " + response.statusCode() + ": " + firstLine(lines);
+        }
+        String unexpected = null;
+        String line;
+        while ((line = lines.readLine()) != null) {
+          if (!readLine(line)) {
+            unexpected = line;
+          }
+        }
+        return "the node ended the stream"
+            + (unexpected == null ? "" : " after writing " + clip(unexpected));
+      }
+    } catch (IOException | RuntimeException e) {
+      return String.valueOf(e);
+    }
+  }
+
+  private static String firstLine(BufferedReader lines) throws IOException {
+    String line = lines.readLine();
+    return line == null ? "(no body)" : clip(line);
+  }
+
+  private static String clip(String text) {
+    return text.length() <= ERROR_TEXT_MAX ? text : text.substring(0, ERROR_TEXT_MAX) + "...";
+  }
+
+  /** Handles one line; returns false if it is not a line of an SSE stream. */
+  private boolean readLine(String line) throws IOException {
     if (line.startsWith(DATA_PREFIX)) {
       long nowNanos = System.nanoTime();
       record(JSON.readTree(line.substring(DATA_PREFIX.length())), nowNanos);
+    } else if (line.startsWith(ID_PREFIX)) {
+      lastEventId = line.substring(ID_PREFIX.length());
     } else if (line.startsWith(FEED_COMMENT)) {
       opened.countDown();
+    } else if (!line.isEmpty() && !line.startsWith(":") && !line.startsWith("event:")) {
+      return false;
     }
+    return true;
   }
 
   // Only the reader thread writes the counters, so the non-atomic increments are safe.
@@ -157,12 +222,6 @@ final class ChangeStreamReader implements AutoCloseable {
     }
   }
 
-  private void fail(String why) {
-    if (!closing && failure == null) {
-      failure = why;
-    }
-  }
-
   /** Returns when the change for id {@code PREFIX<index>} was read, or {@link #NOT_SEEN}. */
   long arrivalNanos(int index) {
     return arrivalNanos.get(index);
@@ -183,7 +242,17 @@ final class ChangeStreamReader implements AutoCloseable {
     return unrelated;
   }
 
-  /** Returns why the stream ended before {@link #close()}, or null while it runs. */
+  /** Returns how many times the node ended the stream and it was opened again. */
+  int reopenings() {
+    return reopenings;
+  }
+
+  /** Returns why the first stream the node ended ended, or null if none ended. */
+  @Nullable String firstEnding() {
+    return firstEnding;
+  }
+
+  /** Returns why the reader gave up, or null while it runs. */
   @Nullable String failure() {
     return failure;
   }
@@ -201,6 +270,7 @@ final class ChangeStreamReader implements AutoCloseable {
       }
     }
     client.shutdownNow();
+    thread.interrupt();
     try {
       if (!thread.join(JOIN_TIMEOUT)) {
         throw new IllegalStateException("the change stream reader did not stop in " + JOIN_TIMEOUT);

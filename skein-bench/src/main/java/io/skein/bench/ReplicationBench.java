@@ -198,7 +198,9 @@ public final class ReplicationBench {
    * @param missing acknowledged writes whose event B's stream never delivered
    * @param negative recorded writes whose event came before A's answer (recorded as 0)
    * @param repeats events B's stream delivered twice for one id
-   * @param streamFailure why B's stream ended early, or null
+   * @param streamReopenings how many times B ended its stream and the reader opened a new one
+   * @param firstStreamEnding why the first stream B ended ended, or null if none did
+   * @param streamFailure why the reader gave up on B's stream, or null
    * @param lagMicros A's answer to B's event, per recorded write, in µs
    * @param visibleMicros when the write was due to B's event, per recorded write, in µs
    * @param cpu what the machine and the benchmark's processes used while the writes ran
@@ -210,6 +212,8 @@ public final class ReplicationBench {
       int missing,
       long negative,
       long repeats,
+      int streamReopenings,
+      @Nullable String firstStreamEnding,
       @Nullable String streamFailure,
       Histogram lagMicros,
       Histogram visibleMicros,

@@ -250,6 +250,8 @@ final class ReplicationPhases {
         missing(writes, reader),
         negative,
         reader.repeats(),
+        reader.reopenings(),
+        reader.firstEnding(),
         reader.failure(),
         lag,
         visible,

@@ -41,6 +41,7 @@ final class ReplicationReport {
             "p99.9 ms",
             "max ms",
             "lag < 0",
+            "stream reopened",
             "PUT p50 / p99 ms (from due)",
             "due → seen p99 ms",
             "CPUs: clients / nodes / others");
@@ -64,6 +65,7 @@ final class ReplicationReport {
             percentile(micros, 99.9),
             micros.getTotalCount() == 0 ? "-" : Report.millis(micros.getMaxValue()),
             count(lag.negative()),
+            count(lag.streamReopenings()),
             Report.latency(writes.latencyMicros()),
             percentile(lag.visibleMicros(), 99),
             cpu(lag.cpu())));
@@ -94,8 +96,16 @@ final class ReplicationReport {
     if (writes.failed() > 0) {
       notes.add(count(writes.failed()) + " writes failed; first: " + writes.firstError());
     }
+    if (lag.streamReopenings() > 0) {
+      notes.add(
+          "Node 2 ended its change stream "
+              + count(lag.streamReopenings())
+              + " times; each time a new stream was opened with Last-Event-ID after 10 ms. The"
+              + " first ended: "
+              + lag.firstStreamEnding());
+    }
     if (lag.streamFailure() != null) {
-      notes.add("Node 2's change stream ended early: " + lag.streamFailure());
+      notes.add("Reading node 2's change stream failed: " + lag.streamFailure());
     }
     if (lag.repeats() > 0) {
       notes.add(count(lag.repeats()) + " ids showed twice on node 2's stream.");
