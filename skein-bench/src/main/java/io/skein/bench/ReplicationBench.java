@@ -247,7 +247,11 @@ public final class ReplicationBench {
    *
    * @param documents documents written to A while B was down
    * @param loadNanos how long writing them took
-   * @param target A's count of its own entries once they were written
+   * @param target A's count of its own entries before the writes, plus one per document
+   * @param originReportedAfterLoad A's count of its own entries in {@code GET /v1/cluster}, read
+   *     right after the last batch's 200
+   * @param originVectorWaitNanos how long after that read A's count took to reach the target, or -1
+   *     if it did not within the settle timeout
    * @param beforeStop B's count of A's entries when it was stopped
    * @param atHealthy B's count of A's entries when it first answered after the restart
    * @param reached B's count of A's entries at the end
@@ -260,6 +264,8 @@ public final class ReplicationBench {
       int documents,
       long loadNanos,
       long target,
+      long originReportedAfterLoad,
+      long originVectorWaitNanos,
       long beforeStop,
       long atHealthy,
       long reached,

@@ -275,28 +275,23 @@ final class ReplicationPhases {
       progress.println("catch-up: the replicas had not settled within " + SETTLE_TIMEOUT);
     }
     long beforeStop = cluster.versionOf(NODE_B, originA);
+    long originBefore = cluster.versionOf(NODE_A, originA);
     progress.printf(
         Locale.ROOT, "catch-up: stopping node 2 (it holds %,d of node 1's entries)%n", beforeStop);
     cluster.stopNode(NODE_B);
-    long loadStartNanos = System.nanoTime();
-    writeBatches(cluster.member(NODE_A).baseUrl());
-    long loadNanos = System.nanoTime() - loadStartNanos;
-    long target = cluster.versionOf(NODE_A, originA);
-    progress.printf(
-        Locale.ROOT,
-        "catch-up: wrote %,d documents to node 1 in %.1f s; restarting node 2 ...%n",
-        options.catchUpDocuments(),
-        loadNanos / 1e9);
+    Load load = loadOrigin(originA, originBefore);
     long launchNanos = System.nanoTime();
     cluster.startNode(NODE_B);
     long healthyNanos = System.nanoTime();
     long atHealthy = cluster.versionOf(NODE_B, originA);
-    CatchUpProgress caught = awaitCatchUp(originA, atHealthy, target, healthyNanos);
+    CatchUpProgress caught = awaitCatchUp(originA, atHealthy, load.target(), healthyNanos);
     ReplicationBench.CatchUp catchUp =
         new ReplicationBench.CatchUp(
             options.catchUpDocuments(),
-            loadNanos,
-            target,
+            load.loadNanos(),
+            load.target(),
+            load.reportedAfterLoad(),
+            load.vectorWaitNanos(),
             beforeStop,
             atHealthy,
             caught.reached(),
@@ -308,9 +303,43 @@ final class ReplicationPhases {
         "catch-up: node 2 %s %,d of %,d entries; %,.0f entries/s%n",
         catchUp.caughtUp() ? "caught up to" : "did NOT catch up: holds",
         catchUp.reached(),
-        target,
+        catchUp.target(),
         catchUp.entriesPerSecond());
     return catchUp;
+  }
+
+  /**
+   * The writes to A while B is down.
+   *
+   * @param loadNanos how long the batches took
+   * @param target A's count of its own entries once it counts every write it acknowledged
+   * @param reportedAfterLoad A's count as first read after the last batch's 200
+   * @param vectorWaitNanos how long after that A's count took to include every write, or -1
+   */
+  private record Load(long loadNanos, long target, long reportedAfterLoad, long vectorWaitNanos) {}
+
+  /**
+   * Writes the catch-up documents to A, then waits until A's version vector counts all of them
+   * ({@code originBefore} plus one entry per document), bounded by the settle timeout.
+   */
+  private Load loadOrigin(int originA, long originBefore) throws InterruptedException {
+    long loadStartNanos = System.nanoTime();
+    writeBatches(cluster.member(NODE_A).baseUrl());
+    long loadNanos = System.nanoTime() - loadStartNanos;
+    long expected = originBefore + options.catchUpDocuments();
+    long reportedAfterLoad = cluster.versionOf(NODE_A, originA);
+    long vectorWaitNanos =
+        LocalCluster.await(SETTLE_TIMEOUT, () -> cluster.versionOf(NODE_A, originA) >= expected);
+    long target = Math.max(expected, cluster.versionOf(NODE_A, originA));
+    progress.printf(
+        Locale.ROOT,
+        "catch-up: wrote %,d documents to node 1 in %.1f s (its version vector said %,d right"
+            + " after, %,d expected); restarting node 2 ...%n",
+        options.catchUpDocuments(),
+        loadNanos / 1e9,
+        reportedAfterLoad,
+        expected);
+    return new Load(loadNanos, target, reportedAfterLoad, vectorWaitNanos);
   }
 
   /** How far B got; the times count from {@code healthyNanos}, -1 if never. */

@@ -297,6 +297,21 @@ final class ReplicationReport {
                 catchUp.atHealthy(),
                 catchUp.reached(),
                 catchUp.target()));
+    if (catchUp.originReportedAfterLoad() < catchUp.target()) {
+      table
+          .append('\n')
+          .append(
+              String.format(
+                  Locale.ROOT,
+                  "Right after the last batch's 200, node 1's GET /v1/cluster counted %,d of its"
+                      + " own entries, %,d fewer than it had acknowledged; it counted them all %s"
+                      + " later.%n",
+                  catchUp.originReportedAfterLoad(),
+                  catchUp.target() - catchUp.originReportedAfterLoad(),
+                  catchUp.originVectorWaitNanos() < 0
+                      ? "not within the timeout"
+                      : Report.millis(catchUp.originVectorWaitNanos() / 1_000) + " ms"));
+    }
     return table.toString();
   }
 
