@@ -1,7 +1,9 @@
 package io.skein.core.replica;
 
+import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** How a proposed write ended. */
 public sealed interface Outcome {
@@ -39,4 +41,12 @@ public sealed interface Outcome {
    * @param message what was and was not confirmed
    */
   record TimedOut(String message) implements Outcome {}
+
+  /**
+   * Leader mode: this node is not the primary; nothing was written.
+   *
+   * @param leader the primary this node knows of, or {@code null} during an election
+   * @param message what and why
+   */
+  record NotPrimary(@Nullable NodeId leader, String message) implements Outcome {}
 }

@@ -394,6 +394,8 @@ public final class EventLoop implements AutoCloseable, Replicator {
               new WriteFailedException("the write was rolled back: " + failed.message()));
       case Outcome.TimedOut timedOut ->
           result.completeExceptionally(new OutcomeUnknownException(timedOut.message()));
+      case Outcome.NotPrimary notPrimary ->
+          result.completeExceptionally(new WriteFailedException(notPrimary.message()));
     }
   }
 

@@ -1,0 +1,81 @@
+package io.skein.core.leader;
+
+import io.skein.core.model.NodeId;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The settings of a {@link LeaderCore}.
+ *
+ * @param nodeId this node
+ * @param members every member, this node included
+ * @param electionIntervalMs how long a secondary waits without hearing the primary before it starts
+ *     an election (the failure-detection window); lower ids wait less (see {@link
+ *     #electionTimeoutMs()})
+ * @param heartbeatMs how often the primary sends heartbeats
+ * @param replicationTimeoutMs how long a write waits for its concern, and how long a primary keeps
+ *     the role without hearing from a majority
+ * @param appendEntriesMax the most entries in one append message
+ * @param inflightEntriesMax the most entries sent to a follower and not yet acknowledged
+ * @param pendingRequestsMax the most proposals waiting at once
+ * @param startAsPrimary whether to stand for election at once ({@code --role primary})
+ */
+public record LeaderConfig(
+    NodeId nodeId,
+    List<NodeId> members,
+    long electionIntervalMs,
+    long heartbeatMs,
+    long replicationTimeoutMs,
+    int appendEntriesMax,
+    int inflightEntriesMax,
+    int pendingRequestsMax,
+    boolean startAsPrimary) {
+
+  /** Sorts and checks the members. */
+  public LeaderConfig {
+    List<NodeId> sorted = new ArrayList<>(members);
+    sorted.sort(null);
+    members = List.copyOf(sorted);
+    if (!members.contains(nodeId)) {
+      throw new IllegalArgumentException("members must include this node " + nodeId);
+    }
+    if (members.stream().distinct().count() != members.size()) {
+      throw new IllegalArgumentException("members must be distinct: " + members);
+    }
+    if (electionIntervalMs < 1
+        || heartbeatMs < 1
+        || heartbeatMs >= electionIntervalMs
+        || replicationTimeoutMs < 1
+        || appendEntriesMax < 1
+        || inflightEntriesMax < appendEntriesMax
+        || pendingRequestsMax < 1) {
+      throw new IllegalArgumentException(
+          "invalid leader config: need 1 <= heartbeatMs < electionIntervalMs, positive bounds,"
+              + " inflightEntriesMax >= appendEntriesMax");
+    }
+  }
+
+  /** Returns how many members make a majority. */
+  public int majority() {
+    return members.size() / 2 + 1;
+  }
+
+  /** Returns this node's rank: 0 for the lowest id. */
+  public int rank() {
+    return members.indexOf(nodeId);
+  }
+
+  /**
+   * Returns how long this node waits without a primary before it stands for election: the election
+   * interval, plus half of it per lower-ranked member. The lowest live id therefore times out first
+   * and, if its log is up to date, wins; the next one tries only if it did not.
+   */
+  public long electionTimeoutMs() {
+    return electionIntervalMs + rank() * (electionIntervalMs / 2);
+  }
+
+  /** Returns the other members. */
+  public List<NodeId> peers() {
+    return members.stream().filter(m -> !m.equals(nodeId)).toList();
+  }
+}

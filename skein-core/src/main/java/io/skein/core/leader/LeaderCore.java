@@ -1,0 +1,854 @@
+package io.skein.core.leader;
+
+import io.skein.core.hlc.Hlc;
+import io.skein.core.hlc.HybridClock;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.Mutation;
+import io.skein.core.replica.Outcome;
+import io.skein.core.replica.Reply;
+import io.skein.core.replica.WriteConcern;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Leader-follower replication (D1-D3) as a deterministic state machine, driven like {@code
+ * ReplicaCore}: inputs in, {@link LeaderReady} out.
+ *
+ * <p>Design notes. The log and its safety rules are Raft's: one vote per epoch, persisted before it
+ * is sent; a vote only for a candidate whose log is at least as up to date (last epoch, then last
+ * index); a follower accepts entries only where its log matches the primary's at {@code (prevIndex,
+ * prevEpoch)}, truncating a conflicting suffix; a primary commits an index once a majority holds it
+ * and it belongs to the primary's epoch, and starts its epoch with a marker entry (a document in
+ * {@code _system_epochs}) so that earlier entries commit with it. So at most one primary exists per
+ * epoch, and no committed entry is ever lost or truncated.
+ *
+ * <p>What the seed asks on top, the lowest id: election timeouts are staggered by rank (the
+ * election interval plus half of it per lower-ranked member), so the lowest live member whose log
+ * is up to date stands first and wins; if its log is behind, the voters refuse it and the next one
+ * wins. A pre-vote round, answered "no" by anyone who still hears a primary, keeps a node that was
+ * only partitioned or paused from disturbing a healthy primary, and a lower id that returns does
+ * not take over until the next election (no flapping). A primary that has not heard from a majority
+ * for one replication timeout steps down (it stops accepting writes).
+ *
+ * <p>Not thread-safe: one owner drives it.
+ */
+public final class LeaderCore {
+  /** The system collection that records each epoch's start. */
+  public static final CollectionName EPOCHS = CollectionName.system("_system_epochs");
+
+  /** The role of this node. */
+  public enum Role {
+    /** Follows the primary of its epoch (or waits for one). */
+    SECONDARY,
+    /** Asked for pre-votes. */
+    PRE_CANDIDATE,
+    /** Stands for election in a new epoch. */
+    CANDIDATE,
+    /** Orders every write. */
+    PRIMARY
+  }
+
+  private final LeaderConfig config;
+  private final HybridClock clock;
+  private long nowMs;
+
+  // Durable (mirrored): epoch, vote, log shape.
+  private long epoch;
+  private @Nullable NodeId votedFor;
+  private long lastIndex;
+  private long persistedIndex;
+  private final TreeMap<Long, Long> epochStarts = new TreeMap<>();
+
+  // Volatile.
+  private Role role = Role.SECONDARY;
+  private @Nullable NodeId leader;
+  private long commitIndex;
+  private long lastHeardLeaderMs;
+  private boolean pendingInitialTick;
+  private long electionStartedMs = Long.MIN_VALUE / 2;
+  private final Set<NodeId> votes = new HashSet<>();
+  private long epochStartIndex;
+  private long round;
+  private long lastHeartbeatMs = Long.MIN_VALUE / 2;
+  private final Map<NodeId, Follower> followers = new LinkedHashMap<>();
+  private final TreeMap<Long, OplogEntry> tail = new TreeMap<>();
+  private long localSequence;
+  private final LinkedHashMap<Long, PendingWrite> pendingWrites = new LinkedHashMap<>();
+  private final List<PendingRead> pendingReads = new ArrayList<>();
+
+  // Ready accumulation.
+  private boolean hardStateDirty;
+  private long truncateFrom;
+  private final List<OplogEntry> toAppend = new ArrayList<>();
+  private final List<Reply> replies = new ArrayList<>();
+  private final List<LeaderReady.ReadReply> readReplies = new ArrayList<>();
+  private final List<LeaderReady.Outgoing> messages = new ArrayList<>();
+  private final List<LeaderReady.LogRead> loads = new ArrayList<>();
+  private LeaderReady.@Nullable LeadershipChanged leadership;
+  private @Nullable NodeId announcedLeader;
+  private boolean announcedLeaderSelf;
+
+  /** The most recent entries kept in memory, so followers are fed without storage reads. */
+  static final int TAIL_ENTRIES_MAX = 8_192;
+
+  private static final class Follower {
+    long next = 1;
+    long match;
+    long lastAckMs;
+    long lastProgressMs;
+    long ackedRound;
+    boolean loading;
+  }
+
+  private record PendingWrite(
+      long requestId,
+      long index,
+      WriteConcern concern,
+      long deadlineMs,
+      List<OplogEntry> entries) {}
+
+  private record PendingRead(long requestId, long readIndex, long round) {}
+
+  private LeaderCore(LeaderConfig config, LeaderRecovered recovered) {
+    this.config = config;
+    // The log, not the clock, orders leader-mode writes; but every primary must stamp later HLCs
+    // than any entry in its log (documents apply by HLC), so remote HLCs are always observed.
+    this.clock = new HybridClock(() -> nowMs, Long.MAX_VALUE / 4, recovered.hlcHighWater());
+    this.epoch = recovered.epoch();
+    this.votedFor = recovered.votedFor();
+    this.lastIndex = recovered.lastIndex();
+    this.persistedIndex = recovered.lastIndex();
+    this.epochStarts.putAll(recovered.epochStarts());
+    this.commitIndex = Math.min(recovered.commitIndex(), recovered.lastIndex());
+    this.localSequence = recovered.lastIndex();
+  }
+
+  /** Creates a core that resumes from durable state. */
+  public static LeaderCore restore(LeaderConfig config, LeaderRecovered recovered) {
+    LeaderCore core = new LeaderCore(config, recovered);
+    // A node started with --role primary stands for election at once; the others wait.
+    core.lastHeardLeaderMs = config.startAsPrimary() ? Long.MIN_VALUE / 2 : 0;
+    core.pendingInitialTick = true;
+    return core;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accessors.
+
+  /** Returns the role. */
+  public Role role() {
+    return role;
+  }
+
+  /** Returns the epoch. */
+  public long epoch() {
+    return epoch;
+  }
+
+  /** Returns the primary this node follows (itself if primary), or {@code null}. */
+  public @Nullable NodeId leader() {
+    return leader;
+  }
+
+  /** Returns the last index in the log (handed out, maybe not yet durable). */
+  public long lastIndex() {
+    return lastIndex;
+  }
+
+  /** Returns the commit index. */
+  public long commitIndex() {
+    return commitIndex;
+  }
+
+  /** Returns the epoch of the entry at an index (0 for index 0 or an unknown index). */
+  public long epochAt(long index) {
+    if (index <= 0 || index > lastIndex) {
+      return 0;
+    }
+    Map.Entry<Long, Long> start = epochStarts.floorEntry(index);
+    return start == null ? 0 : start.getValue();
+  }
+
+  /** Returns, per follower, the highest index known to match (primary only; empty otherwise). */
+  public Map<NodeId, Long> matchIndexes() {
+    Map<NodeId, Long> result = new LinkedHashMap<>();
+    if (role == Role.PRIMARY) {
+      followers.forEach((id, f) -> result.put(id, f.match));
+    }
+    return result;
+  }
+
+  /** Returns the configuration. */
+  public LeaderConfig config() {
+    return config;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Step and Ready.
+
+  /** Feeds one input. */
+  public void step(LeaderInput input) {
+    switch (input) {
+      case LeaderInput.Tick tick -> tick(tick.nowMs());
+      case LeaderInput.Propose propose -> propose(propose);
+      case LeaderInput.ReadIndex read -> readIndex(read.requestId());
+      case LeaderInput.Persisted persisted -> persisted(persisted.lastIndex());
+      case LeaderInput.Received received -> receive(received.message());
+      case LeaderInput.Loaded loaded -> loaded(loaded);
+    }
+  }
+
+  /** Returns whether there is work for the shell. */
+  public boolean hasReady() {
+    return hardStateDirty
+        || truncateFrom != 0
+        || !toAppend.isEmpty()
+        || !replies.isEmpty()
+        || !readReplies.isEmpty()
+        || !messages.isEmpty()
+        || !loads.isEmpty()
+        || leadership != null;
+  }
+
+  /** Hands out the accumulated work. */
+  public LeaderReady ready() {
+    LeaderReady ready =
+        new LeaderReady(
+            hardStateDirty ? new LeaderReady.HardState(epoch, votedFor) : null,
+            truncateFrom,
+            toAppend,
+            clock.last(),
+            commitIndex,
+            replies,
+            readReplies,
+            messages,
+            loads,
+            leadership);
+    hardStateDirty = false;
+    truncateFrom = 0;
+    toAppend.clear();
+    replies.clear();
+    readReplies.clear();
+    messages.clear();
+    loads.clear();
+    leadership = null;
+    return ready;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time: elections, heartbeats, step-down, write deadlines.
+
+  private void tick(long tickMs) {
+    nowMs = tickMs;
+    if (pendingInitialTick) {
+      pendingInitialTick = false;
+      if (!config.startAsPrimary()) {
+        lastHeardLeaderMs = nowMs;
+      }
+    }
+    switch (role) {
+      case PRIMARY -> {
+        if (!hasQuorum()) {
+          stepDown("no majority heard within " + config.replicationTimeoutMs() + " ms");
+        } else if (nowMs - lastHeartbeatMs >= config.heartbeatMs()) {
+          heartbeat();
+        }
+      }
+      case SECONDARY, PRE_CANDIDATE, CANDIDATE -> {
+        long timeout = config.electionTimeoutMs();
+        if (nowMs - lastHeardLeaderMs >= timeout && nowMs - electionStartedMs >= timeout) {
+          startPreVote();
+        }
+      }
+    }
+    expireWrites();
+  }
+
+  private boolean hasQuorum() {
+    int live = 1;
+    for (Follower f : followers.values()) {
+      if (nowMs - f.lastAckMs < config.replicationTimeoutMs()) {
+        live++;
+      }
+    }
+    return live >= config.majority();
+  }
+
+  private void expireWrites() {
+    for (Iterator<PendingWrite> it = pendingWrites.values().iterator(); it.hasNext(); ) {
+      PendingWrite write = it.next();
+      if (nowMs >= write.deadlineMs()) {
+        it.remove();
+        replies.add(
+            new Reply(
+                write.requestId(),
+                new Outcome.TimedOut(
+                    "entry "
+                        + write.index()
+                        + " was not confirmed by the "
+                        + write.concern().name().toLowerCase(java.util.Locale.ROOT)
+                        + " concern within "
+                        + config.replicationTimeoutMs()
+                        + " ms")));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Elections.
+
+  private void startPreVote() {
+    electionStartedMs = nowMs;
+    leader = null;
+    announce();
+    if (config.members().size() == 1) {
+      startElection();
+      return;
+    }
+    role = Role.PRE_CANDIDATE;
+    votes.clear();
+    votes.add(config.nodeId());
+    for (NodeId peer : config.peers()) {
+      send(peer, new LeaderMessage.PreVote(config.nodeId(), epoch + 1, lastEpoch(), lastIndex));
+    }
+  }
+
+  private void startElection() {
+    role = Role.CANDIDATE;
+    epoch++;
+    votedFor = config.nodeId();
+    hardStateDirty = true;
+    electionStartedMs = nowMs;
+    votes.clear();
+    votes.add(config.nodeId());
+    if (votes.size() >= config.majority()) {
+      becomePrimary();
+      return;
+    }
+    for (NodeId peer : config.peers()) {
+      send(peer, new LeaderMessage.Vote(config.nodeId(), epoch, lastEpoch(), lastIndex));
+    }
+  }
+
+  private long lastEpoch() {
+    return epochAt(lastIndex);
+  }
+
+  private boolean upToDate(long theirLastEpoch, long theirLastIndex) {
+    long mine = lastEpoch();
+    return theirLastEpoch > mine || (theirLastEpoch == mine && theirLastIndex >= lastIndex);
+  }
+
+  private boolean hearsPrimary() {
+    return leader != null && nowMs - lastHeardLeaderMs < config.electionIntervalMs();
+  }
+
+  private void becomePrimary() {
+    role = Role.PRIMARY;
+    leader = config.nodeId();
+    followers.clear();
+    for (NodeId peer : config.peers()) {
+      Follower f = new Follower();
+      f.next = lastIndex + 1;
+      f.lastAckMs = nowMs;
+      f.lastProgressMs = nowMs;
+      followers.put(peer, f);
+    }
+    // The epoch's marker entry: committing it commits everything before it (Raft's no-op).
+    OplogEntry marker =
+        append(
+            Mutation.put(
+                EPOCHS,
+                DocumentId.of(Long.toString(epoch)),
+                "{\"primary\":\"" + config.nodeId().value() + "\",\"epoch\":" + epoch + "}"));
+    epochStartIndex = marker.index();
+    announce();
+    heartbeat();
+  }
+
+  private void becomeSecondary(long newEpoch, @Nullable NodeId newLeader) {
+    boolean wasPrimary = role == Role.PRIMARY;
+    if (newEpoch > epoch) {
+      epoch = newEpoch;
+      votedFor = null;
+      hardStateDirty = true;
+    }
+    role = Role.SECONDARY;
+    leader = newLeader;
+    if (newLeader != null) {
+      lastHeardLeaderMs = nowMs;
+    }
+    if (wasPrimary) {
+      failPending("this node is no longer primary (epoch " + epoch + ")");
+    }
+    announce();
+  }
+
+  private void stepDown(String why) {
+    role = Role.SECONDARY;
+    leader = null;
+    lastHeardLeaderMs = nowMs; // wait a full timeout before standing again
+    failPending("this node stepped down: " + why);
+    announce();
+  }
+
+  private void failPending(String why) {
+    for (PendingWrite write : pendingWrites.values()) {
+      replies.add(
+          new Reply(
+              write.requestId(), new Outcome.TimedOut(why + "; the write's outcome is unknown")));
+    }
+    pendingWrites.clear();
+    for (PendingRead read : pendingReads) {
+      readReplies.add(new LeaderReady.ReadReply(read.requestId(), -1, leader));
+    }
+    pendingReads.clear();
+  }
+
+  private void announce() {
+    boolean self = role == Role.PRIMARY;
+    if (!java.util.Objects.equals(announcedLeader, leader) || announcedLeaderSelf != self) {
+      announcedLeader = leader;
+      announcedLeaderSelf = self;
+      leadership = new LeaderReady.LeadershipChanged(self, leader, epoch);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes and reads on the primary.
+
+  private void propose(LeaderInput.Propose propose) {
+    if (role != Role.PRIMARY) {
+      replies.add(
+          new Reply(
+              propose.requestId(), new Outcome.NotPrimary(leader, "this node is not the primary")));
+      return;
+    }
+    if (propose.mutations().isEmpty()) {
+      replies.add(
+          new Reply(
+              propose.requestId(),
+              new Outcome.Rejected("invalid_request", "a write needs at least one operation")));
+      return;
+    }
+    if (pendingWrites.size() >= config.pendingRequestsMax()) {
+      replies.add(
+          new Reply(
+              propose.requestId(),
+              new Outcome.Rejected(
+                  "overloaded",
+                  config.pendingRequestsMax() + " writes are already waiting; retry later")));
+      return;
+    }
+    List<OplogEntry> entries = new ArrayList<>();
+    for (Mutation mutation : propose.mutations()) {
+      entries.add(append(mutation));
+    }
+    pendingWrites.put(
+        propose.requestId(),
+        new PendingWrite(
+            propose.requestId(),
+            lastIndex,
+            propose.concern(),
+            nowMs + config.replicationTimeoutMs(),
+            entries));
+    replicate();
+  }
+
+  private OplogEntry append(Mutation mutation) {
+    lastIndex++;
+    localSequence = Math.max(localSequence, lastIndex);
+    OplogEntry entry =
+        OplogEntry.createInLog(
+            config.nodeId(),
+            lastIndex,
+            clock.now(),
+            mutation.operation(),
+            mutation.collection(),
+            mutation.id(),
+            mutation.document(),
+            epoch,
+            lastIndex);
+    noteEpoch(lastIndex, epoch);
+    toAppend.add(entry);
+    remember(entry);
+    return entry;
+  }
+
+  /** Records where an epoch's run starts; appends are always at the end of the log. */
+  private void noteEpoch(long index, long entryEpoch) {
+    if (epochStarts.isEmpty() || epochStarts.lastEntry().getValue() != entryEpoch) {
+      epochStarts.put(index, entryEpoch);
+    }
+  }
+
+  private void remember(OplogEntry entry) {
+    tail.put(entry.index(), entry);
+    while (tail.size() > TAIL_ENTRIES_MAX) {
+      tail.pollFirstEntry();
+    }
+  }
+
+  private void readIndex(long requestId) {
+    if (role != Role.PRIMARY) {
+      readReplies.add(new LeaderReady.ReadReply(requestId, -1, leader));
+      return;
+    }
+    round++;
+    pendingReads.add(new PendingRead(requestId, commitIndex, round));
+    heartbeat();
+    releaseReads();
+  }
+
+  private void releaseReads() {
+    if (pendingReads.isEmpty() || commitIndex < epochStartIndex) {
+      return; // a new primary serves reads once its epoch's first entry is committed
+    }
+    for (Iterator<PendingRead> it = pendingReads.iterator(); it.hasNext(); ) {
+      PendingRead read = it.next();
+      int confirmed = 1;
+      for (Follower f : followers.values()) {
+        if (f.ackedRound >= read.round()) {
+          confirmed++;
+        }
+      }
+      if (confirmed >= config.majority()) {
+        it.remove();
+        readReplies.add(
+            new LeaderReady.ReadReply(
+                read.requestId(), Math.max(read.readIndex(), commitIndex), config.nodeId()));
+      }
+    }
+  }
+
+  private void persisted(long index) {
+    if (index > lastIndex) {
+      throw new IllegalStateException(
+          "persisted index " + index + " is beyond the last index " + lastIndex);
+    }
+    persistedIndex = Math.max(persistedIndex, index);
+    if (role == Role.PRIMARY) {
+      advanceCommit();
+      releaseWrites();
+    }
+  }
+
+  private void advanceCommit() {
+    for (long n = lastIndex; n > commitIndex; n--) {
+      if (epochAt(n) != epoch) {
+        break; // only entries of this epoch commit by counting (Raft, figure 8)
+      }
+      int holders = persistedIndex >= n ? 1 : 0;
+      for (Follower f : followers.values()) {
+        if (f.match >= n) {
+          holders++;
+        }
+      }
+      if (holders >= config.majority()) {
+        commitIndex = n;
+        break;
+      }
+    }
+    releaseReads();
+  }
+
+  private void releaseWrites() {
+    for (Iterator<PendingWrite> it = pendingWrites.values().iterator(); it.hasNext(); ) {
+      PendingWrite write = it.next();
+      boolean met =
+          switch (write.concern()) {
+            case ONE -> persistedIndex >= write.index();
+            case MAJORITY -> commitIndex >= write.index();
+            case ALL ->
+                persistedIndex >= write.index()
+                    && followers.values().stream().allMatch(f -> f.match >= write.index());
+          };
+      if (met) {
+        it.remove();
+        replies.add(new Reply(write.requestId(), new Outcome.Committed(write.entries())));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replication from the primary.
+
+  private void heartbeat() {
+    lastHeartbeatMs = nowMs;
+    round++;
+    for (Map.Entry<NodeId, Follower> entry : followers.entrySet()) {
+      Follower f = entry.getValue();
+      if (f.next > f.match + 1 && nowMs - f.lastProgressMs >= 2 * config.heartbeatMs()) {
+        f.next = f.match + 1; // nothing confirmed for a while: resend what is outstanding
+        f.lastProgressMs = nowMs;
+      }
+      send(
+          entry.getKey(),
+          new LeaderMessage.Append(
+              config.nodeId(),
+              epoch,
+              f.match,
+              epochAt(f.match),
+              List.of(),
+              Math.min(commitIndex, f.match),
+              round));
+    }
+    replicate();
+  }
+
+  /** Sends every follower what it lacks, within its in-flight window. */
+  private void replicate() {
+    for (Map.Entry<NodeId, Follower> entry : followers.entrySet()) {
+      NodeId peer = entry.getKey();
+      Follower f = entry.getValue();
+      while (f.next <= lastIndex
+          && f.next - 1 - f.match < config.inflightEntriesMax()
+          && !f.loading) {
+        long from = f.next;
+        long to = Math.min(lastIndex, from + config.appendEntriesMax() - 1);
+        if (!tail.containsKey(from)) {
+          f.loading = true;
+          loads.add(new LeaderReady.LogRead(peer, from, (int) (to - from + 1)));
+          break;
+        }
+        List<OplogEntry> batch = new ArrayList<>(tail.subMap(from, true, to, true).values());
+        sendAppend(peer, f, from, batch);
+      }
+    }
+  }
+
+  private void sendAppend(NodeId peer, Follower f, long from, List<OplogEntry> batch) {
+    long prev = from - 1;
+    send(
+        peer,
+        new LeaderMessage.Append(
+            config.nodeId(), epoch, prev, epochAt(prev), batch, commitIndex, round));
+    f.next = from + batch.size();
+  }
+
+  private void loaded(LeaderInput.Loaded loaded) {
+    Follower f = followers.get(loaded.peer());
+    if (role != Role.PRIMARY || f == null) {
+      return;
+    }
+    f.loading = false;
+    if (loaded.entries().isEmpty() || loaded.fromIndex() != f.next) {
+      return;
+    }
+    for (OplogEntry e : loaded.entries()) {
+      if (e.index() > lastIndex) {
+        return; // the log changed meanwhile
+      }
+    }
+    sendAppend(loaded.peer(), f, loaded.fromIndex(), loaded.entries());
+    replicate();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages.
+
+  private void send(NodeId to, LeaderMessage message) {
+    messages.add(new LeaderReady.Outgoing(to, message));
+  }
+
+  private void receive(LeaderMessage message) {
+    if (!config.members().contains(message.from()) || message.from().equals(config.nodeId())) {
+      return;
+    }
+    switch (message) {
+      case LeaderMessage.PreVote pre -> receivePreVote(pre);
+      case LeaderMessage.PreVoteReply reply -> receivePreVoteReply(reply);
+      case LeaderMessage.Vote vote -> receiveVote(vote);
+      case LeaderMessage.VoteReply reply -> receiveVoteReply(reply);
+      case LeaderMessage.Append append -> receiveAppend(append);
+      case LeaderMessage.AppendReply reply -> receiveAppendReply(reply);
+    }
+  }
+
+  private void receivePreVote(LeaderMessage.PreVote pre) {
+    boolean granted =
+        pre.epoch() > epoch
+            && role != Role.PRIMARY
+            && !hearsPrimary()
+            && upToDate(pre.lastEpoch(), pre.lastIndex());
+    send(pre.from(), new LeaderMessage.PreVoteReply(config.nodeId(), pre.epoch(), granted, epoch));
+  }
+
+  private void receivePreVoteReply(LeaderMessage.PreVoteReply reply) {
+    if (reply.voterEpoch() > epoch) {
+      // The voter is in a later epoch: adopt it, so the next attempt can win its pre-votes.
+      becomeSecondary(reply.voterEpoch(), null);
+      return;
+    }
+    if (role != Role.PRE_CANDIDATE || reply.epoch() != epoch + 1 || !reply.granted()) {
+      return;
+    }
+    votes.add(reply.from());
+    if (votes.size() >= config.majority()) {
+      startElection();
+    }
+  }
+
+  private void receiveVote(LeaderMessage.Vote vote) {
+    if (vote.epoch() > epoch && hearsPrimary()) {
+      return; // leader stickiness: a live primary is not deposed by a stray candidate
+    }
+    if (vote.epoch() > epoch) {
+      becomeSecondary(vote.epoch(), null);
+    }
+    boolean granted =
+        vote.epoch() == epoch
+            && (votedFor == null || votedFor.equals(vote.from()))
+            && upToDate(vote.lastEpoch(), vote.lastIndex());
+    if (granted) {
+      votedFor = vote.from();
+      hardStateDirty = true;
+      lastHeardLeaderMs = nowMs; // give the candidate time to win
+    }
+    send(vote.from(), new LeaderMessage.VoteReply(config.nodeId(), epoch, granted));
+  }
+
+  private void receiveVoteReply(LeaderMessage.VoteReply reply) {
+    if (reply.epoch() > epoch) {
+      becomeSecondary(reply.epoch(), null);
+      return;
+    }
+    if (role != Role.CANDIDATE || reply.epoch() != epoch || !reply.granted()) {
+      return;
+    }
+    votes.add(reply.from());
+    if (votes.size() >= config.majority()) {
+      becomePrimary();
+    }
+  }
+
+  private void receiveAppend(LeaderMessage.Append append) {
+    if (append.epoch() < epoch) {
+      // Fencing: a stale primary learns the epoch and steps down.
+      send(
+          append.from(),
+          new LeaderMessage.AppendReply(config.nodeId(), epoch, false, 0, append.round()));
+      return;
+    }
+    if (append.epoch() > epoch || role != Role.SECONDARY || !append.from().equals(leader)) {
+      if (role == Role.PRIMARY && append.epoch() == epoch) {
+        throw new IllegalStateException(
+            "two primaries in epoch " + epoch + ": " + config.nodeId() + " and " + append.from());
+      }
+      becomeSecondary(append.epoch(), append.from());
+    }
+    lastHeardLeaderMs = nowMs;
+    long prev = append.prevIndex();
+    if (prev > lastIndex) {
+      reply(append, false, lastIndex);
+      return;
+    }
+    if (epochAt(prev) != append.prevEpoch()) {
+      // Point the primary before this node's run of the conflicting epoch.
+      Long runStart = epochStarts.floorKey(prev);
+      reply(append, false, Math.max(0, (runStart == null ? prev : runStart) - 1));
+      return;
+    }
+    long index = prev;
+    for (OplogEntry entry : append.entries()) {
+      index++;
+      if (index <= lastIndex) {
+        if (epochAt(index) == entry.epoch()) {
+          continue; // already held
+        }
+        truncate(index);
+      }
+      clock.observe(entry.hlc());
+      accept(entry);
+    }
+    long matched = prev + append.entries().size();
+    long newCommit = Math.min(append.commitIndex(), matched);
+    if (newCommit > commitIndex) {
+      commitIndex = newCommit;
+    }
+    reply(append, true, matched);
+  }
+
+  private void reply(LeaderMessage.Append append, boolean success, long index) {
+    send(
+        append.from(),
+        new LeaderMessage.AppendReply(config.nodeId(), epoch, success, index, append.round()));
+  }
+
+  private void truncate(long from) {
+    if (from <= commitIndex) {
+      throw new IllegalStateException(
+          "asked to truncate from " + from + " but entries up to " + commitIndex + " committed");
+    }
+    truncateFrom = truncateFrom == 0 ? from : Math.min(truncateFrom, from);
+    toAppend.removeIf(e -> e.index() >= from);
+    tail.tailMap(from, true).clear();
+    epochStarts.tailMap(from, true).clear();
+    lastIndex = from - 1;
+    persistedIndex = Math.min(persistedIndex, lastIndex);
+  }
+
+  private void accept(OplogEntry entry) {
+    if (entry.index() != lastIndex + 1) {
+      throw new IllegalStateException(
+          "entry " + entry.index() + " does not follow the last index " + lastIndex);
+    }
+    lastIndex = entry.index();
+    noteEpoch(lastIndex, entry.epoch());
+    toAppend.add(entry);
+    remember(entry);
+  }
+
+  private void receiveAppendReply(LeaderMessage.AppendReply reply) {
+    if (reply.epoch() > epoch) {
+      becomeSecondary(reply.epoch(), null);
+      return;
+    }
+    Follower f = followers.get(reply.from());
+    if (role != Role.PRIMARY || reply.epoch() != epoch || f == null) {
+      return;
+    }
+    f.lastAckMs = nowMs;
+    f.ackedRound = Math.max(f.ackedRound, reply.round());
+    if (reply.success()) {
+      if (reply.index() > f.match) {
+        f.match = reply.index();
+        f.lastProgressMs = nowMs;
+      }
+      f.next = Math.max(f.next, f.match + 1);
+      advanceCommit();
+      releaseWrites();
+    } else {
+      f.next = Math.max(f.match + 1, Math.min(f.next, reply.index() + 1));
+      f.lastProgressMs = nowMs;
+      f.loading = false;
+    }
+    releaseReads();
+    replicate();
+  }
+
+  /** Returns how many entries each follower lacks (primary only). */
+  public Map<NodeId, Long> lag() {
+    Map<NodeId, Long> lag = new HashMap<>();
+    if (role == Role.PRIMARY) {
+      followers.forEach((id, f) -> lag.put(id, Math.max(0, lastIndex - f.match)));
+    }
+    return lag;
+  }
+
+  /** Returns the HLC's last value. */
+  public Hlc lastHlc() {
+    return clock.last();
+  }
+}

@@ -1,0 +1,33 @@
+package io.skein.core.leader;
+
+import io.skein.core.hlc.Hlc;
+import io.skein.core.model.NodeId;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a {@link LeaderCore} needs from durable storage to resume.
+ *
+ * @param epoch the highest epoch this node persisted
+ * @param votedFor whom it voted for in that epoch, or {@code null}
+ * @param lastIndex the last index in its log (0 if empty)
+ * @param epochStarts for each epoch present in the log, its first index (firstIndex to epoch)
+ * @param commitIndex the highest index it knows committed (0 if unknown; it is recomputed)
+ * @param hlcHighWater the highest timestamp persisted
+ */
+public record LeaderRecovered(
+    long epoch,
+    @Nullable NodeId votedFor,
+    long lastIndex,
+    Map<Long, Long> epochStarts,
+    long commitIndex,
+    Hlc hlcHighWater) {
+  /** A node that never ran. */
+  public static final LeaderRecovered EMPTY =
+      new LeaderRecovered(0, null, 0, Map.of(), 0, Hlc.ZERO);
+
+  /** Copies the map. */
+  public LeaderRecovered {
+    epochStarts = Map.copyOf(epochStarts);
+  }
+}

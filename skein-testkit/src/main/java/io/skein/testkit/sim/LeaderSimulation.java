@@ -1,0 +1,472 @@
+package io.skein.testkit.sim;
+
+import io.skein.core.hlc.Hlc;
+import io.skein.core.leader.LeaderConfig;
+import io.skein.core.leader.LeaderCore;
+import io.skein.core.leader.LeaderInput;
+import io.skein.core.leader.LeaderMessage;
+import io.skein.core.leader.LeaderReady;
+import io.skein.core.leader.LeaderRecovered;
+import io.skein.core.model.CollectionName;
+import io.skein.core.model.DocumentId;
+import io.skein.core.model.NodeId;
+import io.skein.core.oplog.OplogEntry;
+import io.skein.core.replica.Mutation;
+import io.skein.core.replica.Outcome;
+import io.skein.core.replica.Reply;
+import io.skein.core.replica.WriteConcern;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A deterministic run of a leader-mode cluster (D1-D3) in virtual time, from one seeded PRNG:
+ * client writes to random nodes with random write concerns, message loss, duplication and
+ * reordering, crashes and restarts from durable state, symmetric and asymmetric partitions and slow
+ * nodes; then a quiet phase. Checked throughout and at the end:
+ *
+ * <ul>
+ *   <li>election safety: at most one primary per epoch, and every entry of an epoch comes from that
+ *       epoch's primary;
+ *   <li>state-machine safety: no two nodes ever report different entries at a committed index;
+ *   <li>durability: every write acknowledged with {@code w=majority} or {@code w=all} is in the
+ *       final log of every node, at its index;
+ *   <li>convergence: after the quiet phase there is one primary, every node follows it, and every
+ *       log is identical and fully committed;
+ *   <li>the log is gap-free and a committed entry is never truncated (checked at every persist).
+ * </ul>
+ */
+public final class LeaderSimulation {
+  private static final CollectionName COLLECTION = CollectionName.user("sim");
+  private static final int SLOW_FACTOR = 10;
+
+  /**
+   * The shape of a run.
+   *
+   * @param nodes how many members
+   * @param faultPhaseMs virtual time with faults and writes
+   * @param quiescePhaseMs virtual time after everything heals
+   * @param writesPerSecond client writes per second
+   * @param dropRate the chance a message is lost
+   * @param duplicateRate the chance a message is delivered twice
+   * @param delayMaxMs the largest network delay
+   * @param crashesPerMinute crash/restart events per minute
+   * @param partitionsPerMinute partition/heal events per minute
+   */
+  public record Config(
+      int nodes,
+      long faultPhaseMs,
+      long quiescePhaseMs,
+      int writesPerSecond,
+      double dropRate,
+      double duplicateRate,
+      long delayMaxMs,
+      double crashesPerMinute,
+      double partitionsPerMinute) {
+    /** Three nodes under every fault. */
+    public static Config faulty() {
+      return new Config(3, 20_000, 15_000, 40, 0.05, 0.05, 40, 6, 6);
+    }
+
+    /** Five nodes under every fault. */
+    public static Config faultyFive() {
+      return new Config(5, 20_000, 15_000, 40, 0.05, 0.05, 40, 8, 8);
+    }
+  }
+
+  /** Counters of a run. */
+  public static final class Stats {
+    /** Client writes attempted. */
+    public long writes;
+
+    /** Writes acknowledged with {@code w=majority} or {@code w=all}. */
+    public long acknowledgedMajority;
+
+    /** Writes refused because the node was not primary. */
+    public long notPrimary;
+
+    /** Elections won. */
+    public long elections;
+
+    /** Entries truncated from a log (uncommitted, rolled back). */
+    public long truncated;
+
+    /** Crashes. */
+    public long crashes;
+  }
+
+  private record InFlight(long deliverAtMs, long order, NodeId to, LeaderMessage message)
+      implements Comparable<InFlight> {
+    @Override
+    public int compareTo(InFlight other) {
+      int byTime = Long.compare(deliverAtMs, other.deliverAtMs);
+      return byTime != 0 ? byTime : Long.compare(order, other.order);
+    }
+  }
+
+  private record Acknowledged(long index, OplogEntry entry) {}
+
+  private final long seed;
+  private final Config config;
+  private final Random random;
+  private final List<Node> nodes = new ArrayList<>();
+  private final PriorityQueue<InFlight> network = new PriorityQueue<>();
+  private final Set<List<NodeId>> cut = new HashSet<>();
+  private final Set<NodeId> slow = new HashSet<>();
+  private final Map<Long, NodeId> primaryOfEpoch = new HashMap<>();
+  private final Map<Long, OplogEntry> committed = new HashMap<>();
+  private final List<Acknowledged> acknowledged = new ArrayList<>();
+  private final Stats stats = new Stats();
+  private long nowMs;
+  private long order;
+  private long nextRequestId = 1;
+
+  /** Creates a run. */
+  public LeaderSimulation(long seed, Config config) {
+    this.seed = seed;
+    this.config = config;
+    this.random = new Random(seed);
+    List<NodeId> ids = new ArrayList<>();
+    for (int i = 1; i <= config.nodes(); i++) {
+      ids.add(NodeId.of(Integer.toString(i)));
+    }
+    for (NodeId id : ids) {
+      nodes.add(
+          new Node(
+              new LeaderConfig(
+                  id, ids, 500, 100, 2_000, 64, 1_024, 100_000, id.equals(ids.get(0)))));
+    }
+  }
+
+  /**
+   * Runs the phases and the checkers.
+   *
+   * @throws SimulationFailure naming the seed and the replay command
+   */
+  public Stats run() {
+    try {
+      long end = config.faultPhaseMs() + config.quiescePhaseMs();
+      boolean quiet = false;
+      for (nowMs = 0; nowMs <= end; nowMs += 5) {
+        if (!quiet && nowMs >= config.faultPhaseMs()) {
+          quiet = true;
+          cut.clear();
+          slow.clear();
+          for (Node node : nodes) {
+            if (!node.alive) {
+              node.restart();
+            }
+          }
+        }
+        if (!quiet) {
+          injectFaults();
+          clientWrites();
+        }
+        deliver(quiet);
+        for (Node node : nodes) {
+          if (node.alive) {
+            node.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
+            node.process(quiet);
+          }
+        }
+      }
+      checkConverged();
+      return stats;
+    } catch (SimulationFailure | IllegalStateException | IllegalArgumentException e) {
+      throw new SimulationFailure(
+          "seed "
+              + seed
+              + " failed at t="
+              + nowMs
+              + " ms: "
+              + e.getMessage()
+              + "\nReplay: bin/test -pl skein-testkit -am -Dsurefire.failIfNoSpecifiedTests=false"
+              + " -Dtest=LeaderSimulationTest -Dskein.sim.seed="
+              + seed);
+    }
+  }
+
+  private void injectFaults() {
+    double perStep = 5 / 60_000.0;
+    if (random.nextDouble() < config.crashesPerMinute() * perStep) {
+      Node node = nodes.get(random.nextInt(nodes.size()));
+      if (node.alive) {
+        node.alive = false;
+        node.clients.clear();
+        stats.crashes++;
+      } else {
+        node.restart();
+      }
+    }
+    if (random.nextDouble() < config.partitionsPerMinute() * perStep) {
+      if (!cut.isEmpty() && random.nextBoolean()) {
+        cut.clear();
+      } else {
+        NodeId isolated = nodes.get(random.nextInt(nodes.size())).id;
+        int shape = random.nextInt(3);
+        for (Node other : nodes) {
+          if (!other.id.equals(isolated)) {
+            if (shape != 2) {
+              cut.add(List.of(isolated, other.id));
+            }
+            if (shape != 1) {
+              cut.add(List.of(other.id, isolated));
+            }
+          }
+        }
+      }
+    }
+    if (random.nextDouble() < config.crashesPerMinute() * perStep) {
+      NodeId node = nodes.get(random.nextInt(nodes.size())).id;
+      if (!slow.remove(node)) {
+        slow.add(node);
+      }
+    }
+  }
+
+  private void clientWrites() {
+    double expected = config.writesPerSecond() * 5 / 1000.0;
+    int count = (int) expected + (random.nextDouble() < expected - (int) expected ? 1 : 0);
+    for (int i = 0; i < count; i++) {
+      Node node = nodes.get(random.nextInt(nodes.size()));
+      if (!node.alive) {
+        continue;
+      }
+      WriteConcern concern = WriteConcern.values()[random.nextInt(3)];
+      long requestId = nextRequestId++;
+      node.clients.put(requestId, concern);
+      node.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
+      node.core.step(
+          new LeaderInput.Propose(
+              requestId,
+              List.of(
+                  Mutation.put(
+                      COLLECTION,
+                      DocumentId.of("k" + random.nextInt(20)),
+                      "{\"w\":" + requestId + "}")),
+              concern));
+      stats.writes++;
+    }
+  }
+
+  private void deliver(boolean quiet) {
+    while (!network.isEmpty() && network.peek().deliverAtMs() <= nowMs) {
+      InFlight message = network.poll();
+      Node to = node(message.to());
+      boolean partitioned = cut.contains(List.of(message.message().from(), message.to()));
+      if (!to.alive || (!quiet && partitioned)) {
+        continue;
+      }
+      to.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
+      to.core.step(new LeaderInput.Received(message.message()));
+    }
+  }
+
+  private void send(NodeId to, LeaderMessage message, boolean quiet) {
+    if (!quiet && random.nextDouble() < config.dropRate()) {
+      return;
+    }
+    int copies = !quiet && random.nextDouble() < config.duplicateRate() ? 2 : 1;
+    for (int i = 0; i < copies; i++) {
+      long delay = 1 + random.nextLong(Math.max(1, config.delayMaxMs()));
+      if (!quiet && (slow.contains(to) || slow.contains(message.from()))) {
+        delay *= SLOW_FACTOR;
+      }
+      network.add(new InFlight(nowMs + delay, order++, to, message));
+    }
+  }
+
+  private Node node(NodeId id) {
+    for (Node node : nodes) {
+      if (node.id.equals(id)) {
+        return node;
+      }
+    }
+    throw new IllegalArgumentException("no node " + id);
+  }
+
+  private void checkConverged() {
+    Node primary = null;
+    for (Node node : nodes) {
+      if (node.core.role() == LeaderCore.Role.PRIMARY) {
+        if (primary != null) {
+          throw new SimulationFailure(
+              "two primaries after the quiet phase: " + primary.id + " and " + node.id);
+        }
+        primary = node;
+      }
+    }
+    if (primary == null) {
+      throw new SimulationFailure("no primary after the quiet phase");
+    }
+    for (Node node : nodes) {
+      if (!primary.id.equals(node.core.leader())) {
+        throw new SimulationFailure(
+            node.id + " follows " + node.core.leader() + ", not " + primary.id);
+      }
+      if (!node.log.equals(primary.log)) {
+        throw new SimulationFailure(
+            node.id
+                + "'s log ("
+                + node.log.size()
+                + " entries) differs from the primary's ("
+                + primary.log.size()
+                + ")");
+      }
+      if (node.core.commitIndex() != primary.log.size()) {
+        throw new SimulationFailure(
+            node.id + " committed " + node.core.commitIndex() + " of " + primary.log.size());
+      }
+    }
+    for (Acknowledged write : acknowledged) {
+      if (write.index() > primary.log.size()
+          || !primary.log.get((int) write.index() - 1).equals(write.entry())) {
+        throw new SimulationFailure(
+            "write at index " + write.index() + " acknowledged with w=majority|all was lost");
+      }
+    }
+  }
+
+  /** Returns each node's log, for scenario assertions. */
+  public Map<NodeId, List<OplogEntry>> logs() {
+    Map<NodeId, List<OplogEntry>> logs = new TreeMap<>();
+    for (Node node : nodes) {
+      logs.put(node.id, List.copyOf(node.log));
+    }
+    return logs;
+  }
+
+  /** One member: a core plus the durable state a real node keeps. */
+  private final class Node {
+    final NodeId id;
+    final LeaderConfig config;
+    final List<OplogEntry> log = new ArrayList<>();
+    final Map<Long, WriteConcern> clients = new HashMap<>();
+    long epoch;
+    @Nullable NodeId votedFor;
+    Hlc hlc = Hlc.ZERO;
+    LeaderCore core;
+    boolean alive = true;
+
+    Node(LeaderConfig config) {
+      this.id = config.nodeId();
+      this.config = config;
+      this.core = LeaderCore.restore(config, LeaderRecovered.EMPTY);
+    }
+
+    void restart() {
+      Map<Long, Long> starts = new HashMap<>();
+      long previous = -1;
+      for (OplogEntry entry : log) {
+        if (entry.epoch() != previous) {
+          starts.put(entry.index(), entry.epoch());
+          previous = entry.epoch();
+        }
+      }
+      core =
+          LeaderCore.restore(
+              config, new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc));
+      alive = true;
+    }
+
+    void process(boolean quiet) {
+      while (core.hasReady()) {
+        LeaderReady ready = core.ready();
+        LeaderReady.HardState hard = ready.hardState();
+        if (hard != null) {
+          if (hard.epoch() < epoch) {
+            throw new SimulationFailure(
+                id + " persisted epoch " + hard.epoch() + " after " + epoch);
+          }
+          epoch = hard.epoch();
+          votedFor = hard.votedFor();
+        }
+        if (ready.truncateFrom() != 0) {
+          long from = ready.truncateFrom();
+          if (committed.containsKey(from) && from <= log.size()) {
+            OplogEntry lost = log.get((int) from - 1);
+            if (lost.equals(committed.get(from))) {
+              throw new SimulationFailure(id + " truncated committed entry " + from);
+            }
+          }
+          while (log.size() >= from) {
+            log.remove(log.size() - 1);
+            stats.truncated++;
+          }
+        }
+        for (OplogEntry entry : ready.entriesToAppend()) {
+          if (entry.index() != log.size() + 1) {
+            throw new SimulationFailure(
+                id + " appended index " + entry.index() + " after " + log.size());
+          }
+          NodeId primary = primaryOfEpoch.putIfAbsent(entry.epoch(), entry.origin());
+          if (primary != null && !primary.equals(entry.origin())) {
+            throw new SimulationFailure(
+                "epoch "
+                    + entry.epoch()
+                    + " has entries from "
+                    + primary
+                    + " and "
+                    + entry.origin());
+          }
+          log.add(entry);
+        }
+        hlc = Hlc.max(hlc, ready.hlcHighWater());
+        core.step(new LeaderInput.Persisted(log.size()));
+        long commit = Math.min(ready.commitIndex(), log.size());
+        for (long i = 1; i <= commit; i++) {
+          OplogEntry entry = log.get((int) i - 1);
+          OplogEntry first = committed.putIfAbsent(i, entry);
+          if (first != null && !first.equals(entry)) {
+            throw new SimulationFailure(
+                id + " holds a different entry at committed index " + i + " than another node");
+          }
+        }
+        LeaderReady.LeadershipChanged change = ready.leadership();
+        if (change != null && change.isLeader()) {
+          NodeId before = primaryOfEpoch.putIfAbsent(change.epoch(), id);
+          if (before != null && !before.equals(id)) {
+            throw new SimulationFailure(
+                "two primaries in epoch " + change.epoch() + ": " + before + " and " + id);
+          }
+          stats.elections++;
+        }
+        for (Reply reply : ready.replies()) {
+          WriteConcern concern = clients.remove(reply.requestId());
+          if (concern == null) {
+            continue; // the client was lost in a crash
+          }
+          switch (reply.outcome()) {
+            case Outcome.Committed c -> {
+              if (concern != WriteConcern.ONE) {
+                stats.acknowledgedMajority++;
+                for (OplogEntry entry : c.entries()) {
+                  acknowledged.add(new Acknowledged(entry.index(), entry));
+                }
+              }
+            }
+            case Outcome.NotPrimary n -> stats.notPrimary++;
+            default -> {}
+          }
+        }
+        for (LeaderReady.Outgoing out : ready.messages()) {
+          send(out.to(), out.message(), quiet);
+        }
+        for (LeaderReady.LogRead read : ready.loads()) {
+          List<OplogEntry> entries = new ArrayList<>();
+          for (long i = read.fromIndex(); i <= log.size() && entries.size() < read.limit(); i++) {
+            entries.add(log.get((int) i - 1));
+          }
+          core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries));
+        }
+      }
+    }
+  }
+}
