@@ -84,8 +84,11 @@ public final class SqliteStore implements Store {
   private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
   private static final String META_HORIZON_QUERY = "SELECT value FROM meta WHERE key = 'horizon'";
 
-  /** The most document bytes in one snapshot chunk, well under the 16 MiB frame limit. */
-  static final long SNAPSHOT_CHUNK_BYTES_MAX = 4L << 20;
+  /**
+   * The most document characters in one snapshot chunk: with one more maximum-size document and
+   * three UTF-8 bytes per character at worst, a chunk stays well under the 16 MiB frame limit.
+   */
+  static final long SNAPSHOT_CHUNK_BYTES_MAX = 2L << 20;
 
   /** The most oplog rows one prune deletes; the next round continues. */
   static final int PRUNE_ROWS_MAX = 50_000;

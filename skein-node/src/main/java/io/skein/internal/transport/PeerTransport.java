@@ -661,15 +661,18 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   }
 
   private static long estimateBytes(PeerMessage message) {
-    if (message instanceof PeerMessage.Push push) {
-      long bytes = 32;
-      for (OplogEntry entry : push.entries()) {
-        String document = entry.document();
-        bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
-      }
-      return bytes;
+    List<OplogEntry> entries =
+        switch (message) {
+          case PeerMessage.Push push -> push.entries();
+          case PeerMessage.SnapshotChunk chunk -> chunk.documents();
+          default -> List.of();
+        };
+    long bytes = 256;
+    for (OplogEntry entry : entries) {
+      String document = entry.document();
+      bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
     }
-    return 256;
+    return bytes;
   }
 
   private static String describe(Throwable e) {
