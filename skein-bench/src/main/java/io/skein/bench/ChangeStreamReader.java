@@ -57,6 +57,7 @@ final class ChangeStreamReader implements AutoCloseable {
   private final String collection;
   private final String idPrefix;
   private final AtomicLongArray arrivalNanos;
+  private final AtomicLongArray reopenedStreamNanos;
   private final HttpClient client;
   private final CountDownLatch opened = new CountDownLatch(1);
   private final Thread thread;
@@ -69,6 +70,7 @@ final class ChangeStreamReader implements AutoCloseable {
   private volatile long repeats;
   private volatile long unrelated;
   private volatile int reopenings;
+  private volatile long reopenedNanos;
 
   private ChangeStreamReader(URI baseUrl, String collection, String idPrefix, int idsMax) {
     this.uri = baseUrl.resolve("/v1/changes?since=now");
@@ -77,6 +79,7 @@ final class ChangeStreamReader implements AutoCloseable {
     long[] notSeen = new long[idsMax];
     Arrays.fill(notSeen, NOT_SEEN);
     this.arrivalNanos = new AtomicLongArray(notSeen);
+    this.reopenedStreamNanos = new AtomicLongArray(notSeen);
     this.client =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -192,6 +195,7 @@ final class ChangeStreamReader implements AutoCloseable {
     } else if (line.startsWith(ID_PREFIX)) {
       lastEventId = line.substring(ID_PREFIX.length());
     } else if (line.startsWith(FEED_COMMENT)) {
+      reopenedNanos = System.nanoTime();
       opened.countDown();
     } else if (!line.isEmpty() && !line.startsWith(":") && !line.startsWith("event:")) {
       return false;
@@ -219,12 +223,22 @@ final class ChangeStreamReader implements AutoCloseable {
       unrelated++;
     } else if (!arrivalNanos.compareAndSet(index, NOT_SEEN, nowNanos)) {
       repeats++;
+    } else if (reopenings > 0) {
+      reopenedStreamNanos.set(index, reopenedNanos);
     }
   }
 
   /** Returns when the change for id {@code PREFIX<index>} was read, or {@link #NOT_SEEN}. */
   long arrivalNanos(int index) {
     return arrivalNanos.get(index);
+  }
+
+  /**
+   * Returns when the reopened stream that delivered the change for id {@code PREFIX<index>} sent
+   * its first line, or {@link #NOT_SEEN} if the first stream delivered it (or nothing did).
+   */
+  long reopenedStreamNanos(int index) {
+    return reopenedStreamNanos.get(index);
   }
 
   /** Returns the number of change events read, of any collection. */

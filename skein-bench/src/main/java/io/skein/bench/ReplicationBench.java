@@ -201,7 +201,10 @@ public final class ReplicationBench {
    * @param streamReopenings how many times B ended its stream and the reader opened a new one
    * @param firstStreamEnding why the first stream B ended ended, or null if none did
    * @param streamFailure why the reader gave up on B's stream, or null
+   * @param replayed recorded writes A acknowledged before the reopened stream that delivered their
+   *     event had opened (so their lag includes the reopening)
    * @param lagMicros A's answer to B's event, per recorded write, in µs
+   * @param liveLagMicros the same without the replayed writes
    * @param visibleMicros when the write was due to B's event, per recorded write, in µs
    * @param cpu what the machine and the benchmark's processes used while the writes ran
    */
@@ -215,7 +218,9 @@ public final class ReplicationBench {
       int streamReopenings,
       @Nullable String firstStreamEnding,
       @Nullable String streamFailure,
+      long replayed,
       Histogram lagMicros,
+      Histogram liveLagMicros,
       Histogram visibleMicros,
       CpuMeter.Share cpu) {}
 

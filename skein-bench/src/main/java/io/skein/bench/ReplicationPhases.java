@@ -223,9 +223,11 @@ final class ReplicationPhases {
       OpenLoopWriter.Result writes, ChangeStreamReader reader, CpuMeter.Share cpu) {
     int measuredFrom = options.lagMeasuredFrom();
     Histogram lag = ClosedLoop.newHistogram();
+    Histogram liveLag = ClosedLoop.newHistogram();
     Histogram visible = ClosedLoop.newHistogram();
     int seen = 0;
     long negative = 0;
+    long replayed = 0;
     for (int i = 0; i < writes.writes(); i++) {
       long arrival = reader.arrivalNanos(i);
       long acknowledged = writes.acknowledgedNanos().get(i);
@@ -241,6 +243,12 @@ final class ReplicationPhases {
         negative++;
       }
       lag.recordValue(clamp(lagMicros));
+      long reopenedStream = reader.reopenedStreamNanos(i);
+      if (reopenedStream != ChangeStreamReader.NOT_SEEN && acknowledged < reopenedStream) {
+        replayed++;
+      } else {
+        liveLag.recordValue(clamp(lagMicros));
+      }
       visible.recordValue(clamp(TimeUnit.NANOSECONDS.toMicros(arrival - writes.dueNanos(i))));
     }
     return new ReplicationBench.Lag(
@@ -253,7 +261,9 @@ final class ReplicationPhases {
         reader.reopenings(),
         reader.firstEnding(),
         reader.failure(),
+        replayed,
         lag,
+        liveLag,
         visible,
         cpu);
   }
