@@ -360,13 +360,17 @@ public final class ReplicaCore {
     if (handedOutLocal.isEmpty()) {
       return;
     }
+    long first = handedOutLocal.get(0).sequence();
     long last = handedOutLocal.get(handedOutLocal.size() - 1).sequence();
     for (Map.Entry<NodeId, PeerProgress> entry : peers.entrySet()) {
       NodeId peer = entry.getKey();
-      if (!entry.getValue().active) {
+      PeerProgress progress = entry.getValue();
+      if (!progress.active || progress.sent(config.nodeId()) < first - 1) {
+        // The peer is behind (or its position unknown): a live push would only open a gap. The
+        // catch-up stream brings it these entries in order.
         continue;
       }
-      entry.getValue().markSent(config.nodeId(), last);
+      progress.markSent(config.nodeId(), last);
       for (int from = 0; from < handedOutLocal.size(); from += config.pushEntriesMax()) {
         int to = Math.min(handedOutLocal.size(), from + config.pushEntriesMax());
         List<OplogEntry> chunk = handedOutLocal.subList(from, to);
@@ -684,6 +688,13 @@ public final class ReplicaCore {
       streamTo(ack.from(), progress);
       return;
     }
+    if (covers(progress.durable(), ack.vector())) {
+      // The peer already holds everything this transfer carries (a stale or duplicate ack).
+      if (snapshot != null && snapshot.vector.equals(ack.vector())) {
+        progress.snapshot = null;
+      }
+      return;
+    }
     if (snapshot == null || !snapshot.vector.equals(ack.vector())) {
       // The peer is part-way through a transfer this node forgot (it restarted) or replaced:
       // resume the peer's. Its vector is as valid as a new one, and nothing is sent twice.
@@ -704,7 +715,19 @@ public final class ReplicaCore {
     if (snapshotApplyPending) {
       return; // one chunk at a time; the sender resends
     }
+    if (covers(durable, chunk.vector())) {
+      // Everything this snapshot carries is here already (a late copy of a finished transfer).
+      snapshotAck(chunk.from(), chunk.vector(), chunk.lastKey(), true);
+      return;
+    }
     SnapshotProgress open = receiving;
+    if (open != null
+        && !open.source().equals(chunk.from())
+        && chunk.afterKey() == null
+        && sourceGone(open.source())) {
+      receiving = null; // the open transfer's source left or fell silent: take this one
+      open = null;
+    }
     boolean sameTransfer =
         open != null && open.source().equals(chunk.from()) && open.vector().equals(chunk.vector());
     if (!sameTransfer) {
@@ -737,6 +760,24 @@ public final class ReplicaCore {
     snapshotApplies.add(
         new SnapshotApply(
             chunk.from(), chunk.vector(), chunk.documents(), chunk.lastKey(), chunk.done()));
+  }
+
+  /** Whether {@code vector} holds at least every sequence of {@code needed}. */
+  private static boolean covers(Map<NodeId, Long> vector, Map<NodeId, Long> needed) {
+    for (Map.Entry<NodeId, Long> entry : needed.entrySet()) {
+      if (vector.getOrDefault(entry.getKey(), 0L) < entry.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether a snapshot source is no longer a live member (left, or silent for 3 intervals). */
+  private boolean sourceGone(NodeId source) {
+    PeerProgress progress = peers.get(source);
+    return progress == null
+        || !progress.active
+        || nowMs - progress.lastHeardMs >= 3 * config.syncIntervalMs();
   }
 
   private void snapshotAck(

@@ -293,4 +293,24 @@ class ReplicationCoreTest {
     core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 2L))));
     assertThat(core.ready().replies()).hasSize(1);
   }
+
+  @Test
+  void aNewWriteDoesNotStallThePeersCatchUpStream() {
+    ReplicaCore core =
+        ReplicaCore.restore(
+            new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO), 2_000, 2_000, 64),
+            new RecoveredState(1_000, new Hlc(9_000, 0), Map.of(ONE, 1_000L)));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    core.step(new Input.Received(new PeerMessage.SyncRequest(TWO, Map.of())));
+    assertThat(core.ready().loads()).hasSize(4);
+    core.step(
+        new Input.Propose(
+            1, List.of(Mutation.put(C, DocumentId.of("new"), "{}")), WriteConcern.ONE));
+    persistAll(core, core.ready());
+    // No live push to a peer that is 744 entries behind: it would only be dropped as a gap.
+    assertThat(core.ready().messages()).noneMatch(e -> e.message() instanceof PeerMessage.Push);
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 64L))));
+    assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(257L);
+  }
 }
