@@ -24,6 +24,12 @@ import org.slf4j.LoggerFactory;
  * discovered ones (by LAN beacon, or admitted at the handshake), kept in {@code
  * DATA_DIR/peers-{id}.json} so they survive restarts.
  *
+ * <p>A beacon is only a hint: a node heard of by beacon is dialled, and joins the membership
+ * (counts for write concerns, is saved) only once its stream authenticates as the id the beacon
+ * claimed; an unconfirmed candidate is forgotten after the expiry. At most {@link #CANDIDATES_MAX}
+ * candidates are dialled at once, so forged beacons cost bounded work. A beacon never moves a
+ * connected peer to another URL.
+ *
  * <p>A discovered peer whose beacons and streams fall silent for the expiry leaves the active
  * membership: it is no longer dialled and no longer counts for write concerns, but it stays known,
  * so that no tombstone is collected before it acknowledged it (D5). It becomes active again with
@@ -57,6 +63,13 @@ final class Membership {
   private final long expiryMs;
   private final InstantSource clock;
   private final Map<NodeId, Known> peers = new ConcurrentSkipListMap<>();
+
+  /** Nodes heard of by beacon and being dialled, not yet authenticated: id to when first heard. */
+  private final Map<NodeId, Long> candidates = new ConcurrentSkipListMap<>();
+
+  /** The most unconfirmed candidates dialled at once. */
+  static final int CANDIDATES_MAX = 64;
+
   private @Nullable PeerTransport transport;
   private @Nullable Replicator replicator;
 
@@ -108,42 +121,81 @@ final class Membership {
     return Map.copyOf(peers);
   }
 
-  /** A beacon of this cluster arrived from another node. */
-  synchronized void onBeacon(NodeId id, URI url) {
-    see(id, url, "beacon");
-  }
-
   /**
-   * An authenticated node that is not a known peer dialled in: with discovery on, it joins (it
-   * proved it holds the cluster secret); otherwise it is refused.
+   * A beacon of this cluster arrived from another node. A known peer's silence timer restarts; an
+   * unknown node, or an inactive peer, is dialled, and joins once its stream authenticates.
    */
-  synchronized boolean admit(NodeId id, @Nullable URI url) {
-    if (!discovery || url == null || id.equals(self)) {
-      return false;
-    }
-    see(id, url, "handshake");
-    return true;
-  }
-
-  private void see(NodeId id, URI url, String how) {
+  synchronized void onBeacon(NodeId id, URI url) {
     if (id.equals(self)) {
       return;
     }
     long now = clock.millis();
     Known before = peers.get(id);
-    if (before != null && before.source() == Source.STATIC) {
-      return; // configured: its URL comes from the configuration
-    }
-    peers.put(id, new Known(url, Source.DISCOVERED, now, true));
-    boolean changed = before == null || !before.active() || !before.url().equals(url);
-    if (!changed) {
+    PeerTransport t = transport;
+    if (before != null) {
+      if (before.source() == Source.STATIC) {
+        return;
+      }
+      boolean connected = t != null && t.isConnected(id);
+      URI dial = connected ? before.url() : url; // a beacon never moves a connected peer
+      peers.put(id, new Known(dial, before.source(), now, before.active()));
+      if (!before.active() && t != null) {
+        t.addPeer(id, dial); // reactivated once it authenticates (confirmed)
+      }
       return;
     }
+    if (t == null || candidates.containsKey(id) || candidates.size() >= CANDIDATES_MAX) {
+      return;
+    }
+    candidates.put(id, now);
+    pendingUrls.put(id, url);
+    t.addPeer(id, url);
+  }
+
+  private final Map<NodeId, URI> pendingUrls = new ConcurrentSkipListMap<>();
+
+  /** An outbound stream authenticated: a candidate or an inactive peer joins. */
+  synchronized void confirmed(NodeId id) {
+    URI candidate = pendingUrls.remove(id);
+    candidates.remove(id);
+    Known before = peers.get(id);
+    if (candidate != null && before == null) {
+      join(id, candidate, "beacon");
+    } else if (before != null && !before.active()) {
+      join(id, before.url(), "beacon");
+    }
+  }
+
+  /**
+   * An authenticated node that is not an active peer dialled in: with discovery on, it joins (it
+   * proved it holds the cluster secret); otherwise it is refused.
+   */
+  synchronized boolean admit(NodeId id, @Nullable URI url) {
+    if (!discovery || id.equals(self)) {
+      return false;
+    }
+    Known before = peers.get(id);
+    URI dial = url != null ? url : before != null ? before.url() : null;
+    if (dial == null) {
+      return false;
+    }
+    candidates.remove(id);
+    pendingUrls.remove(id);
+    join(id, dial, "handshake");
+    return true;
+  }
+
+  private void join(NodeId id, URI url, String how) {
+    Known before = peers.get(id);
+    if (before != null && before.source() == Source.STATIC) {
+      return;
+    }
+    peers.put(id, new Known(url, Source.DISCOVERED, clock.millis(), true));
     log.atInfo()
         .addKeyValue("peer", id)
         .addKeyValue("url", url)
         .addKeyValue("via", how)
-        .log(before == null ? "peer discovered" : "peer active again");
+        .log(before == null ? "peer joined" : "peer active again");
     PeerTransport t = transport;
     Replicator r = replicator;
     if (t != null && r != null) {
@@ -160,6 +212,16 @@ final class Membership {
    */
   synchronized void expire(Map<NodeId, Long> lastContact) {
     long now = clock.millis();
+    for (Map.Entry<NodeId, Long> candidate : Map.copyOf(candidates).entrySet()) {
+      if (now - candidate.getValue() > expiryMs) {
+        candidates.remove(candidate.getKey());
+        pendingUrls.remove(candidate.getKey());
+        PeerTransport t = transport;
+        if (t != null) {
+          t.remove(candidate.getKey()); // never authenticated: forget it
+        }
+      }
+    }
     for (Map.Entry<NodeId, Known> entry : peers.entrySet()) {
       Known known = entry.getValue();
       if (known.source() != Source.DISCOVERED || !known.active()) {

@@ -95,12 +95,16 @@ public final class NodeServer implements AutoCloseable {
     this.skein = Skein.open(config.build());
     LanDiscovery lan = null;
     PeerTransport transport = null;
+    HttpApi started = null;
     try {
       transport = membership != null ? transport(settings, skein, meters, membership) : null;
-      this.api = HttpApi.start(settings, skein, meters, transport);
-      String selfUrl = settings.scheme() + "://" + settings.host() + ":" + api.port();
+      started = HttpApi.start(settings, skein, meters, transport);
+      this.api = started;
+      String selfUrl =
+          new PeerAddress(settings.nodeId(), settings.host(), api.port()).url(settings.scheme());
       if (transport != null && membership != null) {
         transport.advertise(selfUrl);
+        transport.onConnected(membership::confirmed);
         membership.attach(transport, skein.replicator());
         transport.start();
         if (discovery.enabled()) {
@@ -119,6 +123,9 @@ public final class NodeServer implements AutoCloseable {
         }
       }
     } catch (RuntimeException e) {
+      if (started != null) {
+        started.drainAndStop(0);
+      }
       if (transport != null) {
         transport.close();
       }

@@ -109,6 +109,9 @@ public record NodeSettings(
     }
   }
 
+  /** The largest allowed max-document-bytes: 4 MiB, so one document always fits a peer frame. */
+  public static final long DOCUMENT_BYTES_LIMIT = 4L << 20;
+
   /** Default request body limit: 8 MiB. */
   public static final long REQUEST_BODY_BYTES_MAX_DEFAULT = 8L << 20;
 
@@ -410,6 +413,14 @@ public record NodeSettings(
         throw new SettingsException(
             "invalid limits: need max-request-bytes >= 1024 and 64 <= max-document-bytes <="
                 + " max-request-bytes");
+      }
+      if (documentBytesMax > DOCUMENT_BYTES_LIMIT) {
+        throw new SettingsException(
+            "invalid max-document-bytes "
+                + documentBytesMax
+                + ": at most "
+                + DOCUMENT_BYTES_LIMIT
+                + " (4 MiB), so that any document fits a 16 MiB replication frame");
       }
       if (!clusterId.matches("[A-Za-z0-9_.-]{1,64}")) {
         throw new SettingsException(

@@ -610,6 +610,25 @@ class DynamoClusterTest {
     try (HttpJson h1 = http(one)) {
       assertThat(h1.put("/v1/collections/c/docs/two-of-two?w=all", "{}").status()).isEqualTo(200);
     }
+    // Node 3 comes back: its beacons reactivate it, and the streams both ways come up again.
+    List<String> targets3 = List.of("127.0.0.1:" + udp[0], "127.0.0.1:" + udp[1]);
+    NodeServer back =
+        start(
+            settings(all.get(2), all)
+                .peers("[]")
+                .discovery(true)
+                .discoveryPort(udp[2])
+                .discoveryTargets(String.join(",", targets3))
+                .discoveryExpirySeconds(1.5));
+    assertThat(await(Duration.ofSeconds(20), () -> peerIds(one).contains("3=connected")))
+        .as("%s", peerIds(one))
+        .isTrue();
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> status(back, "/v1/collections/c/docs/two-of-two") == 200))
+        .as("the returning node catches up")
+        .isTrue();
     // The peers it met are on disk, for the next start.
     String known =
         java.nio.file.Files.readString(

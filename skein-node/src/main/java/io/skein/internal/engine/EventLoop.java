@@ -68,6 +68,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private static final long IDLE_TICK_MS = 100;
   private static final int PEER_INBOX_MAX = 1_024;
   private static final long PEER_INBOX_WAIT_MS = 1_000;
+  private static final int PEER_INBOX_KIB_MAX = 64 * 1024;
 
   private record Command(
       List<Mutation> mutations,
@@ -80,8 +81,16 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private final InstantSource clock;
   private final ChangeNotifier notifier;
   private final ArrayBlockingQueue<Command> queue;
-  private final ArrayBlockingQueue<Input> peerInbox = new ArrayBlockingQueue<>(PEER_INBOX_MAX);
+  private final ArrayBlockingQueue<Inbound> peerInbox = new ArrayBlockingQueue<>(PEER_INBOX_MAX);
+
+  /** Bytes (in KiB permits) of documents waiting in the peer inbox: bounds its memory. */
+  private final Semaphore inboxBudget = new Semaphore(PEER_INBOX_KIB_MAX);
+
+  private record Inbound(Input input, int permits) {}
+
   private final Semaphore wakeups = new Semaphore(0);
+  private final java.util.concurrent.ConcurrentLinkedQueue<Input> membershipInbox =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final boolean replicating;
   private volatile PeerLink link = PeerLink.NONE;
   private volatile ReplicationStatus status;
@@ -163,8 +172,14 @@ public final class EventLoop implements AutoCloseable, Replicator {
     if (closing || failure != null) {
       return false;
     }
+    int permits = permits(input);
     try {
-      if (!peerInbox.offer(input, PEER_INBOX_WAIT_MS, TimeUnit.MILLISECONDS)) {
+      if (!inboxBudget.tryAcquire(permits, PEER_INBOX_WAIT_MS, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+      if (!peerInbox.offer(
+          new Inbound(input, permits), PEER_INBOX_WAIT_MS, TimeUnit.MILLISECONDS)) {
+        inboxBudget.release(permits);
         return false;
       }
     } catch (InterruptedException e) {
@@ -175,14 +190,47 @@ public final class EventLoop implements AutoCloseable, Replicator {
     return true;
   }
 
+  /** A message's weight against the inbox budget: its documents' size in KiB, at least 1. */
+  private static int permits(Input input) {
+    if (!(input instanceof Input.Received received)) {
+      return 1;
+    }
+    List<OplogEntry> entries =
+        switch (received.message()) {
+          case PeerMessage.Push push -> push.entries();
+          case PeerMessage.SnapshotChunk chunk -> chunk.documents();
+          default -> List.of();
+        };
+    long bytes = 0;
+    for (OplogEntry entry : entries) {
+      String document = entry.document();
+      bytes += 64 + (document == null ? 0 : document.length());
+    }
+    return (int) Math.min(PEER_INBOX_KIB_MAX, Math.max(1, bytes >> 10));
+  }
+
   @Override
   public boolean peerJoined(NodeId peer) {
-    return enqueue(new Input.PeerJoined(peer));
+    return enqueueMembership(new Input.PeerJoined(peer));
   }
 
   @Override
   public boolean peerLeft(NodeId peer) {
-    return enqueue(new Input.PeerLeft(peer));
+    return enqueueMembership(new Input.PeerLeft(peer));
+  }
+
+  /**
+   * Membership changes are rare (one per peer joining or leaving) and must never be dropped: a lost
+   * join would make the core ignore the peer, a lost leave would keep counting it. They go through
+   * their own unbounded queue.
+   */
+  private boolean enqueueMembership(Input input) {
+    if (closing || failure != null) {
+      return false;
+    }
+    membershipInbox.add(input);
+    wakeups.release();
+    return true;
   }
 
   @Override
@@ -215,15 +263,20 @@ public final class EventLoop implements AutoCloseable, Replicator {
 
   private void run() {
     List<Command> batch = new ArrayList<>();
-    List<Input> inputs = new ArrayList<>();
+    List<Inbound> inputs = new ArrayList<>();
     try {
       while (true) {
         wakeups.tryAcquire(IDLE_TICK_MS, TimeUnit.MILLISECONDS);
         wakeups.drainPermits();
         core.step(new Input.Tick(clock.millis()));
+        Input change;
+        while ((change = membershipInbox.poll()) != null) {
+          core.step(change);
+        }
         peerInbox.drainTo(inputs);
-        for (Input input : inputs) {
-          core.step(input);
+        for (Inbound inbound : inputs) {
+          inboxBudget.release(inbound.permits());
+          core.step(inbound.input());
         }
         inputs.clear();
         queue.drainTo(batch, drainMax);

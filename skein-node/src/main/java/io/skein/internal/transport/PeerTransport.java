@@ -180,6 +180,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final long liveStreamWindowMs;
   private volatile String selfUrl;
   private volatile Admission admission = (peer, url) -> false;
+  private volatile java.util.function.Consumer<NodeId> connected = peer -> {};
   private volatile boolean started;
   private volatile boolean closed;
 
@@ -261,6 +262,28 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     this.selfUrl = url;
   }
 
+  /** Sets who hears that an outbound stream to a peer authenticated (membership confirmation). */
+  public void onConnected(java.util.function.Consumer<NodeId> listener) {
+    this.connected = listener;
+  }
+
+  /** Returns whether the outbound stream to a peer is authenticated. */
+  public boolean isConnected(NodeId peer) {
+    Outbound stream = outbound.get(peer);
+    return stream != null && stream.state == State.CONNECTED;
+  }
+
+  /** Stops dialling a peer and forgets it (an unconfirmed discovery candidate). */
+  public void remove(NodeId peer) {
+    Outbound gone = outbound.remove(peer);
+    if (gone != null) {
+      synchronized (gone) {
+        gone.active = false;
+        gone.abort();
+      }
+    }
+  }
+
   /** Sets who decides on unknown authenticated nodes (by default they are refused). */
   public void admission(Admission admission) {
     this.admission = admission;
@@ -277,6 +300,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         existing.abort();
       }
       existing.active = true;
+      if (existing.state == State.INACTIVE) {
+        existing.state = State.CONNECTING;
+      }
       if (started) {
         existing.startDialling();
       }
@@ -509,6 +535,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             reconnects.increment();
           }
           everConnected = true;
+          connected.accept(peer);
           replicator.peerConnected(peer);
           pump(ws, listener);
         } catch (InterruptedException e) {
@@ -632,7 +659,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
 
     private void pump(WebSocket ws, ClientListener listener)
         throws InterruptedException, ExecutionException, TimeoutException, IOException {
-      while (!closed) {
+      // abort() (deactivation, a URL change) does not call the listener: check active and the
+      // socket too, so the thread never outlives its stream.
+      while (!closed && active && socket == ws) {
         if (listener.closedReason != null) {
           throw new IOException("peer closed the stream: " + listener.closedReason);
         }
@@ -918,7 +947,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       }
       case Handshake.Step.Authenticated authenticated -> {
         NodeId peer = authenticated.peer();
-        if (!outbound.containsKey(peer) && !admission.admit(peer, advertised(in))) {
+        Outbound known = outbound.get(peer);
+        boolean admitted =
+            (known == null || !known.active) && admission.admit(peer, advertised(in));
+        if (known == null && !admitted) {
           String message = "node " + peer + " is not a configured member of this cluster";
           countRefusal("unknown_peer", "local");
           log.atWarn().addKeyValue("peer", peer).log("peer handshake refused: {}", message);
