@@ -9,7 +9,7 @@
 # Usage: skein-bench/run.sh [--quick] [--replication] [--jmh] [--no-build] [--offline]
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
 #   (default)      the full run, about 11 minutes
-#   --replication  ReplicationBench instead: about 40 s with --quick, 4 minutes without
+#   --replication  ReplicationBench instead: about 35 s with --quick, 3 minutes without
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
 #   --offline      build with Maven offline (-o)
