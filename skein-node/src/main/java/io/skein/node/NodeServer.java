@@ -135,6 +135,12 @@ public final class NodeServer implements AutoCloseable {
     this.lan = lan;
     this.transport = transport;
     if (transport != null && membership != null) {
+      Gauge.builder(
+              "skein.replication.refused.entries",
+              skein,
+              s -> s.replicator().status().refusedEntries())
+          .description("Remote entries refused for an HLC beyond the max clock offset")
+          .register(meters);
       PeerTransport peers = transport;
       Membership members = membership;
       this.housekeeping =
@@ -204,12 +210,6 @@ public final class NodeServer implements AutoCloseable {
             s -> s.replicator().status().lagEntries().getOrDefault(peer, 0L))
         .description("Entries held here that a peer has not confirmed")
         .tag("peer", peer.value())
-        .register(meters);
-    Gauge.builder(
-            "skein.replication.refused.entries",
-            skein,
-            s -> s.replicator().status().refusedEntries())
-        .description("Remote entries refused for an HLC beyond the max clock offset")
         .register(meters);
   }
 

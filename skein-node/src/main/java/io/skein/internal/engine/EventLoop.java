@@ -330,6 +330,9 @@ public final class EventLoop implements AutoCloseable, Replicator {
       List<OplogEntry> entries = ready.entriesToPersist();
       if (!entries.isEmpty()) {
         persist(entries, ready);
+        if (replicating) {
+          status = snapshot(); // before the replies: a client that got its 200 sees its entry
+        }
       }
       for (Reply reply : ready.replies()) {
         complete(reply);

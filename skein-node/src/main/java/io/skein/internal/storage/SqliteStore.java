@@ -607,9 +607,14 @@ public final class SqliteStore implements Store {
         c -> {
           try (PreparedStatement p =
               c.prepareStatement(
-                  "SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE lsn > ? ORDER BY lsn LIMIT ?")) {
+                  "SELECT "
+                      + OPLOG_COLUMNS
+                      + " FROM oplog WHERE lsn > ? AND lsn <= ? ORDER BY lsn LIMIT ?")) {
+            // Only up to the published lsn: a commit is visible to readers a moment before
+            // lastLsn moves, and a token past lastLsn would be refused as never handed out.
             p.setLong(1, afterLsn);
-            p.setInt(2, limit);
+            p.setLong(2, lastLsn);
+            p.setInt(3, limit);
             List<Change> changes = new ArrayList<>();
             long last = afterLsn;
             try (ResultSet r = p.executeQuery()) {

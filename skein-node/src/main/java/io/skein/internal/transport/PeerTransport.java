@@ -433,6 +433,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     volatile @Nullable String lastError;
     volatile @Nullable WebSocket socket;
     volatile @Nullable Thread thread;
+    final java.util.concurrent.Semaphore wakeups = new java.util.concurrent.Semaphore(0);
 
     Outbound(NodeId peer, URI uri) {
       this.peer = peer;
@@ -565,7 +566,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           return;
         }
         try {
-          Thread.sleep(backoff.nextDelayMs());
+          // Wakes early when the peer dials in (it is back): no need to wait out the backoff.
+          if (wakeups.tryAcquire(backoff.nextDelayMs(), TimeUnit.MILLISECONDS)) {
+            wakeups.drainPermits();
+          }
         } catch (InterruptedException e) {
           return;
         }
@@ -987,6 +991,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         }
         in.peer = peer;
         touch(peer, System.currentTimeMillis());
+        Outbound back = outbound.get(peer);
+        if (back != null && back.state != State.CONNECTED) {
+          back.wakeups.release(); // the peer is reachable again: dial it now
+        }
         Frame welcome = authenticated.frame();
         if (welcome != null) {
           ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
