@@ -203,7 +203,13 @@ public final class NodeServer implements AutoCloseable {
     return transport;
   }
 
+  private final java.util.Set<NodeId> lagGauges =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private void registerLagGauge(NodeId peer) {
+    if (!lagGauges.add(peer)) {
+      return; // registered already (Micrometer warns on a second registration)
+    }
     Gauge.builder(
             "skein.replication.lag.entries",
             skein,
