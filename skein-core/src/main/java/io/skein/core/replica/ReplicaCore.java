@@ -449,6 +449,7 @@ public final class ReplicaCore {
           resendStaleSnapshot(peer.getKey(), peer.getValue());
         }
       }
+      dropMootTransfer();
       SnapshotProgress open = receiving;
       if (open != null && !snapshotApplyPending && peers.containsKey(open.source())) {
         // Keeps the sender going (or tells a restarted one where to resume).
@@ -716,10 +717,13 @@ public final class ReplicaCore {
       return; // one chunk at a time; the sender resends
     }
     if (covers(durable, chunk.vector())) {
-      // Everything this snapshot carries is here already (a late copy of a finished transfer).
+      // Everything this snapshot carries is here already (a late copy of a finished transfer, or
+      // incremental sync got there first): the transfer is moot.
+      dropMootTransfer();
       snapshotAck(chunk.from(), chunk.vector(), chunk.lastKey(), true);
       return;
     }
+    dropMootTransfer();
     SnapshotProgress open = receiving;
     if (open != null
         && !open.source().equals(chunk.from())
@@ -760,6 +764,18 @@ public final class ReplicaCore {
     snapshotApplies.add(
         new SnapshotApply(
             chunk.from(), chunk.vector(), chunk.documents(), chunk.lastKey(), chunk.done()));
+  }
+
+  /**
+   * Forgets an open incoming transfer whose vector this node already covers: left open, it would
+   * block every other source's snapshot (a transfer from another source waits for the open one).
+   * Found by the simulator with membership churn (seed 610 of the retention scenario).
+   */
+  private void dropMootTransfer() {
+    SnapshotProgress open = receiving;
+    if (open != null && !snapshotApplyPending && covers(durable, open.vector())) {
+      receiving = null;
+    }
   }
 
   /** Whether {@code vector} holds at least every sequence of {@code needed}. */

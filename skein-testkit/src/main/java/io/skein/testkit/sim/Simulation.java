@@ -100,6 +100,9 @@ public final class Simulation {
 
     /** Oplog entries pruned. */
     public long entriesPruned;
+
+    /** Peers seen leaving or rejoining the active membership. */
+    public long membershipChanges;
   }
 
   private record Acknowledged(DocumentKey key, Version version) {}
@@ -176,6 +179,20 @@ public final class Simulation {
 
   private void injectFaults() {
     double perStep = config.stepMs() / 60_000.0;
+    if (random.nextDouble() < config.partitionsPerMinute() * perStep) {
+      // Membership churn, as discovery makes it: one node sees another leave (its beacons
+      // stopped) or come back. A left peer stops counting for w= but stays known (D5).
+      SimNode observer = nodes.get(random.nextInt(nodes.size()));
+      SimNode subject = nodes.get(random.nextInt(nodes.size()));
+      if (observer.isAlive() && !observer.id.equals(subject.id)) {
+        observer.step(new Input.Tick(clock(observer)));
+        observer.step(
+            random.nextBoolean()
+                ? new Input.PeerLeft(subject.id)
+                : new Input.PeerJoined(subject.id));
+        stats.membershipChanges++;
+      }
+    }
     if (random.nextDouble() < config.crashesPerMinute() * perStep) {
       SimNode node = nodes.get(random.nextInt(nodes.size()));
       if (node.isAlive()) {
@@ -228,6 +245,13 @@ public final class Simulation {
     for (SimNode node : nodes) {
       if (!node.isAlive()) {
         node.restart();
+      }
+    }
+    for (SimNode node : nodes) {
+      for (SimNode other : nodes) {
+        if (!other.id.equals(node.id)) {
+          node.step(new Input.PeerJoined(other.id));
+        }
       }
     }
   }
@@ -343,8 +367,24 @@ public final class Simulation {
         }
       }
       if (!differences.isEmpty()) {
+        StringBuilder state = new StringBuilder();
+        for (SimNode n : nodes) {
+          state
+              .append("\n  node ")
+              .append(n.id)
+              .append(": durable ")
+              .append(new java.util.TreeMap<>(n.core().durableVector()))
+              .append(" horizon ")
+              .append(new java.util.TreeMap<>(n.core().horizon()))
+              .append(" receiving ")
+              .append(n.core().receivingSnapshot())
+              .append(" members ")
+              .append(n.core().members());
+        }
         throw new SimulationFailure(
-            node.id
+            state
+                + "\n"
+                + node.id
                 + " did not converge: "
                 + differences.size()
                 + " divergent keys, e.g. "
