@@ -313,4 +313,29 @@ class ReplicationCoreTest {
     core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 64L))));
     assertThat(core.ready().loads()).extracting(Load::fromSequence).containsExactly(257L);
   }
+
+  @Test
+  void anOpenTransferThisNodeAlreadyCoversIsDroppedAndDoesNotBlockAnotherSource() {
+    // Node 1 resumes a transfer from node 3 whose vector it already holds (incremental sync got
+    // there first); node 2 then offers a snapshot it does need.
+    ReplicaCore core =
+        ReplicaCore.restore(
+            new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO, THREE), 2_000, 2_000, 64),
+            new RecoveredState(
+                5,
+                new Hlc(9_000, 0),
+                Map.of(ONE, 5L, THREE, 9L),
+                Map.of(),
+                new SnapshotProgress(THREE, Map.of(ONE, 5L, THREE, 8L), null)));
+    core.step(new Input.Tick(10_000));
+    core.ready();
+    assertThat(core.receivingSnapshot()).isNull();
+    core.step(
+        new Input.Received(
+            new PeerMessage.SnapshotChunk(
+                TWO, Map.of(TWO, 40L), null, List.of(remote(TWO, 40, 9_500)), null, true)));
+    assertThat(core.ready().snapshotApplies())
+        .singleElement()
+        .satisfies(a -> assertThat(a.source()).isEqualTo(TWO));
+  }
 }
