@@ -106,7 +106,13 @@ public final class SqliteStore implements Store {
   private final ArrayBlockingQueue<Connection> readers;
   private final List<Connection> allReaders;
   private final RecoveredState recovered;
+
+  /** The last lsn published to readers (the change feed reads up to it). */
   private volatile long lastLsn;
+
+  /** The last lsn handed to a row; beyond lastLsn only for leader-mode rows not yet applied. */
+  private long allocatedLsn;
+
   private volatile boolean closed;
 
   private final Timer commitTimer;
@@ -130,10 +136,19 @@ public final class SqliteStore implements Store {
       this.upsertMeta = writer.prepareStatement(UPSERT_META);
       this.recovered = recover(writer, nodeId);
       String floor = queryString(writer, "SELECT value FROM meta WHERE key = 'lsn_floor'");
+      long floorLsn = floor == null ? 0 : Long.parseLong(floor);
+      this.allocatedLsn =
+          Math.max(queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog"), floorLsn);
+      String applied = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
       this.lastLsn =
-          Math.max(
-              queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog"),
-              floor == null ? 0 : Long.parseLong(floor));
+          applied == null
+              ? allocatedLsn
+              : Math.max(
+                  floorLsn,
+                  queryLong(
+                      writer,
+                      "SELECT coalesce(max(lsn), 0) FROM oplog WHERE log_index = 0 OR log_index <= "
+                          + Long.parseLong(applied)));
       writer.commit();
       // SQLite's advice for long-lived connections: refresh planner statistics where they are
       // missing or stale, bounded in work (0x10002: analysis limit, and all tables).
@@ -428,7 +443,8 @@ public final class SqliteStore implements Store {
       sample.stop(commitTimer);
       commitCounter.increment();
       commitEntries.record(entries.size());
-      lastLsn = changes.get(changes.size() - 1).lsn();
+      allocatedLsn = changes.get(changes.size() - 1).lsn();
+      lastLsn = allocatedLsn;
       return changes;
     } finally {
       writeLock.unlock();
@@ -436,7 +452,7 @@ public final class SqliteStore implements Store {
   }
 
   private List<Change> appendInTransaction(List<OplogEntry> entries, Hlc hlcHighWater) {
-    long firstLsn = lastLsn + 1;
+    long firstLsn = allocatedLsn + 1;
     try {
       long lsn = firstLsn;
       for (OplogEntry e : entries) {
@@ -783,7 +799,7 @@ public final class SqliteStore implements Store {
             pruned = p.executeUpdate();
           }
           putMeta("horizon", formatVector(horizon));
-          putMeta("lsn_floor", Long.toString(lastLsn));
+          putMeta("lsn_floor", Long.toString(allocatedLsn));
         }
         long collected = collectTombstones(cutoff, tombstoneStable);
         writer.commit();
@@ -877,7 +893,7 @@ public final class SqliteStore implements Store {
     writeLock.lock();
     try {
       ensureOpen();
-      long lsn = lastLsn + 1;
+      long lsn = allocatedLsn + 1;
       List<Change> changes = new ArrayList<>();
       try {
         for (OplogEntry e : apply.documents()) {
@@ -905,7 +921,8 @@ public final class SqliteStore implements Store {
         putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
         writer.commit();
         if (!changes.isEmpty()) {
-          lastLsn = changes.get(changes.size() - 1).lsn();
+          allocatedLsn = changes.get(changes.size() - 1).lsn();
+          lastLsn = allocatedLsn;
         }
         return changes;
       } catch (SQLException e) {
@@ -924,6 +941,218 @@ public final class SqliteStore implements Store {
   public long oldestLsn() {
     return read(c -> queryLong(c, "SELECT coalesce(min(lsn), 0) FROM oplog"));
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leader mode (issue 4): the log is appended unapplied and applied to the documents at commit,
+  // so a truncated (never committed) entry has never touched a document.
+
+  /**
+   * Leader mode, in one transaction: persists the epoch and vote if given, removes the log from
+   * {@code truncateFrom} on (if not 0) into {@code _system_rollback}, and appends the entries
+   * without applying them. Truncating an applied entry is refused.
+   *
+   * @param hardState {@code {epoch, votedFor}} to persist, or {@code null}
+   */
+  public void appendLeaderLog(
+      @Nullable LeaderHardState hardState,
+      long truncateFrom,
+      List<OplogEntry> entries,
+      Hlc hlcHighWater) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      long lsn = allocatedLsn + 1;
+      try {
+        if (hardState != null) {
+          putMeta("leader_epoch", Long.toString(hardState.epoch()));
+          NodeId vote = hardState.votedFor();
+          putMeta("leader_vote", vote == null ? "" : vote.value());
+        }
+        if (truncateFrom > 0) {
+          rollBackFrom(truncateFrom);
+        }
+        for (OplogEntry e : entries) {
+          bindOplog(e, lsn++, false);
+          insertOplog.addBatch();
+        }
+        insertOplog.executeBatch();
+        putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
+        if (queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'") == null) {
+          putMeta("leader_applied", "0");
+        }
+        writer.commit();
+        allocatedLsn = lsn - 1;
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "log append rolled back: " + e, e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Moves the log from {@code from} on into {@code _system_rollback}, then deletes it. */
+  private void rollBackFrom(long from) throws SQLException {
+    String applied = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
+    if (applied != null && from <= Long.parseLong(applied)) {
+      throw new SQLException(
+          "refusing to truncate the log from " + from + ": entries up to " + applied + " applied");
+    }
+    List<Change> removed = new ArrayList<>();
+    try (PreparedStatement p =
+        writer.prepareStatement(
+            "SELECT "
+                + OPLOG_COLUMNS
+                + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
+                + " ORDER BY log_index")) {
+      p.setLong(1, from);
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          removed.add(change(r));
+        }
+      }
+    }
+    try (PreparedStatement insert =
+        writer.prepareStatement(
+            "INSERT OR REPLACE INTO docs (collection, id, body, hlc, origin, origin_key, lsn, seq)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, 0)")) {
+      for (Change change : removed) {
+        OplogEntry e = change.entry();
+        com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode();
+        body.put("collection", e.collection().value())
+            .put("id", e.id().value())
+            .put("op", e.operation().wireName())
+            .put("version", e.version().toString())
+            .put("epoch", e.epoch())
+            .put("index", e.index());
+        String document = e.document();
+        if (document == null) {
+          body.putNull("doc");
+        } else {
+          body.putRawValue("doc", new com.fasterxml.jackson.databind.util.RawValue(document));
+        }
+        insert.setString(1, ROLLBACK.value());
+        insert.setString(2, "e" + e.epoch() + "-i" + e.index());
+        insert.setString(3, body.toString());
+        insert.setLong(4, e.hlc().pack());
+        insert.setString(5, e.origin().value());
+        insert.setString(6, e.origin().sortKey());
+        insert.setLong(7, change.lsn());
+        insert.executeUpdate();
+      }
+    }
+    try (PreparedStatement delete =
+        writer.prepareStatement(
+            "DELETE FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0")) {
+      delete.setLong(1, from);
+      delete.executeUpdate();
+    }
+    if (!removed.isEmpty()) {
+      log.atWarn()
+          .addKeyValue("from", from)
+          .addKeyValue("entries", removed.size())
+          .log("uncommitted log entries rolled back into _system_rollback");
+    }
+  }
+
+  /** The collection that keeps rolled-back leader-mode writes (D3). */
+  public static final CollectionName ROLLBACK = CollectionName.system("_system_rollback");
+
+  /**
+   * Leader mode: applies the log up to {@code upToIndex} to the documents by last-write-wins, in
+   * one transaction, and publishes those changes to the feed.
+   *
+   * @return the changes applied
+   */
+  public List<Change> applyLeaderLog(long upToIndex) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      try {
+        String text = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
+        long applied = text == null ? 0 : Long.parseLong(text);
+        if (upToIndex <= applied) {
+          return List.of();
+        }
+        List<Change> pending = new ArrayList<>();
+        try (PreparedStatement p =
+            writer.prepareStatement(
+                "SELECT "
+                    + OPLOG_COLUMNS
+                    + " FROM oplog WHERE log_index > ? AND log_index <= ? AND snapshot = 0"
+                    + " ORDER BY log_index")) {
+          p.setLong(1, applied);
+          p.setLong(2, upToIndex);
+          try (ResultSet r = p.executeQuery()) {
+            while (r.next()) {
+              pending.add(change(r));
+            }
+          }
+        }
+        List<Change> changes = new ArrayList<>(pending.size());
+        try (PreparedStatement mark =
+            writer.prepareStatement("UPDATE oplog SET won = ? WHERE lsn = ?")) {
+          for (Change change : pending) {
+            bindDocument(change.entry(), change.lsn());
+            boolean won = upsertDoc.executeUpdate() > 0;
+            mark.setInt(1, won ? 1 : 0);
+            mark.setLong(2, change.lsn());
+            mark.executeUpdate();
+            changes.add(new Change(change.lsn(), change.entry(), won));
+          }
+        }
+        long last = pending.isEmpty() ? applied : pending.get(pending.size() - 1).entry().index();
+        putMeta("leader_applied", Long.toString(last));
+        writer.commit();
+        if (!changes.isEmpty()) {
+          lastLsn = Math.max(lastLsn, changes.get(changes.size() - 1).lsn());
+        }
+        return changes;
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "applying the log rolled back: " + e, e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Leader mode: what a {@code LeaderCore} needs to resume. */
+  public io.skein.core.leader.LeaderRecovered leaderRecovered() {
+    return read(
+        c -> {
+          String epoch = queryString(c, "SELECT value FROM meta WHERE key = 'leader_epoch'");
+          String vote = queryString(c, "SELECT value FROM meta WHERE key = 'leader_vote'");
+          String applied = queryString(c, "SELECT value FROM meta WHERE key = 'leader_applied'");
+          long lastIndex =
+              queryLong(c, "SELECT coalesce(max(log_index), 0) FROM oplog WHERE snapshot = 0");
+          Map<Long, Long> starts = new HashMap<>();
+          try (Statement s = c.createStatement();
+              ResultSet r =
+                  s.executeQuery(
+                      "SELECT epoch, min(log_index) FROM oplog WHERE log_index > 0 AND snapshot = 0"
+                          + " GROUP BY epoch")) {
+            while (r.next()) {
+              starts.put(r.getLong(2), r.getLong(1));
+            }
+          }
+          return new io.skein.core.leader.LeaderRecovered(
+              epoch == null ? 0 : Long.parseLong(epoch),
+              vote == null || vote.isEmpty() ? null : NodeId.of(vote),
+              lastIndex,
+              starts,
+              applied == null ? 0 : Long.parseLong(applied),
+              recovered.hlcHighWater());
+        });
+  }
+
+  /**
+   * An epoch and the vote cast in it (leader mode's durable election state).
+   *
+   * @param epoch the epoch
+   * @param votedFor the vote, or {@code null}
+   */
+  public record LeaderHardState(long epoch, @Nullable NodeId votedFor) {}
 
   static Map<NodeId, Long> parseVector(@Nullable String text) {
     Map<NodeId, Long> vector = new HashMap<>();
