@@ -1117,6 +1117,31 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Leader mode: the log entries from {@code fromIndex} on, in index order, at most {@code limit}.
+   */
+  public List<OplogEntry> leaderEntries(long fromIndex, int limit) {
+    return read(
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT "
+                      + OPLOG_COLUMNS
+                      + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
+                      + " ORDER BY log_index LIMIT ?")) {
+            p.setLong(1, fromIndex);
+            p.setInt(2, limit);
+            List<OplogEntry> entries = new ArrayList<>();
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                entries.add(change(r).entry());
+              }
+            }
+            return entries;
+          }
+        });
+  }
+
   /** Leader mode: what a {@code LeaderCore} needs to resume. */
   public io.skein.core.leader.LeaderRecovered leaderRecovered() {
     return read(
