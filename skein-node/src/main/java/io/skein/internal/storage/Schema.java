@@ -30,7 +30,34 @@ public final class Schema {
   /** {@code PRAGMA user_version}: the schema version this code reads and writes. */
   public static final int VERSION = 2;
 
-  /** Statements that create an empty version-1 database. */
+  private static final String OPLOG_ORIGIN_SEQ_INDEX =
+      "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0";
+  private static final String OPLOG_HLC_INDEX = "CREATE INDEX oplog_hlc ON oplog (hlc)";
+  private static final String OPLOG_KEY_INDEX = "CREATE INDEX oplog_key ON oplog (collection, id)";
+
+  /** The version-2 oplog table, under a name (the migration builds it beside the old one). */
+  private static String oplogTable(String name) {
+    return "CREATE TABLE "
+        + name
+        + """
+         (
+          lsn INTEGER PRIMARY KEY,
+          origin TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          hlc INTEGER NOT NULL,
+          op INTEGER NOT NULL,
+          collection TEXT NOT NULL,
+          id TEXT NOT NULL,
+          body TEXT,
+          epoch INTEGER NOT NULL,
+          log_index INTEGER NOT NULL,
+          checksum INTEGER NOT NULL,
+          won INTEGER NOT NULL,
+          snapshot INTEGER NOT NULL DEFAULT 0
+        )""";
+  }
+
+  /** Statements that create an empty database of the current version. */
   public static final List<String> CREATE =
       List.of(
           """
@@ -46,25 +73,10 @@ public final class Schema {
             PRIMARY KEY (collection, id)
           ) WITHOUT ROWID""",
           "CREATE INDEX docs_tombstones ON docs (hlc) WHERE body IS NULL",
-          """
-          CREATE TABLE oplog (
-            lsn INTEGER PRIMARY KEY,
-            origin TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            hlc INTEGER NOT NULL,
-            op INTEGER NOT NULL,
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
-            body TEXT,
-            epoch INTEGER NOT NULL,
-            log_index INTEGER NOT NULL,
-            checksum INTEGER NOT NULL,
-            won INTEGER NOT NULL,
-            snapshot INTEGER NOT NULL DEFAULT 0
-          )""",
-          "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0",
-          "CREATE INDEX oplog_hlc ON oplog (hlc)",
-          "CREATE INDEX oplog_key ON oplog (collection, id)",
+          oplogTable("oplog"),
+          OPLOG_ORIGIN_SEQ_INDEX,
+          OPLOG_HLC_INDEX,
+          OPLOG_KEY_INDEX,
           """
           CREATE TABLE meta (
             key TEXT PRIMARY KEY,
@@ -84,22 +96,7 @@ public final class Schema {
           "ALTER TABLE docs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
           "UPDATE docs SET seq = coalesce((SELECT o.seq FROM oplog o WHERE o.lsn = docs.lsn), 0)",
           "CREATE INDEX docs_tombstones ON docs (hlc) WHERE body IS NULL",
-          """
-          CREATE TABLE oplog_v2 (
-            lsn INTEGER PRIMARY KEY,
-            origin TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            hlc INTEGER NOT NULL,
-            op INTEGER NOT NULL,
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
-            body TEXT,
-            epoch INTEGER NOT NULL,
-            log_index INTEGER NOT NULL,
-            checksum INTEGER NOT NULL,
-            won INTEGER NOT NULL,
-            snapshot INTEGER NOT NULL DEFAULT 0
-          )""",
+          oplogTable("oplog_v2"),
           """
           INSERT INTO oplog_v2 (lsn, origin, seq, hlc, op, collection, id, body, epoch,
                                 log_index, checksum, won, snapshot)
@@ -108,9 +105,9 @@ public final class Schema {
           FROM oplog""",
           "DROP TABLE oplog",
           "ALTER TABLE oplog_v2 RENAME TO oplog",
-          "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0",
-          "CREATE INDEX oplog_hlc ON oplog (hlc)",
-          "CREATE INDEX oplog_key ON oplog (collection, id)",
+          OPLOG_ORIGIN_SEQ_INDEX,
+          OPLOG_HLC_INDEX,
+          OPLOG_KEY_INDEX,
           "PRAGMA user_version = 2");
 
   /** {@code oplog.op} for a put. */

@@ -57,6 +57,14 @@ import org.sqlite.SQLiteConfig;
  * committed transaction. Opening never writes to a file before it has been checked: a file that is
  * not SQLite, not Skein's, of another schema version, of another node, or that fails {@code PRAGMA
  * quick_check} stops the open with a {@link StorageException} and is left untouched.
+ *
+ * <p>Why one class of this size: every write path (dynamo appends, snapshot applies, retention, the
+ * leader-mode log) must run on the single writer connection, under {@code writeLock}, with the same
+ * prepared statements and the same two lsn counters ({@code allocatedLsn} for rows, {@code lastLsn}
+ * published to readers). Splitting them across classes would mean sharing that mutable state
+ * through package-private fields, which hides the one-writer invariant instead of keeping it in one
+ * place. The stateless parts live elsewhere: {@link Schema} (DDL), {@link MetaCodec} (meta values)
+ * and {@code SqlQueryTranslator} (queries).
  */
 public final class SqliteStore implements Store {
   private static final byte[] SQLITE_HEADER =
@@ -401,7 +409,7 @@ public final class SqliteStore implements Store {
         vector.put(NodeId.of(r.getString(1)), r.getLong(2));
       }
     }
-    Map<NodeId, Long> horizon = parseVector(queryString(c, META_HORIZON_QUERY));
+    Map<NodeId, Long> horizon = MetaCodec.parseVector(queryString(c, META_HORIZON_QUERY));
     horizon.forEach((origin, seq) -> vector.merge(origin, seq, Math::max));
     String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
     long lastSequence =
@@ -419,7 +427,8 @@ public final class SqliteStore implements Store {
         hlc,
         vector,
         horizon,
-        parseProgress(queryString(c, "SELECT value FROM meta WHERE key = 'snapshot_receive'")));
+        MetaCodec.parseProgress(
+            queryString(c, "SELECT value FROM meta WHERE key = 'snapshot_receive'")));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -656,22 +665,17 @@ public final class SqliteStore implements Store {
   public List<OplogEntry> entries(NodeId origin, long fromSequence, int limit) {
     return read(
         c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT "
-                      + OPLOG_COLUMNS
-                      + " FROM oplog WHERE origin = ? AND seq >= ? AND snapshot = 0 ORDER BY seq LIMIT ?")) {
-            p.setString(1, origin.value());
-            p.setLong(2, fromSequence);
-            p.setInt(3, limit);
-            List<OplogEntry> entries = new ArrayList<>();
-            try (ResultSet r = p.executeQuery()) {
-              while (r.next()) {
-                entries.add(change(r).entry());
-              }
-            }
-            return entries;
+          List<OplogEntry> entries = new ArrayList<>();
+          for (Change change :
+              selectOplog(
+                  c,
+                  "origin = ? AND seq >= ? AND snapshot = 0 ORDER BY seq LIMIT ?",
+                  origin.value(),
+                  fromSequence,
+                  limit)) {
+            entries.add(change.entry());
           }
+          return entries;
         });
   }
 
@@ -737,6 +741,24 @@ public final class SqliteStore implements Store {
     return new StoredDocument(key, version, r.getString(2));
   }
 
+  /** Reads oplog rows: {@code SELECT OPLOG_COLUMNS FROM oplog WHERE} the given condition. */
+  private static List<Change> selectOplog(Connection c, String condition, Object... parameters)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE " + condition)) {
+      for (int i = 0; i < parameters.length; i++) {
+        p.setObject(i + 1, parameters[i]);
+      }
+      List<Change> changes = new ArrayList<>();
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          changes.add(change(r));
+        }
+      }
+      return changes;
+    }
+  }
+
   private static Change change(ResultSet r) throws SQLException {
     OplogEntry entry =
         new OplogEntry(
@@ -767,7 +789,7 @@ public final class SqliteStore implements Store {
     try {
       ensureOpen();
       try {
-        Map<NodeId, Long> horizon = parseVector(queryString(writer, META_HORIZON_QUERY));
+        Map<NodeId, Long> horizon = MetaCodec.parseVector(queryString(writer, META_HORIZON_QUERY));
         // Bounded work per round: the oldest PRUNE_ROWS_MAX rows at most. Rows are cut at an HLC
         // bound, so what goes is a prefix of every origin's log (an origin's HLCs grow with its
         // sequence).
@@ -798,7 +820,7 @@ public final class SqliteStore implements Store {
             p.setLong(1, bound);
             pruned = p.executeUpdate();
           }
-          putMeta("horizon", formatVector(horizon));
+          putMeta("horizon", MetaCodec.formatVector(horizon));
           putMeta("lsn_floor", Long.toString(allocatedLsn));
         }
         long collected = collectTombstones(cutoff, tombstoneStable);
@@ -905,9 +927,10 @@ public final class SqliteStore implements Store {
           }
         }
         if (apply.done()) {
-          Map<NodeId, Long> horizon = parseVector(queryString(writer, META_HORIZON_QUERY));
+          Map<NodeId, Long> horizon =
+              MetaCodec.parseVector(queryString(writer, META_HORIZON_QUERY));
           apply.vector().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
-          putMeta("horizon", formatVector(horizon));
+          putMeta("horizon", MetaCodec.formatVector(horizon));
           try (PreparedStatement p =
               writer.prepareStatement("DELETE FROM meta WHERE key = 'snapshot_receive'")) {
             p.executeUpdate();
@@ -915,7 +938,7 @@ public final class SqliteStore implements Store {
         } else {
           putMeta(
               "snapshot_receive",
-              formatProgress(
+              MetaCodec.formatProgress(
                   new SnapshotProgress(apply.source(), apply.vector(), apply.lastKey())));
         }
         putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
@@ -998,20 +1021,9 @@ public final class SqliteStore implements Store {
       throw new SQLException(
           "refusing to truncate the log from " + from + ": entries up to " + applied + " applied");
     }
-    List<Change> removed = new ArrayList<>();
-    try (PreparedStatement p =
-        writer.prepareStatement(
-            "SELECT "
-                + OPLOG_COLUMNS
-                + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
-                + " ORDER BY log_index")) {
-      p.setLong(1, from);
-      try (ResultSet r = p.executeQuery()) {
-        while (r.next()) {
-          removed.add(change(r));
-        }
-      }
-    }
+    List<Change> removed =
+        selectOplog(
+            writer, "log_index >= ? AND log_index > 0 AND snapshot = 0 ORDER BY log_index", from);
     try (PreparedStatement insert =
         writer.prepareStatement(
             "INSERT OR REPLACE INTO docs (collection, id, body, hlc, origin, origin_key, lsn, seq)"
@@ -1074,21 +1086,12 @@ public final class SqliteStore implements Store {
         if (upToIndex <= applied) {
           return List.of();
         }
-        List<Change> pending = new ArrayList<>();
-        try (PreparedStatement p =
-            writer.prepareStatement(
-                "SELECT "
-                    + OPLOG_COLUMNS
-                    + " FROM oplog WHERE log_index > ? AND log_index <= ? AND snapshot = 0"
-                    + " ORDER BY log_index")) {
-          p.setLong(1, applied);
-          p.setLong(2, upToIndex);
-          try (ResultSet r = p.executeQuery()) {
-            while (r.next()) {
-              pending.add(change(r));
-            }
-          }
-        }
+        List<Change> pending =
+            selectOplog(
+                writer,
+                "log_index > ? AND log_index <= ? AND snapshot = 0 ORDER BY log_index",
+                applied,
+                upToIndex);
         List<Change> changes = new ArrayList<>(pending.size());
         try (PreparedStatement mark =
             writer.prepareStatement("UPDATE oplog SET won = ? WHERE lsn = ?")) {
@@ -1123,22 +1126,16 @@ public final class SqliteStore implements Store {
   public List<OplogEntry> leaderEntries(long fromIndex, int limit) {
     return read(
         c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT "
-                      + OPLOG_COLUMNS
-                      + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
-                      + " ORDER BY log_index LIMIT ?")) {
-            p.setLong(1, fromIndex);
-            p.setInt(2, limit);
-            List<OplogEntry> entries = new ArrayList<>();
-            try (ResultSet r = p.executeQuery()) {
-              while (r.next()) {
-                entries.add(change(r).entry());
-              }
-            }
-            return entries;
+          List<OplogEntry> entries = new ArrayList<>();
+          for (Change change :
+              selectOplog(
+                  c,
+                  "log_index >= ? AND log_index > 0 AND snapshot = 0 ORDER BY log_index LIMIT ?",
+                  fromIndex,
+                  limit)) {
+            entries.add(change.entry());
           }
+          return entries;
         });
   }
 
@@ -1178,57 +1175,6 @@ public final class SqliteStore implements Store {
    * @param votedFor the vote, or {@code null}
    */
   public record LeaderHardState(long epoch, @Nullable NodeId votedFor) {}
-
-  static Map<NodeId, Long> parseVector(@Nullable String text) {
-    Map<NodeId, Long> vector = new HashMap<>();
-    if (text == null || text.isEmpty()) {
-      return vector;
-    }
-    for (String part : text.split(",", -1)) {
-      int colon = part.lastIndexOf(':');
-      vector.put(NodeId.of(part.substring(0, colon)), Long.parseLong(part.substring(colon + 1)));
-    }
-    return vector;
-  }
-
-  static String formatVector(Map<NodeId, Long> vector) {
-    return vector.entrySet().stream()
-        .sorted(Map.Entry.comparingByKey())
-        .map(e -> e.getKey().value() + ":" + e.getValue())
-        .collect(java.util.stream.Collectors.joining(","));
-  }
-
-  private static String formatProgress(SnapshotProgress progress) {
-    com.fasterxml.jackson.databind.node.ObjectNode node = JSON.createObjectNode();
-    node.put("source", progress.source().value());
-    node.put("vector", formatVector(progress.vector()));
-    DocumentKey last = progress.lastKey();
-    if (last != null) {
-      node.put("collection", last.collection().value());
-      node.put("id", last.id().value());
-    }
-    return node.toString();
-  }
-
-  private static @Nullable SnapshotProgress parseProgress(@Nullable String text)
-      throws SQLException {
-    if (text == null) {
-      return null;
-    }
-    try {
-      com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
-      DocumentKey last =
-          node.has("collection")
-              ? new DocumentKey(
-                  new CollectionName(node.get("collection").asText()),
-                  DocumentId.of(node.get("id").asText()))
-              : null;
-      return new SnapshotProgress(
-          NodeId.of(node.get("source").asText()), parseVector(node.get("vector").asText()), last);
-    } catch (JsonProcessingException | RuntimeException e) {
-      throw new SQLException("meta snapshot_receive is unreadable: " + e.getMessage(), e);
-    }
-  }
 
   /** A read that runs on a borrowed connection. */
   @FunctionalInterface

@@ -216,11 +216,14 @@ public final class Handshake {
   }
 
   private static Step.Refuse refuse(String code, String message) {
-    Frame frame =
-        Frame.newBuilder()
-            .setRefused(Refused.newBuilder().setCode(code).setMessage(message))
-            .build();
-    return new Step.Refuse(code, message, frame);
+    return new Step.Refuse(code, message, refusedFrame(code, message));
+  }
+
+  /** Returns a {@code Refused} frame telling the peer why (also used by the transport). */
+  public static Frame refusedFrame(String code, String message) {
+    return Frame.newBuilder()
+        .setRefused(Refused.newBuilder().setCode(code).setMessage(message))
+        .build();
   }
 
   /** HMAC-SHA256 over a label and length-prefixed fields, so no two transcripts collide. */

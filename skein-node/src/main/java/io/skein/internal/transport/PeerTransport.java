@@ -13,7 +13,6 @@ import io.skein.core.replica.PeerMessage;
 import io.skein.internal.engine.PeerLink;
 import io.skein.internal.engine.Replicator;
 import io.skein.internal.transport.proto.Frame;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -176,6 +174,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final Map<NodeId, Outbound> outbound = new java.util.concurrent.ConcurrentSkipListMap<>();
   private final Map<String, Inbound> inbound = new ConcurrentHashMap<>();
   private final Timer applyDelay;
+  private final DistributionSummary frameBytes;
   private final com.google.protobuf.ByteString incarnation;
   private final long liveStreamWindowMs;
   private volatile String selfUrl;
@@ -235,6 +234,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             .description(
                 "From an entry's HLC on its origin to its arrival here (includes clock skew)")
             .publishPercentiles(0.5, 0.99)
+            .register(meters);
+    this.frameBytes =
+        DistributionSummary.builder("skein.peer.frame.bytes")
+            .description("Size of frames received from peers")
             .register(meters);
   }
 
@@ -395,6 +398,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         .increment();
   }
 
+  private Counter peerCounter(String name, String description, String peer) {
+    return Counter.builder(name).description(description).tag("peer", peer).register(meters);
+  }
+
   private void countFrameError(FrameException.Reason reason) {
     Counter.builder("skein.peer.frames.refused")
         .description("Inbound frames refused (stream closed), by reason")
@@ -429,6 +436,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     final Counter messagesSent;
     final Counter reconnects;
     final Counter dropped;
+    final Counter bytesReceived;
+    final Counter entriesReceived;
+    final Counter receiveDropped;
     volatile State state = State.CONNECTING;
     volatile @Nullable String lastError;
     volatile @Nullable WebSocket socket;
@@ -440,30 +450,26 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       this.uri = uri;
       String tag = peer.value();
       this.entriesSent =
-          Counter.builder("skein.peer.entries.sent")
-              .description("Oplog entries sent to a peer")
-              .tag("peer", tag)
-              .register(meters);
-      this.bytesSent =
-          Counter.builder("skein.peer.bytes.sent")
-              .description("Frame bytes sent to a peer")
-              .tag("peer", tag)
-              .register(meters);
-      this.messagesSent =
-          Counter.builder("skein.peer.messages.sent")
-              .description("Messages sent to a peer")
-              .tag("peer", tag)
-              .register(meters);
+          peerCounter("skein.peer.entries.sent", "Oplog entries sent to a peer", tag);
+      this.bytesSent = peerCounter("skein.peer.bytes.sent", "Frame bytes sent to a peer", tag);
+      this.messagesSent = peerCounter("skein.peer.messages.sent", "Messages sent to a peer", tag);
       this.reconnects =
-          Counter.builder("skein.peer.reconnects")
-              .description("Streams to a peer re-established after a loss")
-              .tag("peer", tag)
-              .register(meters);
+          peerCounter(
+              "skein.peer.reconnects", "Streams to a peer re-established after a loss", tag);
       this.dropped =
-          Counter.builder("skein.peer.send.dropped")
-              .description("Messages for a peer dropped (not connected, or its queue full)")
-              .tag("peer", tag)
-              .register(meters);
+          peerCounter(
+              "skein.peer.send.dropped",
+              "Messages for a peer dropped (not connected, or its queue full)",
+              tag);
+      this.bytesReceived =
+          peerCounter("skein.peer.bytes.received", "Frame bytes received from a peer", tag);
+      this.entriesReceived =
+          peerCounter("skein.peer.entries.received", "Oplog entries received from a peer", tag);
+      this.receiveDropped =
+          peerCounter(
+              "skein.peer.receive.dropped",
+              "Messages from a peer dropped because the event loop's inbox stayed full",
+              tag);
       Gauge.builder("skein.peer.connected", this, o -> o.state == State.CONNECTED ? 1 : 0)
           .description("1 while the stream to a peer is authenticated")
           .tag("peer", tag)
@@ -550,7 +556,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           noteFailure(String.valueOf(e.getMessage()), true);
         } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
           state = State.DISCONNECTED;
-          noteFailure(describe(e), false);
+          noteFailure(ClientListener.describe(e), false);
         } finally {
           socket = null;
           if (ws != null) {
@@ -626,19 +632,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       Handshake.Step.Authenticated authenticated = (Handshake.Step.Authenticated) step;
       if (!authenticated.peer().equals(peer)) {
         Frame refused =
-            Frame.newBuilder()
-                .setRefused(
-                    io.skein.internal.transport.proto.Refused.newBuilder()
-                        .setCode("unexpected_node_id")
-                        .setMessage(
-                            "dialled "
-                                + uri
-                                + " for node "
-                                + peer
-                                + " but node "
-                                + authenticated.peer()
-                                + " answered"))
-                .build();
+            Handshake.refusedFrame(
+                "unexpected_node_id",
+                "dialled "
+                    + uri
+                    + " for node "
+                    + peer
+                    + " but node "
+                    + authenticated.peer()
+                    + " answered");
         write(ws, refused);
         countRefusal("unexpected_node_id", "local");
         throw new RefusedException(refused.getRefused().getMessage());
@@ -706,95 +708,6 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
     }
     return bytes;
-  }
-
-  private static String describe(Throwable e) {
-    Throwable cause = e;
-    while ((cause instanceof ExecutionException
-            || cause instanceof java.util.concurrent.CompletionException)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    if (cause instanceof TimeoutException) {
-      return "timed out";
-    }
-    String message = cause.getMessage();
-    return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
-  }
-
-  /** Collects whole binary messages on the dialling side (only handshake frames arrive there). */
-  private static final class ClientListener implements WebSocket.Listener {
-    private static final byte[] CLOSED = new byte[0];
-    private final int messageBytesMax;
-    private final BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
-    private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-    volatile @Nullable String closedReason;
-
-    ClientListener(int frameBytesMax) {
-      this.messageBytesMax = frameBytesMax + FrameCodec.HEADER_BYTES;
-    }
-
-    @Override
-    public void onOpen(WebSocket webSocket) {
-      webSocket.request(1);
-    }
-
-    @Override
-    public @Nullable CompletionStage<?> onBinary(
-        WebSocket webSocket, ByteBuffer data, boolean last) {
-      if (partial.size() + data.remaining() > messageBytesMax) {
-        closedReason = "the peer sent a message over " + messageBytesMax + " bytes";
-        messages.add(CLOSED);
-        webSocket.abort();
-        return null;
-      }
-      byte[] chunk = new byte[data.remaining()];
-      data.get(chunk);
-      partial.writeBytes(chunk);
-      if (last) {
-        messages.add(partial.toByteArray());
-        partial.reset();
-      }
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public @Nullable CompletionStage<?> onText(
-        WebSocket webSocket, CharSequence data, boolean last) {
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public @Nullable CompletionStage<?> onClose(
-        WebSocket webSocket, int statusCode, String reason) {
-      closedReason = statusCode + (reason.isEmpty() ? "" : " " + reason);
-      messages.add(CLOSED);
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket webSocket, Throwable error) {
-      closedReason = describe(error);
-      messages.add(CLOSED);
-    }
-
-    Frame next(FrameCodec codec, long timeoutMs)
-        throws InterruptedException, TimeoutException, IOException {
-      byte[] message = messages.poll(timeoutMs, TimeUnit.MILLISECONDS);
-      if (message == null) {
-        throw new TimeoutException("no answer within " + timeoutMs + " ms");
-      }
-      if (message == CLOSED) {
-        throw new IOException("stream closed: " + closedReason);
-      }
-      try {
-        return codec.decode(message);
-      } catch (FrameException e) {
-        throw new IOException("bad frame from the peer: " + e.getMessage(), e);
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -874,13 +787,12 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
     long now = System.currentTimeMillis();
     touch(peer, now);
-    received(peer, message, bytes.length, now);
-    if (!replicator.receive(message)) {
-      Counter.builder("skein.peer.receive.dropped")
-          .description("Messages from a peer dropped because the event loop's inbox stayed full")
-          .tag("peer", peer.value())
-          .register(meters)
-          .increment();
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      received(stream, message, bytes.length, now);
+    }
+    if (!replicator.receive(message) && stream != null) {
+      stream.receiveDropped.increment();
     }
   }
 
@@ -891,25 +803,14 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
-  private void received(NodeId peer, PeerMessage message, int bytes, long nowMs) {
-    Counter.builder("skein.peer.bytes.received")
-        .description("Frame bytes received from a peer")
-        .tag("peer", peer.value())
-        .register(meters)
-        .increment(bytes);
+  private void received(Outbound stream, PeerMessage message, int bytes, long nowMs) {
+    stream.bytesReceived.increment(bytes);
     if (message instanceof PeerMessage.Push push && !push.entries().isEmpty()) {
-      Counter.builder("skein.peer.entries.received")
-          .description("Oplog entries received from a peer")
-          .tag("peer", peer.value())
-          .register(meters)
-          .increment(push.entries().size());
+      stream.entriesReceived.increment(push.entries().size());
       OplogEntry newest = push.entries().get(push.entries().size() - 1);
       applyDelay.record(Math.max(0, nowMs - newest.hlc().physicalMs()), TimeUnit.MILLISECONDS);
     }
-    DistributionSummary.builder("skein.peer.frame.bytes")
-        .description("Size of frames received from peers")
-        .register(meters)
-        .record(bytes);
+    frameBytes.record(bytes);
   }
 
   private void onHandshakeFrame(WsContext ctx, Inbound in, Frame frame) {
@@ -940,53 +841,20 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
     switch (step) {
       case Handshake.Step.Send send -> ctx.send(ByteBuffer.wrap(codec.encode(send.frame())));
-      case Handshake.Step.Refuse refuse -> {
-        countRefusal(refuse.code(), "local");
-        log.atWarn()
-            .addKeyValue("code", refuse.code())
-            .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
-            .log("peer handshake refused: {}", refuse.message());
-        ctx.send(ByteBuffer.wrap(codec.encode(refuse.frame())));
-        ctx.closeSession(1008, refuse.code());
-      }
+      case Handshake.Step.Refuse refuse -> refuseInbound(ctx, refuse.code(), refuse.message());
       case Handshake.Step.Authenticated authenticated -> {
         NodeId peer = authenticated.peer();
         Outbound known = outbound.get(peer);
         boolean admitted =
             (known == null || !known.active) && admission.admit(peer, advertised(in));
         if (known == null && !admitted) {
-          String message = "node " + peer + " is not a configured member of this cluster";
-          countRefusal("unknown_peer", "local");
-          log.atWarn().addKeyValue("peer", peer).log("peer handshake refused: {}", message);
-          ctx.send(
-              ByteBuffer.wrap(
-                  codec.encode(
-                      Frame.newBuilder()
-                          .setRefused(
-                              io.skein.internal.transport.proto.Refused.newBuilder()
-                                  .setCode("unknown_peer")
-                                  .setMessage(message))
-                          .build())));
-          ctx.closeSession(1008, "unknown_peer");
+          refuseInbound(
+              ctx, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
           return;
         }
         String duplicate = duplicateOf(in, peer);
         if (duplicate != null) {
-          countRefusal("duplicate_node_id", "local");
-          log.atWarn()
-              .addKeyValue("peer", peer)
-              .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
-              .log("peer handshake refused: {}", duplicate);
-          ctx.send(
-              ByteBuffer.wrap(
-                  codec.encode(
-                      Frame.newBuilder()
-                          .setRefused(
-                              io.skein.internal.transport.proto.Refused.newBuilder()
-                                  .setCode("duplicate_node_id")
-                                  .setMessage(duplicate))
-                          .build())));
-          ctx.closeSession(1008, "duplicate_node_id");
+          refuseInbound(ctx, "duplicate_node_id", duplicate);
           return;
         }
         in.peer = peer;
@@ -1002,6 +870,17 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
       }
     }
+  }
+
+  /** Refuses a dialling peer: counts, logs, tells it why, and closes the stream. */
+  private void refuseInbound(WsContext ctx, String code, String message) {
+    countRefusal(code, "local");
+    log.atWarn()
+        .addKeyValue("code", code)
+        .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+        .log("peer handshake refused: {}", message);
+    ctx.send(ByteBuffer.wrap(codec.encode(Handshake.refusedFrame(code, message))));
+    ctx.closeSession(1008, code);
   }
 
   private static @Nullable URI advertised(Inbound in) {
