@@ -1,7 +1,10 @@
 package io.skein;
 
+import io.skein.core.leader.LeaderConfig;
+import io.skein.core.leader.LeaderCore;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.InvalidNameException;
+import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.ReplicaConfig;
@@ -9,18 +12,22 @@ import io.skein.core.replica.ReplicaCore;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.engine.ChangeNotifier;
 import io.skein.internal.engine.EventLoop;
+import io.skein.internal.engine.LeaderLoop;
 import io.skein.internal.engine.WriteResult;
 import io.skein.internal.storage.Change;
 import io.skein.internal.storage.ChangePage;
 import io.skein.internal.storage.SqliteStore;
 import io.skein.internal.storage.Store;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -45,10 +52,17 @@ public final class Skein implements AutoCloseable {
    */
   static final long WRITE_TIMEOUT_MS = 30_000;
 
+  /** Leader mode: the most entries in one append message. */
+  static final int LEADER_APPEND_ENTRIES_MAX = 512;
+
+  /** Leader mode: the most entries sent to a follower and not yet acknowledged. */
+  static final int LEADER_INFLIGHT_ENTRIES_MAX = 4 * LEADER_APPEND_ENTRIES_MAX;
+
   private final SkeinConfig config;
   private final SqliteStore store;
   private final ChangeNotifier notifier;
-  private final EventLoop loop;
+  private final @Nullable EventLoop loop;
+  private final @Nullable LeaderLoop leader;
   private final Set<ChangeSubscription> subscriptions = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
@@ -73,18 +87,40 @@ public final class Skein implements AutoCloseable {
             ReplicaConfig.PUSH_ENTRIES_MAX_DEFAULT,
             config.oplogRetentionMs(),
             ReplicaConfig.SNAPSHOT_DOCS_MAX_DEFAULT);
-    ReplicaCore core = ReplicaCore.restore(replicaConfig, store.recoveredState());
     this.notifier = new ChangeNotifier(store.lastLsn());
-    this.loop =
-        new EventLoop(
-            core,
-            config.replicating(),
-            store,
-            config.clock(),
-            notifier,
-            config.writeQueueMax(),
-            config.groupCommitMax(),
-            config.meters());
+    SkeinConfig.Leader leaderSettings = config.leader();
+    if (config.leaderMode() && leaderSettings != null) {
+      List<NodeId> members = new ArrayList<>(config.peers());
+      members.add(config.nodeId());
+      LeaderCore core =
+          LeaderCore.restore(
+              new LeaderConfig(
+                  config.nodeId(),
+                  members,
+                  leaderSettings.electionIntervalMs(),
+                  leaderSettings.heartbeatMs(),
+                  config.replicationTimeoutMs(),
+                  LEADER_APPEND_ENTRIES_MAX,
+                  LEADER_INFLIGHT_ENTRIES_MAX,
+                  config.writeQueueMax(),
+                  leaderSettings.startAsPrimary()),
+              store.leaderRecovered());
+      this.loop = null;
+      this.leader = new LeaderLoop(core, store, config.clock(), notifier, config.meters());
+    } else {
+      ReplicaCore core = ReplicaCore.restore(replicaConfig, store.recoveredState());
+      this.leader = null;
+      this.loop =
+          new EventLoop(
+              core,
+              config.replicating(),
+              store,
+              config.clock(),
+              notifier,
+              config.writeQueueMax(),
+              config.groupCommitMax(),
+              config.meters());
+    }
   }
 
   /**
@@ -115,6 +151,18 @@ public final class Skein implements AutoCloseable {
    */
   public DocumentCollection collection(String name) {
     return new DocumentCollection(this, userCollection(name));
+  }
+
+  /**
+   * Leader mode: a page of the writes rolled back when this node rejoined as a secondary (DESIGN.md
+   * D3). Each document, keyed {@code e{epoch}-i{index}}, holds the collection, id, operation,
+   * version and body of a write no majority acknowledged. Read-only.
+   *
+   * @param after the last key of the previous page, or {@code null}
+   * @param limit the page size, 1 to 1,000
+   */
+  public DocumentPage rolledBack(@Nullable String after, int limit) {
+    return new DocumentCollection(this, SqliteStore.ROLLBACK).list(after, limit);
   }
 
   /** Starts an atomic batch of writes across collections. */
@@ -217,12 +265,69 @@ public final class Skein implements AutoCloseable {
    * transport uses it; embedded applications have no use for it.
    */
   public io.skein.internal.engine.Replicator replicator() {
-    return loop;
+    return leader != null ? leader : Objects.requireNonNull(loop);
+  }
+
+  /**
+   * Returns the leader-mode loop, or {@code null} when this store does not run leader mode.
+   * Internal: {@code datastore-node} reads its status.
+   */
+  public @Nullable LeaderLoop leaderLoop() {
+    return leader;
+  }
+
+  /**
+   * Adds a listener for leadership changes (leader mode only; never called otherwise). It runs on
+   * the replication thread: it must return quickly and must not call back into this store's write
+   * methods.
+   */
+  public void onLeadershipChanged(Consumer<LeadershipChanged> listener) {
+    if (leader != null) {
+      leader.onLeadershipChanged(
+          change ->
+              listener.accept(
+                  new LeadershipChanged(
+                      change.isLeader(),
+                      change.leader() == null ? null : change.leader().value(),
+                      change.epoch())));
+    }
+  }
+
+  /**
+   * Leader mode: confirms with a quorum round that this node is still the primary, and that every
+   * write committed before the call is applied here, so a read that follows sees them ({@code
+   * ?consistency=strong}). Does nothing outside leader mode.
+   *
+   * @throws NotPrimaryException if this node is not the primary
+   * @throws OutcomeUnknownException if no quorum confirmed it within the replication timeout
+   */
+  public void confirmPrimary() {
+    ensureOpen();
+    if (leader == null) {
+      return;
+    }
+    try {
+      leader.readIndex().get(config.replicationTimeoutMs(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OutcomeUnknownException("interrupted while confirming the primary");
+    } catch (TimeoutException e) {
+      throw new OutcomeUnknownException(
+          "no majority confirmed this primary within " + config.replicationTimeoutMs() + " ms");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof SkeinException skeinException) {
+        throw skeinException;
+      }
+      throw new WriteFailedException("the strong read failed: " + e.getCause());
+    }
   }
 
   /** Returns whether the store is open and its write loop is running. */
   public boolean isHealthy() {
-    return !closed && loop.isHealthy();
+    if (closed) {
+      return false;
+    }
+    return leader != null ? leader.isHealthy() : Objects.requireNonNull(loop).isHealthy();
   }
 
   /**
@@ -235,7 +340,12 @@ public final class Skein implements AutoCloseable {
       return;
     }
     closed = true;
-    loop.close();
+    if (leader != null) {
+      leader.close();
+    }
+    if (loop != null) {
+      loop.close();
+    }
     for (ChangeSubscription subscription : subscriptions) {
       subscription.close();
     }
@@ -267,7 +377,10 @@ public final class Skein implements AutoCloseable {
   @Nullable List<OplogEntry> write(
       List<Mutation> mutations, WriteConcern concern, boolean mustExist) {
     ensureOpen();
-    CompletableFuture<WriteResult> future = loop.submit(mutations, concern, mustExist);
+    CompletableFuture<WriteResult> future =
+        leader != null
+            ? leader.submit(mutations, concern, mustExist)
+            : Objects.requireNonNull(loop).submit(mutations, concern, mustExist);
     WriteResult result;
     try {
       result =

@@ -9,6 +9,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The settings of an embedded {@link Skein} store. Build one with {@link #builder(Path, String)};
@@ -32,6 +33,8 @@ import java.util.Objects;
  *     one) are kept, in ms; 0 keeps them for ever. Older tombstones are collected once every peer
  *     acknowledged them, and a peer that fell further behind catches up by snapshot.
  * @param discovery whether peers may join at run time (LAN discovery in {@code datastore-node})
+ * @param leader leader-follower settings, or {@code null} for multi-writer replication; with peers,
+ *     one primary elected among this node and its peers orders every write
  */
 public record SkeinConfig(
     Path dataDir,
@@ -49,7 +52,24 @@ public record SkeinConfig(
     long syncIntervalMs,
     long replicationTimeoutMs,
     long oplogRetentionMs,
-    boolean discovery) {
+    boolean discovery,
+    @Nullable Leader leader) {
+
+  /**
+   * Leader-follower settings (DESIGN.md D1-D3).
+   *
+   * @param electionIntervalMs how long a secondary waits without hearing the primary before it
+   *     stands for election (the failure-detection window)
+   * @param heartbeatMs how often the primary sends heartbeats: a fifth of the election interval
+   * @param startAsPrimary whether to stand for election at once ({@code --role primary}); the
+   *     election, not this flag, decides who is primary
+   */
+  public record Leader(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {}
+
+  /** Whether writes go through an elected primary (leader mode, with peers). */
+  public boolean leaderMode() {
+    return leader != null && !peers.isEmpty();
+  }
 
   /** Copies the peer list. */
   public SkeinConfig {
@@ -105,6 +125,7 @@ public record SkeinConfig(
     private long replicationTimeoutMs = ReplicaConfig.REPLICATION_TIMEOUT_MS_DEFAULT;
     private long oplogRetentionMs = OPLOG_RETENTION_MS_DEFAULT;
     private boolean discovery;
+    private @Nullable Leader leader;
 
     private Builder(Path dataDir, NodeId nodeId) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
@@ -205,6 +226,19 @@ public record SkeinConfig(
     }
 
     /**
+     * Replicates leader-follower (with peers): one elected primary orders every write; default
+     * multi-writer. The heartbeat is a fifth of the election interval.
+     *
+     * @param electionIntervalMs the failure-detection window, at least 10 ms
+     * @param startAsPrimary whether to stand for election at once
+     */
+    public Builder leaderMode(long electionIntervalMs, boolean startAsPrimary) {
+      this.leader =
+          new Leader(electionIntervalMs, Math.max(1, electionIntervalMs / 5), startAsPrimary);
+      return this;
+    }
+
+    /**
      * Validates and builds.
      *
      * @throws IllegalArgumentException naming the first setting out of range
@@ -224,6 +258,14 @@ public record SkeinConfig(
       if (oplogRetentionMs < 0) {
         throw new IllegalArgumentException(
             "oplogRetentionMs must be >= 0 (0 keeps the oplog for ever), was " + oplogRetentionMs);
+      }
+      if (leader != null && leader.electionIntervalMs() < 10) {
+        throw new IllegalArgumentException(
+            "electionIntervalMs must be >= 10, was " + leader.electionIntervalMs());
+      }
+      if (leader != null && discovery) {
+        throw new IllegalArgumentException(
+            "discovery is for multi-writer replication; leader mode needs a fixed membership");
       }
       if (peers.contains(nodeId) || peers.stream().distinct().count() != peers.size()) {
         throw new IllegalArgumentException(
@@ -245,7 +287,8 @@ public record SkeinConfig(
           syncIntervalMs,
           replicationTimeoutMs,
           oplogRetentionMs,
-          discovery);
+          discovery,
+          leader);
     }
 
     private static void requirePositive(String name, long value) {

@@ -56,27 +56,20 @@ public final class NodeServer implements AutoCloseable {
     new ProcessorMetrics().bindTo(meters);
     new UptimeMetrics().bindTo(meters);
     NodeSettings.Discovery discovery = settings.discovery();
-    boolean dynamo =
-        settings.mode() == NodeSettings.Mode.DYNAMO
-            && (!settings.peers().isEmpty() || discovery.enabled());
-    if (settings.mode() == NodeSettings.Mode.LEADER && !settings.peers().isEmpty()) {
-      log.atWarn()
-          .addKeyValue("peers", settings.peers().size())
-          .log(
-              "leader-mode replication is not implemented yet; this node runs alone and"
-                  + " ignores --peers (use --mode dynamo to replicate)");
-    }
+    boolean leaderMode = settings.mode() == NodeSettings.Mode.LEADER;
+    boolean discovering = !leaderMode && discovery.enabled();
+    boolean replicating = !settings.peers().isEmpty() || discovering;
     Map<NodeId, URI> staticPeers = new LinkedHashMap<>();
     for (PeerAddress peer : settings.peers()) {
       staticPeers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));
     }
     this.membership =
-        dynamo
+        replicating
             ? new Membership(
                 settings.nodeId(),
                 settings.dataDir(),
                 staticPeers,
-                discovery.enabled(),
+                discovering,
                 discovery.expiryMs(),
                 java.time.InstantSource.system())
             : null;
@@ -87,8 +80,12 @@ public final class NodeServer implements AutoCloseable {
             .syncIntervalMs(settings.syncIntervalMs())
             .replicationTimeoutMs(settings.replicationTimeoutMs())
             .oplogRetentionMs(settings.oplogRetentionMs())
-            .discovery(dynamo && discovery.enabled())
+            .discovery(discovering)
             .meters(meters);
+    if (leaderMode) {
+      config.leaderMode(
+          settings.electionIntervalMs(), settings.role() == NodeSettings.Role.PRIMARY);
+    }
     if (membership != null) {
       config.peers(membership.initialPeers().keySet().stream().map(NodeId::value).toList());
     }
@@ -107,7 +104,7 @@ public final class NodeServer implements AutoCloseable {
         transport.onConnected(membership::confirmed);
         membership.attach(transport, skein.replicator());
         transport.start();
-        if (discovery.enabled()) {
+        if (discovering) {
           byte[] secret = clusterSecret(settings).value().getBytes(StandardCharsets.UTF_8);
           lan =
               new LanDiscovery(

@@ -444,8 +444,18 @@ public record NodeSettings(
             "invalid settings: LAN discovery beyond 127.0.0.1 needs a cluster secret; set"
                 + " --cluster-secret ${ENV_NAME} or the SKEIN_CLUSTER_SECRET variable");
       }
+      if (mode == Mode.LEADER && discoverySettings.enabled()) {
+        throw new SettingsException(
+            "invalid settings: --discovery is for --mode dynamo; leader mode elects among a"
+                + " fixed membership, so list every member in --peers");
+      }
+      if (mode == Mode.LEADER && (electionIntervalSeconds < 0.05 || electionIntervalSeconds > 60)) {
+        throw new SettingsException(
+            "invalid --election-interval "
+                + electionIntervalSeconds
+                + ": expected 0.05 to 60 seconds (heartbeats go every fifth of it)");
+      }
       if (secret == null
-          && mode == Mode.DYNAMO
           && !peerList.isEmpty()
           && !(isLoopback(host) && peerList.stream().allMatch(p -> isLoopback(p.host())))) {
         throw new SettingsException(

@@ -74,6 +74,15 @@ public record LeaderConfig(
     return electionIntervalMs + rank() * (electionIntervalMs / 2);
   }
 
+  /**
+   * Returns how much longer than its election timeout a member started as secondary waits before
+   * its first election: two election intervals, so a member started as primary, retrying every
+   * interval while its streams come up, stands first.
+   */
+  public long startupGraceMs() {
+    return startAsPrimary ? 0 : 2 * electionIntervalMs;
+  }
+
   /** Returns the other members. */
   public List<NodeId> peers() {
     return members.stream().filter(m -> !m.equals(nodeId)).toList();

@@ -254,7 +254,10 @@ public final class LeaderCore {
     if (pendingInitialTick) {
       pendingInitialTick = false;
       if (!config.startAsPrimary()) {
-        lastHeardLeaderMs = nowMs;
+        // A secondary gives the members started as primary time to connect and win first, so
+        // that a cold start elects the configured primary rather than whoever's streams came up
+        // first. Later elections use the plain rank-staggered timeout.
+        lastHeardLeaderMs = nowMs + config.startupGraceMs();
       }
     }
     switch (role) {

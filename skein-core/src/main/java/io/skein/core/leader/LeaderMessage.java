@@ -81,6 +81,11 @@ public sealed interface LeaderMessage {
     public Append {
       entries = List.copyOf(entries);
     }
+
+    /** Returns this append with other entries after another {@code (prevIndex, prevEpoch)}. */
+    public Append withEntries(long prevIndex, long prevEpoch, List<OplogEntry> entries) {
+      return new Append(from, epoch, prevIndex, prevEpoch, entries, commitIndex, round);
+    }
   }
 
   /**

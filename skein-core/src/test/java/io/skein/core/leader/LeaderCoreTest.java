@@ -127,7 +127,7 @@ class LeaderCoreTest {
   @Test
   void theLowestIdBecomesPrimaryAndAMajorityWriteCommitsEverywhere() {
     Cluster cluster = new Cluster(false);
-    cluster.run(800);
+    cluster.run(2_000);
     assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
     assertThat(cluster.core(TWO).leader()).isEqualTo(ONE);
     cluster.propose(ONE, 1, WriteConcern.MAJORITY);

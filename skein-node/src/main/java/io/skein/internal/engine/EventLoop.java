@@ -455,7 +455,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
     }
   }
 
-  private static RuntimeException rejection(Outcome.Rejected rejected) {
+  static RuntimeException rejection(Outcome.Rejected rejected) {
     return switch (rejected.code()) {
       case "overloaded" -> new OverloadedException(rejected.message());
       case "batch_too_large" -> new TooLargeException(rejected.code(), rejected.message());

@@ -1,6 +1,10 @@
 package io.skein.internal.engine;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.skein.ClosedException;
+import io.skein.NotPrimaryException;
 import io.skein.OutcomeUnknownException;
 import io.skein.OverloadedException;
 import io.skein.WriteFailedException;
@@ -8,10 +12,12 @@ import io.skein.core.leader.LeaderCore;
 import io.skein.core.leader.LeaderInput;
 import io.skein.core.leader.LeaderMessage;
 import io.skein.core.leader.LeaderReady;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
-import io.skein.core.oplog.OplogEntry;
+import io.skein.core.oplog.Operation;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.Outcome;
+import io.skein.core.replica.PeerMessage;
 import io.skein.core.replica.Reply;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.storage.Change;
@@ -36,21 +42,14 @@ import org.slf4j.LoggerFactory;
  * {@link LeaderReady} against SQLite in the contract's order: persist (epoch and vote, truncation
  * into {@code _system_rollback}, append), apply up to the commit index, answer, send, read.
  *
- * <p>Not yet wired into {@code datastore-node}: the peer transport and the HTTP answers for leader
- * mode come next. A storage failure stops the loop: a member that cannot keep its log must not vote
+ * <p>It is also the {@link Replicator} the peer transport feeds: leader-mode messages in, a {@link
+ * PeerLink} out. A storage failure stops the loop: a member that cannot keep its log must not vote
  * or acknowledge.
  */
-public final class LeaderLoop implements AutoCloseable {
+public final class LeaderLoop implements AutoCloseable, Replicator {
   private static final Logger log = LoggerFactory.getLogger(LeaderLoop.class);
   private static final long TICK_MS = 10;
   private static final int INBOX_MAX = 4_096;
-
-  /** Where outgoing leader messages go. Must not block. */
-  @FunctionalInterface
-  public interface Link {
-    /** Sends or drops. */
-    void send(NodeId to, LeaderMessage message);
-  }
 
   /**
    * A snapshot of the loop's view, for status pages.
@@ -61,6 +60,7 @@ public final class LeaderLoop implements AutoCloseable {
    * @param commitIndex the commit index
    * @param lastIndex the last log index
    * @param matchIndexes per follower, the matched index (primary only)
+   * @param appliedIndex the last index applied to the documents
    */
   public record Status(
       LeaderCore.Role role,
@@ -68,12 +68,16 @@ public final class LeaderLoop implements AutoCloseable {
       @Nullable NodeId leader,
       long commitIndex,
       long lastIndex,
-      Map<NodeId, Long> matchIndexes) {}
+      Map<NodeId, Long> matchIndexes,
+      long appliedIndex) {}
 
   private sealed interface Event {}
 
   private record Write(
-      List<Mutation> mutations, WriteConcern concern, CompletableFuture<List<OplogEntry>> result)
+      List<Mutation> mutations,
+      WriteConcern concern,
+      boolean mustExist,
+      CompletableFuture<WriteResult> result)
       implements Event {}
 
   private record Read(CompletableFuture<Long> result) implements Event {}
@@ -86,31 +90,67 @@ public final class LeaderLoop implements AutoCloseable {
   private final ChangeNotifier notifier;
   private final ArrayBlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_MAX);
   private final Semaphore wakeups = new Semaphore(0);
-  private final Map<Long, CompletableFuture<List<OplogEntry>>> writes = new HashMap<>();
+  private final Map<Long, CompletableFuture<WriteResult>> writes = new HashMap<>();
+  private final Map<DocumentKey, Boolean> proposedLive = new HashMap<>();
   private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
   private final List<Consumer<LeaderReady.LeadershipChanged>> listeners =
       new CopyOnWriteArrayList<>();
   private final Thread thread;
-  private volatile Link link = (to, message) -> {};
+  private volatile PeerLink link = PeerLink.NONE;
   private volatile Status status;
   private volatile boolean closing;
   private volatile @Nullable Throwable failure;
   private long nextRequestId = 1;
+  private long appliedIndex;
+  private long noPrimarySinceMs = -1;
+  private final Counter elections;
+  private final Counter noPrimaryMs;
+  private final Counter leadershipChanges;
 
   /** Creates and starts the loop. */
   public LeaderLoop(
-      LeaderCore core, SqliteStore store, InstantSource clock, ChangeNotifier notifier) {
+      LeaderCore core,
+      SqliteStore store,
+      InstantSource clock,
+      ChangeNotifier notifier,
+      MeterRegistry meters) {
     this.core = core;
     this.store = store;
     this.clock = clock;
     this.notifier = notifier;
+    this.appliedIndex = store.leaderRecovered().commitIndex();
+    this.elections =
+        Counter.builder("skein.leader.elections")
+            .description("Epochs this node entered (each one is an election somewhere)")
+            .register(meters);
+    this.noPrimaryMs =
+        Counter.builder("skein.leader.no.primary.ms")
+            .description("Milliseconds this node knew of no primary")
+            .register(meters);
+    this.leadershipChanges =
+        Counter.builder("skein.leader.leadership.changes")
+            .description("Leadership changes seen by this node")
+            .register(meters);
+    Gauge.builder("skein.leader.epoch", this, l -> l.status.epoch())
+        .description("The epoch this node is in")
+        .register(meters);
+    Gauge.builder(
+            "skein.leader.is.primary",
+            this,
+            l -> l.status.role() == LeaderCore.Role.PRIMARY ? 1 : 0)
+        .description("1 while this node is the primary")
+        .register(meters);
+    Gauge.builder("skein.leader.commit.index", this, l -> l.status.commitIndex())
+        .description("The highest log index known committed")
+        .register(meters);
     this.status = snapshot();
     this.thread =
         Thread.ofPlatform().name("skein-leader-" + core.config().nodeId()).start(this::run);
   }
 
   /** Attaches the transport. */
-  public void attach(Link link) {
+  @Override
+  public void attach(PeerLink link) {
     this.link = link;
   }
 
@@ -119,20 +159,15 @@ public final class LeaderLoop implements AutoCloseable {
     listeners.add(listener);
   }
 
-  /** Returns the latest status. */
-  public Status status() {
-    return status;
-  }
-
   /**
    * Submits a write; the future completes with its entries once its concern is met, or fails with
    * {@link WriteFailedException} (not primary), {@link OutcomeUnknownException} or {@link
    * OverloadedException}.
    */
-  public CompletableFuture<List<OplogEntry>> submit(
-      List<Mutation> mutations, WriteConcern concern) {
-    CompletableFuture<List<OplogEntry>> result = new CompletableFuture<>();
-    offer(new Write(List.copyOf(mutations), concern, result));
+  public CompletableFuture<WriteResult> submit(
+      List<Mutation> mutations, WriteConcern concern, boolean mustExist) {
+    CompletableFuture<WriteResult> result = new CompletableFuture<>();
+    offer(new Write(List.copyOf(mutations), concern, mustExist, result));
     return result;
   }
 
@@ -141,6 +176,60 @@ public final class LeaderLoop implements AutoCloseable {
     CompletableFuture<Long> result = new CompletableFuture<>();
     offer(new Read(result));
     return result;
+  }
+
+  @Override
+  public boolean leaderMode() {
+    return true;
+  }
+
+  /** A dynamo-mode message: never expected here (the transport refuses it first). */
+  @Override
+  public boolean receive(PeerMessage message) {
+    return false;
+  }
+
+  @Override
+  public boolean receiveLeader(LeaderMessage message) {
+    return receive(message);
+  }
+
+  /** The primary's heartbeats reach a reconnected peer within one heartbeat; nothing to do. */
+  @Override
+  public boolean peerConnected(NodeId peer) {
+    return true;
+  }
+
+  /** Leader-mode membership is the configured members (discovery is dynamo-only). */
+  @Override
+  public boolean peerJoined(NodeId peer) {
+    return true;
+  }
+
+  @Override
+  public boolean peerLeft(NodeId peer) {
+    return true;
+  }
+
+  /** On the primary, per follower, the log entries it does not hold yet. */
+  @Override
+  public ReplicationStatus status() {
+    Status now = status;
+    Map<NodeId, Long> lag = new HashMap<>();
+    if (now.role() == LeaderCore.Role.PRIMARY) {
+      now.matchIndexes().forEach((peer, match) -> lag.put(peer, now.lastIndex() - match));
+    }
+    return new ReplicationStatus(Map.of(), lag, 0);
+  }
+
+  /** Returns the loop's view: role, epoch, primary, indexes. */
+  public Status leaderStatus() {
+    return status;
+  }
+
+  /** Whether the loop runs (it stops for good on a storage failure). */
+  public boolean isHealthy() {
+    return !closing && failure == null && thread.isAlive();
   }
 
   /** Hands a message from a member to the loop; false if dropped (inbox full or closing). */
@@ -173,11 +262,7 @@ public final class LeaderLoop implements AutoCloseable {
         inbox.drainTo(events);
         for (Event event : events) {
           switch (event) {
-            case Write write -> {
-              long id = nextRequestId++;
-              writes.put(id, write.result());
-              core.step(new LeaderInput.Propose(id, write.mutations(), write.concern()));
-            }
+            case Write write -> propose(write);
             case Read read -> {
               long id = nextRequestId++;
               reads.put(id, read.result());
@@ -188,7 +273,11 @@ public final class LeaderLoop implements AutoCloseable {
         }
         events.clear();
         processReady();
+        if (writes.isEmpty()) {
+          proposedLive.clear();
+        }
         status = snapshot();
+        timeWithoutPrimary();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -210,6 +299,39 @@ public final class LeaderLoop implements AutoCloseable {
     }
   }
 
+  private void propose(Write write) {
+    if (write.mustExist() && core.role() == LeaderCore.Role.PRIMARY) {
+      DocumentKey key = write.mutations().get(0).key();
+      Boolean live = proposedLive.get(key);
+      boolean exists =
+          live != null ? live : store.get(key).map(d -> !d.isTombstone()).orElse(false);
+      if (!exists) {
+        write.result().complete(new WriteResult.NotFound());
+        return;
+      }
+    }
+    long id = nextRequestId++;
+    writes.put(id, write.result());
+    core.step(new LeaderInput.Propose(id, write.mutations(), write.concern()));
+    if (core.role() == LeaderCore.Role.PRIMARY) {
+      for (Mutation mutation : write.mutations()) {
+        proposedLive.put(mutation.key(), mutation.operation() == Operation.PUT);
+      }
+    }
+  }
+
+  private void timeWithoutPrimary() {
+    long now = clock.millis();
+    if (status.leader() == null) {
+      if (noPrimarySinceMs >= 0) {
+        noPrimaryMs.increment(Math.max(0, now - noPrimarySinceMs));
+      }
+      noPrimarySinceMs = now;
+    } else {
+      noPrimarySinceMs = -1;
+    }
+  }
+
   private void processReady() {
     while (core.hasReady()) {
       LeaderReady ready = core.ready();
@@ -222,8 +344,13 @@ public final class LeaderLoop implements AutoCloseable {
             ready.hlcHighWater());
         core.step(new LeaderInput.Persisted(core.lastIndex()));
       }
+      long epochBefore = status.epoch();
+      if (hard != null && hard.epoch() > epochBefore) {
+        elections.increment();
+      }
       List<Change> applied = store.applyLeaderLog(ready.commitIndex());
       if (!applied.isEmpty()) {
+        appliedIndex = applied.get(applied.size() - 1).entry().index();
         notifier.publish(applied.get(applied.size() - 1).lsn());
       }
       for (Reply reply : ready.replies()) {
@@ -233,16 +360,15 @@ public final class LeaderLoop implements AutoCloseable {
         CompletableFuture<Long> future = reads.remove(read.requestId());
         if (future != null) {
           if (read.readIndex() < 0) {
-            future.completeExceptionally(
-                new WriteFailedException("not the primary; the primary is " + read.leader()));
+            future.completeExceptionally(notPrimary(read.leader()));
           } else {
             future.complete(read.readIndex());
           }
         }
       }
-      Link out = link;
+      PeerLink out = link;
       for (LeaderReady.Outgoing message : ready.messages()) {
-        out.send(message.to(), message.message());
+        out.sendLeader(message.to(), message.message());
       }
       for (LeaderReady.LogRead read : ready.loads()) {
         core.step(
@@ -258,6 +384,7 @@ public final class LeaderLoop implements AutoCloseable {
             .addKeyValue("leader", change.leader())
             .addKeyValue("epoch", change.epoch())
             .log("leadership changed");
+        leadershipChanges.increment();
         for (Consumer<LeaderReady.LeadershipChanged> listener : listeners) {
           listener.accept(change);
         }
@@ -266,23 +393,29 @@ public final class LeaderLoop implements AutoCloseable {
   }
 
   private void complete(Reply reply) {
-    CompletableFuture<List<OplogEntry>> future = writes.remove(reply.requestId());
+    CompletableFuture<WriteResult> future = writes.remove(reply.requestId());
     if (future == null) {
       return;
     }
     switch (reply.outcome()) {
-      case Outcome.Committed committed -> future.complete(committed.entries());
+      case Outcome.Committed committed ->
+          future.complete(new WriteResult.Committed(committed.entries()));
       case Outcome.NotPrimary notPrimary ->
-          future.completeExceptionally(
-              new WriteFailedException(
-                  notPrimary.message() + "; the primary is " + notPrimary.leader()));
+          future.completeExceptionally(notPrimary(notPrimary.leader()));
       case Outcome.TimedOut timedOut ->
           future.completeExceptionally(new OutcomeUnknownException(timedOut.message()));
-      case Outcome.Rejected rejected ->
-          future.completeExceptionally(new WriteFailedException(rejected.message()));
+      case Outcome.Rejected rejected -> future.completeExceptionally(EventLoop.rejection(rejected));
       case Outcome.PersistFailed failed ->
           future.completeExceptionally(new WriteFailedException(failed.message()));
     }
+  }
+
+  private static NotPrimaryException notPrimary(@Nullable NodeId leader) {
+    return leader == null
+        ? new NotPrimaryException(
+            null, "there is no primary right now (an election is under way); retry shortly")
+        : new NotPrimaryException(
+            leader.value(), "this node is not the primary; the primary is node " + leader);
   }
 
   private Status snapshot() {
@@ -292,7 +425,8 @@ public final class LeaderLoop implements AutoCloseable {
         core.leader(),
         core.commitIndex(),
         core.lastIndex(),
-        core.matchIndexes());
+        core.matchIndexes(),
+        appliedIndex);
   }
 
   /** Stops the loop (pending writes fail); the store stays open. */

@@ -1,5 +1,6 @@
 package io.skein.internal.engine;
 
+import io.skein.core.leader.LeaderMessage;
 import io.skein.core.model.NodeId;
 import io.skein.core.replica.PeerMessage;
 
@@ -14,4 +15,10 @@ public interface PeerLink {
 
   /** Queues a message for a peer, or drops it. Never blocks. */
   void send(NodeId peer, PeerMessage message);
+
+  /**
+   * Queues a leader-mode message for a peer, or drops it (the primary's next heartbeat repairs a
+   * loss). Never blocks.
+   */
+  default void sendLeader(NodeId peer, LeaderMessage message) {}
 }

@@ -1,5 +1,6 @@
 package io.skein.internal.engine;
 
+import io.skein.core.leader.LeaderMessage;
 import io.skein.core.model.NodeId;
 import io.skein.core.replica.PeerMessage;
 
@@ -15,6 +16,20 @@ public interface Replicator {
    * @return false if the message was dropped (inbox still full, or the loop is closing)
    */
   boolean receive(PeerMessage message);
+
+  /** Whether this node runs leader mode: its peers speak {@link LeaderMessage}s. */
+  default boolean leaderMode() {
+    return false;
+  }
+
+  /**
+   * Hands a leader-mode message from an authenticated peer to the loop.
+   *
+   * @return false if it was dropped (inbox full, or this node does not run leader mode)
+   */
+  default boolean receiveLeader(LeaderMessage message) {
+    return false;
+  }
 
   /**
    * Tells the loop that a stream to a peer was (re)established, so it syncs at once.

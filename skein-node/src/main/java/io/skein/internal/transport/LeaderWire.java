@@ -75,6 +75,53 @@ public final class LeaderWire {
     return frame.build();
   }
 
+  /**
+   * Encodes a leader message as one or more frames whose payloads fit {@code payloadBytesMax}: an
+   * append too large for one frame is split into consecutive appends, each with the {@code
+   * (prevIndex, prevEpoch)} of the entry before it. A follower takes them as separate appends, and
+   * its commit index never passes the last entry it holds, so a split changes nothing it decides.
+   *
+   * @throws IllegalArgumentException if a single entry is larger than the limit
+   */
+  public static List<Frame> toFrames(LeaderMessage message, int payloadBytesMax) {
+    if (!(message instanceof LeaderMessage.Append append)) {
+      return List.of(toFrame(message));
+    }
+    int base =
+        toFrame(append.withEntries(append.prevIndex(), append.prevEpoch(), List.of()))
+                .getSerializedSize()
+            + 16;
+    List<Frame> frames = new ArrayList<>();
+    List<OplogEntry> run = new ArrayList<>();
+    long prevIndex = append.prevIndex();
+    long prevEpoch = append.prevEpoch();
+    int size = base;
+    for (OplogEntry e : append.entries()) {
+      int entryBytes = WireMessages.entry(e).getSerializedSize() + 6;
+      if (base + entryBytes > payloadBytesMax) {
+        throw new IllegalArgumentException(
+            "log entry "
+                + e.index()
+                + " needs "
+                + entryBytes
+                + " bytes; the frame limit is "
+                + payloadBytesMax);
+      }
+      if (size + entryBytes > payloadBytesMax && !run.isEmpty()) {
+        frames.add(toFrame(append.withEntries(prevIndex, prevEpoch, run)));
+        OplogEntry last = run.get(run.size() - 1);
+        prevIndex = last.index();
+        prevEpoch = last.epoch();
+        run = new ArrayList<>();
+        size = base;
+      }
+      run.add(e);
+      size += entryBytes;
+    }
+    frames.add(toFrame(append.withEntries(prevIndex, prevEpoch, run)));
+    return frames;
+  }
+
   /** Whether a frame carries a leader message. */
   public static boolean isLeaderFrame(Frame frame) {
     return switch (frame.getBodyCase()) {

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.skein.core.leader.LeaderMessage;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.PeerMessage;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -328,7 +330,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public void send(NodeId peer, PeerMessage message) {
     Outbound stream = outbound.get(peer);
     if (stream != null) {
-      stream.offer(message);
+      stream.offer(new Queued(message, null, estimateBytes(message)));
+    }
+  }
+
+  @Override
+  public void sendLeader(NodeId peer, LeaderMessage message) {
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      stream.offer(new Queued(null, message, estimateBytes(message)));
     }
   }
 
@@ -422,7 +432,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
-  private record Queued(PeerMessage message, long bytes) {}
+  /** One outgoing message: a dynamo-mode or a leader-mode one. */
+  private record Queued(
+      @Nullable PeerMessage message, @Nullable LeaderMessage leader, long bytes) {}
 
   private final class Outbound {
     final NodeId peer;
@@ -497,19 +509,18 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       }
     }
 
-    void offer(PeerMessage message) {
+    void offer(Queued message) {
       if (state != State.CONNECTED) {
         dropped.increment();
         return;
       }
-      long bytes = estimateBytes(message);
       if (queue.size() >= options.sendQueueMessagesMax()
-          || queuedBytes.get() + bytes > options.sendQueueBytesMax()) {
+          || queuedBytes.get() + message.bytes() > options.sendQueueBytesMax()) {
         dropped.increment();
         return;
       }
-      queuedBytes.addAndGet(bytes);
-      queue.offer(new Queued(message, bytes));
+      queuedBytes.addAndGet(message.bytes());
+      queue.offer(message);
     }
 
     void run() {
@@ -676,12 +687,20 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           continue;
         }
         queuedBytes.addAndGet(-next.bytes());
-        for (Frame frame : WireMessages.toFrames(next.message(), options.frameBytesMax())) {
+        PeerMessage message = next.message();
+        LeaderMessage leader = next.leader();
+        List<Frame> frames =
+            message != null
+                ? WireMessages.toFrames(message, options.frameBytesMax())
+                : LeaderWire.toFrames(Objects.requireNonNull(leader), options.frameBytesMax());
+        for (Frame frame : frames) {
           write(ws, frame);
         }
         messagesSent.increment();
-        if (next.message() instanceof PeerMessage.Push push) {
+        if (message instanceof PeerMessage.Push push) {
           entriesSent.increment(push.entries().size());
+        } else if (leader instanceof LeaderMessage.Append append) {
+          entriesSent.increment(append.entries().size());
         }
       }
     }
@@ -702,6 +721,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           case PeerMessage.SnapshotChunk chunk -> chunk.documents();
           default -> List.of();
         };
+    return estimateBytes(entries);
+  }
+
+  private static long estimateBytes(LeaderMessage message) {
+    return estimateBytes(
+        message instanceof LeaderMessage.Append append ? append.entries() : List.of());
+  }
+
+  private static long estimateBytes(List<OplogEntry> entries) {
     long bytes = 256;
     for (OplogEntry entry : entries) {
       String document = entry.document();
@@ -769,6 +797,25 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       onHandshakeFrame(ctx, in, frame);
       return;
     }
+    if (LeaderWire.isLeaderFrame(frame) != replicator.leaderMode()) {
+      refuseFrame(
+          ctx,
+          in,
+          new FrameException(
+              FrameException.Reason.MALFORMED,
+              "node "
+                  + peer
+                  + " sent a "
+                  + (replicator.leaderMode() ? "dynamo" : "leader")
+                  + "-mode message, but this node runs --mode "
+                  + (replicator.leaderMode() ? "leader" : "dynamo")
+                  + "; every member must run the same mode"));
+      return;
+    }
+    if (replicator.leaderMode()) {
+      onLeaderFrame(ctx, in, peer, frame, bytes.length);
+      return;
+    }
     PeerMessage message;
     try {
       message = WireMessages.fromFrame(frame);
@@ -777,12 +824,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       return;
     }
     if (!message.from().equals(peer)) {
-      refuseFrame(
-          ctx,
-          in,
-          new FrameException(
-              FrameException.Reason.MALFORMED,
-              "a message from " + message.from() + " on " + peer + "'s stream"));
+      refuseFrame(ctx, in, wrongSender(message.from(), peer));
       return;
     }
     long now = System.currentTimeMillis();
@@ -794,6 +836,38 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     if (!replicator.receive(message) && stream != null) {
       stream.receiveDropped.increment();
     }
+  }
+
+  private void onLeaderFrame(WsContext ctx, Inbound in, NodeId peer, Frame frame, int bytes) {
+    LeaderMessage message;
+    try {
+      message = LeaderWire.fromFrame(frame);
+    } catch (FrameException e) {
+      refuseFrame(ctx, in, e);
+      return;
+    }
+    if (!message.from().equals(peer)) {
+      refuseFrame(ctx, in, wrongSender(message.from(), peer));
+      return;
+    }
+    long now = System.currentTimeMillis();
+    touch(peer, now);
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      stream.bytesReceived.increment(bytes);
+      if (message instanceof LeaderMessage.Append append) {
+        stream.entriesReceived.increment(append.entries().size());
+      }
+      frameBytes.record(bytes);
+    }
+    if (!replicator.receiveLeader(message) && stream != null) {
+      stream.receiveDropped.increment();
+    }
+  }
+
+  private static FrameException wrongSender(NodeId from, NodeId peer) {
+    return new FrameException(
+        FrameException.Reason.MALFORMED, "a message from " + from + " on " + peer + "'s stream");
   }
 
   private void touch(NodeId peer, long nowMs) {

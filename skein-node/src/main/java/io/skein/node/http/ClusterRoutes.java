@@ -5,7 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.skein.Document;
+import io.skein.DocumentPage;
+import io.skein.InvalidRequestException;
 import io.skein.Skein;
+import io.skein.core.model.NodeId;
+import io.skein.internal.engine.LeaderLoop;
 import io.skein.internal.engine.ReplicationStatus;
 import io.skein.internal.json.Json;
 import io.skein.internal.transport.PeerTransport;
@@ -40,31 +45,47 @@ final class ClusterRoutes {
 
   void register(RoutesConfig routes) {
     routes.get("/v1/cluster", HttpApi.named("/v1/cluster", this::cluster));
+    routes.get("/v1/cluster/rollback", HttpApi.named("/v1/cluster/rollback", this::rollback));
     routes.get("/health", HttpApi.named("/health", this::health));
     routes.get("/metrics", HttpApi.named("/metrics", this::metrics));
   }
 
   /**
    * The node's view of its cluster. In dynamo mode every peer is listed with its stream state, how
-   * many entries it has not confirmed ({@code lagEntries}) and when it was last heard from. Leader
-   * mode has no replication yet (issue 4): the node is its own primary and lists its configured
-   * peers as {@code not_connected}.
+   * many entries it has not confirmed ({@code lagEntries}) and when it was last heard from. In
+   * leader mode it adds the role, the epoch and the primary; on the primary each peer also shows
+   * its matched log index, and {@code lagEntries} counts the log entries it does not hold yet.
    */
   private void cluster(Context ctx) {
     ObjectNode body = Json.MAPPER.createObjectNode();
     body.put("nodeId", settings.nodeId().value());
     body.put("mode", settings.mode().name().toLowerCase(Locale.ROOT));
-    boolean leaderMode = settings.mode() == NodeSettings.Mode.LEADER;
-    body.put("role", leaderMode ? "primary" : "peer");
-    body.put("epoch", 0);
-    if (leaderMode) {
-      body.putObject("leader")
-          .put("nodeId", settings.nodeId().value())
-          .put(
-              "url",
-              new PeerAddress(settings.nodeId(), settings.host(), api.port())
-                  .url(settings.scheme()));
+    LeaderLoop leaderLoop = skein.leaderLoop();
+    LeaderLoop.Status leaderStatus = leaderLoop == null ? null : leaderLoop.leaderStatus();
+    String selfUrl =
+        new PeerAddress(settings.nodeId(), settings.host(), api.port()).url(settings.scheme());
+    if (leaderStatus != null) {
+      body.put("role", leaderStatus.role().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+      body.put("epoch", leaderStatus.epoch());
+      NodeId leader = leaderStatus.leader();
+      if (leader == null) {
+        body.putNull("leader");
+      } else {
+        body.putObject("leader")
+            .put("nodeId", leader.value())
+            .put("url", memberUrl(leader, selfUrl));
+      }
+      body.put("commitIndex", leaderStatus.commitIndex());
+      body.put("lastIndex", leaderStatus.lastIndex());
+      body.put("appliedIndex", leaderStatus.appliedIndex());
+    } else if (settings.mode() == NodeSettings.Mode.LEADER) {
+      // One node without peers: it orders its own writes.
+      body.put("role", "primary");
+      body.put("epoch", 0);
+      body.putObject("leader").put("nodeId", settings.nodeId().value()).put("url", selfUrl);
     } else {
+      body.put("role", "peer");
+      body.put("epoch", 0);
       body.putNull("leader");
     }
     ArrayNode peers = body.putArray("peers");
@@ -93,15 +114,62 @@ final class ClusterRoutes {
           node.put("lastContact", Instant.ofEpochMilli(peer.lastContactMs()).toString());
         }
         node.put("inboundStreams", peer.inboundStreams());
+        if (leaderStatus != null) {
+          Long match = leaderStatus.matchIndexes().get(peer.nodeId());
+          if (match == null) {
+            node.putNull("matchIndex");
+          } else {
+            node.put("matchIndex", match);
+          }
+        }
         if (peer.lastError() != null) {
           node.put("lastError", peer.lastError());
         }
+      }
+      if (leaderStatus != null) {
+        DocumentRoutes.json(ctx, body);
+        return;
       }
       ObjectNode vector = body.putObject("versionVector");
       status.durable().entrySet().stream()
           .sorted(Map.Entry.comparingByKey())
           .forEach(e -> vector.put(e.getKey().value(), e.getValue()));
     }
+    DocumentRoutes.json(ctx, body);
+  }
+
+  private String memberUrl(NodeId member, String selfUrl) {
+    if (member.equals(settings.nodeId())) {
+      return selfUrl;
+    }
+    for (PeerAddress peer : settings.peers()) {
+      if (peer.nodeId().equals(member)) {
+        return peer.url(settings.scheme());
+      }
+    }
+    return "";
+  }
+
+  /** Leader mode: the writes rolled back into {@code _system_rollback} (D3), a page at a time. */
+  private void rollback(Context ctx) {
+    String limitText = ctx.queryParam("limit");
+    int limit;
+    try {
+      limit = limitText == null ? 100 : Integer.parseInt(limitText);
+    } catch (NumberFormatException e) {
+      throw new InvalidRequestException(
+          "invalid_limit", "limit must be an integer, was '" + limitText + "'", e);
+    }
+    DocumentPage page = skein.rolledBack(ctx.queryParam("after"), limit);
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    ArrayNode docs = body.putArray("docs");
+    for (Document document : page.documents()) {
+      docs.addObject()
+          .put("id", document.id())
+          .put("version", document.version())
+          .set("doc", Json.parse(document.json()));
+    }
+    body.put("next", page.next());
     DocumentRoutes.json(ctx, body);
   }
 

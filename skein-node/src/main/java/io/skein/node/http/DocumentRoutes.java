@@ -74,7 +74,26 @@ final class DocumentRoutes {
     json(ctx, Json.MAPPER.createObjectNode().put("id", id).put("version", version));
   }
 
+  /**
+   * Applies {@code ?consistency=}: {@code local} (the default) reads this node's state; {@code
+   * strong} first confirms, with a quorum round, that this node is the primary and holds every
+   * committed write (leader mode; a secondary redirects like a write).
+   */
+  private void consistency(Context ctx) {
+    String consistency = ctx.queryParam("consistency");
+    if (consistency == null || consistency.equals("local")) {
+      return;
+    }
+    if (!consistency.equals("strong")) {
+      throw new InvalidRequestException(
+          "invalid_consistency",
+          "consistency must be 'local' or 'strong', was '" + consistency + "'");
+    }
+    skein.confirmPrimary();
+  }
+
   private void get(Context ctx) {
+    consistency(ctx);
     Optional<Document> document = collection(ctx).get(ctx.pathParam("id"));
     if (document.isEmpty()) {
       notFound(ctx);
@@ -85,6 +104,7 @@ final class DocumentRoutes {
   }
 
   private void head(Context ctx) {
+    consistency(ctx);
     Optional<Document> document = collection(ctx).get(ctx.pathParam("id"));
     if (document.isEmpty()) {
       ctx.status(404);
@@ -109,6 +129,7 @@ final class DocumentRoutes {
 
   private void list(Context ctx) {
     int limit = intParam(ctx, "limit", LIST_LIMIT_DEFAULT);
+    consistency(ctx);
     DocumentPage page = collection(ctx).list(ctx.queryParam("after"), limit);
     ObjectNode body = Json.MAPPER.createObjectNode();
     body.set("docs", documents(page.documents()));
@@ -119,6 +140,7 @@ final class DocumentRoutes {
   private void query(Context ctx) {
     DocumentCollection collection = collection(ctx);
     JsonNode body = Json.parseObject(body(ctx), "the query");
+    consistency(ctx);
     ObjectNode answer = Json.MAPPER.createObjectNode();
     answer.set("docs", documents(collection.query(body)));
     json(ctx, answer);

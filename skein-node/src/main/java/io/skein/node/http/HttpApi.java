@@ -7,13 +7,17 @@ import io.javalin.http.HttpResponseException;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.ClosedException;
+import io.skein.NotPrimaryException;
 import io.skein.Skein;
 import io.skein.SkeinException;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.transport.FrameCodec;
 import io.skein.internal.transport.PeerTransport;
 import io.skein.node.NodeSettings;
+import io.skein.node.PeerAddress;
 import io.skein.node.TlsSettings;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpVersion;
@@ -83,7 +87,7 @@ public final class HttpApi {
               documents.register(config.routes);
               changes.register(config.routes);
               cluster.register(config.routes);
-              registerErrors(config.routes);
+              registerErrors(config.routes, leaderUrls(settings));
               if (transport != null) {
                 config.routes.ws(PeerTransport.PATH, transport::endpoint);
                 config.jetty.modifyWebSocketServletFactory(
@@ -186,8 +190,18 @@ public final class HttpApi {
     }
   }
 
-  private void registerErrors(io.javalin.config.RoutesConfig routes) {
+  /** Leader mode: each member's base URL, for {@code 307 not_primary} redirects. */
+  private static Map<String, String> leaderUrls(NodeSettings settings) {
+    Map<String, String> urls = new HashMap<>();
+    for (PeerAddress peer : settings.peers()) {
+      urls.put(peer.nodeId().value(), peer.url(settings.scheme()));
+    }
+    return Map.copyOf(urls);
+  }
+
+  private void registerErrors(io.javalin.config.RoutesConfig routes, Map<String, String> urls) {
     routes.exception(SkeinException.class, (e, ctx) -> ApiErrors.write(ctx, e));
+    routes.exception(NotPrimaryException.class, (e, ctx) -> ApiErrors.notPrimary(ctx, e, urls));
     routes.exception(
         HttpResponseException.class,
         (e, ctx) -> {

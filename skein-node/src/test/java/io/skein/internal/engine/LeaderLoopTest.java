@@ -6,11 +6,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.skein.Durability;
 import io.skein.core.leader.LeaderConfig;
 import io.skein.core.leader.LeaderCore;
+import io.skein.core.leader.LeaderMessage;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
 import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.replica.Mutation;
+import io.skein.core.replica.PeerMessage;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.storage.SqliteStore;
 import java.nio.file.Path;
@@ -65,12 +67,23 @@ class LeaderLoopTest {
                 id, MEMBERS, 500, 100, 2_000, 64, 1_024, 1_000, id.equals(MEMBERS.get(0))),
             store.leaderRecovered());
     LeaderLoop loop =
-        new LeaderLoop(core, store, InstantSource.system(), new ChangeNotifier(store.lastLsn()));
+        new LeaderLoop(
+            core,
+            store,
+            InstantSource.system(),
+            new ChangeNotifier(store.lastLsn()),
+            new SimpleMeterRegistry());
     loop.attach(
-        (to, message) -> {
-          LeaderLoop target = loops.get(to);
-          if (target != null) {
-            target.receive(message);
+        new PeerLink() {
+          @Override
+          public void send(NodeId peer, PeerMessage message) {}
+
+          @Override
+          public void sendLeader(NodeId to, LeaderMessage message) {
+            LeaderLoop target = loops.get(to);
+            if (target != null) {
+              target.receive(message);
+            }
           }
         });
     loops.put(id, loop);
@@ -93,7 +106,7 @@ class LeaderLoopTest {
 
   private boolean primaryIs(NodeId id) {
     LeaderLoop loop = loops.get(id);
-    return loop != null && loop.status().role() == LeaderCore.Role.PRIMARY;
+    return loop != null && loop.leaderStatus().role() == LeaderCore.Role.PRIMARY;
   }
 
   private boolean holds(NodeId node, String doc) {
@@ -104,7 +117,7 @@ class LeaderLoopTest {
 
   private void write(NodeId primary, String doc) throws Exception {
     Objects.requireNonNull(loops.get(primary))
-        .submit(List.of(Mutation.put(C, DocumentId.of(doc), "{}")), WriteConcern.MAJORITY)
+        .submit(List.of(Mutation.put(C, DocumentId.of(doc), "{}")), WriteConcern.MAJORITY, false)
         .get(10, TimeUnit.SECONDS);
   }
 
@@ -126,7 +139,7 @@ class LeaderLoopTest {
     assertThat(await(Duration.ofSeconds(10), () -> primaryIs(two)))
         .as("the next-lowest id takes over")
         .isTrue();
-    long epoch = Objects.requireNonNull(loops.get(two)).status().epoch();
+    long epoch = Objects.requireNonNull(loops.get(two)).leaderStatus().epoch();
     write(two, "after");
 
     start(one);
@@ -134,7 +147,7 @@ class LeaderLoopTest {
             await(
                 Duration.ofSeconds(10),
                 () -> {
-                  LeaderLoop.Status status = Objects.requireNonNull(loops.get(one)).status();
+                  LeaderLoop.Status status = Objects.requireNonNull(loops.get(one)).leaderStatus();
                   return status.role() == LeaderCore.Role.SECONDARY
                       && two.equals(status.leader())
                       && holds(one, "after");
@@ -142,7 +155,7 @@ class LeaderLoopTest {
         .as("the old primary follows node 2 and catches up")
         .isTrue();
     assertThat(primaryIs(two)).as("no flapping back to node 1").isTrue();
-    assertThat(Objects.requireNonNull(loops.get(one)).status().epoch()).isEqualTo(epoch);
+    assertThat(Objects.requireNonNull(loops.get(one)).leaderStatus().epoch()).isEqualTo(epoch);
     assertThat(holds(one, "before")).isTrue();
   }
 }

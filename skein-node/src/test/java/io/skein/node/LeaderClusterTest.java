@@ -1,0 +1,279 @@
+package io.skein.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.LeadershipChanged;
+import io.skein.testkit.HttpJson;
+import io.skein.testkit.NodeProcess;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Leader mode between in-process nodes on loopback, through the public HTTP API: election of the
+ * lowest id, ordered replication, redirects from secondaries, strong reads, failover, and the
+ * rejoin of an old primary.
+ */
+@Timeout(120)
+class LeaderClusterTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SECRET = "a-test-cluster-secret-of-some-length";
+
+  @TempDir Path dir;
+  private final Map<String, NodeServer> servers = new LinkedHashMap<>();
+  private final List<Member> members = new ArrayList<>();
+
+  @AfterEach
+  void stopAll() {
+    for (NodeServer server : servers.values()) {
+      server.close();
+    }
+  }
+
+  private record Member(String id, int port) {
+    String peerJson() {
+      return "{\"node_id\":\"" + id + "\",\"host\":\"127.0.0.1\",\"port\":" + port + "}";
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + port;
+    }
+  }
+
+  private void members(String... ids) {
+    for (String id : ids) {
+      members.add(new Member(id, NodeProcess.freeLoopbackPort()));
+    }
+  }
+
+  private Member member(String id) {
+    return members.stream().filter(m -> m.id().equals(id)).findFirst().orElseThrow();
+  }
+
+  private NodeSettings.Builder settings(String id, String mode) {
+    Member self = member(id);
+    List<String> peers = new ArrayList<>();
+    for (Member m : members) {
+      if (!m.id().equals(id)) {
+        peers.add(m.peerJson());
+      }
+    }
+    return new NodeSettings.Builder()
+        .port(self.port())
+        .nodeId(id)
+        .mode(mode)
+        .role(id.equals("1") ? "primary" : "secondary")
+        .dataDir(dir.resolve("data-" + id))
+        .peers("[" + String.join(",", peers) + "]")
+        .electionIntervalSeconds(0.5)
+        .replicationTimeoutSeconds(1.0)
+        .clusterSecret(SECRET);
+  }
+
+  private NodeServer start(String id) {
+    return start(id, settings(id, "leader"));
+  }
+
+  private NodeServer start(String id, NodeSettings.Builder settings) {
+    NodeServer server = NodeServer.start(settings.build());
+    servers.put(id, server);
+    return server;
+  }
+
+  private void stop(String id) {
+    Objects.requireNonNull(servers.remove(id)).close();
+  }
+
+  private HttpJson http(String id) {
+    return new HttpJson(URI.create(member(id).url()));
+  }
+
+  private JsonNode cluster(String id) throws Exception {
+    try (HttpJson http = http(id)) {
+      return JSON.readTree(http.get("/v1/cluster").body());
+    }
+  }
+
+  private boolean isPrimary(String id) {
+    try {
+      JsonNode cluster = cluster(id);
+      return cluster.path("role").asText().equals("primary")
+          && cluster.path("leader").path("nodeId").asText().equals(id);
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private @Nullable String leaderSeenBy(String id) {
+    try {
+      JsonNode leader = cluster(id).path("leader");
+      return leader.isNull() ? null : leader.path("nodeId").asText();
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private static boolean await(Duration timeout, BooleanSupplier condition) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    return true;
+  }
+
+  private boolean holds(String node, String doc, String value) {
+    try (HttpJson http = http(node)) {
+      HttpJson.Response response = http.get("/v1/collections/c/docs/" + doc);
+      return response.status() == 200 && response.body().contains(value);
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Test
+  void theLowestIdLeadsSecondariesFollowAndRedirect() throws Exception {
+    members("1", "2", "3");
+    List<LeadershipChanged> events = new CopyOnWriteArrayList<>();
+    start("1").skein().onLeadershipChanged(events::add);
+    start("2");
+    start("3");
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    assertThat(await(Duration.ofSeconds(5), () -> "1".equals(leaderSeenBy("3")))).isTrue();
+    assertThat(events)
+        .contains(new LeadershipChanged(true, "1", cluster("1").path("epoch").asLong()));
+
+    try (HttpJson one = http("1");
+        HttpJson two = http("2")) {
+      HttpJson.Response put = one.put("/v1/collections/c/docs/a", "{\"v\":1}");
+      assertThat(put.status()).as(put.toString()).isEqualTo(200);
+
+      // A write on a secondary goes to the primary, with the path and query kept.
+      HttpJson.Response redirected = two.put("/v1/collections/c/docs/b?w=all", "{\"v\":2}");
+      assertThat(redirected.status()).as(redirected.toString()).isEqualTo(307);
+      assertThat(redirected.header("Location"))
+          .contains(member("1").url() + "/v1/collections/c/docs/b?w=all");
+      assertThat(JSON.readTree(redirected.body()).path("error").path("code").asText())
+          .isEqualTo("not_primary");
+
+      // A strong read on a secondary redirects too; a local one is served.
+      assertThat(two.get("/v1/collections/c/docs/a?consistency=strong").status()).isEqualTo(307);
+      HttpJson.Response strong = one.get("/v1/collections/c/docs/a?consistency=strong");
+      assertThat(strong.status()).as(strong.toString()).isEqualTo(200);
+      assertThat(strong.body()).contains("\"v\":1");
+      assertThat(one.get("/v1/collections/c/docs/a?consistency=eventual").status()).isEqualTo(400);
+    }
+    assertThat(await(Duration.ofSeconds(5), () -> holds("2", "a", "\"v\":1"))).isTrue();
+    assertThat(await(Duration.ofSeconds(5), () -> holds("3", "a", "\"v\":1"))).isTrue();
+
+    JsonNode view = cluster("1");
+    assertThat(view.path("mode").asText()).isEqualTo("leader");
+    assertThat(view.path("epoch").asLong()).isPositive();
+    assertThat(await(Duration.ofSeconds(5), () -> matchedEverywhere())).isTrue();
+  }
+
+  private boolean matchedEverywhere() {
+    try {
+      JsonNode view = cluster("1");
+      long last = view.path("lastIndex").asLong();
+      for (JsonNode peer : view.path("peers")) {
+        if (peer.path("matchIndex").asLong() != last || peer.path("lagEntries").asLong() != 0) {
+          return false;
+        }
+      }
+      return view.path("peers").size() == 2;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Test
+  void aMajorityWriteSurvivesFailoverAndTheOldPrimaryRejoins() throws Exception {
+    members("1", "2", "3");
+    start("1");
+    start("2");
+    start("3");
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    try (HttpJson one = http("1")) {
+      assertThat(one.put("/v1/collections/c/docs/before", "{\"v\":1}").status()).isEqualTo(200);
+    }
+    long epoch = cluster("1").path("epoch").asLong();
+
+    stop("1");
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("2")))
+        .as("the next-lowest id takes over")
+        .isTrue();
+    assertThat(cluster("2").path("epoch").asLong()).isGreaterThan(epoch);
+    try (HttpJson two = http("2")) {
+      HttpJson.Response put = two.put("/v1/collections/c/docs/after", "{\"v\":2}");
+      assertThat(put.status()).as(put.toString()).isEqualTo(200);
+      assertThat(two.get("/v1/collections/c/docs/before").status()).isEqualTo(200);
+    }
+
+    start("1");
+    assertThat(await(Duration.ofSeconds(10), () -> holds("1", "after", "\"v\":2")))
+        .as("the old primary converges")
+        .isTrue();
+    JsonNode back = cluster("1");
+    assertThat(back.path("role").asText()).isEqualTo("secondary");
+    assertThat(back.path("leader").path("nodeId").asText())
+        .as("a returning lower id does not depose a healthy primary")
+        .isEqualTo("2");
+  }
+
+  @Test
+  void withoutAMajorityThePrimaryStepsDownAndWritesAreRefused() throws Exception {
+    members("1", "2", "3");
+    start("1");
+    start("2");
+    start("3");
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    stop("2");
+    stop("3");
+    try (HttpJson one = http("1")) {
+      HttpJson.Response put = one.put("/v1/collections/c/docs/lonely", "{\"v\":1}");
+      assertThat(put.status()).as(put.toString()).isIn(504, 503);
+      assertThat(await(Duration.ofSeconds(5), () -> !isPrimary("1")))
+          .as("the primary steps down after one replication timeout without a majority")
+          .isTrue();
+      HttpJson.Response refused = one.put("/v1/collections/c/docs/lonely", "{\"v\":2}");
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(503);
+      assertThat(refused.header("Retry-After")).contains("1");
+      assertThat(JSON.readTree(refused.body()).path("error").path("code").asText())
+          .isEqualTo("no_primary");
+      assertThat(one.get("/v1/collections/c/docs/lonely").status())
+          .as("the w=majority write that timed out was never applied")
+          .isEqualTo(404);
+    }
+  }
+
+  @Test
+  void aDynamoNodeIsRefusedByALeaderCluster() throws Exception {
+    members("1", "2");
+    start("1");
+    start("2", settings("2", "dynamo"));
+    try (HttpJson two = http("2")) {
+      assertThat(two.put("/v1/collections/c/docs/x", "{\"v\":1}").status()).isEqualTo(200);
+    }
+    TimeUnit.MILLISECONDS.sleep(1_500);
+    assertThat(holds("1", "x", "\"v\":1")).as("no dynamo entry crosses").isFalse();
+    assertThat(isPrimary("1")).as("one node of two is no majority").isFalse();
+  }
+}
