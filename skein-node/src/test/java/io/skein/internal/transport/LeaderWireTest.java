@@ -64,6 +64,36 @@ class LeaderWireTest {
   }
 
   @Test
+  void anAppendTooLargeForOneFrameIsSplitIntoConsecutiveAppends() throws Exception {
+    List<OplogEntry> entries = new ArrayList<>();
+    for (long index = 11; index <= 40; index++) {
+      // Epoch 2 up to index 20, then epoch 3: each piece's prevEpoch must follow the entries.
+      entries.add(entry(index <= 20 ? 2 : 3, index));
+    }
+    LeaderMessage.Append append = new LeaderMessage.Append(ONE, 3, 10, 2, entries, 35, 4);
+    int limit = LeaderWire.toFrame(append).getSerializedSize() / 4;
+    List<io.skein.internal.transport.proto.Frame> frames = LeaderWire.toFrames(append, limit);
+    assertThat(frames).hasSizeGreaterThan(3);
+    List<OplogEntry> rejoined = new ArrayList<>();
+    long expectedPrev = 10;
+    long expectedPrevEpoch = 2;
+    for (io.skein.internal.transport.proto.Frame frame : frames) {
+      assertThat(frame.getSerializedSize()).isLessThanOrEqualTo(limit);
+      LeaderMessage.Append piece = (LeaderMessage.Append) LeaderWire.fromFrame(frame);
+      assertThat(piece.prevIndex()).isEqualTo(expectedPrev);
+      assertThat(piece.prevEpoch()).isEqualTo(expectedPrevEpoch);
+      assertThat(piece.commitIndex()).isEqualTo(35);
+      assertThat(piece.round()).isEqualTo(4);
+      rejoined.addAll(piece.entries());
+      OplogEntry last = piece.entries().get(piece.entries().size() - 1);
+      expectedPrev = last.index();
+      expectedPrevEpoch = last.epoch();
+    }
+    assertThat(rejoined).isEqualTo(entries);
+    assertThat(LeaderWire.toFrames(append, 1 << 20)).hasSize(1);
+  }
+
+  @Test
   void anAppendWhoseEntriesDoNotFollowPrevIndexIsRefused() {
     LeaderMessage gap = new LeaderMessage.Append(ONE, 2, 5, 2, List.of(entry(2, 7)), 0, 1);
     assertThatThrownBy(() -> roundTrip(gap))
