@@ -76,6 +76,7 @@ public final class LeaderCore {
   private long commitIndex;
   private long lastHeardLeaderMs;
   private boolean pendingInitialTick;
+  private boolean seenPrimary;
   private long electionStartedMs = Long.MIN_VALUE / 2;
   private final Set<NodeId> votes = new HashSet<>();
   private long epochStartIndex;
@@ -269,7 +270,13 @@ public final class LeaderCore {
         }
       }
       case SECONDARY, PRE_CANDIDATE, CANDIDATE -> {
-        long timeout = config.electionTimeoutMs();
+        // A member started as primary that has not seen any primary yet asks for pre-votes every
+        // heartbeat until its streams are up: at a cold start it must stand before the
+        // secondaries' first timeout. Pre-votes change no epoch, so asking often is harmless.
+        long timeout =
+            config.startAsPrimary() && !seenPrimary && role != Role.CANDIDATE
+                ? config.heartbeatMs()
+                : config.electionTimeoutMs();
         if (nowMs - lastHeardLeaderMs >= timeout && nowMs - electionStartedMs >= timeout) {
           startPreVote();
         }
@@ -421,6 +428,7 @@ public final class LeaderCore {
 
   private void announce() {
     boolean self = role == Role.PRIMARY;
+    seenPrimary |= leader != null;
     if (!java.util.Objects.equals(announcedLeader, leader) || announcedLeaderSelf != self) {
       announcedLeader = leader;
       announcedLeaderSelf = self;

@@ -258,7 +258,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       while (!closing) {
         wakeups.tryAcquire(TICK_MS, TimeUnit.MILLISECONDS);
         wakeups.drainPermits();
-        core.step(new LeaderInput.Tick(clock.millis()));
+        if (link != PeerLink.NONE) {
+          // Time starts with the transport: election timeouts (and a secondary's start-up grace)
+          // count from when the peers can be reached, not from when the store opened.
+          core.step(new LeaderInput.Tick(clock.millis()));
+        }
         inbox.drainTo(events);
         for (Event event : events) {
           switch (event) {
