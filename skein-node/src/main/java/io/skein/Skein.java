@@ -296,15 +296,21 @@ public final class Skein implements AutoCloseable {
   /**
    * Leader mode: confirms with a quorum round that this node is still the primary, and that every
    * write committed before the call is applied here, so a read that follows sees them ({@code
-   * ?consistency=strong}). Does nothing outside leader mode.
+   * ?consistency=strong}). On a node without peers it does nothing: its state is the latest.
    *
+   * @throws InvalidRequestException in dynamo mode with peers, where no node can promise this
    * @throws NotPrimaryException if this node is not the primary
    * @throws OutcomeUnknownException if no quorum confirmed it within the replication timeout
    */
   public void confirmPrimary() {
     ensureOpen();
     if (leader == null) {
-      return;
+      if (config.replicating()) {
+        throw new InvalidRequestException(
+            "invalid_consistency",
+            "consistency=strong needs leader mode; in dynamo mode every node reads its own state");
+      }
+      return; // one node is its own majority: its state is the latest
     }
     try {
       leader.readIndex().get(config.replicationTimeoutMs(), TimeUnit.MILLISECONDS);

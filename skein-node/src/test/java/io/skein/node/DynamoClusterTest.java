@@ -198,6 +198,9 @@ class DynamoClusterTest {
       assertThat(majority.body()).contains("outcome_unknown");
       assertThat(h1.get("/v1/collections/c/docs/x").status()).isEqualTo(200);
       assertThat(h1.put("/v1/collections/c/docs/y?w=1", "{}").status()).isEqualTo(200);
+      assertThat(h1.get("/v1/collections/c/docs/x?consistency=strong").status())
+          .as("no dynamo node can promise a strong read")
+          .isEqualTo(400);
     }
     JsonNode peer = peer(one, "2");
     assertThat(peer.path("state").asText()).isIn("connecting", "disconnected");
