@@ -90,6 +90,16 @@ public final class Skein implements AutoCloseable {
     this.notifier = new ChangeNotifier(store.lastLsn());
     SkeinConfig.Leader leaderSettings = config.leader();
     if (config.leaderMode() && leaderSettings != null) {
+      if (store.holdsWritesOutsideLeaderLog()) {
+        store.close();
+        throw new SkeinException(
+            "not_a_leader_log",
+            "the data file in "
+                + config.dataDir()
+                + " holds writes made without a primary (by this node alone, or in dynamo mode);"
+                + " leader mode with peers cannot take it over. Start this member on an empty"
+                + " --data-dir, or keep running it alone or in dynamo mode.");
+      }
       List<NodeId> members = new ArrayList<>(config.peers());
       members.add(config.nodeId());
       LeaderCore core =
@@ -397,7 +407,9 @@ public final class Skein implements AutoCloseable {
       throw new OutcomeUnknownException("interrupted while waiting for the write to commit");
     } catch (TimeoutException e) {
       throw new OutcomeUnknownException(
-          "the write was not confirmed within " + WRITE_TIMEOUT_MS + " ms");
+          "the write was not confirmed within "
+              + Math.max(WRITE_TIMEOUT_MS, 2 * config.replicationTimeoutMs())
+              + " ms");
     } catch (ExecutionException e) {
       if (e.getCause() instanceof SkeinException skeinException) {
         throw skeinException;

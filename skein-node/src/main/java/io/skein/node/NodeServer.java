@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.skein.Durability;
 import io.skein.Skein;
 import io.skein.SkeinConfig;
 import io.skein.SkeinException;
@@ -59,6 +60,12 @@ public final class NodeServer implements AutoCloseable {
     boolean leaderMode = settings.mode() == NodeSettings.Mode.LEADER;
     boolean discovering = !leaderMode && discovery.enabled();
     boolean replicating = !settings.peers().isEmpty() || discovering;
+    if (leaderMode && !settings.peers().isEmpty() && settings.durability() == Durability.BUFFERED) {
+      log.warn(
+          "--durability buffered in leader mode: votes, epochs and acknowledged log entries are"
+              + " not fsynced, so a power loss on a majority can lose w=majority writes or allow"
+              + " two votes in one epoch. Use fsync (the default) unless the data is disposable.");
+    }
     Map<NodeId, URI> staticPeers = new LinkedHashMap<>();
     for (PeerAddress peer : settings.peers()) {
       staticPeers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));

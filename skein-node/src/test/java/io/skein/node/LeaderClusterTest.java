@@ -1,10 +1,12 @@
 package io.skein.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.skein.LeadershipChanged;
+import io.skein.SkeinException;
 import io.skein.testkit.HttpJson;
 import io.skein.testkit.NodeProcess;
 import java.net.URI;
@@ -152,7 +154,14 @@ class LeaderClusterTest {
   void theLowestIdLeadsSecondariesFollowAndRedirect() throws Exception {
     members("1", "2", "3");
     List<LeadershipChanged> events = new CopyOnWriteArrayList<>();
-    start("1").skein().onLeadershipChanged(events::add);
+    NodeServer first = start("1");
+    first
+        .skein()
+        .onLeadershipChanged(
+            e -> {
+              throw new IllegalStateException("a listener that fails must not stop replication");
+            });
+    first.skein().onLeadershipChanged(events::add);
     start("2");
     start("3");
     assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
@@ -262,6 +271,42 @@ class LeaderClusterTest {
           .as("the w=majority write that timed out was never applied")
           .isEqualTo(404);
     }
+  }
+
+  @Test
+  void aSecondaryCatchesUpOnLargeDocumentsInSeveralAppends() throws Exception {
+    members("1", "2", "3");
+    start("1");
+    start("2");
+    start("3");
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    stop("3");
+    String big = "{\"pad\":\"" + "x".repeat(400_000) + "\"}";
+    try (HttpJson one = http("1")) {
+      for (int i = 0; i < 40; i++) {
+        assertThat(one.put("/v1/collections/c/docs/big" + i, big).status()).isEqualTo(200);
+      }
+    }
+    start("3");
+    assertThat(await(Duration.ofSeconds(30), () -> holds("3", "big39", "xxxx")))
+        .as("16 MB of log, more than one append and one frame, reaches the returning secondary")
+        .isTrue();
+    assertThat(holds("3", "big0", "xxxx")).isTrue();
+  }
+
+  @Test
+  void aFileWrittenWithoutAPrimaryIsNotTakenOverByLeaderMode() throws Exception {
+    members("1", "2");
+    NodeSettings.Builder alone =
+        new NodeSettings.Builder().port(0).nodeId("1").dataDir(dir.resolve("data-1"));
+    try (NodeServer single = NodeServer.start(alone.build())) {
+      single.skein().collection("c").put("a", "{}");
+    }
+    assertThatThrownBy(() -> start("1"))
+        .isInstanceOf(SkeinException.class)
+        .hasMessageContaining("holds writes made without a primary")
+        .extracting(e -> ((SkeinException) e).code())
+        .isEqualTo("not_a_leader_log");
   }
 
   @Test

@@ -103,6 +103,32 @@ public final class LeaderCore {
   /** The most recent entries kept in memory, so followers are fed without storage reads. */
   static final int TAIL_ENTRIES_MAX = 8_192;
 
+  /** The most document bytes the in-memory tail holds (large documents are read back instead). */
+  static final long TAIL_BYTES_MAX = 64L << 20;
+
+  /** The most document bytes in one append (the transport also splits appends into frames). */
+  static final long APPEND_BYTES_MAX = 8L << 20;
+
+  private long tailBytes;
+
+  /** A rough size of an entry in memory and on the wire. */
+  static long bytes(OplogEntry entry) {
+    String document = entry.document();
+    return 128L + (document == null ? 0 : document.length());
+  }
+
+  /** The longest prefix of {@code entries} within {@link #APPEND_BYTES_MAX}, never empty. */
+  private static List<OplogEntry> withinAppendBytes(List<OplogEntry> entries) {
+    long total = 0;
+    for (int i = 0; i < entries.size(); i++) {
+      total += bytes(entries.get(i));
+      if (total > APPEND_BYTES_MAX && i > 0) {
+        return entries.subList(0, i);
+      }
+    }
+    return entries;
+  }
+
   private static final class Follower {
     long next = 1;
     long match;
@@ -505,9 +531,10 @@ public final class LeaderCore {
   }
 
   private void remember(OplogEntry entry) {
-    tail.put(entry.index(), entry);
-    while (tail.size() > TAIL_ENTRIES_MAX) {
-      tail.pollFirstEntry();
+    OplogEntry replaced = tail.put(entry.index(), entry);
+    tailBytes += bytes(entry) - (replaced == null ? 0 : bytes(replaced));
+    while (tail.size() > TAIL_ENTRIES_MAX || (tailBytes > TAIL_BYTES_MAX && tail.size() > 1)) {
+      tailBytes -= bytes(tail.pollFirstEntry().getValue());
     }
   }
 
@@ -633,7 +660,8 @@ public final class LeaderCore {
           loads.add(new LeaderReady.LogRead(peer, from, (int) (to - from + 1)));
           break;
         }
-        List<OplogEntry> batch = new ArrayList<>(tail.subMap(from, true, to, true).values());
+        List<OplogEntry> batch =
+            withinAppendBytes(new ArrayList<>(tail.subMap(from, true, to, true).values()));
         sendAppend(peer, f, from, batch);
       }
     }
@@ -662,7 +690,7 @@ public final class LeaderCore {
         return; // the log changed meanwhile
       }
     }
-    sendAppend(loaded.peer(), f, loaded.fromIndex(), loaded.entries());
+    sendAppend(loaded.peer(), f, loaded.fromIndex(), withinAppendBytes(loaded.entries()));
     replicate();
   }
 
@@ -804,7 +832,11 @@ public final class LeaderCore {
     }
     truncateFrom = truncateFrom == 0 ? from : Math.min(truncateFrom, from);
     toAppend.removeIf(e -> e.index() >= from);
-    tail.tailMap(from, true).clear();
+    Map<Long, OplogEntry> dropped = tail.tailMap(from, true);
+    for (OplogEntry entry : dropped.values()) {
+      tailBytes -= bytes(entry);
+    }
+    dropped.clear();
     epochStarts.tailMap(from, true).clear();
     lastIndex = from - 1;
     persistedIndex = Math.min(persistedIndex, lastIndex);

@@ -15,6 +15,7 @@ import io.skein.core.leader.LeaderReady;
 import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.Operation;
+import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.Outcome;
 import io.skein.core.replica.PeerMessage;
@@ -22,11 +23,14 @@ import io.skein.core.replica.Reply;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.storage.Change;
 import io.skein.internal.storage.SqliteStore;
+import io.skein.internal.storage.StorageException;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -91,7 +95,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private final ArrayBlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_MAX);
   private final Semaphore wakeups = new Semaphore(0);
   private final Map<Long, CompletableFuture<WriteResult>> writes = new HashMap<>();
-  private final Map<DocumentKey, Boolean> proposedLive = new HashMap<>();
+  private final Unapplied unapplied = new Unapplied();
   private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
   private final List<Consumer<LeaderReady.LeadershipChanged>> listeners =
       new CopyOnWriteArrayList<>();
@@ -99,9 +103,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private volatile PeerLink link = PeerLink.NONE;
   private volatile Status status;
   private volatile boolean closing;
+  private volatile boolean stopped;
   private volatile @Nullable Throwable failure;
   private long nextRequestId = 1;
   private long appliedIndex;
+  private long lastEpochSeen;
   private long noPrimarySinceMs = -1;
   private final Counter elections;
   private final Counter noPrimaryMs;
@@ -119,6 +125,15 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     this.clock = clock;
     this.notifier = notifier;
     this.appliedIndex = store.leaderRecovered().commitIndex();
+    this.lastEpochSeen = core.epoch();
+    for (long from = appliedIndex + 1; ; ) {
+      List<OplogEntry> page = store.leaderEntries(from, 4_096);
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(unapplied::appended);
+      from = page.get(page.size() - 1).index() + 1;
+    }
     this.elections =
         Counter.builder("skein.leader.elections")
             .description("Epochs this node entered (each one is an election somewhere)")
@@ -250,6 +265,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       throw new OverloadedException("the leader loop's inbox is full; retry later");
     }
     wakeups.release();
+    if (stopped) {
+      failQueued(); // the loop ended between the check and the offer: nobody else will answer
+    }
   }
 
   private void run() {
@@ -277,9 +295,6 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         }
         events.clear();
         processReady();
-        if (writes.isEmpty()) {
-          proposedLive.clear();
-        }
         status = snapshot();
         timeWithoutPrimary();
       }
@@ -290,15 +305,27 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       log.error("leader loop failed; this node stops taking part", e);
       failure = e;
     } finally {
-      WriteFailedException stopped = new WriteFailedException("the leader loop stopped");
-      writes.values().forEach(f -> f.completeExceptionally(stopped));
-      reads.values().forEach(f -> f.completeExceptionally(stopped));
-      for (Event event : inbox) {
-        switch (event) {
-          case Write write -> write.result().completeExceptionally(stopped);
-          case Read read -> read.result().completeExceptionally(stopped);
-          case Message message -> {}
-        }
+      stopped = true;
+      // A proposed write may be in a follower's log and commit under the next primary: its
+      // outcome is unknown. What never reached the core was not written.
+      OutcomeUnknownException unknown =
+          new OutcomeUnknownException(
+              "the leader loop stopped; the write may still commit under the next primary");
+      writes.values().forEach(f -> f.completeExceptionally(unknown));
+      reads.values().forEach(f -> f.completeExceptionally(new ClosedException("closing")));
+      failQueued();
+    }
+  }
+
+  /** Fails every event still in the inbox: none of them reached the core. */
+  private void failQueued() {
+    ClosedException closed = new ClosedException("the leader loop stopped; nothing was written");
+    Event event;
+    while ((event = inbox.poll()) != null) {
+      switch (event) {
+        case Write write -> write.result().completeExceptionally(closed);
+        case Read read -> read.result().completeExceptionally(closed);
+        case Message message -> {}
       }
     }
   }
@@ -306,9 +333,14 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private void propose(Write write) {
     if (write.mustExist() && core.role() == LeaderCore.Role.PRIMARY) {
       DocumentKey key = write.mutations().get(0).key();
-      Boolean live = proposedLive.get(key);
-      boolean exists =
-          live != null ? live : store.get(key).map(d -> !d.isTombstone()).orElse(false);
+      Boolean live = unapplied.live(key);
+      boolean exists;
+      try {
+        exists = live != null ? live : store.get(key).map(d -> !d.isTombstone()).orElse(false);
+      } catch (StorageException e) {
+        write.result().completeExceptionally(e); // the read pool is exhausted: retry later
+        return;
+      }
       if (!exists) {
         write.result().complete(new WriteResult.NotFound());
         return;
@@ -317,10 +349,41 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     long id = nextRequestId++;
     writes.put(id, write.result());
     core.step(new LeaderInput.Propose(id, write.mutations(), write.concern()));
-    if (core.role() == LeaderCore.Role.PRIMARY) {
-      for (Mutation mutation : write.mutations()) {
-        proposedLive.put(mutation.key(), mutation.operation() == Operation.PUT);
+  }
+
+  /**
+   * The keys written by log entries not yet applied, with whether the newest such entry leaves the
+   * document live: a must-exist delete on the primary sees writes that are in the log but not yet
+   * committed (a {@code w=1} put, or entries a new primary inherited).
+   */
+  private static final class Unapplied {
+    private record KeyOp(DocumentKey key, boolean live) {}
+
+    private final TreeMap<Long, KeyOp> byIndex = new TreeMap<>();
+    private final Map<DocumentKey, Long> newest = new HashMap<>();
+
+    @Nullable Boolean live(DocumentKey key) {
+      Long index = newest.get(key);
+      return index == null ? null : Objects.requireNonNull(byIndex.get(index)).live();
+    }
+
+    void appended(OplogEntry entry) {
+      byIndex.put(entry.index(), new KeyOp(entry.key(), entry.operation() == Operation.PUT));
+      newest.put(entry.key(), entry.index());
+    }
+
+    void applied(long upToIndex) {
+      Map<Long, KeyOp> done = byIndex.headMap(upToIndex, true);
+      for (Map.Entry<Long, KeyOp> e : done.entrySet()) {
+        newest.remove(e.getValue().key(), e.getKey());
       }
+      done.clear();
+    }
+
+    void truncated(long fromIndex) {
+      byIndex.tailMap(fromIndex, true).clear();
+      newest.clear();
+      byIndex.forEach((index, op) -> newest.put(op.key(), index));
     }
   }
 
@@ -341,6 +404,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       LeaderReady ready = core.ready();
       LeaderReady.HardState hard = ready.hardState();
       if (hard != null || ready.truncateFrom() != 0 || !ready.entriesToAppend().isEmpty()) {
+        if (ready.truncateFrom() != 0) {
+          unapplied.truncated(ready.truncateFrom());
+        }
+        ready.entriesToAppend().forEach(unapplied::appended);
         store.appendLeaderLog(
             hard == null ? null : new SqliteStore.LeaderHardState(hard.epoch(), hard.votedFor()),
             ready.truncateFrom(),
@@ -348,13 +415,14 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
             ready.hlcHighWater());
         core.step(new LeaderInput.Persisted(core.lastIndex()));
       }
-      long epochBefore = status.epoch();
-      if (hard != null && hard.epoch() > epochBefore) {
+      if (hard != null && hard.epoch() > lastEpochSeen) {
         elections.increment();
+        lastEpochSeen = hard.epoch();
       }
       List<Change> applied = store.applyLeaderLog(ready.commitIndex());
       if (!applied.isEmpty()) {
         appliedIndex = applied.get(applied.size() - 1).entry().index();
+        unapplied.applied(appliedIndex);
         notifier.publish(applied.get(applied.size() - 1).lsn());
       }
       for (Reply reply : ready.replies()) {
@@ -375,11 +443,17 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         out.sendLeader(message.to(), message.message());
       }
       for (LeaderReady.LogRead read : ready.loads()) {
-        core.step(
-            new LeaderInput.Loaded(
-                read.peer(),
-                read.fromIndex(),
-                store.leaderEntries(read.fromIndex(), read.limit())));
+        List<OplogEntry> entries;
+        try {
+          entries = store.leaderEntries(read.fromIndex(), read.limit());
+        } catch (StorageException e) {
+          // The read pool is exhausted (reads hold every connection): the core asks again.
+          log.atWarn()
+              .addKeyValue("peer", read.peer())
+              .log("log read for a follower failed: {}", e.getMessage());
+          entries = List.of();
+        }
+        core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries));
       }
       LeaderReady.LeadershipChanged change = ready.leadership();
       if (change != null) {
@@ -390,7 +464,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
             .log("leadership changed");
         leadershipChanges.increment();
         for (Consumer<LeaderReady.LeadershipChanged> listener : listeners) {
-          listener.accept(change);
+          try {
+            listener.accept(change);
+          } catch (RuntimeException e) {
+            log.warn("a leadership listener failed; replication goes on", e);
+          }
         }
       }
     }

@@ -35,6 +35,13 @@ public final class Schema {
   private static final String OPLOG_HLC_INDEX = "CREATE INDEX oplog_hlc ON oplog (hlc)";
   private static final String OPLOG_KEY_INDEX = "CREATE INDEX oplog_key ON oplog (collection, id)";
 
+  /**
+   * Leader mode reads and applies its log by index. A partial index: queries must say {@code
+   * log_index > 0} for SQLite to use it. Created if missing at every open (files made before it).
+   */
+  public static final String OPLOG_LOG_INDEX =
+      "CREATE INDEX IF NOT EXISTS oplog_log_index ON oplog (log_index) WHERE log_index > 0";
+
   /** The version-2 oplog table, under a name (the migration builds it beside the old one). */
   private static String oplogTable(String name) {
     return "CREATE TABLE "
@@ -77,6 +84,7 @@ public final class Schema {
           OPLOG_ORIGIN_SEQ_INDEX,
           OPLOG_HLC_INDEX,
           OPLOG_KEY_INDEX,
+          OPLOG_LOG_INDEX,
           """
           CREATE TABLE meta (
             key TEXT PRIMARY KEY,
@@ -108,6 +116,7 @@ public final class Schema {
           OPLOG_ORIGIN_SEQ_INDEX,
           OPLOG_HLC_INDEX,
           OPLOG_KEY_INDEX,
+          OPLOG_LOG_INDEX,
           "PRAGMA user_version = 2");
 
   /** {@code oplog.op} for a put. */

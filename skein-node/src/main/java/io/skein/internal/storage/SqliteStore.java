@@ -360,6 +360,10 @@ public final class SqliteStore implements Store {
   private static void migrate(Connection writer, Path file) throws SQLException {
     long version = queryLong(writer, "PRAGMA user_version");
     if (version == Schema.VERSION) {
+      try (Statement s = writer.createStatement()) {
+        s.execute(Schema.OPLOG_LOG_INDEX); // a no-op unless the file predates the index
+        writer.commit();
+      }
       return;
     }
     try (Statement s = writer.createStatement()) {
@@ -1089,7 +1093,8 @@ public final class SqliteStore implements Store {
         List<Change> pending =
             selectOplog(
                 writer,
-                "log_index > ? AND log_index <= ? AND snapshot = 0 ORDER BY log_index",
+                "log_index > 0 AND log_index > ? AND log_index <= ? AND snapshot = 0"
+                    + " ORDER BY log_index",
                 applied,
                 upToIndex);
         List<Change> changes = new ArrayList<>(pending.size());
@@ -1139,6 +1144,26 @@ public final class SqliteStore implements Store {
         });
   }
 
+  /**
+   * Whether this file holds writes made outside the leader log (by a node without peers, or in
+   * dynamo mode): they were never ordered by a primary, so leader mode with peers cannot take the
+   * file over.
+   */
+  public boolean holdsWritesOutsideLeaderLog() {
+    return read(
+        c -> {
+          boolean leaderFile =
+              queryString(c, "SELECT value FROM meta WHERE key = 'leader_applied'") != null;
+          if (!leaderFile) {
+            return queryLong(c, "SELECT EXISTS (SELECT 1 FROM docs)") != 0
+                || queryLong(c, "SELECT EXISTS (SELECT 1 FROM oplog)") != 0;
+          }
+          return queryLong(
+                  c, "SELECT EXISTS (SELECT 1 FROM oplog WHERE log_index = 0 AND snapshot = 0)")
+              != 0;
+        });
+  }
+
   /** Leader mode: what a {@code LeaderCore} needs to resume. */
   public io.skein.core.leader.LeaderRecovered leaderRecovered() {
     return read(
@@ -1147,7 +1172,10 @@ public final class SqliteStore implements Store {
           String vote = queryString(c, "SELECT value FROM meta WHERE key = 'leader_vote'");
           String applied = queryString(c, "SELECT value FROM meta WHERE key = 'leader_applied'");
           long lastIndex =
-              queryLong(c, "SELECT coalesce(max(log_index), 0) FROM oplog WHERE snapshot = 0");
+              queryLong(
+                  c,
+                  "SELECT coalesce(max(log_index), 0) FROM oplog"
+                      + " WHERE log_index > 0 AND snapshot = 0");
           Map<Long, Long> starts = new HashMap<>();
           try (Statement s = c.createStatement();
               ResultSet r =

@@ -514,8 +514,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         dropped.increment();
         return;
       }
-      if (queue.size() >= options.sendQueueMessagesMax()
-          || queuedBytes.get() + message.bytes() > options.sendQueueBytesMax()) {
+      // One message always fits an empty queue, however large (frames split it): otherwise a
+      // message over the byte bound would be dropped on every retry and its peer never caught up.
+      if (!queue.isEmpty()
+          && (queue.size() >= options.sendQueueMessagesMax()
+              || queuedBytes.get() + message.bytes() > options.sendQueueBytesMax())) {
         dropped.increment();
         return;
       }
