@@ -681,14 +681,24 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         throws InterruptedException, ExecutionException, TimeoutException, IOException {
       // abort() (deactivation, a URL change) does not call the listener: check active and the
       // socket too, so the thread never outlives its stream.
+      long lastSentNanos = System.nanoTime();
+      long keepaliveNanos = TimeUnit.MILLISECONDS.toNanos(options.idleTimeoutMs() / 3);
       while (!closed && active && socket == ws) {
         if (listener.closedReason != null) {
           throw new IOException("peer closed the stream: " + listener.closedReason);
         }
         Queued next = queue.poll(500, TimeUnit.MILLISECONDS);
         if (next == null) {
+          // A stream may carry nothing for long (in leader mode, one secondary to another): a
+          // ping keeps the peer's idle timeout from closing it, so it is up when an election
+          // needs it.
+          if (System.nanoTime() - lastSentNanos > keepaliveNanos) {
+            ws.sendPing(ByteBuffer.allocate(0)).get(options.sendTimeoutMs(), TimeUnit.MILLISECONDS);
+            lastSentNanos = System.nanoTime();
+          }
           continue;
         }
+        lastSentNanos = System.nanoTime();
         queuedBytes.addAndGet(-next.bytes());
         PeerMessage message = next.message();
         LeaderMessage leader = next.leader();
