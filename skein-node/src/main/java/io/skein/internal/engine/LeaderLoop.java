@@ -403,6 +403,18 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     while (core.hasReady()) {
       LeaderReady ready = core.ready();
       LeaderReady.HardState hard = ready.hardState();
+      PeerLink out = link;
+      // A primary may send its appends before its own disk write (Raft thesis 10.2.1): it counts
+      // itself for a commit only once persisted. Not when the epoch or vote changed in this
+      // ready: those must be durable before anything that depends on them leaves.
+      boolean appendsFirst = hard == null;
+      if (appendsFirst) {
+        for (LeaderReady.Outgoing message : ready.messages()) {
+          if (message.message() instanceof LeaderMessage.Append) {
+            out.sendLeader(message.to(), message.message());
+          }
+        }
+      }
       if (hard != null || ready.truncateFrom() != 0 || !ready.entriesToAppend().isEmpty()) {
         if (ready.truncateFrom() != 0) {
           unapplied.truncated(ready.truncateFrom());
@@ -438,9 +450,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           }
         }
       }
-      PeerLink out = link;
       for (LeaderReady.Outgoing message : ready.messages()) {
-        out.sendLeader(message.to(), message.message());
+        if (!(appendsFirst && message.message() instanceof LeaderMessage.Append)) {
+          out.sendLeader(message.to(), message.message());
+        }
       }
       for (LeaderReady.LogRead read : ready.loads()) {
         List<OplogEntry> entries;

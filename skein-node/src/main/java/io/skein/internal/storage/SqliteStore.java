@@ -108,6 +108,7 @@ public final class SqliteStore implements Store {
   private final NodeId nodeId;
   private final ReentrantLock writeLock = new ReentrantLock();
   private final Connection writer;
+  private final boolean fullSync;
   private final PreparedStatement upsertDoc;
   private final PreparedStatement insertOplog;
   private final PreparedStatement upsertMeta;
@@ -135,6 +136,7 @@ public final class SqliteStore implements Store {
       throws SQLException {
     this.file = file;
     this.nodeId = nodeId;
+    this.fullSync = durability == Durability.FSYNC;
     this.writer = connect(file, durability, false);
     try {
       writer.setAutoCommit(false);
@@ -1071,6 +1073,24 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Turns fsync at commit off or back on, between transactions (SQLite refuses inside one). Off
+   * only for what can be recomputed from durable data: applying the leader log (the log is fsynced,
+   * and an applied index lost to a power cut is re-applied, idempotently, at start). WAL frames are
+   * written in order, so the next fsynced commit makes an unsynced one durable too.
+   */
+  private void syncCommits(boolean on) throws SQLException {
+    if (!fullSync) {
+      return; // buffered durability never fsyncs at commit
+    }
+    writer.setAutoCommit(true); // ends the driver's open (empty) transaction
+    try (Statement s = writer.createStatement()) {
+      s.execute(on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    } finally {
+      writer.setAutoCommit(false);
+    }
+  }
+
   /** The collection that keeps rolled-back leader-mode writes (D3). */
   public static final CollectionName ROLLBACK = CollectionName.system("_system_rollback");
 
@@ -1090,6 +1110,7 @@ public final class SqliteStore implements Store {
         if (upToIndex <= applied) {
           return List.of();
         }
+        syncCommits(false);
         List<Change> pending =
             selectOplog(
                 writer,
@@ -1112,12 +1133,18 @@ public final class SqliteStore implements Store {
         long last = pending.isEmpty() ? applied : pending.get(pending.size() - 1).entry().index();
         putMeta("leader_applied", Long.toString(last));
         writer.commit();
+        syncCommits(true);
         if (!changes.isEmpty()) {
           lastLsn = Math.max(lastLsn, changes.get(changes.size() - 1).lsn());
         }
         return changes;
       } catch (SQLException e) {
         rollbackQuietly(e);
+        try {
+          syncCommits(true);
+        } catch (SQLException restore) {
+          e.addSuppressed(restore);
+        }
         throw new StorageException("write_failed", "applying the log rolled back: " + e, e);
       }
     } finally {

@@ -69,6 +69,9 @@ class LeaderLogStorageTest {
       assertThat(store.changes(0, null, 100).changes()).isEmpty();
 
       assertThat(store.applyLeaderLog(2)).hasSize(2);
+      assertThat(store.writerPragma("synchronous"))
+          .as("applying commits without fsync, then every other commit is fsynced again")
+          .isEqualTo("2");
       assertThat(store.get(key("a")).orElseThrow().body()).isEqualTo("{\"v\":1}");
       assertThat(store.changes(0, null, 100).changes()).hasSize(2);
 
