@@ -132,6 +132,15 @@ public final class LeaderCore {
   private static final class Follower {
     long next = 1;
     long match;
+
+    /**
+     * Where to resend from when nothing was confirmed for a while: the first index this follower is
+     * not known to lack. A new primary does not know its followers' logs: it probes from its own
+     * last index, and only a refusal moves the probe back. Resending from {@code match + 1} instead
+     * would re-send a whole log to an up-to-date follower whose answer was slow.
+     */
+    long probe = 1;
+
     long lastAckMs;
     long lastProgressMs;
     long ackedRound;
@@ -397,6 +406,7 @@ public final class LeaderCore {
     for (NodeId peer : config.peers()) {
       Follower f = new Follower();
       f.next = lastIndex + 1;
+      f.probe = lastIndex + 1;
       f.lastAckMs = nowMs;
       f.lastProgressMs = nowMs;
       followers.put(peer, f);
@@ -627,19 +637,23 @@ public final class LeaderCore {
     round++;
     for (Map.Entry<NodeId, Follower> entry : followers.entrySet()) {
       Follower f = entry.getValue();
-      if (f.next > f.match + 1 && nowMs - f.lastProgressMs >= 2 * config.heartbeatMs()) {
-        f.next = f.match + 1; // nothing confirmed for a while: resend what is outstanding
+      long resendFrom = Math.max(f.match + 1, f.probe);
+      if (f.next > resendFrom && nowMs - f.lastProgressMs >= 2 * config.heartbeatMs()) {
+        f.next = resendFrom; // nothing confirmed for a while: resend what is outstanding
         f.lastProgressMs = nowMs;
       }
+      // The heartbeat checks the follower's log at the probe point: a follower that holds it
+      // answers with it, so a new primary learns an up-to-date follower's match at once.
+      long prev = resendFrom - 1;
       send(
           entry.getKey(),
           new LeaderMessage.Append(
               config.nodeId(),
               epoch,
-              f.match,
-              epochAt(f.match),
+              prev,
+              epochAt(prev),
               List.of(),
-              Math.min(commitIndex, f.match),
+              Math.min(commitIndex, prev),
               round));
     }
     replicate();
@@ -874,6 +888,7 @@ public final class LeaderCore {
       releaseWrites();
     } else {
       f.next = Math.max(f.match + 1, Math.min(f.next, reply.index() + 1));
+      f.probe = Math.min(f.probe, f.next);
       f.lastProgressMs = nowMs;
       f.loading = false;
     }

@@ -31,6 +31,8 @@ class LeaderCoreTest {
     final Map<NodeId, List<OplogEntry>> logs = new LinkedHashMap<>();
     final Set<NodeId> down = new HashSet<>();
     final List<Reply> replies = new ArrayList<>();
+    final Map<NodeId, Long> entriesDelivered = new LinkedHashMap<>();
+    final Set<NodeId> appendsDropped = new HashSet<>();
     long now = 1_000;
 
     Cluster(boolean oneStartsAsPrimary) {
@@ -94,7 +96,14 @@ class LeaderCoreTest {
             core.step(new LeaderInput.Persisted(log.size()));
             replies.addAll(ready.replies());
             for (LeaderReady.Outgoing out : ready.messages()) {
+              if (out.message() instanceof LeaderMessage.Append
+                  && appendsDropped.contains(out.to())) {
+                continue;
+              }
               if (!down.contains(out.to())) {
+                if (out.message() instanceof LeaderMessage.Append append) {
+                  entriesDelivered.merge(out.to(), (long) append.entries().size(), Long::sum);
+                }
                 core(out.to()).step(new LeaderInput.Tick(now));
                 core(out.to()).step(new LeaderInput.Received(out.message()));
               }
@@ -135,6 +144,39 @@ class LeaderCoreTest {
     cluster.run(200);
     assertThat(cluster.log(THREE)).isEqualTo(cluster.log(ONE));
     assertThat(cluster.core(THREE).commitIndex()).isEqualTo(cluster.core(ONE).lastIndex());
+  }
+
+  @Test
+  void aNewPrimaryWhoseFollowerAnswersLateDoesNotResendItsWholeLog() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(800);
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    for (long id = 1; id <= 300; id++) {
+      cluster.propose(ONE, id, WriteConcern.MAJORITY);
+    }
+    cluster.run(200);
+    long logLength = cluster.log(THREE).size();
+    assertThat(logLength).isGreaterThan(300);
+
+    cluster.down.add(ONE);
+    // Node 3 votes, but the new primary's appends reach it only after longer than the primary's
+    // resend delay (two heartbeats): the new primary does not learn its match for a while.
+    cluster.appendsDropped.add(THREE);
+    for (int step = 0; step < 300 && cluster.core(TWO).role() != LeaderCore.Role.PRIMARY; step++) {
+      cluster.run(10);
+    }
+    assertThat(cluster.core(TWO).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    cluster.run(400);
+    cluster.appendsDropped.remove(THREE);
+    cluster.entriesDelivered.clear();
+    cluster.run(300);
+    assertThat(cluster.log(THREE)).isEqualTo(cluster.log(TWO));
+    assertThat(cluster.core(TWO).commitIndex()).isEqualTo(cluster.log(TWO).size());
+    assertThat(cluster.entriesDelivered.getOrDefault(THREE, 0L))
+        .as(
+            "only the new epoch's marker is missing on node 3, not the %d entries before it",
+            logLength)
+        .isLessThan(10);
   }
 
   @Test
