@@ -2,14 +2,18 @@
 # Builds skein-bench and runs the same-run comparisons whose tables go in docs/benchmarks.md:
 # PutThroughput (embedded puts: Skein against raw SQLite) and HttpThroughput (the HTTP API against
 # the embedded API of the same node), or with --replication, ReplicationBench (datastore-node
-# processes in dynamo mode: replication lag, cluster puts against a single node, catch-up). Prints
-# Markdown to stdout and keeps a copy in skein-bench/target/results-{quick,full}.md (with
-# --replication: results-replication-{quick,full}.md); progress goes to stderr.
+# processes in dynamo mode: replication lag, cluster puts against a single node, catch-up), or with
+# --leader, LeaderBench (datastore-node processes in leader mode: w=majority against w=1, failover
+# time, both against etcd when an etcd binary is on the PATH). Prints Markdown to stdout and keeps a
+# copy in skein-bench/target/results-{quick,full}.md (with --replication:
+# results-replication-{quick,full}.md, with --leader: results-leader-{quick,full}.md); progress goes
+# to stderr.
 #
-# Usage: skein-bench/run.sh [--quick] [--replication] [--jmh] [--no-build] [--offline]
+# Usage: skein-bench/run.sh [--quick] [--replication | --leader] [--jmh] [--no-build] [--offline]
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
 #   (default)      the full run, about 11 minutes
 #   --replication  ReplicationBench instead: about 35 s with --quick, 3 minutes without
+#   --leader       LeaderBench instead: about 1 minute with --quick, 4 minutes without
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
 #   --offline      build with Maven offline (-o)
@@ -24,6 +28,7 @@ fi
 
 mode=full
 replication=false
+leader=false
 jmh=false
 build=true
 maven_flags=(-B -q --no-transfer-progress)
@@ -31,11 +36,12 @@ for arg in "$@"; do
   case "$arg" in
     --quick) mode=quick ;;
     --replication) replication=true ;;
+    --leader) leader=true ;;
     --jmh) jmh=true ;;
     --no-build) build=false ;;
     --offline) maven_flags+=(-o) ;;
     -h | --help)
-      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -44,6 +50,11 @@ for arg in "$@"; do
       ;;
   esac
 done
+
+if $replication && $leader; then
+  echo "run.sh: --replication and --leader are separate runs; pick one" >&2
+  exit 2
+fi
 
 jar=skein-bench/target/skein-benchmarks.jar
 if $build; then
@@ -82,13 +93,23 @@ machine() {
   echo
 }
 
-if $replication; then
-  # The nodes are datastore-node processes started from the shaded node jar, on the same JVM.
-  node_jar=skein-node/target/datastore-node.jar
-  if [ ! -f "$node_jar" ]; then
-    echo "run.sh: $node_jar is missing; run without --no-build" >&2
-    exit 1
-  fi
+# The nodes are datastore-node processes started from the shaded node jar, on the same JVM.
+node_jar=skein-node/target/datastore-node.jar
+if { $replication || $leader; } && [ ! -f "$node_jar" ]; then
+  echo "run.sh: $node_jar is missing; run without --no-build" >&2
+  exit 1
+fi
+
+if $leader; then
+  results=skein-bench/target/results-leader-$mode.md
+  {
+    machine
+    echo "## Leader mode"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.LeaderBench "${runner_flags[@]}" \
+      --node-jar "$node_jar"
+  } | tee "$results"
+elif $replication; then
   results=skein-bench/target/results-replication-$mode.md
   {
     machine

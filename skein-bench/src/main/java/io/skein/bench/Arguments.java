@@ -74,6 +74,27 @@ final class Arguments {
   }
 
   /**
+   * Returns a count that may be 0.
+   *
+   * @throws IllegalArgumentException if the value is not a non-negative integer
+   */
+  long nonNegative(String name, long defaultValue) {
+    String value = values.get(name);
+    if (value == null) {
+      return defaultValue;
+    }
+    try {
+      long parsed = Long.parseLong(value);
+      if (parsed < 0) {
+        throw new IllegalArgumentException(name + " must be >= 0, was " + value);
+      }
+      return parsed;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'", e);
+    }
+  }
+
+  /**
    * Returns a comma-separated list of positive integers; an empty text is an empty list.
    *
    * @throws IllegalArgumentException if an item is not a positive integer

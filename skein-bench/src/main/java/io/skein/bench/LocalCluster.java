@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -20,9 +21,11 @@ import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
 /**
- * {@code datastore-node} processes in dynamo mode on 127.0.0.1, each a peer of all the others: node
- * ids 1 to n, ports fixed at creation (members name each other's ports, and a restarted node comes
- * back on its own), one data directory and one log file per node under a directory the caller owns.
+ * {@code datastore-node} processes in dynamo or leader mode on 127.0.0.1, each a peer of all the
+ * others: node ids 1 to n, ports fixed at creation (members name each other's ports, and a
+ * restarted node comes back on its own), one data directory and one log file per node under a
+ * directory the caller owns. Each node may have arguments of its own (leader mode's {@code
+ * --role}); a restarted node gets the same arguments it was first started with.
  *
  * <p>Design notes. Every node is a {@link NodeProcess}, so this class only ever ends processes it
  * started, through their handles, and every wait has a deadline. {@link #close()} stops every node
@@ -55,16 +58,19 @@ final class LocalCluster implements AutoCloseable {
   }
 
   private final Path nodeJar;
-  private final List<String> nodeArguments;
+  private final String mode;
+  private final List<List<String>> nodeArguments;
   private final List<Member> members;
   // Each slot is written by one thread at a time: a starting thread (joined before the slot is
   // read) or the driving thread.
   private final List<@Nullable NodeProcess> processes = new ArrayList<>();
   private final List<HttpJson> statusClients = new ArrayList<>();
 
-  private LocalCluster(Path nodeJar, List<String> nodeArguments, List<Member> members) {
+  private LocalCluster(
+      Path nodeJar, String mode, List<List<String>> nodeArguments, List<Member> members) {
     this.nodeJar = nodeJar;
-    this.nodeArguments = List.copyOf(nodeArguments);
+    this.mode = mode;
+    this.nodeArguments = nodeArguments.stream().map(List::copyOf).toList();
     this.members = List.copyOf(members);
     for (Member member : members) {
       processes.add(null);
@@ -73,8 +79,8 @@ final class LocalCluster implements AutoCloseable {
   }
 
   /**
-   * Starts {@code size} nodes at once and returns when each answers {@code /health}; a single node
-   * has no peers.
+   * Starts {@code size} nodes in dynamo mode at once and returns when each answers {@code /health};
+   * a single node has no peers.
    *
    * @param nodeArguments more {@code datastore-node} arguments for every node ({@code
    *     --durability}, ...)
@@ -87,6 +93,25 @@ final class LocalCluster implements AutoCloseable {
     if (size < 1) {
       throw new IllegalArgumentException("a cluster needs at least one node, was " + size);
     }
+    return start(nodeJar, dir, "dynamo", Collections.nCopies(size, nodeArguments));
+  }
+
+  /**
+   * Starts one node per element of {@code nodeArguments} at once, in {@code mode} ({@code dynamo}
+   * or {@code leader}), and returns when each answers {@code /health}; a single node has no peers.
+   *
+   * @param nodeArguments more {@code datastore-node} arguments of each node, node 1 first ({@code
+   *     --durability}, {@code --role}, ...); a restart gives a node the same ones
+   * @throws IllegalArgumentException if there is no node
+   * @throws NodeProcessException if a node does not start; the nodes started are stopped
+   * @throws InterruptedException if the thread is interrupted (the nodes started are stopped)
+   */
+  static LocalCluster start(Path nodeJar, Path dir, String mode, List<List<String>> nodeArguments)
+      throws InterruptedException {
+    int size = nodeArguments.size();
+    if (size < 1) {
+      throw new IllegalArgumentException("a cluster needs at least one node, was " + size);
+    }
     List<Member> members = new ArrayList<>();
     for (int nodeId = 1; nodeId <= size; nodeId++) {
       members.add(
@@ -96,7 +121,7 @@ final class LocalCluster implements AutoCloseable {
               dir.resolve("node-" + nodeId),
               dir.resolve("node-" + nodeId + ".log")));
     }
-    LocalCluster cluster = new LocalCluster(nodeJar, nodeArguments, members);
+    LocalCluster cluster = new LocalCluster(nodeJar, mode, nodeArguments, members);
     try {
       cluster.startAll();
       return cluster;
@@ -188,13 +213,13 @@ final class LocalCluster implements AutoCloseable {
             "--node-id",
             Integer.toString(self.nodeId()),
             "--mode",
-            "dynamo",
+            mode,
             "--data-dir",
             self.dataDir().toString()));
     if (members.size() > 1) {
       arguments.addAll(List.of("--peers", peersOf(self)));
     }
-    arguments.addAll(nodeArguments);
+    arguments.addAll(nodeArguments.get(index));
     processes.set(
         index,
         NodeProcess.builder(nodeJar)
@@ -227,6 +252,32 @@ final class LocalCluster implements AutoCloseable {
       throw new IllegalStateException("node " + member(index).nodeId() + " was never started");
     }
     return process.stop(STOP_TIMEOUT);
+  }
+
+  /**
+   * Kills the node at {@code index} with SIGKILL (no shutdown hook runs) and waits until it is
+   * gone.
+   *
+   * @return its exit status (137 on Linux)
+   * @throws IllegalStateException if it was not started
+   * @throws NodeProcessException if it is still alive after the kill's wait
+   */
+  int killNode(int index) {
+    NodeProcess process = processes.get(index);
+    if (process == null) {
+      throw new IllegalStateException("node " + member(index).nodeId() + " was never started");
+    }
+    return process.kill();
+  }
+
+  /** Returns the index of the member whose HTTP port is {@code port}, or -1 if none. */
+  int indexOfPort(int port) {
+    for (int index = 0; index < size(); index++) {
+      if (member(index).port() == port) {
+        return index;
+      }
+    }
+    return -1;
   }
 
   /** Returns the process ids of the nodes that are running. */
@@ -345,7 +396,13 @@ final class LocalCluster implements AutoCloseable {
     return System.nanoTime() - startNanos;
   }
 
-  private @Nullable JsonNode status(int index) throws InterruptedException {
+  /**
+   * Returns the answer of the node at {@code index} to {@code GET /v1/cluster}, or null if it does
+   * not answer 200.
+   *
+   * @throws InterruptedException if the thread is interrupted
+   */
+  @Nullable JsonNode status(int index) throws InterruptedException {
     try {
       HttpJson.Response response = statusClients.get(index).get("/v1/cluster");
       return response.status() == 200 ? JSON.readTree(response.body()) : null;
