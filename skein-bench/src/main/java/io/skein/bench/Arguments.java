@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The command line of a runner: {@code --flag} switches and {@code --name value} options, each
@@ -58,19 +59,7 @@ final class Arguments {
    * @throws IllegalArgumentException if the value is not a positive integer
    */
   long positive(String name, long defaultValue) {
-    String value = values.get(name);
-    if (value == null) {
-      return defaultValue;
-    }
-    try {
-      long parsed = Long.parseLong(value);
-      if (parsed < 1) {
-        throw new IllegalArgumentException(name + " must be >= 1, was " + value);
-      }
-      return parsed;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'", e);
-    }
+    return atLeast(name, defaultValue, 1);
   }
 
   /**
@@ -79,14 +68,18 @@ final class Arguments {
    * @throws IllegalArgumentException if the value is not a non-negative integer
    */
   long nonNegative(String name, long defaultValue) {
+    return atLeast(name, defaultValue, 0);
+  }
+
+  private long atLeast(String name, long defaultValue, long min) {
     String value = values.get(name);
     if (value == null) {
       return defaultValue;
     }
     try {
       long parsed = Long.parseLong(value);
-      if (parsed < 0) {
-        throw new IllegalArgumentException(name + " must be >= 0, was " + value);
+      if (parsed < min) {
+        throw new IllegalArgumentException(name + " must be >= " + min + ", was " + value);
       }
       return parsed;
     } catch (NumberFormatException e) {
@@ -123,6 +116,41 @@ final class Arguments {
   List<String> words(String name, List<String> defaultValue) {
     String value = values.get(name);
     return value == null ? defaultValue : words(value);
+  }
+
+  /**
+   * Returns {@code value} as an int.
+   *
+   * @throws IllegalArgumentException if it is larger than {@link Integer#MAX_VALUE}
+   */
+  static int intOf(long value) {
+    if (value > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("a count is too large: " + value);
+    }
+    return (int) value;
+  }
+
+  /**
+   * Returns the default {@code --node-jar} of the runners that start {@code datastore-node}
+   * processes: the {@code skein.nodeJar} system property, or skein-node's build output.
+   */
+  static String defaultNodeJar() {
+    return System.getProperty("skein.nodeJar", "skein-node/target/datastore-node.jar");
+  }
+
+  /**
+   * Returns {@code parse} applied to a runner's command line; if it throws {@link
+   * IllegalArgumentException}, prints {@code "<runner>: <message>"} to stderr and exits with status
+   * 2.
+   */
+  static <T> T parseOrExit(String runner, String[] args, Function<String[], T> parse) {
+    try {
+      return parse.apply(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(runner + ": " + e.getMessage());
+      System.exit(2);
+      throw new AssertionError("System.exit returned", e);
+    }
   }
 
   private static List<String> words(String text) {

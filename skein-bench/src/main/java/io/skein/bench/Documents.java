@@ -1,7 +1,13 @@
 package io.skein.bench;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The ids and bodies every benchmark writes, identical for Skein and for raw SQLite so that both
@@ -28,6 +34,43 @@ final class Documents {
   /** Returns the body of the {@code sequence}-th document of any writer. */
   static String body(long sequence) {
     return BODIES.get((int) (sequence % BODY_POOL_SIZE));
+  }
+
+  /**
+   * Returns the closed-loop operations of HTTP PUT workers: worker {@code i} PUTs documents {@code
+   * <idPrefix>-<i>-<n>} (n counting up from 0) to {@code documents} with the given write concern.
+   */
+  static IntFunction<ClosedLoop.Operation> httpPuts(
+      HttpClient client, Duration timeout, URI documents, String idPrefix, String writeConcern) {
+    return worker ->
+        httpPut(client, timeout, documents, idPrefix + "-" + worker + "-", writeConcern);
+  }
+
+  /**
+   * Returns a closed-loop operation that PUTs documents {@code <idPrefix><n>} (n counting up from
+   * 0) to {@code documents} over HTTP with the given write concern.
+   *
+   * <p>The operation throws {@link IllegalStateException} if a PUT does not answer 200, and the
+   * client's exceptions if the request fails or times out.
+   */
+  private static ClosedLoop.Operation httpPut(
+      HttpClient client, Duration timeout, URI documents, String idPrefix, String writeConcern) {
+    long[] sequence = {0};
+    return () -> {
+      long s = sequence[0]++;
+      HttpRequest request =
+          HttpRequest.newBuilder(documents.resolve(idPrefix + s + "?w=" + writeConcern))
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .PUT(HttpRequest.BodyPublishers.ofString(body(s)))
+              .build();
+      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException(
+            "PUT answered " + response.statusCode() + ": " + response.body());
+      }
+      return 1;
+    };
   }
 
   private static List<String> bodies() {

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -349,20 +348,14 @@ final class EtcdCluster implements AutoCloseable {
   List<String> warningsAndErrors() {
     List<String> found = new ArrayList<>();
     for (Member member : members) {
-      if (!Files.exists(member.logFile())) {
-        continue;
-      }
-      try (Stream<String> lines = Files.lines(member.logFile())) {
-        lines
-            .filter(
-                line ->
-                    line.contains("\"level\":\"warn\"")
-                        || line.contains("\"level\":\"error\"")
-                        || line.contains("\"level\":\"fatal\""))
-            .forEach(line -> found.add(member.name() + ": " + line));
-      } catch (IOException | UncheckedIOException e) {
-        found.add(member.name() + ": cannot read " + member.logFile() + ": " + e);
-      }
+      LogLines.addMatching(
+          found,
+          member.name(),
+          member.logFile(),
+          line ->
+              line.contains("\"level\":\"warn\"")
+                  || line.contains("\"level\":\"error\"")
+                  || line.contains("\"level\":\"fatal\""));
     }
     return found;
   }

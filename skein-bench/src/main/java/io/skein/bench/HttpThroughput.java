@@ -131,14 +131,7 @@ public final class HttpThroughput {
 
   /** Runs the options given on the command line and prints the tables. */
   public static void main(String[] args) throws InterruptedException {
-    Options options;
-    try {
-      options = Options.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("HttpThroughput: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
+    Options options = Arguments.parseOrExit("HttpThroughput", args, Options::parse);
     List<Row> rows = run(options, System.err);
     PrintStream out = System.out;
     out.println(Report.environment("HttpThroughput", args));

@@ -203,18 +203,18 @@ public final class LeaderBench {
                   "--node-jar",
                   "--dir"));
       boolean quick = a.flag("--quick");
-      int nodes = intOf(a.positive("--nodes", 3));
+      int nodes = Arguments.intOf(a.positive("--nodes", 3));
       return new Options(
           nodes,
           roles(a.words("--roles", defaultRoles(nodes))),
           a.text("--election-interval", "0.5"),
-          intOf(a.positive("--rounds", quick ? 1 : 2)),
+          Arguments.intOf(a.positive("--rounds", quick ? 1 : 2)),
           a.positive("--warmup-ms", quick ? 500 : 1_500),
           a.positive("--duration-ms", quick ? 1_000 : 4_000),
           a.positives("--clients", List.of(1, 16, 64)),
-          intOf(a.nonNegative("--trials", quick ? 4 : 20)),
-          intOf(a.nonNegative("--loaded-trials", quick ? 2 : 5)),
-          intOf(a.nonNegative("--etcd-trials", quick ? 3 : 10)),
+          Arguments.intOf(a.nonNegative("--trials", quick ? 4 : 20)),
+          Arguments.intOf(a.nonNegative("--loaded-trials", quick ? 2 : 5)),
+          Arguments.intOf(a.nonNegative("--etcd-trials", quick ? 3 : 10)),
           a.positive("--pre-kill-ms", 200),
           a.positive("--retry-interval-ms", 10),
           a.positive("--probe-timeout-ms", 250),
@@ -222,7 +222,7 @@ public final class LeaderBench {
           a.positive("--healthy-timeout-ms", 60_000),
           a.text("--durability", "fsync"),
           a.text("--etcd", "auto"),
-          Path.of(a.text("--node-jar", defaultNodeJar())),
+          Path.of(a.text("--node-jar", Arguments.defaultNodeJar())),
           Path.of(a.text("--dir", TempDirs.defaultParent().toString())));
     }
 
@@ -237,17 +237,6 @@ public final class LeaderBench {
 
     private static List<String> roles(List<String> words) {
       return words.equals(List.of("none")) ? List.of() : words;
-    }
-
-    private static int intOf(long value) {
-      if (value > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("a count is too large: " + value);
-      }
-      return (int) value;
-    }
-
-    private static String defaultNodeJar() {
-      return System.getProperty("skein.nodeJar", "skein-node/target/datastore-node.jar");
     }
   }
 
@@ -362,20 +351,17 @@ public final class LeaderBench {
 
   /** Runs the options given on the command line and prints the tables. */
   public static void main(String[] args) throws InterruptedException {
-    Options options;
-    try {
-      options = Options.parse(args);
-      EtcdCluster.find(options.etcd());
-    } catch (IllegalArgumentException e) {
-      System.err.println("LeaderBench: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
+    Options options =
+        Arguments.parseOrExit(
+            "LeaderBench",
+            args,
+            a -> {
+              Options parsed = Options.parse(a);
+              EtcdCluster.find(parsed.etcd());
+              return parsed;
+            });
     Results results = run(options, System.err);
-    PrintStream out = System.out;
-    out.println(Report.environment("LeaderBench", args));
-    out.println();
-    out.print(LeaderReport.markdown(results));
+    Report.print(Report.environment("LeaderBench", args), () -> LeaderReport.markdown(results));
   }
 
   /**

@@ -166,18 +166,25 @@ final class LeaderPhases implements AutoCloseable {
    */
   private int awaitHealthyPrimary(String when) throws InterruptedException {
     int[] primary = {-1};
-    long waited =
-        LocalCluster.await(
-            healthyTimeout,
-            () -> {
-              primary[0] = healthyPrimary();
-              return primary[0] >= 0;
-            });
+    long waited = awaitHealthy(primary);
     if (waited < 0) {
       throw new IllegalStateException(
           "the Skein cluster was not healthy within " + healthyTimeout + " " + when);
     }
     return primary[0];
+  }
+
+  /**
+   * Waits up to the healthy timeout for a healthy cluster, leaving its primary's index (or -1) in
+   * {@code primary[0]}; returns how long it waited, or -1 if not within the timeout.
+   */
+  private long awaitHealthy(int[] primary) throws InterruptedException {
+    return LocalCluster.await(
+        healthyTimeout,
+        () -> {
+          primary[0] = healthyPrimary();
+          return primary[0] >= 0;
+        });
   }
 
   private int awaitEtcdLeader(EtcdCluster members, String when) throws InterruptedException {
@@ -227,18 +234,12 @@ final class LeaderPhases implements AutoCloseable {
     ClosedLoop.Result result =
         ClosedLoop.run(
             clients,
-            i -> skeinPut(documents, idPrefix + "-" + i + "-", writeConcern),
+            Documents.httpPuts(client, REQUEST_TIMEOUT, documents, idPrefix, writeConcern),
             options.warmupMs(),
             options.durationMs(),
             cpuEdges(cpu));
     int[] after = {-1};
-    long settleNanos =
-        LocalCluster.await(
-            healthyTimeout,
-            () -> {
-              after[0] = healthyPrimary();
-              return after[0] >= 0;
-            });
+    long settleNanos = awaitHealthy(after);
     return windowDone(
         LeaderBench.Throughput.SKEIN,
         writeConcern,
@@ -342,26 +343,6 @@ final class LeaderPhases implements AutoCloseable {
     return pids;
   }
 
-  /** PUTs documents {@code <idPrefix><n>} to {@code documents} with the given write concern. */
-  private ClosedLoop.Operation skeinPut(URI documents, String idPrefix, String writeConcern) {
-    long[] sequence = {0};
-    return () -> {
-      long s = sequence[0]++;
-      HttpRequest request =
-          HttpRequest.newBuilder(documents.resolve(idPrefix + s + "?w=" + writeConcern))
-              .timeout(REQUEST_TIMEOUT)
-              .header("Content-Type", "application/json")
-              .PUT(HttpRequest.BodyPublishers.ofString(Documents.body(s)))
-              .build();
-      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        throw new IllegalStateException(
-            "PUT answered " + response.statusCode() + ": " + response.body());
-      }
-      return 1;
-    };
-  }
-
   /** Puts keys {@code <keyPrefix><n>} with the documents' bodies through etcd's JSON gateway. */
   private ClosedLoop.Operation etcdPut(URI put, String keyPrefix) {
     long[] sequence = {0};
@@ -459,12 +440,7 @@ final class LeaderPhases implements AutoCloseable {
     cluster.startNode(primary);
     long restartNanos = System.nanoTime() - launchNanos;
     int[] leader = {-1};
-    LocalCluster.await(
-        healthyTimeout,
-        () -> {
-          leader[0] = healthyPrimary();
-          return leader[0] >= 0;
-        });
+    awaitHealthy(leader);
     long healthyNanos = leader[0] < 0 ? -1 : System.nanoTime() - launchNanos;
     long epochAfter = leader[0] < 0 ? -1 : view(leader[0]).map(View::epoch).orElse(-1L);
     LeaderBench.ReadBack check =
@@ -487,10 +463,20 @@ final class LeaderPhases implements AutoCloseable {
             leader[0] < 0 ? -1 : cluster.member(leader[0]).nodeId(),
             epochAfter,
             check);
+    return finish(
+        done, "the cluster was not healthy within " + healthyTimeout + " of restarting the node");
+  }
+
+  /**
+   * Prints a trial and returns it.
+   *
+   * @throws IllegalStateException with {@code notHealthy} if the system was not healthy again after
+   *     the trial within the healthy timeout
+   */
+  private LeaderBench.Trial finish(LeaderBench.Trial done, String notHealthy) {
     printTrial(done);
-    if (healthyNanos < 0) {
-      throw new IllegalStateException(
-          "the cluster was not healthy within " + healthyTimeout + " of restarting the node");
+    if (done.healthyNanos() < 0) {
+      throw new IllegalStateException(notHealthy);
     }
     return done;
   }
@@ -722,12 +708,8 @@ final class LeaderPhases implements AutoCloseable {
             leaderAfter < 0 ? -1 : leaderAfter + 1,
             -1,
             check);
-    printTrial(done);
-    if (healthyNanos < 0) {
-      throw new IllegalStateException(
-          "etcd was not settled within " + healthyTimeout + " of restarting the member");
-    }
-    return done;
+    return finish(
+        done, "etcd was not settled within " + healthyTimeout + " of restarting the member");
   }
 
   /** One put of the etcd probe. */

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
 /** Markdown tables of a {@link LeaderBench} run. */
@@ -55,15 +54,9 @@ final class LeaderReport {
   }
 
   /** The windows of one system, write concern and client count, over all rounds. */
-  private static final class Merged {
+  private static final class Merged extends Report.Windows {
     final LeaderBench.Throughput first;
-    final Histogram latencyMicros = ClosedLoop.newHistogram();
     final List<Double> roundRates = new ArrayList<>();
-    long units;
-    long elapsedNanos;
-    long errors;
-    @Nullable String firstError;
-    long settleNanosMax;
     boolean leaderChanged;
     double machineCpus;
     double clientCpus;
@@ -78,17 +71,7 @@ final class LeaderReport {
 
     void add(LeaderBench.Throughput row) {
       ClosedLoop.Result result = row.result();
-      units += result.units();
-      elapsedNanos += result.elapsedNanos();
-      errors += result.errors();
-      latencyMicros.add(result.latencyMicros());
-      if (firstError == null) {
-        firstError = result.firstError();
-      }
-      settleNanosMax =
-          settleNanosMax < 0 || row.settleNanos() < 0
-              ? -1
-              : Math.max(settleNanosMax, row.settleNanos());
+      add(result, row.settleNanos());
       leaderChanged |= row.leaderChanged();
       machineCpus += row.cpu().machineCpus();
       clientCpus += row.cpu().clientCpus();
@@ -97,10 +80,6 @@ final class LeaderReport {
       etcdCpus += row.etcdCpus();
       loadedCpuSeconds += row.loadedSystemCpus() * result.elapsedNanos() / 1e9;
       roundRates.add(result.unitsPerSecond());
-    }
-
-    double unitsPerSecond() {
-      return elapsedNanos == 0 ? 0 : units * 1e9 / elapsedNanos;
     }
 
     /** Returns "clients / Skein / etcd / others" in CPUs, averaged over the rounds, or "-". */
@@ -160,7 +139,7 @@ final class LeaderReport {
               Integer.toString(m.first.clients()),
               Report.rate(m.unitsPerSecond()),
               Report.latency(m.latencyMicros),
-              count(m.errors),
+              Report.count(m.errors),
               m.settleNanosMax < 0
                   ? "not within the timeout"
                   : Report.millis(m.settleNanosMax / 1_000) + " ms",
@@ -170,9 +149,7 @@ final class LeaderReport {
                   : String.format(Locale.ROOT, "%.2f", m.loadedCpuSeconds * 1e3 / m.units)));
       if (m.firstError != null) {
         notes.add(
-            String.format(
-                Locale.ROOT,
-                "Errors: %s, w=%s, %d clients: %d in the windows; first: %s",
+            Report.windowErrorNote(
                 m.first.system(),
                 m.first.writeConcern(),
                 m.first.clients(),
@@ -194,7 +171,7 @@ final class LeaderReport {
             + " the rounds. \"CPU ms per put\": the CPU time of the processes of the system under"
             + " load (Skein's nodes, or etcd's members) per acknowledged put. \"settled after\":"
             + " the longest wait after a window until every node held every entry.");
-    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+    Report.appendNotes(table, notes);
     return table.toString();
   }
 
@@ -226,19 +203,11 @@ final class LeaderReport {
     if (numerator == null || denominator == null) {
       return "-";
     }
-    String overall = Report.ratio(numerator.unitsPerSecond(), denominator.unitsPerSecond());
-    int rounds = Math.min(numerator.roundRates.size(), denominator.roundRates.size());
-    if (rounds < 2) {
-      return overall;
-    }
-    double min = Double.MAX_VALUE;
-    double max = 0;
-    for (int i = 0; i < rounds; i++) {
-      double r = numerator.roundRates.get(i) / denominator.roundRates.get(i);
-      min = Math.min(min, r);
-      max = Math.max(max, r);
-    }
-    return overall + " (" + Report.ratio(min, 1) + "–" + Report.ratio(max, 1) + ")";
+    return Report.ratio(
+        numerator.unitsPerSecond(),
+        denominator.unitsPerSecond(),
+        numerator.roundRates,
+        denominator.roundRates);
   }
 
   static String failoverSummary(LeaderBench.Results results) {
@@ -268,7 +237,7 @@ final class LeaderReport {
     List<LeaderBench.Trial> skein = new ArrayList<>(results.skeinTrials());
     skein.addAll(results.loadedTrials());
     notes.addAll(rejoinNotes(skein));
-    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+    Report.appendNotes(table, notes);
     return table.toString();
   }
 
@@ -329,9 +298,9 @@ final class LeaderReport {
         List.of(
             system,
             trials.get(0).phase(),
-            count(entriesMin) + "–" + count(entriesMax),
-            count(trials.size()),
-            count(millis.size()),
+            Report.count(entriesMin) + "–" + Report.count(entriesMax),
+            Report.count(trials.size()),
+            Report.count(millis.size()),
             millis.isEmpty() ? "-" : milliseconds(median(millis)),
             millis.isEmpty()
                 ? "-"
@@ -350,7 +319,7 @@ final class LeaderReport {
                 ? "-"
                 : String.format(
                     Locale.ROOT, "%.2f / %.2f", median(healthy), healthy.get(healthy.size() - 1)),
-            count(keys),
+            Report.count(keys),
             missingOnLeader + " / " + missingElsewhere));
   }
 
@@ -405,11 +374,11 @@ final class LeaderReport {
               trial.system(),
               trial.phase(),
               Integer.toString(trial.trial()),
-              count(trial.logEntriesBefore()),
+              Report.count(trial.logEntriesBefore()),
               Integer.toString(trial.killed()),
               trial.acknowledgedById() < 0 ? "-" : Integer.toString(trial.acknowledgedById()),
               probe.acknowledged() ? milliseconds(probe.acknowledgedNanos() / 1e6) : "none",
-              count(probe.attemptsAfterKill()),
+              Report.count(probe.attemptsAfterKill()),
               LeaderBench.tally(probe.tally()),
               trial.epochBefore() < 0
                   ? "-"
@@ -490,16 +459,7 @@ final class LeaderReport {
     return nanos < 0 ? "-" : String.format(Locale.ROOT, "%.2f", nanos / 1e9);
   }
 
-  private static String count(long value) {
-    return String.format(Locale.ROOT, "%,d", value);
-  }
-
   private static void head(StringBuilder table, List<String> header) {
-    Report.line(table, header);
-    Report.line(
-        table,
-        header.stream()
-            .map(h -> h.equals("System") || h.equals("cluster") ? "---" : "---:")
-            .toList());
+    Report.head(table, header, h -> h.equals("System") || h.equals("cluster"));
   }
 }

@@ -6,9 +6,7 @@ import io.skein.testkit.HttpJson;
 import io.skein.testkit.NodeProcess;
 import io.skein.testkit.NodeProcessException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -418,17 +415,13 @@ final class LocalCluster implements AutoCloseable {
   List<String> warningsAndErrors() {
     List<String> found = new ArrayList<>();
     for (Member member : members) {
-      if (!Files.exists(member.logFile())) {
-        continue;
-      }
-      try (Stream<String> lines = Files.lines(member.logFile())) {
-        lines
-            .filter(line -> line.contains(" WARN ") || line.contains(" ERROR "))
-            .filter(line -> !line.contains(NO_SECRET_WARNING))
-            .forEach(line -> found.add("node " + member.nodeId() + ": " + line));
-      } catch (IOException | UncheckedIOException e) {
-        found.add("node " + member.nodeId() + ": cannot read " + member.logFile() + ": " + e);
-      }
+      LogLines.addMatching(
+          found,
+          "node " + member.nodeId(),
+          member.logFile(),
+          line ->
+              (line.contains(" WARN ") || line.contains(" ERROR "))
+                  && !line.contains(NO_SECRET_WARNING));
     }
     return found;
   }

@@ -159,33 +159,22 @@ public final class ReplicationBench {
                   "--dir"));
       boolean quick = a.flag("--quick");
       return new Options(
-          intOf(a.positive("--nodes", 3)),
-          intOf(a.positive("--rate", 1_000)),
+          Arguments.intOf(a.positive("--nodes", 3)),
+          Arguments.intOf(a.positive("--rate", 1_000)),
           a.positive("--lag-warmup-ms", quick ? 1_000 : 3_000),
           a.positive("--lag-duration-ms", quick ? 4_000 : 30_000),
-          intOf(a.positive("--senders", 128)),
+          Arguments.intOf(a.positive("--senders", 128)),
           a.positive("--lag-drain-ms", 10_000),
-          intOf(a.positive("--catch-up-docs", quick ? 5_000 : 100_000)),
-          intOf(a.positive("--batch-size", 1_000)),
+          Arguments.intOf(a.positive("--catch-up-docs", quick ? 5_000 : 100_000)),
+          Arguments.intOf(a.positive("--batch-size", 1_000)),
           a.positive("--catch-up-timeout-ms", quick ? 20_000 : 300_000),
-          intOf(a.positive("--rounds", quick ? 1 : 2)),
+          Arguments.intOf(a.positive("--rounds", quick ? 1 : 2)),
           a.positive("--warmup-ms", quick ? 500 : 2_000),
           a.positive("--duration-ms", quick ? 1_000 : 6_000),
           a.positives("--clients", List.of(16, 64)),
           a.text("--durability", "fsync"),
-          Path.of(a.text("--node-jar", defaultNodeJar())),
+          Path.of(a.text("--node-jar", Arguments.defaultNodeJar())),
           Path.of(a.text("--dir", TempDirs.defaultParent().toString())));
-    }
-
-    private static int intOf(long value) {
-      if (value > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("a count is too large: " + value);
-      }
-      return (int) value;
-    }
-
-    private static String defaultNodeJar() {
-      return System.getProperty("skein.nodeJar", "skein-node/target/datastore-node.jar");
     }
   }
 
@@ -316,19 +305,10 @@ public final class ReplicationBench {
 
   /** Runs the options given on the command line and prints the tables. */
   public static void main(String[] args) throws InterruptedException {
-    Options options;
-    try {
-      options = Options.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("ReplicationBench: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
+    Options options = Arguments.parseOrExit("ReplicationBench", args, Options::parse);
     Results results = run(options, System.err);
-    PrintStream out = System.out;
-    out.println(Report.environment("ReplicationBench", args));
-    out.println();
-    out.print(ReplicationReport.markdown(results));
+    Report.print(
+        Report.environment("ReplicationBench", args), () -> ReplicationReport.markdown(results));
   }
 
   /**

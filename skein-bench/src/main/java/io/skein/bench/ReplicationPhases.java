@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,7 +98,7 @@ final class ReplicationPhases {
     ClosedLoop.Result result =
         ClosedLoop.run(
             clients,
-            i -> put(documents, idPrefix + "-" + i + "-", writeConcern),
+            Documents.httpPuts(client, REQUEST_TIMEOUT, documents, idPrefix, writeConcern),
             options.warmupMs(),
             options.durationMs(),
             edges);
@@ -130,26 +128,6 @@ final class ReplicationPhases {
     List<Long> pids = new ArrayList<>(single.pids());
     pids.addAll(cluster.pids());
     return pids;
-  }
-
-  /** PUTs documents {@code <idPrefix><n>} to {@code documents} with the given write concern. */
-  private ClosedLoop.Operation put(URI documents, String idPrefix, String writeConcern) {
-    long[] sequence = {0};
-    return () -> {
-      long s = sequence[0]++;
-      HttpRequest request =
-          HttpRequest.newBuilder(documents.resolve(idPrefix + s + "?w=" + writeConcern))
-              .timeout(REQUEST_TIMEOUT)
-              .header("Content-Type", "application/json")
-              .PUT(HttpRequest.BodyPublishers.ofString(Documents.body(s)))
-              .build();
-      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        throw new IllegalStateException(
-            "PUT answered " + response.statusCode() + ": " + response.body());
-      }
-      return 1;
-    };
   }
 
   /**

@@ -58,14 +58,14 @@ final class ReplicationReport {
                 writes.ratePerSecond(),
                 writes.writes() - lag.measuredFrom()),
             Report.rate(writes.acknowledged() * 1e9 / writes.elapsedNanos()) + "/s",
-            count(lag.seen()),
+            Report.count(lag.seen()),
             percentile(micros, 50),
             percentile(micros, 90),
             percentile(micros, 99),
             percentile(micros, 99.9),
             micros.getTotalCount() == 0 ? "-" : Report.millis(micros.getMaxValue()),
-            count(lag.negative()),
-            count(lag.streamReopenings()),
+            Report.count(lag.negative()),
+            Report.count(lag.streamReopenings()),
             Report.latency(writes.latencyMicros()),
             percentile(lag.visibleMicros(), 99),
             cpu(lag.cpu())));
@@ -88,18 +88,18 @@ final class ReplicationReport {
             Report.millis(writes.sentLateMaxNanos() / 1_000)));
     if (lag.missing() > 0) {
       notes.add(
-          count(lag.missing())
+          Report.count(lag.missing())
               + " acknowledged writes never showed on node 2's stream within "
               + options.lagDrainMs()
               + " ms of the last write.");
     }
     if (writes.failed() > 0) {
-      notes.add(count(writes.failed()) + " writes failed; first: " + writes.firstError());
+      notes.add(Report.count(writes.failed()) + " writes failed; first: " + writes.firstError());
     }
     if (lag.streamReopenings() > 0) {
       notes.add(
           "Node 2 ended its change stream "
-              + count(lag.streamReopenings())
+              + Report.count(lag.streamReopenings())
               + " times; each time a new stream was opened with Last-Event-ID after 10 ms. The"
               + " first ended: "
               + lag.firstStreamEnding());
@@ -121,21 +121,15 @@ final class ReplicationReport {
       notes.add("Reading node 2's change stream failed: " + lag.streamFailure());
     }
     if (lag.repeats() > 0) {
-      notes.add(count(lag.repeats()) + " ids showed twice on node 2's stream.");
+      notes.add(Report.count(lag.repeats()) + " ids showed twice on node 2's stream.");
     }
     return notes;
   }
 
   /** The windows of one setup, write concern and client count, over all rounds. */
-  private static final class Merged {
+  private static final class Merged extends Report.Windows {
     final ReplicationBench.Throughput first;
-    final Histogram latencyMicros = ClosedLoop.newHistogram();
     final List<Double> ratios = new ArrayList<>();
-    long units;
-    long elapsedNanos;
-    long errors;
-    @Nullable String firstError;
-    long settleNanosMax;
     double machineCpus;
     double clientCpus;
     double nodeCpus;
@@ -148,17 +142,7 @@ final class ReplicationReport {
 
     void add(ReplicationBench.Throughput row, double singleNodeRate) {
       ClosedLoop.Result result = row.result();
-      units += result.units();
-      elapsedNanos += result.elapsedNanos();
-      errors += result.errors();
-      latencyMicros.add(result.latencyMicros());
-      if (firstError == null) {
-        firstError = result.firstError();
-      }
-      settleNanosMax =
-          settleNanosMax < 0 || row.settleNanos() < 0
-              ? -1
-              : Math.max(settleNanosMax, row.settleNanos());
+      add(result, row.settleNanos());
       machineCpus += row.cpu().machineCpus();
       clientCpus += row.cpu().clientCpus();
       nodeCpus += row.cpu().nodeCpus();
@@ -167,10 +151,6 @@ final class ReplicationReport {
       if (singleNodeRate > 0) {
         ratios.add(result.unitsPerSecond() / singleNodeRate);
       }
-    }
-
-    double unitsPerSecond() {
-      return elapsedNanos == 0 ? 0 : units * 1e9 / elapsedNanos;
     }
 
     CpuMeter.Share cpu() {
@@ -215,7 +195,7 @@ final class ReplicationReport {
               Report.rate(m.unitsPerSecond()),
               ratio(m, single),
               Report.latency(m.latencyMicros),
-              count(m.errors),
+              Report.count(m.errors),
               settle(m.settleNanosMax),
               cpu(m.cpu()),
               m.nodeCpus < 0 || m.units == 0
@@ -223,9 +203,7 @@ final class ReplicationReport {
                   : String.format(Locale.ROOT, "%.2f", m.nodeCpuSeconds * 1e3 / m.units)));
       if (m.firstError != null) {
         notes.add(
-            String.format(
-                Locale.ROOT,
-                "Errors: %s, w=%s, %d clients: %d in the windows; first: %s",
+            Report.windowErrorNote(
                 m.first.setup(),
                 m.first.writeConcern(),
                 m.first.clients(),
@@ -233,7 +211,7 @@ final class ReplicationReport {
                 m.firstError));
       }
     }
-    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+    Report.appendNotes(table, notes);
     return table.toString();
   }
 
@@ -285,7 +263,7 @@ final class ReplicationReport {
     Report.line(
         table,
         List.of(
-            count(catchUp.target() - catchUp.beforeStop()),
+            Report.count(catchUp.target() - catchUp.beforeStop()),
             String.format(
                 Locale.ROOT,
                 "%.1f s (%s docs/s)",
@@ -364,16 +342,7 @@ final class ReplicationReport {
     return String.format(Locale.ROOT, "%.2f s", nanos / 1e9);
   }
 
-  private static String count(long value) {
-    return String.format(Locale.ROOT, "%,d", value);
-  }
-
   private static void head(StringBuilder table, List<String> header) {
-    Report.line(table, header);
-    Report.line(
-        table,
-        header.stream()
-            .map(h -> h.equals("Setup") || h.startsWith("Writes") ? "---" : "---:")
-            .toList());
+    Report.head(table, header, h -> h.equals("Setup") || h.startsWith("Writes"));
   }
 }

@@ -1,12 +1,16 @@
 package io.skein.bench;
 
 import io.skein.Durability;
+import java.io.PrintStream;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
 
 /** Markdown tables of the runners' results. */
 final class Report {
@@ -28,6 +32,17 @@ final class Report {
         Instant.now().truncatedTo(ChronoUnit.SECONDS));
   }
 
+  /**
+   * Prints the environment line, a blank line, then the tables that {@code markdown} returns to
+   * stdout.
+   */
+  static void print(String environment, Supplier<String> markdown) {
+    PrintStream out = System.out;
+    out.println(environment);
+    out.println();
+    out.print(markdown.get());
+  }
+
   /** Returns the throughput table of the rows of one durability. */
   static String putTable(
       List<PutThroughput.Row> rows, Durability durability, List<String> targets) {
@@ -43,10 +58,7 @@ final class Report {
     StringBuilder table = new StringBuilder();
     List<String> notes = new ArrayList<>();
     head(table, header);
-    for (PutThroughput.Row row : rows) {
-      if (row.workload().durability() != durability) {
-        continue;
-      }
+    for (PutThroughput.Row row : ofDurability(rows, durability)) {
       List<String> cells = new ArrayList<>();
       cells.add(row.workload().label());
       targets.forEach(t -> cells.add(rate(row.tally(t).unitsPerSecond())));
@@ -57,7 +69,7 @@ final class Report {
       line(table, cells);
       notes.addAll(errorNotes(row));
     }
-    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+    appendNotes(table, notes);
     return table.toString();
   }
 
@@ -77,10 +89,7 @@ final class Report {
     }
     StringBuilder table = new StringBuilder();
     head(table, header);
-    for (PutThroughput.Row row : rows) {
-      if (row.workload().durability() != durability) {
-        continue;
-      }
+    for (PutThroughput.Row row : ofDurability(rows, durability)) {
       List<String> cells = new ArrayList<>();
       cells.add(row.workload().label());
       targets.forEach(t -> cells.add(perUnit(row.tally(t).process.cpuNanos() / 1e3, row.tally(t))));
@@ -92,6 +101,11 @@ final class Report {
       line(table, cells);
     }
     return table.toString();
+  }
+
+  private static List<PutThroughput.Row> ofDurability(
+      List<PutThroughput.Row> rows, Durability durability) {
+    return rows.stream().filter(row -> row.workload().durability() == durability).toList();
   }
 
   /** Returns {@code total / units}, or "-" if the total is unknown (negative). */
@@ -115,21 +129,42 @@ final class Report {
   }
 
   private static void head(StringBuilder table, List<String> header) {
+    head(table, header, h -> h.equals("Workload"));
+  }
+
+  /**
+   * Appends a Markdown table's header line and its alignment line: left for the columns {@code
+   * leftAligned} accepts, right for the others.
+   */
+  static void head(StringBuilder table, List<String> header, Predicate<String> leftAligned) {
     line(table, header);
-    line(table, header.stream().map(h -> h.equals("Workload") ? "---" : "---:").toList());
+    line(table, header.stream().map(h -> leftAligned.test(h) ? "---" : "---:").toList());
   }
 
   /** Returns "r" for one round, or "r (min–max of the rounds)" for several. */
   static String ratio(PutThroughput.Tally numerator, PutThroughput.Tally denominator) {
-    String overall = ratio(numerator.unitsPerSecond(), denominator.unitsPerSecond());
-    int rounds = Math.min(numerator.roundRates.size(), denominator.roundRates.size());
+    return ratio(
+        numerator.unitsPerSecond(),
+        denominator.unitsPerSecond(),
+        numerator.roundRates,
+        denominator.roundRates);
+  }
+
+  /** Returns "r" of the overall rates for one round, or "r (min–max of the rounds)" for several. */
+  static String ratio(
+      double numeratorRate,
+      double denominatorRate,
+      List<Double> numeratorRoundRates,
+      List<Double> denominatorRoundRates) {
+    String overall = ratio(numeratorRate, denominatorRate);
+    int rounds = Math.min(numeratorRoundRates.size(), denominatorRoundRates.size());
     if (rounds < 2) {
       return overall;
     }
     double min = Double.MAX_VALUE;
     double max = 0;
     for (int i = 0; i < rounds; i++) {
-      double r = numerator.roundRates.get(i) / denominator.roundRates.get(i);
+      double r = numeratorRoundRates.get(i) / denominatorRoundRates.get(i);
       min = Math.min(min, r);
       max = Math.max(max, r);
     }
@@ -181,6 +216,59 @@ final class Report {
               }
             });
     return notes;
+  }
+
+  /** Appends each note after the table, as a paragraph of its own. */
+  static void appendNotes(StringBuilder table, List<String> notes) {
+    notes.forEach(note -> table.append('\n').append(note).append('\n'));
+  }
+
+  /** Returns the note on the errors of the windows of one table row. */
+  static String windowErrorNote(
+      String system, String writeConcern, int clients, long errors, @Nullable String firstError) {
+    return String.format(
+        Locale.ROOT,
+        "Errors: %s, w=%s, %d clients: %d in the windows; first: %s",
+        system,
+        writeConcern,
+        clients,
+        errors,
+        firstError);
+  }
+
+  /** Returns {@code value} with thousands separators. */
+  static String count(long value) {
+    return String.format(Locale.ROOT, "%,d", value);
+  }
+
+  /**
+   * The closed-loop windows of one table row over all rounds: their sums, the first error and the
+   * longest settle time (-1 once one did not settle).
+   */
+  static class Windows {
+    final Histogram latencyMicros = ClosedLoop.newHistogram();
+    long units;
+    long elapsedNanos;
+    long errors;
+    @Nullable String firstError;
+    long settleNanosMax;
+
+    /** Adds one window and how long the system took to settle after it (-1: not in time). */
+    void add(ClosedLoop.Result result, long settleNanos) {
+      units += result.units();
+      elapsedNanos += result.elapsedNanos();
+      errors += result.errors();
+      latencyMicros.add(result.latencyMicros());
+      if (firstError == null) {
+        firstError = result.firstError();
+      }
+      settleNanosMax =
+          settleNanosMax < 0 || settleNanos < 0 ? -1 : Math.max(settleNanosMax, settleNanos);
+    }
+
+    double unitsPerSecond() {
+      return elapsedNanos == 0 ? 0 : units * 1e9 / elapsedNanos;
+    }
   }
 
   /** Appends one Markdown table line. */

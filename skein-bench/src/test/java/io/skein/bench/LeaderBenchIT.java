@@ -6,11 +6,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +45,7 @@ class LeaderBenchIT {
             60_000,
             "fsync",
             "none",
-            nodeJar(),
+            BenchItSupport.nodeJar(),
             dataParent);
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
@@ -82,22 +80,7 @@ class LeaderBenchIT {
         .contains("### Throughput", "### Ratios", "### Failover", "| Skein | majority | 4 |")
         .contains("not run (--etcd none)");
     // The data directories are gone; the logs stay.
-    try (Stream<Path> files = Files.walk(results.runDirectory())) {
-      assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("node-1.log", "node-2.log", "node-3.log");
-    }
-  }
-
-  private static Path nodeJar() {
-    String property = System.getProperty("skein.nodeJar");
-    Path jar =
-        property != null
-            ? Path.of(property)
-            : Path.of("..", "skein-node", "target", "datastore-node.jar");
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(
-          "no node jar at " + jar + ": run with `mvn verify` so that skein-node is packaged first");
-    }
-    return jar;
+    assertThat(BenchItSupport.regularFileNames(results.runDirectory()))
+        .containsExactlyInAnyOrder("node-1.log", "node-2.log", "node-3.log");
   }
 }

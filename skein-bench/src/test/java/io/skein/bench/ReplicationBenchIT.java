@@ -6,10 +6,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,7 +39,7 @@ class ReplicationBenchIT {
             700,
             List.of(4),
             "fsync",
-            nodeJar(),
+            BenchItSupport.nodeJar(),
             dataParent);
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
@@ -72,22 +70,7 @@ class ReplicationBenchIT {
     assertThat(markdown)
         .contains("### Replication lag", "### Throughput", "### Catch-up", "| 2 nodes | all | 4 |");
     // The data directories are gone; the logs stay.
-    try (Stream<Path> files = Files.walk(results.runDirectory())) {
-      assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("node-1.log", "node-1.log", "node-2.log");
-    }
-  }
-
-  private static Path nodeJar() {
-    String property = System.getProperty("skein.nodeJar");
-    Path jar =
-        property != null
-            ? Path.of(property)
-            : Path.of("..", "skein-node", "target", "datastore-node.jar");
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(
-          "no node jar at " + jar + ": run with `mvn verify` so that skein-node is packaged first");
-    }
-    return jar;
+    assertThat(BenchItSupport.regularFileNames(results.runDirectory()))
+        .containsExactlyInAnyOrder("node-1.log", "node-1.log", "node-2.log");
   }
 }
