@@ -2,6 +2,8 @@ package io.skein.node;
 
 import static io.skein.node.ItSupport.JSON;
 import static io.skein.node.ItSupport.awaitCondition;
+import static io.skein.node.ItSupport.cluster;
+import static io.skein.node.ItSupport.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,43 +70,26 @@ class DynamoClusterIT {
   }
 
   private String peersOf(int self) {
-    List<String> peers = new ArrayList<>();
-    for (int id = 1; id <= NODES; id++) {
-      if (id != self) {
-        peers.add("{\"node_id\":" + id + ",\"host\":\"127.0.0.1\",\"port\":" + ports[id] + "}");
-      }
-    }
-    return "[" + String.join(",", peers) + "]";
+    return ItSupport.peersJson(self, NODES, (from, to) -> ports[to]);
   }
 
   /** The seed's dynamo command for node {@code id}, extended to three nodes. */
   private NodeProcess start(int id) {
     NodeProcess node =
-        NodeProcess.builder(ItSupport.nodeJar())
-            .port(ports[id])
-            .logFile(dir.resolve("node" + id + ".log"))
-            .arguments(
-                "--node-id",
-                Integer.toString(id),
-                "--mode",
-                "dynamo",
-                "--data-dir",
-                dir.resolve("data" + id).toString(),
-                "--peers",
-                peersOf(id))
-            .start();
+        ItSupport.startNode(
+            dir,
+            id,
+            ports[id],
+            "--node-id",
+            Integer.toString(id),
+            "--mode",
+            "dynamo",
+            "--data-dir",
+            dir.resolve("data" + id).toString(),
+            "--peers",
+            peersOf(id));
     nodes.put(id, node);
     return node;
-  }
-
-  private static HttpJson http(NodeProcess node) {
-    return new HttpJson(node.baseUrl(), Duration.ofSeconds(10));
-  }
-
-  private static JsonNode cluster(NodeProcess node) throws IOException, InterruptedException {
-    try (HttpJson http = http(node)) {
-      return JSON.readTree(http.get("/v1/cluster").body());
-    }
   }
 
   private boolean allConnected() {

@@ -23,6 +23,46 @@ import java.util.function.BooleanSupplier;
 final class ItSupport {
   static final ObjectMapper JSON = new ObjectMapper();
 
+  /** A client for a node, with a 10 s request timeout. */
+  static HttpJson http(NodeProcess node) {
+    return new HttpJson(node.baseUrl(), Duration.ofSeconds(10));
+  }
+
+  /** A node's {@code GET /v1/cluster}. */
+  static JsonNode cluster(NodeProcess node) throws IOException, InterruptedException {
+    try (HttpJson http = http(node)) {
+      return JSON.readTree(http.get("/v1/cluster").body());
+    }
+  }
+
+  /**
+   * The seed's {@code --peers} JSON for node {@code self} of nodes 1 to {@code nodes}, each peer on
+   * 127.0.0.1 at {@code portOf(self, peer)}.
+   */
+  static String peersJson(int self, int nodes, java.util.function.IntBinaryOperator portOf) {
+    List<String> peers = new ArrayList<>();
+    for (int id = 1; id <= nodes; id++) {
+      if (id != self) {
+        peers.add(
+            "{\"node_id\":"
+                + id
+                + ",\"host\":\"127.0.0.1\",\"port\":"
+                + portOf.applyAsInt(self, id)
+                + "}");
+      }
+    }
+    return "[" + String.join(",", peers) + "]";
+  }
+
+  /** Starts node {@code id} on {@code port}, logging to {@code dir/node{id}.log}. */
+  static NodeProcess startNode(Path dir, int id, int port, String... arguments) {
+    return NodeProcess.builder(nodeJar())
+        .port(port)
+        .logFile(dir.resolve("node" + id + ".log"))
+        .arguments(arguments)
+        .start();
+  }
+
   private static final long POLL_INTERVAL_MS = 10;
 
   private ItSupport() {}

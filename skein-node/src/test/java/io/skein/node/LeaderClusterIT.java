@@ -2,6 +2,8 @@ package io.skein.node;
 
 import static io.skein.node.ItSupport.JSON;
 import static io.skein.node.ItSupport.awaitCondition;
+import static io.skein.node.ItSupport.cluster;
+import static io.skein.node.ItSupport.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -73,32 +75,24 @@ class LeaderClusterIT {
   }
 
   private String peersOf(int self) {
-    List<String> peers = new ArrayList<>();
-    for (int id = 1; id <= NODES; id++) {
-      if (id != self) {
-        peers.add(
-            "{\"node_id\":" + id + ",\"host\":\"127.0.0.1\",\"port\":" + peerPort(self, id) + "}");
-      }
-    }
-    return "[" + String.join(",", peers) + "]";
+    return ItSupport.peersJson(self, NODES, this::peerPort);
   }
 
   /** The seed's leader-follower command for node {@code id}. */
   private NodeProcess start(int id) {
     NodeProcess node =
-        NodeProcess.builder(ItSupport.nodeJar())
-            .port(ports[id])
-            .logFile(dir.resolve("node" + id + ".log"))
-            .arguments(
-                "--node-id",
-                Integer.toString(id),
-                "--role",
-                id == 1 ? "primary" : "secondary",
-                "--data-dir",
-                dir.resolve("data" + id).toString(),
-                "--peers",
-                peersOf(id))
-            .start();
+        ItSupport.startNode(
+            dir,
+            id,
+            ports[id],
+            "--node-id",
+            Integer.toString(id),
+            "--role",
+            id == 1 ? "primary" : "secondary",
+            "--data-dir",
+            dir.resolve("data" + id).toString(),
+            "--peers",
+            peersOf(id));
     nodes.put(id, node);
     return node;
   }
@@ -120,16 +114,6 @@ class LeaderClusterIT {
     }
     for (int id = 1; id <= NODES; id++) {
       start(id);
-    }
-  }
-
-  private static HttpJson http(NodeProcess node) {
-    return new HttpJson(node.baseUrl(), Duration.ofSeconds(10));
-  }
-
-  private static JsonNode cluster(NodeProcess node) throws IOException, InterruptedException {
-    try (HttpJson http = http(node)) {
-      return JSON.readTree(http.get("/v1/cluster").body());
     }
   }
 

@@ -825,55 +825,34 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                   + "; every member must run the same mode"));
       return;
     }
-    if (replicator.leaderMode()) {
-      onLeaderFrame(ctx, in, peer, frame, bytes.length);
-      return;
-    }
-    PeerMessage message;
+    PeerMessage message = null;
+    LeaderMessage leader = null;
     try {
-      message = WireMessages.fromFrame(frame);
-    } catch (FrameException e) {
-      refuseFrame(ctx, in, e);
-      return;
-    }
-    if (!message.from().equals(peer)) {
-      refuseFrame(ctx, in, wrongSender(message.from(), peer));
-      return;
-    }
-    long now = System.currentTimeMillis();
-    touch(peer, now);
-    Outbound stream = outbound.get(peer);
-    if (stream != null) {
-      received(stream, message, bytes.length, now);
-    }
-    if (!replicator.receive(message) && stream != null) {
-      stream.receiveDropped.increment();
-    }
-  }
-
-  private void onLeaderFrame(WsContext ctx, Inbound in, NodeId peer, Frame frame, int bytes) {
-    LeaderMessage message;
-    try {
-      message = LeaderWire.fromFrame(frame);
-    } catch (FrameException e) {
-      refuseFrame(ctx, in, e);
-      return;
-    }
-    if (!message.from().equals(peer)) {
-      refuseFrame(ctx, in, wrongSender(message.from(), peer));
-      return;
-    }
-    long now = System.currentTimeMillis();
-    touch(peer, now);
-    Outbound stream = outbound.get(peer);
-    if (stream != null) {
-      stream.bytesReceived.increment(bytes);
-      if (message instanceof LeaderMessage.Append append) {
-        stream.entriesReceived.increment(append.entries().size());
+      if (replicator.leaderMode()) {
+        leader = LeaderWire.fromFrame(frame);
+      } else {
+        message = WireMessages.fromFrame(frame);
       }
-      frameBytes.record(bytes);
+    } catch (FrameException e) {
+      refuseFrame(ctx, in, e);
+      return;
     }
-    if (!replicator.receiveLeader(message) && stream != null) {
+    NodeId from = leader != null ? leader.from() : Objects.requireNonNull(message).from();
+    if (!from.equals(peer)) {
+      refuseFrame(ctx, in, wrongSender(from, peer));
+      return;
+    }
+    long now = System.currentTimeMillis();
+    touch(peer, now);
+    Outbound stream = outbound.get(peer);
+    if (stream != null) {
+      received(stream, message, leader, bytes.length, now);
+    }
+    boolean accepted =
+        leader != null
+            ? replicator.receiveLeader(leader)
+            : replicator.receive(Objects.requireNonNull(message));
+    if (!accepted && stream != null) {
       stream.receiveDropped.increment();
     }
   }
@@ -890,12 +869,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
-  private void received(Outbound stream, PeerMessage message, int bytes, long nowMs) {
+  private void received(
+      Outbound stream,
+      @Nullable PeerMessage message,
+      @Nullable LeaderMessage leader,
+      int bytes,
+      long nowMs) {
     stream.bytesReceived.increment(bytes);
     if (message instanceof PeerMessage.Push push && !push.entries().isEmpty()) {
       stream.entriesReceived.increment(push.entries().size());
       OplogEntry newest = push.entries().get(push.entries().size() - 1);
       applyDelay.record(Math.max(0, nowMs - newest.hlc().physicalMs()), TimeUnit.MILLISECONDS);
+    } else if (leader instanceof LeaderMessage.Append append) {
+      stream.entriesReceived.increment(append.entries().size());
     }
     frameBytes.record(bytes);
   }
