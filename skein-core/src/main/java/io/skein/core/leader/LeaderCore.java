@@ -395,8 +395,16 @@ public final class LeaderCore {
     return theirLastEpoch > mine || (theirLastEpoch == mine && theirLastIndex >= lastIndex);
   }
 
+  /**
+   * Whether a primary was heard within the election interval less one heartbeat. The lowest member
+   * stands exactly one election interval after the last heartbeat it got; the others got that
+   * heartbeat at about the same time, so with the full interval as the window they would still
+   * count the dead primary as alive and refuse its pre-votes, and the election would wait a whole
+   * timeout more. A live primary's heartbeats keep arriving well inside this window.
+   */
   private boolean hearsPrimary() {
-    return leader != null && nowMs - lastHeardLeaderMs < config.electionIntervalMs();
+    return leader != null
+        && nowMs - lastHeardLeaderMs < config.electionIntervalMs() - config.heartbeatMs();
   }
 
   private void becomePrimary() {
