@@ -248,7 +248,7 @@ public final class Skein implements AutoCloseable {
               + "' is older than this node's oplog retention; read the documents again and"
               + " resume the feed from 'now'");
     }
-    if (lsn < 0 || lsn > store.lastLsn()) {
+    if (lsn < 0 || lsn > Math.max(store.lastLsn(), store.highestLsn())) {
       throw new InvalidRequestException(
           "invalid_since",
           "since '"

@@ -107,7 +107,7 @@ public final class LeaderCore {
   static final long TAIL_BYTES_MAX = 64L << 20;
 
   /** The most document bytes in one append (the transport also splits appends into frames). */
-  static final long APPEND_BYTES_MAX = 8L << 20;
+  public static final long APPEND_BYTES_MAX = 8L << 20;
 
   private long tailBytes;
 
@@ -403,8 +403,9 @@ public final class LeaderCore {
    * timeout more. A live primary's heartbeats keep arriving well inside this window.
    */
   private boolean hearsPrimary() {
-    return leader != null
-        && nowMs - lastHeardLeaderMs < config.electionIntervalMs() - config.heartbeatMs();
+    long window =
+        Math.max(config.electionIntervalMs() - config.heartbeatMs(), 2 * config.heartbeatMs());
+    return leader != null && nowMs - lastHeardLeaderMs < window;
   }
 
   private void becomePrimary() {

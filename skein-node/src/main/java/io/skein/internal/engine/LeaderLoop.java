@@ -348,7 +348,15 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     }
     long id = nextRequestId++;
     writes.put(id, write.result());
+    long before = core.lastIndex();
     core.step(new LeaderInput.Propose(id, write.mutations(), write.concern()));
+    if (core.lastIndex() == before + write.mutations().size()) {
+      // Appended: the next must-exist delete in this same turn must see these writes.
+      long index = before;
+      for (Mutation mutation : write.mutations()) {
+        unapplied.proposed(++index, mutation.key(), mutation.operation() == Operation.PUT);
+      }
+    }
   }
 
   /**
@@ -368,8 +376,12 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     }
 
     void appended(OplogEntry entry) {
-      byIndex.put(entry.index(), new KeyOp(entry.key(), entry.operation() == Operation.PUT));
-      newest.put(entry.key(), entry.index());
+      proposed(entry.index(), entry.key(), entry.operation() == Operation.PUT);
+    }
+
+    void proposed(long index, DocumentKey key, boolean live) {
+      byIndex.put(index, new KeyOp(key, live));
+      newest.merge(key, index, Math::max);
     }
 
     void applied(long upToIndex) {
@@ -405,9 +417,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       LeaderReady.HardState hard = ready.hardState();
       PeerLink out = link;
       // A primary may send its appends before its own disk write (Raft thesis 10.2.1): it counts
-      // itself for a commit only once persisted. Not when the epoch or vote changed in this
-      // ready: those must be durable before anything that depends on them leaves.
-      boolean appendsFirst = hard == null;
+      // itself for a commit only once persisted. Not when the epoch or vote changed, or the log
+      // was truncated, in this ready: those must be durable before anything depending on them
+      // leaves (today only a primary's readies carry appends, and it never truncates).
+      boolean appendsFirst = hard == null && ready.truncateFrom() == 0;
       if (appendsFirst) {
         for (LeaderReady.Outgoing message : ready.messages()) {
           if (message.message() instanceof LeaderMessage.Append) {
@@ -458,7 +471,8 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       for (LeaderReady.LogRead read : ready.loads()) {
         List<OplogEntry> entries;
         try {
-          entries = store.leaderEntries(read.fromIndex(), read.limit());
+          entries =
+              store.leaderEntries(read.fromIndex(), read.limit(), LeaderCore.APPEND_BYTES_MAX);
         } catch (StorageException e) {
           // The read pool is exhausted (reads hold every connection): the core asks again.
           log.atWarn()

@@ -120,7 +120,7 @@ public final class SqliteStore implements Store {
   private volatile long lastLsn;
 
   /** The last lsn handed to a row; beyond lastLsn only for leader-mode rows not yet applied. */
-  private long allocatedLsn;
+  private volatile long allocatedLsn; // written under writeLock; read by highestLsn()
 
   private volatile boolean closed;
 
@@ -662,6 +662,15 @@ public final class SqliteStore implements Store {
         });
   }
 
+  /**
+   * The highest lsn of any durable oplog row, published or not. After a power cut a leader-mode
+   * node may have published (and handed out as tokens) lsns of log rows whose unsynced apply was
+   * lost; those rows are still in the log and are applied again, so such tokens stay valid.
+   */
+  public long highestLsn() {
+    return allocatedLsn;
+  }
+
   @Override
   public long lastLsn() {
     return lastLsn;
@@ -1104,6 +1113,7 @@ public final class SqliteStore implements Store {
     writeLock.lock();
     try {
       ensureOpen();
+      boolean committed = false;
       try {
         String text = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
         long applied = text == null ? 0 : Long.parseLong(text);
@@ -1133,17 +1143,25 @@ public final class SqliteStore implements Store {
         long last = pending.isEmpty() ? applied : pending.get(pending.size() - 1).entry().index();
         putMeta("leader_applied", Long.toString(last));
         writer.commit();
-        syncCommits(true);
         if (!changes.isEmpty()) {
           lastLsn = Math.max(lastLsn, changes.get(changes.size() - 1).lsn());
         }
+        committed = true;
+        syncCommits(true);
         return changes;
       } catch (SQLException e) {
+        if (committed) {
+          // Every later commit would go unsynced: this store must not be written again.
+          throw new StorageException(
+              "storage_failed", "cannot turn fsync back on after applying the log: " + e, e);
+        }
         rollbackQuietly(e);
         try {
           syncCommits(true);
         } catch (SQLException restore) {
           e.addSuppressed(restore);
+          throw new StorageException(
+              "storage_failed", "cannot turn fsync back on after a failed apply: " + e, e);
         }
         throw new StorageException("write_failed", "applying the log rolled back: " + e, e);
       }
@@ -1156,16 +1174,38 @@ public final class SqliteStore implements Store {
    * Leader mode: the log entries from {@code fromIndex} on, in index order, at most {@code limit}.
    */
   public List<OplogEntry> leaderEntries(long fromIndex, int limit) {
+    return leaderEntries(fromIndex, limit, Long.MAX_VALUE);
+  }
+
+  /**
+   * Leader mode: the log entries from {@code fromIndex} on, in index order, at most {@code limit}
+   * and, past the first, at most {@code bytesMax} of documents: a follower far behind on large
+   * documents is fed in bounded reads.
+   */
+  public List<OplogEntry> leaderEntries(long fromIndex, int limit, long bytesMax) {
     return read(
         c -> {
           List<OplogEntry> entries = new ArrayList<>();
-          for (Change change :
-              selectOplog(
-                  c,
-                  "log_index >= ? AND log_index > 0 AND snapshot = 0 ORDER BY log_index LIMIT ?",
-                  fromIndex,
-                  limit)) {
-            entries.add(change.entry());
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT "
+                      + OPLOG_COLUMNS
+                      + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
+                      + " ORDER BY log_index LIMIT ?")) {
+            p.setLong(1, fromIndex);
+            p.setInt(2, limit);
+            long bytes = 0;
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                OplogEntry entry = change(r).entry();
+                String document = entry.document();
+                bytes += 128 + (document == null ? 0 : document.length());
+                if (bytes > bytesMax && !entries.isEmpty()) {
+                  break;
+                }
+                entries.add(entry);
+              }
+            }
           }
           return entries;
         });

@@ -54,6 +54,26 @@ class LeaderLogStorageTest {
   }
 
   @Test
+  void logReadsForFollowersAreBoundedInBytesButNeverEmpty() {
+    try (SqliteStore store = open()) {
+      String big = "{\"pad\":\"" + "x".repeat(10_000) + "\"}";
+      List<OplogEntry> entries = new java.util.ArrayList<>();
+      for (long i = 1; i <= 10; i++) {
+        entries.add(entry(ONE, 1, i, "d" + i, big));
+      }
+      store.appendLeaderLog(new SqliteStore.LeaderHardState(1, ONE), 0, entries, new Hlc(2_000, 0));
+      assertThat(store.leaderEntries(1, 512)).hasSize(10);
+      assertThat(store.leaderEntries(3, 512, 35_000))
+          .extracting(OplogEntry::index)
+          .containsExactly(3L, 4L, 5L);
+      assertThat(store.leaderEntries(3, 512, 1)).extracting(OplogEntry::index).containsExactly(3L);
+      assertThat(store.highestLsn())
+          .as("rows appended, none applied")
+          .isGreaterThan(store.lastLsn());
+    }
+  }
+
+  @Test
   void theLogIsAppliedAtCommitAndAnUncommittedSuffixGoesToRollback() {
     try (SqliteStore store = open()) {
       store.appendLeaderLog(
