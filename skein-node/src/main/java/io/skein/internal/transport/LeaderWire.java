@@ -122,6 +122,12 @@ public final class LeaderWire {
     return frames;
   }
 
+  /** A rough size of a leader message in memory, for the send queues' byte bounds. */
+  static long estimateBytes(LeaderMessage message) {
+    return WireMessages.estimateBytes(
+        message instanceof LeaderMessage.Append append ? append.entries() : List.of());
+  }
+
   /** Whether a frame carries a leader message. */
   public static boolean isLeaderFrame(Frame frame) {
     return switch (frame.getBodyCase()) {

@@ -330,7 +330,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public void send(NodeId peer, PeerMessage message) {
     Outbound stream = outbound.get(peer);
     if (stream != null) {
-      stream.offer(new Queued(message, null, estimateBytes(message)));
+      stream.offer(new Queued(message, null, WireMessages.estimateBytes(message)));
     }
   }
 
@@ -338,7 +338,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public void sendLeader(NodeId peer, LeaderMessage message) {
     Outbound stream = outbound.get(peer);
     if (stream != null) {
-      stream.offer(new Queued(null, message, estimateBytes(message)));
+      stream.offer(new Queued(null, message, LeaderWire.estimateBytes(message)));
     }
   }
 
@@ -725,30 +725,6 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           .get(options.sendTimeoutMs(), TimeUnit.MILLISECONDS);
       bytesSent.increment(bytes.length);
     }
-  }
-
-  private static long estimateBytes(PeerMessage message) {
-    List<OplogEntry> entries =
-        switch (message) {
-          case PeerMessage.Push push -> push.entries();
-          case PeerMessage.SnapshotChunk chunk -> chunk.documents();
-          default -> List.of();
-        };
-    return estimateBytes(entries);
-  }
-
-  private static long estimateBytes(LeaderMessage message) {
-    return estimateBytes(
-        message instanceof LeaderMessage.Append append ? append.entries() : List.of());
-  }
-
-  private static long estimateBytes(List<OplogEntry> entries) {
-    long bytes = 256;
-    for (OplogEntry entry : entries) {
-      String document = entry.document();
-      bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
-    }
-    return bytes;
   }
 
   // ---------------------------------------------------------------------------------------------

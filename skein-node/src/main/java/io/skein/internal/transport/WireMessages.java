@@ -124,6 +124,27 @@ public final class WireMessages {
     return frames;
   }
 
+  /** A rough size of a message in memory, for the send queues' byte bounds. */
+  static long estimateBytes(PeerMessage message) {
+    List<OplogEntry> entries =
+        switch (message) {
+          case PeerMessage.Push push -> push.entries();
+          case PeerMessage.SnapshotChunk chunk -> chunk.documents();
+          default -> List.of();
+        };
+    return estimateBytes(entries);
+  }
+
+  /** A rough size of entries in memory: their documents and ids, plus fixed overheads. */
+  static long estimateBytes(List<OplogEntry> entries) {
+    long bytes = 256;
+    for (OplogEntry entry : entries) {
+      String document = entry.document();
+      bytes += 64 + entry.id().value().length() + (document == null ? 0 : document.length());
+    }
+    return bytes;
+  }
+
   /**
    * Decodes a replication message.
    *
