@@ -47,6 +47,9 @@ public final class LeaderSimulation {
   private static final CollectionName COLLECTION = CollectionName.user("sim");
   private static final int SLOW_FACTOR = 10;
 
+  /** The chance that a primary dies between sending an append and writing it itself. */
+  private static final double TORN_CRASH_CHANCE = 0.003;
+
   /**
    * The shape of a run.
    *
@@ -100,6 +103,9 @@ public final class LeaderSimulation {
 
     /** Crashes. */
     public long crashes;
+
+    /** Crashes of a primary after its appends left and before its own write of them. */
+    public long tornCrashes;
   }
 
   private record InFlight(long deliverAtMs, long order, NodeId to, LeaderMessage message)
@@ -380,6 +386,27 @@ public final class LeaderSimulation {
       while (core.hasReady()) {
         LeaderReady ready = core.ready();
         LeaderReady.HardState hard = ready.hardState();
+        // As LeaderLoop does: a primary's appends leave before its own write, unless the epoch,
+        // the vote or the log's shape changed in this ready.
+        boolean appendsFirst = hard == null && ready.truncateFrom() == 0;
+        if (appendsFirst) {
+          for (LeaderReady.Outgoing out : ready.messages()) {
+            if (out.message() instanceof LeaderMessage.Append) {
+              send(out.to(), out.message(), quiet);
+            }
+          }
+          if (!quiet
+              && !ready.entriesToAppend().isEmpty()
+              && random.nextDouble() < TORN_CRASH_CHANCE) {
+            // The process dies after its appends left and before its own disk write: its
+            // followers may hold entries it lost.
+            alive = false;
+            clients.clear();
+            stats.crashes++;
+            stats.tornCrashes++;
+            return;
+          }
+        }
         if (hard != null) {
           if (hard.epoch() < epoch) {
             throw new SimulationFailure(
@@ -457,7 +484,9 @@ public final class LeaderSimulation {
           }
         }
         for (LeaderReady.Outgoing out : ready.messages()) {
-          send(out.to(), out.message(), quiet);
+          if (!(appendsFirst && out.message() instanceof LeaderMessage.Append)) {
+            send(out.to(), out.message(), quiet);
+          }
         }
         for (LeaderReady.LogRead read : ready.loads()) {
           List<OplogEntry> entries = new ArrayList<>();

@@ -17,17 +17,22 @@ class LeaderSimulationTest {
     long acknowledged = 0;
     long elections = 0;
     long crashes = 0;
+    long tornCrashes = 0;
     for (long seed = from; seed <= to; seed++) {
       LeaderSimulation.Stats stats = new LeaderSimulation(seed, config).run();
       acknowledged += stats.acknowledgedMajority;
       elections += stats.elections;
       crashes += stats.crashes;
+      tornCrashes += stats.tornCrashes;
     }
     // The runs must have exercised what they claim: acknowledged writes, failovers, crashes.
     assertThat(acknowledged).isPositive();
     if (only == null) {
       assertThat(elections).isGreaterThan(count);
       assertThat(crashes).isPositive();
+      assertThat(tornCrashes)
+          .as("primaries dying between their appends and their own write")
+          .isPositive();
     }
   }
 
