@@ -124,7 +124,8 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     this.store = store;
     this.clock = clock;
     this.notifier = notifier;
-    this.appliedIndex = store.leaderRecovered().commitIndex();
+    // The core resumed from the store's applied index (its commit index until it hears more).
+    this.appliedIndex = core.commitIndex();
     this.lastEpochSeen = core.epoch();
     for (long from = appliedIndex + 1; ; ) {
       List<OplogEntry> page = store.leaderEntries(from, 4_096);
@@ -444,7 +445,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         elections.increment();
         lastEpochSeen = hard.epoch();
       }
-      List<Change> applied = store.applyLeaderLog(ready.commitIndex());
+      // Only this loop applies, so most readies (heartbeats, replies) need no storage round.
+      List<Change> applied =
+          ready.commitIndex() > appliedIndex
+              ? store.applyLeaderLog(ready.commitIndex())
+              : List.of();
       if (!applied.isEmpty()) {
         appliedIndex = applied.get(applied.size() - 1).entry().index();
         unapplied.applied(appliedIndex);

@@ -25,6 +25,7 @@ import org.jspecify.annotations.Nullable;
 /** {@code /v1/cluster}, {@code /health} and {@code /metrics}. */
 final class ClusterRoutes {
   private final NodeSettings settings;
+  private final Map<String, String> peerUrls;
   private final Skein skein;
   private final PrometheusMeterRegistry meters;
   private final HttpApi api;
@@ -35,7 +36,9 @@ final class ClusterRoutes {
       Skein skein,
       PrometheusMeterRegistry meters,
       HttpApi api,
-      @Nullable PeerTransport transport) {
+      @Nullable PeerTransport transport,
+      Map<String, String> peerUrls) {
+    this.peerUrls = peerUrls;
     this.settings = settings;
     this.skein = skein;
     this.meters = meters;
@@ -139,15 +142,7 @@ final class ClusterRoutes {
   }
 
   private String memberUrl(NodeId member, String selfUrl) {
-    if (member.equals(settings.nodeId())) {
-      return selfUrl;
-    }
-    for (PeerAddress peer : settings.peers()) {
-      if (peer.nodeId().equals(member)) {
-        return peer.url(settings.scheme());
-      }
-    }
-    return "";
+    return member.equals(settings.nodeId()) ? selfUrl : peerUrls.getOrDefault(member.value(), "");
   }
 
   /** Leader mode: the writes rolled back into {@code _system_rollback} (D3), a page at a time. */

@@ -66,7 +66,8 @@ public final class HttpApi {
         settings.mode() == NodeSettings.Mode.LEADER ? WriteConcern.MAJORITY : WriteConcern.ONE;
     DocumentRoutes documents = new DocumentRoutes(skein, defaultConcern);
     ChangeRoutes changes = new ChangeRoutes(skein, this);
-    ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this, transport);
+    Map<String, String> peerUrls = peerUrls(settings);
+    ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this, transport, peerUrls);
     this.app =
         Javalin.create(
             config -> {
@@ -87,7 +88,7 @@ public final class HttpApi {
               documents.register(config.routes);
               changes.register(config.routes);
               cluster.register(config.routes);
-              registerErrors(config.routes, leaderUrls(settings));
+              registerErrors(config.routes, peerUrls);
               if (transport != null) {
                 config.routes.ws(PeerTransport.PATH, transport::endpoint);
                 config.jetty.modifyWebSocketServletFactory(
@@ -190,8 +191,8 @@ public final class HttpApi {
     }
   }
 
-  /** Leader mode: each member's base URL, for {@code 307 not_primary} redirects. */
-  private static Map<String, String> leaderUrls(NodeSettings settings) {
+  /** Each configured peer's base URL by node id (leader mode: redirects and the leader's URL). */
+  private static Map<String, String> peerUrls(NodeSettings settings) {
     Map<String, String> urls = new HashMap<>();
     for (PeerAddress peer : settings.peers()) {
       urls.put(peer.nodeId().value(), peer.url(settings.scheme()));
