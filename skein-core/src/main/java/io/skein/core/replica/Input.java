@@ -141,4 +141,31 @@ public sealed interface Input {
    * @param peer the peer
    */
   record PeerLeft(NodeId peer) implements Input {}
+
+  /**
+   * The shell changed the timings at run time (a reloaded config). The core replaces its config
+   * with {@link ReplicaConfig#withTimings} and keeps all other state; nothing is rescheduled, so
+   * each timer follows the new value from the next time it is checked:
+   *
+   * <ul>
+   *   <li>anti-entropy runs once {@code syncIntervalMs} has passed since the last round, counted
+   *       from the next {@link Tick}; the rate limit on extra sync requests, snapshot resends and
+   *       the silence after which a snapshot's source counts as gone follow it too;
+   *   <li>writes already waiting keep the deadline they were given; writes proposed from now on
+   *       wait {@code replicationTimeoutMs};
+   *   <li>a changed {@code retentionMs} takes effect at the next prune round, which comes a tenth
+   *       of the new window (at least 1 s) after the last one; 0 stops pruning (a round already
+   *       handed out still completes), and a change from 0 to a window starts a round at the next
+   *       tick.
+   * </ul>
+   *
+   * <p>Timings decide only how soon things happen: convergence, gap-free apply and the tombstone
+   * rule (D5) hold whatever they are, and peers may run with different timings.
+   *
+   * @param syncIntervalMs how often anti-entropy runs, in ms, at least 1
+   * @param replicationTimeoutMs how long a new write waits for its concern, in ms, at least 1
+   * @param retentionMs how long oplog entries are kept, in ms; 0 keeps them for ever
+   */
+  record Reconfigure(long syncIntervalMs, long replicationTimeoutMs, long retentionMs)
+      implements Input {}
 }

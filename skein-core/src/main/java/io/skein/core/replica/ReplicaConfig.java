@@ -109,6 +109,30 @@ public record ReplicaConfig(
     }
   }
 
+  /**
+   * Returns this config with new timings and everything else kept, as an {@link Input.Reconfigure}
+   * carries them.
+   *
+   * @param syncIntervalMs the new anti-entropy interval, in ms
+   * @param replicationTimeoutMs the new replication timeout, in ms
+   * @param retentionMs the new oplog retention, in ms; 0 keeps entries for ever
+   * @throws IllegalArgumentException if a value is out of the constructor's range
+   */
+  public ReplicaConfig withTimings(
+      long syncIntervalMs, long replicationTimeoutMs, long retentionMs) {
+    return new ReplicaConfig(
+        nodeId,
+        maxClockOffsetMs,
+        pendingRequestsMax,
+        batchOpsMax,
+        peers,
+        syncIntervalMs,
+        replicationTimeoutMs,
+        pushEntriesMax,
+        retentionMs,
+        snapshotDocsMax);
+  }
+
   /** Returns how often retention runs: a tenth of the window, at least every second. */
   public long pruneIntervalMs() {
     return Math.max(1_000, retentionMs / 10);

@@ -36,6 +36,11 @@ import org.jspecify.annotations.Nullable;
  * window again, so catch-up runs at the speed of the peer's disk. A remote HLC more than the max
  * offset ahead is refused with the rest of its origin's batch (D4).
  *
+ * <p>Timings are inputs too: {@link Input.Reconfigure} swaps the config's sync interval,
+ * replication timeout and retention at run time. Nothing is rescheduled when they change; every
+ * timer compares against the current config when it is next checked, and a pending write keeps the
+ * deadline it was given. Timings only decide how soon the protocol acts, never what it decides.
+ *
  * <p>Invariants, checked on every transition: {@code persistedSequence <= lastSequence}; local
  * sequences have no gaps (a failed persist rolls {@code lastSequence} back); replies come only
  * after persistence; at most {@code pendingRequestsMax} proposals wait.
@@ -46,7 +51,9 @@ public final class ReplicaCore {
   /** The most catch-up batches in flight to one peer, per origin. */
   static final int STREAM_BATCHES_MAX = 4;
 
-  private final ReplicaConfig config;
+  /** The current config; {@link Input.Reconfigure} replaces it. */
+  private ReplicaConfig config;
+
   private final HybridClock clock;
   private long nowMs;
   private long lastSequence;
@@ -92,7 +99,8 @@ public final class ReplicaCore {
       long lastSequence,
       List<OplogEntry> entries,
       int acksRequired,
-      long deadlineMs) {}
+      long deadlineMs,
+      long timeoutMs) {}
 
   private ReplicaCore(ReplicaConfig config, RecoveredState recovered) {
     this.config = config;
@@ -116,7 +124,15 @@ public final class ReplicaCore {
     return new ReplicaCore(config, recovered);
   }
 
-  /** Feeds one input. Never blocks and never throws for an operating error. */
+  /**
+   * Feeds one input. Never blocks and never throws for an operating error.
+   *
+   * @throws IllegalArgumentException if an {@link Input.Reconfigure} carries timings the config
+   *     refuses (the shell validates settings first, so this is a programmer error); the core is
+   *     left unchanged
+   * @throws IllegalStateException if the shell breaks the contract (for example, reports persisted
+   *     a sequence it was never handed)
+   */
   public void step(Input input) {
     switch (input) {
       case Input.Tick tick -> tick(tick.nowMs());
@@ -148,6 +164,7 @@ public final class ReplicaCore {
         pruneInFlight = false;
         pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
       }
+      case Input.Reconfigure reconfigure -> reconfigure(reconfigure);
     }
   }
 
@@ -190,6 +207,11 @@ public final class ReplicaCore {
     snapshotReads.clear();
     prunes.clear();
     return ready;
+  }
+
+  /** Returns the current config: the one it was restored with, or the last reconfigured. */
+  public ReplicaConfig config() {
+    return config;
   }
 
   /** Returns this node's id. */
@@ -327,7 +349,8 @@ public final class ReplicaCore {
             lastSequence,
             entries,
             acksRequired,
-            nowMs + config.replicationTimeoutMs()));
+            nowMs + config.replicationTimeoutMs(),
+            config.replicationTimeoutMs()));
   }
 
   private void reject(Input.Propose propose, String code, String message) {
@@ -471,6 +494,28 @@ public final class ReplicaCore {
   }
 
   /**
+   * Adopts new timings (see {@link Input.Reconfigure} for the contract). The config validates them
+   * before anything changes, so a refused value leaves the core as it was.
+   */
+  private void reconfigure(Input.Reconfigure reconfigure) {
+    ReplicaConfig next =
+        config.withTimings(
+            reconfigure.syncIntervalMs(),
+            reconfigure.replicationTimeoutMs(),
+            reconfigure.retentionMs());
+    if (config.retentionMs() == 0 && next.retentionMs() > 0) {
+      // While retention was off no round was scheduled, and lastPruneMs may be recent (retention
+      // was on before) while the new window's interval is long: without this the first round
+      // could wait up to a tenth of the new window. Retention switched on starts at once.
+      lastPruneMs = Long.MIN_VALUE / 2;
+    }
+    // Pending writes keep their deadlines: a client was promised an answer within the timeout in
+    // force when it wrote. lastSyncMs and lastPruneMs stay too, so the next round comes one new
+    // interval after the last one (or at once, if that is already past).
+    config = next;
+  }
+
+  /**
    * Per origin, the highest sequence every peer holds, if it is safe to collect tombstones up to
    * it: only when every peer has told its vector and this node holds everything each peer said it
    * holds. Then no entry older than a collected tombstone can still arrive from a known peer: each
@@ -512,7 +557,7 @@ public final class ReplicaCore {
                         + " of the "
                         + write.acksRequired()
                         + " required members confirmed it within "
-                        + config.replicationTimeoutMs()
+                        + write.timeoutMs()
                         + " ms")));
       }
     }

@@ -1,6 +1,7 @@
 package io.skein.core.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.skein.core.hlc.Hlc;
 import io.skein.core.model.CollectionName;
@@ -337,5 +338,146 @@ class ReplicationCoreTest {
     assertThat(core.ready().snapshotApplies())
         .singleElement()
         .satisfies(a -> assertThat(a.source()).isEqualTo(TWO));
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Timings changed at run time (Input.Reconfigure).
+
+  private static boolean sendsSyncRequest(Ready ready) {
+    return ready.messages().stream().anyMatch(e -> e.message() instanceof PeerMessage.SyncRequest);
+  }
+
+  private static ReplicaCore coreWithRetention(long retentionMs) {
+    return ReplicaCore.restore(
+        new ReplicaConfig(ONE, 500, 100, 100, List.of(TWO), 2_000, 2_000, 64, retentionMs, 16),
+        RecoveredState.EMPTY);
+  }
+
+  @Test
+  void aReconfiguredSyncIntervalTakesEffectFromTheNextTick() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    core.step(new Input.Tick(10_000));
+    assertThat(sendsSyncRequest(core.ready())).isTrue();
+    core.step(new Input.Reconfigure(5_000, 2_000, 0));
+    assertThat(core.config().syncIntervalMs()).isEqualTo(5_000);
+    core.step(new Input.Tick(12_000)); // the old interval's round
+    assertThat(sendsSyncRequest(core.ready())).isFalse();
+    core.step(new Input.Tick(14_999));
+    assertThat(sendsSyncRequest(core.ready())).isFalse();
+    core.step(new Input.Tick(15_000));
+    assertThat(sendsSyncRequest(core.ready())).isTrue();
+    // Shorter again: the next round is one new interval after the last, already past here.
+    core.step(new Input.Reconfigure(200, 2_000, 0));
+    core.step(new Input.Tick(15_200));
+    assertThat(sendsSyncRequest(core.ready())).isTrue();
+  }
+
+  @Test
+  void aReconfiguredReplicationTimeoutAppliesToNewWritesOnly() {
+    ReplicaCore core = core(ONE, List.of(TWO, THREE));
+    core.step(new Input.Tick(10_000));
+    core.step(
+        new Input.Propose(1, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    core.ready();
+    core.step(new Input.Reconfigure(2_000, 500, 0));
+    core.step(
+        new Input.Propose(2, List.of(Mutation.put(C, DocumentId.of("b"), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    core.ready();
+    core.step(new Input.Tick(10_499));
+    assertThat(core.ready().replies()).isEmpty();
+    core.step(new Input.Tick(10_500));
+    assertThat(core.ready().replies())
+        .singleElement()
+        .satisfies(
+            reply -> {
+              assertThat(reply.requestId()).isEqualTo(2);
+              assertThat(((Outcome.TimedOut) reply.outcome()).message()).contains("500 ms");
+            });
+    // The first write keeps the deadline it was given under the old 2 s timeout.
+    core.step(new Input.Tick(11_999));
+    assertThat(core.ready().replies()).isEmpty();
+    core.step(new Input.Tick(12_000));
+    assertThat(core.ready().replies())
+        .singleElement()
+        .satisfies(
+            reply -> {
+              assertThat(reply.requestId()).isEqualTo(1);
+              assertThat(((Outcome.TimedOut) reply.outcome()).message()).contains("2000 ms");
+            });
+  }
+
+  @Test
+  void aReconfiguredRetentionTakesEffectAtTheNextPruneRound() {
+    ReplicaCore core = coreWithRetention(600_000); // a round every 60 s
+    core.step(new Input.Tick(1_000_000));
+    assertThat(core.ready().prunes())
+        .singleElement()
+        .satisfies(prune -> assertThat(prune.cutoffPhysicalMs()).isEqualTo(400_000));
+    core.step(new Input.Pruned(Map.of()));
+    core.step(new Input.Reconfigure(2_000, 2_000, 60_000)); // a round every 6 s
+    core.step(new Input.Tick(1_005_999));
+    assertThat(core.ready().prunes()).isEmpty();
+    core.step(new Input.Tick(1_006_000));
+    assertThat(core.ready().prunes())
+        .singleElement()
+        .satisfies(prune -> assertThat(prune.cutoffPhysicalMs()).isEqualTo(946_000));
+    core.step(new Input.Pruned(Map.of()));
+    // 0 turns pruning off.
+    core.step(new Input.Reconfigure(2_000, 2_000, 0));
+    core.step(new Input.Tick(1_100_000));
+    assertThat(core.ready().prunes()).isEmpty();
+  }
+
+  @Test
+  void retentionSwitchedOnStartsPruningAtTheNextTick() {
+    ReplicaCore never = coreWithRetention(0);
+    never.step(new Input.Tick(1_000_000));
+    assertThat(never.ready().prunes()).isEmpty();
+    never.step(new Input.Reconfigure(2_000, 2_000, 60_000));
+    never.step(new Input.Tick(1_000_010));
+    assertThat(never.ready().prunes()).hasSize(1);
+
+    // On, off, and on again with a long window: the round must not wait a tenth of the new window
+    // after the round made before retention was switched off.
+    ReplicaCore again = coreWithRetention(600_000);
+    again.step(new Input.Tick(1_000_000));
+    assertThat(again.ready().prunes()).hasSize(1);
+    again.step(new Input.Pruned(Map.of()));
+    again.step(new Input.Reconfigure(2_000, 2_000, 0));
+    again.step(new Input.Tick(1_010_000));
+    again.step(new Input.Reconfigure(2_000, 2_000, 600_000));
+    again.step(new Input.Tick(1_010_010));
+    assertThat(again.ready().prunes())
+        .singleElement()
+        .satisfies(prune -> assertThat(prune.cutoffPhysicalMs()).isEqualTo(410_010));
+  }
+
+  @Test
+  void invalidTimingsAreRefusedAndLeaveTheConfigUnchanged() {
+    ReplicaCore core = core(ONE, List.of(TWO));
+    ReplicaConfig before = core.config();
+    assertThatThrownBy(() -> core.step(new Input.Reconfigure(0, 2_000, 0)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> core.step(new Input.Reconfigure(2_000, 0, 0)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> core.step(new Input.Reconfigure(2_000, 2_000, -1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(core.config()).isEqualTo(before);
+    core.step(new Input.Reconfigure(3_000, 4_000, 5_000));
+    assertThat(core.config())
+        .isEqualTo(
+            new ReplicaConfig(
+                ONE,
+                500,
+                100,
+                100,
+                List.of(TWO),
+                3_000,
+                4_000,
+                64,
+                5_000,
+                ReplicaConfig.SNAPSHOT_DOCS_MAX_DEFAULT));
   }
 }
