@@ -55,6 +55,29 @@ public record LeaderConfig(
     }
   }
 
+  /**
+   * Returns this config with new timings and everything else kept, as a {@link
+   * LeaderInput.Reconfigure} carries them.
+   *
+   * @param electionIntervalMs the new election interval, in ms
+   * @param heartbeatMs the new heartbeat interval, in ms, less than the election interval
+   * @param replicationTimeoutMs the new replication timeout, in ms
+   * @throws IllegalArgumentException if a value is out of the constructor's range
+   */
+  public LeaderConfig withTimings(
+      long electionIntervalMs, long heartbeatMs, long replicationTimeoutMs) {
+    return new LeaderConfig(
+        nodeId,
+        members,
+        electionIntervalMs,
+        heartbeatMs,
+        replicationTimeoutMs,
+        appendEntriesMax,
+        inflightEntriesMax,
+        pendingRequestsMax,
+        startAsPrimary);
+  }
+
   /** Returns how many members make a majority. */
   public int majority() {
     return members.size() / 2 + 1;

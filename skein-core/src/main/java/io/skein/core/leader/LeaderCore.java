@@ -41,6 +41,15 @@ import org.jspecify.annotations.Nullable;
  * not take over until the next election (no flapping). A primary that has not heard from a majority
  * for one replication timeout steps down (it stops accepting writes).
  *
+ * <p>Timings are inputs ({@link LeaderInput.Reconfigure}), and only liveness rests on them. Safety
+ * comes from votes and logs, which no timer touches: a member votes once per epoch (persisted
+ * before the vote leaves) and a majority is needed to win, so an epoch has at most one primary
+ * whatever the clocks or intervals say; and a commit needs a majority holding the entry, which any
+ * later primary's voters overlap. A primary that keeps the role too long (a long replication
+ * timeout) cannot commit against a newer epoch, because followers refuse its appends; strong reads
+ * confirm the role with a quorum round, not a time lease. So a reconfiguration, or members that
+ * disagree on timings, can slow an election or cause a needless one, never break those rules.
+ *
  * <p>Not thread-safe: one owner drives it.
  */
 public final class LeaderCore {
@@ -59,7 +68,9 @@ public final class LeaderCore {
     PRIMARY
   }
 
-  private final LeaderConfig config;
+  /** The current config; {@link LeaderInput.Reconfigure} replaces it. */
+  private LeaderConfig config;
+
   private final HybridClock clock;
   private long nowMs;
 
@@ -152,6 +163,7 @@ public final class LeaderCore {
       long index,
       WriteConcern concern,
       long deadlineMs,
+      long timeoutMs,
       List<OplogEntry> entries) {}
 
   private record PendingRead(long requestId, long readIndex, long round) {}
@@ -225,7 +237,7 @@ public final class LeaderCore {
     return result;
   }
 
-  /** Returns the configuration. */
+  /** Returns the current config: the one it was restored with, or the last reconfigured. */
   public LeaderConfig config() {
     return config;
   }
@@ -233,7 +245,15 @@ public final class LeaderCore {
   // ---------------------------------------------------------------------------------------------
   // Step and Ready.
 
-  /** Feeds one input. */
+  /**
+   * Feeds one input.
+   *
+   * @throws IllegalArgumentException if a {@link LeaderInput.Reconfigure} carries timings the
+   *     config refuses (the shell validates settings first, so this is a programmer error); the
+   *     core is left unchanged
+   * @throws IllegalStateException if an invariant breaks (two primaries in one epoch, a committed
+   *     entry to truncate, a persisted index beyond the log)
+   */
   public void step(LeaderInput input) {
     switch (input) {
       case LeaderInput.Tick tick -> tick(tick.nowMs());
@@ -242,6 +262,7 @@ public final class LeaderCore {
       case LeaderInput.Persisted persisted -> persisted(persisted.lastIndex());
       case LeaderInput.Received received -> receive(received.message());
       case LeaderInput.Loaded loaded -> loaded(loaded);
+      case LeaderInput.Reconfigure reconfigure -> reconfigure(reconfigure);
     }
   }
 
@@ -320,6 +341,41 @@ public final class LeaderCore {
     expireWrites();
   }
 
+  /**
+   * Adopts new timings (see {@link LeaderInput.Reconfigure} for the contract). The config validates
+   * them before anything changes, so a refused value leaves the core as it was. No member stands
+   * before a full new election timeout has passed since it last heard a primary, and one that
+   * follows a primary or is still in its start-up grace also waits a full new timeout from now.
+   * Nothing here touches epochs, votes or the log (the design notes say why safety does not need it
+   * to).
+   */
+  private void reconfigure(LeaderInput.Reconfigure reconfigure) {
+    LeaderConfig next =
+        config.withTimings(
+            reconfigure.electionIntervalMs(),
+            reconfigure.heartbeatMs(),
+            reconfigure.replicationTimeoutMs());
+    if (role == Role.SECONDARY
+        && leader != null
+        && next.electionTimeoutMs() < config.electionTimeoutMs()) {
+      // The primary was judged alive under the old, longer timeout and may still beat at the old
+      // rate: measured from its last heartbeat, the shorter timeout could fire at the next tick
+      // and start a needless election. It gets one full new timeout from now instead.
+      lastHeardLeaderMs = Math.max(lastHeardLeaderMs, nowMs);
+    } else if (role == Role.SECONDARY && !seenPrimary && lastHeardLeaderMs > nowMs) {
+      // Still in the start-up grace, which tick() set to end two election intervals after the
+      // first tick: it becomes two new intervals, but never ends before now, so a shorter grace
+      // still leaves a full new election timeout before this member stands.
+      lastHeardLeaderMs =
+          Math.max(nowMs, lastHeardLeaderMs + next.startupGraceMs() - config.startupGraceMs());
+    }
+    // The rest needs nothing: heartbeats and resends use the new intervals from the next tick; a
+    // primary's step-down check (hasQuorum) compares its followers' last answers with the new
+    // replication timeout, so a shorter one may make it step down at the next tick, which only
+    // costs availability; and pending writes keep the deadlines their clients were given.
+    config = next;
+  }
+
   private boolean hasQuorum() {
     int live = 1;
     for (Follower f : followers.values()) {
@@ -344,7 +400,7 @@ public final class LeaderCore {
                         + " was not confirmed by the "
                         + write.concern().name().toLowerCase(java.util.Locale.ROOT)
                         + " concern within "
-                        + config.replicationTimeoutMs()
+                        + write.timeoutMs()
                         + " ms")));
       }
     }
@@ -518,6 +574,7 @@ public final class LeaderCore {
             lastIndex,
             propose.concern(),
             nowMs + config.replicationTimeoutMs(),
+            config.replicationTimeoutMs(),
             entries));
     replicate();
   }

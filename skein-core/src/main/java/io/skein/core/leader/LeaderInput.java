@@ -65,4 +65,37 @@ public sealed interface LeaderInput {
       entries = List.copyOf(entries);
     }
   }
+
+  /**
+   * The shell changed the timings at run time (a reloaded config). The core replaces its config
+   * with {@link LeaderConfig#withTimings} and keeps all other state:
+   *
+   * <ul>
+   *   <li>heartbeats, resends and a started-as-primary member's pre-vote retries compare against
+   *       the new intervals from the next tick on;
+   *   <li>a secondary stands for election once it has heard no primary for the new election
+   *       timeout. If that timeout is shorter than the old one, a secondary that follows a primary
+   *       counts it from the reconfiguration, not from the last heartbeat: the primary may still
+   *       beat at the old, slower rate (a reload reaches members one by one), so it gets one full
+   *       new timeout to be heard. The start-up grace of a member started as secondary becomes two
+   *       new election intervals from its first tick, ending no earlier than now;
+   *   <li>a primary steps down once no majority has answered within the new replication timeout (at
+   *       the next tick, if that is already past);
+   *   <li>writes already waiting keep the deadline they were given; writes proposed from now on
+   *       wait the new replication timeout.
+   * </ul>
+   *
+   * <p>Timings decide only liveness: how soon a dead primary is replaced and a cut-off one steps
+   * down. Safety does not rest on them: one vote per epoch and the up-to-date check give at most
+   * one primary per epoch, and a write is acknowledged with {@code w=majority} only once a majority
+   * holds it, which every later primary must overlap. Members may run with different timings.
+   *
+   * @param electionIntervalMs the failure-detection window, in ms
+   * @param heartbeatMs how often a primary sends heartbeats, in ms, at least 1 and less than the
+   *     election interval
+   * @param replicationTimeoutMs how long a new write waits for its concern, and how long a primary
+   *     keeps the role without hearing a majority, in ms, at least 1
+   */
+  record Reconfigure(long electionIntervalMs, long heartbeatMs, long replicationTimeoutMs)
+      implements LeaderInput {}
 }

@@ -1,6 +1,7 @@
 package io.skein.core.leader;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
@@ -16,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /** The election and replication rules of {@link LeaderCore}, on a lossless in-test network. */
@@ -33,6 +35,7 @@ class LeaderCoreTest {
     final List<Reply> replies = new ArrayList<>();
     final Map<NodeId, Long> entriesDelivered = new LinkedHashMap<>();
     final Set<NodeId> appendsDropped = new HashSet<>();
+    final Set<NodeId> preVotesSent = new HashSet<>();
     long now = 1_000;
 
     Cluster(boolean oneStartsAsPrimary) {
@@ -76,6 +79,21 @@ class LeaderCoreTest {
       }
     }
 
+    /** Runs in 10 ms steps until the condition holds, and returns the time it first held. */
+    long runUntil(BooleanSupplier condition, long limitMs) {
+      for (long t = 0; t < limitMs; t += 10) {
+        run(10);
+        if (condition.getAsBoolean()) {
+          return now;
+        }
+      }
+      throw new AssertionError("not reached within " + limitMs + " ms");
+    }
+
+    boolean replied(long requestId) {
+      return replies.stream().anyMatch(r -> r.requestId() == requestId);
+    }
+
     void drain() {
       boolean progress = true;
       while (progress) {
@@ -96,6 +114,9 @@ class LeaderCoreTest {
             core.step(new LeaderInput.Persisted(log.size()));
             replies.addAll(ready.replies());
             for (LeaderReady.Outgoing out : ready.messages()) {
+              if (out.message() instanceof LeaderMessage.PreVote preVote) {
+                preVotesSent.add(preVote.from());
+              }
               if (out.message() instanceof LeaderMessage.Append
                   && appendsDropped.contains(out.to())) {
                 continue;
@@ -246,5 +267,138 @@ class LeaderCoreTest {
       }
     }
     assertThat(answered).singleElement().satisfies(r -> assertThat(r.readIndex()).isPositive());
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Timings changed at run time (LeaderInput.Reconfigure). The cluster starts with a 500 ms
+  // election interval (node 2 stands 750 ms after the last heartbeat), 100 ms heartbeats and a
+  // 2 s replication timeout.
+
+  @Test
+  void aFollowerReconfiguredToALongerElectionIntervalStandsOnlyAtTheNewTimeout() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    for (NodeId id : List.of(TWO, THREE)) {
+      cluster.core(id).step(new LeaderInput.Reconfigure(2_000, 400, 2_000));
+    }
+    cluster.down.add(ONE);
+    long diedMs = cluster.now;
+    // Node 2's new timeout: 2 s plus half of it for its rank, from its last heartbeat.
+    long stoodMs =
+        cluster.runUntil(() -> cluster.core(TWO).role() != LeaderCore.Role.SECONDARY, 5_000);
+    assertThat(stoodMs - diedMs).isBetween(2_880L, 3_010L);
+    cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRIMARY, 1_000);
+  }
+
+  @Test
+  void aFollowerReconfiguredToAShorterElectionIntervalGivesItsPrimaryAFullNewTimeout() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    // Node 2 misses 400 ms of heartbeats: within its 750 ms timeout, so it still follows node 1.
+    cluster.appendsDropped.add(TWO);
+    cluster.run(400);
+    cluster.appendsDropped.remove(TWO);
+    assertThat(cluster.core(TWO).leader()).isEqualTo(ONE);
+    // 225 ms from now on. Counted from the last heartbeat it would have expired already.
+    cluster.core(TWO).step(new LeaderInput.Reconfigure(150, 30, 2_000));
+    cluster.run(1_000);
+    assertThat(cluster.preVotesSent).doesNotContain(TWO);
+    assertThat(cluster.core(TWO).leader()).isEqualTo(ONE);
+    // Once the primary is gone, the short timeout applies.
+    cluster.down.add(ONE);
+    long diedMs = cluster.now;
+    long stoodMs =
+        cluster.runUntil(() -> cluster.core(TWO).role() != LeaderCore.Role.SECONDARY, 1_000);
+    assertThat(stoodMs - diedMs).isLessThanOrEqualTo(240);
+  }
+
+  @Test
+  void theStartUpGraceIsTwoOfTheCurrentElectionIntervalsAndEndsNoSoonerThanAFullNewTimeout() {
+    // Nobody starts as primary: each waits a grace of two intervals from its first tick (1,010).
+    Cluster longer = new Cluster(false);
+    longer.run(100);
+    for (NodeId id : List.of(ONE, TWO, THREE)) {
+      longer.core(id).step(new LeaderInput.Reconfigure(2_000, 400, 2_000));
+    }
+    // Node 1 stands at 1,010 + 4,000 (the new grace) + 2,000 (its new timeout).
+    long stoodMs =
+        longer.runUntil(() -> longer.core(ONE).role() != LeaderCore.Role.SECONDARY, 8_000);
+    assertThat(stoodMs).isBetween(7_010L, 7_020L);
+
+    Cluster shorter = new Cluster(false);
+    shorter.run(900);
+    for (NodeId id : List.of(ONE, TWO, THREE)) {
+      shorter.core(id).step(new LeaderInput.Reconfigure(150, 30, 2_000));
+    }
+    // Two new intervals since the first tick are already past: the grace ends now (1,900), and
+    // node 1 stands one new timeout later, not at once.
+    stoodMs = shorter.runUntil(() -> shorter.core(ONE).role() != LeaderCore.Role.SECONDARY, 1_000);
+    assertThat(stoodMs).isBetween(2_050L, 2_060L);
+  }
+
+  @Test
+  void aPrimaryStepsDownAfterTheReconfiguredReplicationTimeout() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    cluster.core(ONE).step(new LeaderInput.Reconfigure(500, 100, 5_000));
+    cluster.down.add(TWO);
+    cluster.down.add(THREE);
+    cluster.run(4_800); // the old 2 s timeout would have stepped it down long ago
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    cluster.run(300);
+    assertThat(cluster.core(ONE).role()).isNotEqualTo(LeaderCore.Role.PRIMARY);
+
+    Cluster shorter = new Cluster(true);
+    shorter.run(300);
+    shorter.core(ONE).step(new LeaderInput.Reconfigure(500, 100, 600));
+    shorter.down.add(TWO);
+    shorter.down.add(THREE);
+    shorter.run(700);
+    assertThat(shorter.core(ONE).role()).isNotEqualTo(LeaderCore.Role.PRIMARY);
+  }
+
+  @Test
+  void aReconfiguredReplicationTimeoutAppliesToNewWritesOnly() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    cluster.down.add(THREE); // w=all cannot be met; node 2 keeps the primary's majority
+    cluster.propose(ONE, 1, WriteConcern.ALL);
+    cluster.core(ONE).step(new LeaderInput.Reconfigure(500, 100, 800));
+    cluster.propose(ONE, 2, WriteConcern.ALL);
+    cluster.run(790);
+    assertThat(cluster.replied(1) || cluster.replied(2)).isFalse();
+    cluster.run(20);
+    assertThat(cluster.outcome(2))
+        .isInstanceOfSatisfying(
+            Outcome.TimedOut.class, out -> assertThat(out.message()).contains("800 ms"));
+    assertThat(cluster.replied(1)).isFalse();
+    cluster.run(1_200);
+    assertThat(cluster.outcome(1))
+        .isInstanceOfSatisfying(
+            Outcome.TimedOut.class, out -> assertThat(out.message()).contains("2000 ms"));
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
+
+  @Test
+  void invalidTimingsAreRefusedAndLeaveTheConfigUnchanged() {
+    LeaderCore one = new Cluster(true).core(ONE);
+    LeaderConfig before = one.config();
+    List<LeaderInput.Reconfigure> invalid =
+        List.of(
+            new LeaderInput.Reconfigure(500, 500, 2_000),
+            new LeaderInput.Reconfigure(500, 600, 2_000),
+            new LeaderInput.Reconfigure(500, 0, 2_000),
+            new LeaderInput.Reconfigure(0, 100, 2_000),
+            new LeaderInput.Reconfigure(500, 100, 0));
+    for (LeaderInput.Reconfigure reconfigure : invalid) {
+      assertThatThrownBy(() -> one.step(reconfigure)).isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThat(one.config()).isEqualTo(before);
+    one.step(new LeaderInput.Reconfigure(1_000, 200, 3_000));
+    assertThat(one.config())
+        .isEqualTo(
+            new LeaderConfig(
+                ONE, List.of(ONE, TWO, THREE), 1_000, 200, 3_000, 64, 1_024, 1_000, true));
   }
 }
