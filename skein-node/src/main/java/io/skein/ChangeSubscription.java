@@ -33,7 +33,7 @@ final class ChangeSubscription implements Subscription {
   }
 
   void start() {
-    thread = Thread.ofVirtual().name("skein-subscription").start(this::run);
+    thread = io.skein.internal.runtime.Threads.virtual("skein-subscription", this::run);
   }
 
   private void run() {

@@ -58,7 +58,7 @@ public final class Skein implements AutoCloseable {
   /** Leader mode: the most entries sent to a follower and not yet acknowledged. */
   static final int LEADER_INFLIGHT_ENTRIES_MAX = 4 * LEADER_APPEND_ENTRIES_MAX;
 
-  private final SkeinConfig config;
+  private volatile SkeinConfig config;
   private final SqliteStore store;
   private final ChangeNotifier notifier;
   private final @Nullable EventLoop loop;
@@ -148,9 +148,52 @@ public final class Skein implements AutoCloseable {
     return config.nodeId().value();
   }
 
-  /** Returns the configuration this store was opened with. */
+  /** Returns the configuration in force: the one it was opened with, and any live change since. */
   public SkeinConfig config() {
     return config;
+  }
+
+  /**
+   * Changes the live settings without a restart: the replication timings reach the replication
+   * state machine as an input, so they apply from its next step; the document limit applies to the
+   * next write. Blocks until the write loop has taken the change, at most {@code timeoutMs}.
+   *
+   * <p>Writes already waiting for their write concern keep the deadline they were given. Calling
+   * this again with the old values undoes it.
+   *
+   * @throws IllegalArgumentException if a value is out of range (nothing changes)
+   * @throws ClosedException if the store is closed
+   * @throws OutcomeUnknownException if the loop did not take the change within {@code timeoutMs}
+   *     (it may still take it)
+   */
+  public synchronized void reconfigure(SkeinConfig.Timings timings, long timeoutMs) {
+    ensureOpen();
+    SkeinConfig next = config.withTimings(timings);
+    CompletableFuture<Void> applied =
+        leader != null
+            ? leader.reconfigure(
+                timings.electionIntervalMs(), timings.heartbeatMs(), timings.replicationTimeoutMs())
+            : Objects.requireNonNull(loop)
+                .reconfigure(
+                    timings.syncIntervalMs(),
+                    timings.replicationTimeoutMs(),
+                    timings.oplogRetentionMs());
+    try {
+      applied.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OutcomeUnknownException("interrupted while the write loop took the change");
+    } catch (TimeoutException e) {
+      throw new OutcomeUnknownException(
+          "the write loop did not take the change within " + timeoutMs + " ms");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new WriteFailedException("the change failed: " + cause);
+    }
+    config = next;
   }
 
   /**
@@ -315,7 +358,7 @@ public final class Skein implements AutoCloseable {
   public void confirmPrimary() {
     ensureOpen();
     if (leader == null) {
-      if (config.replicating()) {
+      if (config.replicating() || !replicator().status().lagEntries().isEmpty()) {
         throw new InvalidRequestException(
             "invalid_consistency",
             "consistency=strong needs leader mode; in dynamo mode every node reads its own state");

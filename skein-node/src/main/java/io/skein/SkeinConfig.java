@@ -66,6 +66,86 @@ public record SkeinConfig(
    */
   public record Leader(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {}
 
+  /**
+   * The settings a running store changes live ({@link Skein#reconfigure}).
+   *
+   * @param syncIntervalMs the anti-entropy interval, in ms
+   * @param replicationTimeoutMs how long a write waits for its write concern, in ms
+   * @param oplogRetentionMs how long oplog entries are kept, in ms; 0 keeps them for ever
+   * @param documentBytesMax the largest document, in bytes of compact JSON
+   * @param electionIntervalMs leader mode: the failure-detection window, in ms (else ignored)
+   * @param heartbeatMs leader mode: how often the primary sends heartbeats, in ms (else ignored)
+   */
+  public record Timings(
+      long syncIntervalMs,
+      long replicationTimeoutMs,
+      long oplogRetentionMs,
+      int documentBytesMax,
+      long electionIntervalMs,
+      long heartbeatMs) {
+    /**
+     * Checks the bounds.
+     *
+     * @throws IllegalArgumentException naming the first value out of range
+     */
+    public Timings {
+      Builder.requirePositive("syncIntervalMs", syncIntervalMs);
+      Builder.requirePositive("replicationTimeoutMs", replicationTimeoutMs);
+      Builder.requirePositive("documentBytesMax", documentBytesMax);
+      Builder.requirePositive("electionIntervalMs", electionIntervalMs);
+      Builder.requirePositive("heartbeatMs", heartbeatMs);
+      if (oplogRetentionMs < 0) {
+        throw new IllegalArgumentException(
+            "oplogRetentionMs must be >= 0, was " + oplogRetentionMs);
+      }
+      if (heartbeatMs >= electionIntervalMs) {
+        throw new IllegalArgumentException(
+            "heartbeatMs ("
+                + heartbeatMs
+                + ") must be below electionIntervalMs ("
+                + electionIntervalMs
+                + ")");
+      }
+    }
+  }
+
+  /** Returns the settings a running store can change. */
+  public Timings timings() {
+    Leader l = leader;
+    long election = l == null ? 500 : l.electionIntervalMs();
+    long heartbeat = l == null ? 100 : l.heartbeatMs();
+    return new Timings(
+        syncIntervalMs,
+        replicationTimeoutMs,
+        oplogRetentionMs,
+        documentBytesMax,
+        election,
+        heartbeat);
+  }
+
+  /** Returns this configuration with other live settings. */
+  public SkeinConfig withTimings(Timings t) {
+    Leader l = leader;
+    return new SkeinConfig(
+        dataDir,
+        nodeId,
+        durability,
+        t.documentBytesMax(),
+        batchOpsMax,
+        writeQueueMax,
+        groupCommitMax,
+        readConnections,
+        maxClockOffsetMs,
+        clock,
+        meters,
+        peers,
+        t.syncIntervalMs(),
+        t.replicationTimeoutMs(),
+        t.oplogRetentionMs(),
+        discovery,
+        l == null ? null : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary()));
+  }
+
   /** Whether writes go through an elected primary (leader mode, with peers). */
   public boolean leaderMode() {
     return leader != null && !peers.isEmpty();
@@ -233,8 +313,18 @@ public record SkeinConfig(
      * @param startAsPrimary whether to stand for election at once
      */
     public Builder leaderMode(long electionIntervalMs, boolean startAsPrimary) {
-      this.leader =
-          new Leader(electionIntervalMs, Math.max(1, electionIntervalMs / 5), startAsPrimary);
+      return leaderMode(electionIntervalMs, Math.max(1, electionIntervalMs / 5), startAsPrimary);
+    }
+
+    /**
+     * Replicates leader-follower with a heartbeat of its own.
+     *
+     * @param electionIntervalMs the failure-detection window, at least 10 ms
+     * @param heartbeatMs how often the primary sends heartbeats, below the election interval
+     * @param startAsPrimary whether to stand for election at once
+     */
+    public Builder leaderMode(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {
+      this.leader = new Leader(electionIntervalMs, heartbeatMs, startAsPrimary);
       return this;
     }
 
@@ -291,7 +381,7 @@ public record SkeinConfig(
           leader);
     }
 
-    private static void requirePositive(String name, long value) {
+    static void requirePositive(String name, long value) {
       if (value < 1) {
         throw new IllegalArgumentException(name + " must be >= 1, was " + value);
       }

@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.Timer;
 import io.skein.DocumentCollection;
 import io.skein.Durability;
 import io.skein.node.NodeServer;
-import io.skein.node.NodeSettings;
+import io.skein.node.config.ConfigSources;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -177,12 +177,12 @@ public final class HttpThroughput {
       Durability durability, int clients, Options options, long warmupMs, long durationMs)
       throws InterruptedException {
     Path dir = TempDirs.create(options.dataParent(), "skein-http-");
-    NodeSettings settings =
-        new NodeSettings.Builder()
-            .host("127.0.0.1")
-            .port(0)
-            .dataDir(dir)
-            .durability(durability.name().toLowerCase(Locale.ROOT))
+    ConfigSources settings =
+        ConfigSources.builder()
+            .flag("--host", String.valueOf("127.0.0.1"))
+            .flag("--port", String.valueOf(0))
+            .flag("--data-dir", String.valueOf(dir))
+            .flag("--durability", String.valueOf(durability.name().toLowerCase(Locale.ROOT)))
             .build();
     try (NodeServer server = NodeServer.start(settings);
         HttpClient client =

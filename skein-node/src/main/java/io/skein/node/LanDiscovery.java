@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.skein.core.model.InvalidNameException;
 import io.skein.core.model.NodeId;
 import io.skein.internal.json.Json;
+import io.skein.node.config.SettingsException;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -86,10 +87,12 @@ final class LanDiscovery implements AutoCloseable {
       socket.bind(new InetSocketAddress(port));
     } catch (SocketException e) {
       throw new SettingsException(
-          "invalid --discovery-port " + port + ": cannot bind it: " + e.getMessage(), e);
+          "discovery.port " + port + ": cannot bind it: " + e.getMessage(), e);
     }
-    this.receiver = Thread.ofPlatform().daemon().name("skein-discovery-in").start(this::receive);
-    this.sender = Thread.ofPlatform().daemon().name("skein-discovery-out").start(this::send);
+    this.receiver =
+        io.skein.internal.runtime.Threads.platform("skein-discovery-in", true, this::receive);
+    this.sender =
+        io.skein.internal.runtime.Threads.platform("skein-discovery-out", true, this::send);
   }
 
   /** The beacon's cluster field: HMAC-SHA256(secret, "skein-discovery|" + id), 16 bytes, hex. */

@@ -59,8 +59,8 @@ final class Membership {
 
   private final NodeId self;
   private final Path file;
-  private final boolean discovery;
-  private final long expiryMs;
+  private volatile boolean discovery;
+  private volatile long expiryMs;
   private final InstantSource clock;
   private final Map<NodeId, Known> peers = new ConcurrentSkipListMap<>();
 
@@ -90,6 +90,19 @@ final class Membership {
       load(now);
     }
     staticPeers.forEach((id, url) -> peers.put(id, new Known(url, Source.STATIC, now, true)));
+  }
+
+  /**
+   * Turns admission of discovered nodes on or off (discovery.enabled, dynamic). Peers discovered
+   * before stay known either way.
+   */
+  void discovery(boolean enabled) {
+    discovery = enabled;
+  }
+
+  /** Sets how long a discovered peer may be silent (discovery.expiry, dynamic). */
+  void expiryMs(long ms) {
+    expiryMs = ms;
   }
 
   /** The URLs of the peers to dial at start: every active one. */

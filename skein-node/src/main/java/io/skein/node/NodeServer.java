@@ -1,262 +1,273 @@
 package io.skein.node;
 
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.cloudevents.CloudEvent;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.skein.Durability;
+import io.skein.ClosedException;
 import io.skein.Skein;
-import io.skein.SkeinConfig;
 import io.skein.SkeinException;
-import io.skein.core.model.NodeId;
-import io.skein.internal.transport.Handshake;
+import io.skein.core.config.Config;
+import io.skein.core.config.Violation;
+import io.skein.internal.events.EventBus;
+import io.skein.internal.events.NodeEvents;
+import io.skein.internal.runtime.Component;
+import io.skein.internal.runtime.NodeRuntime;
+import io.skein.internal.runtime.ReloadOrchestrator;
+import io.skein.internal.runtime.Threads;
 import io.skein.internal.transport.PeerTransport;
+import io.skein.node.config.ConfigSources;
+import io.skein.node.config.NodeSettings;
+import io.skein.node.config.Settings;
+import io.skein.node.config.SettingsException;
 import io.skein.node.http.HttpApi;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
+import io.skein.node.http.NodeHandle;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running node: an embedded {@link Skein} store served by the {@link HttpApi}.
+ * A running node: components with a lifecycle, owned in order by a {@link NodeRuntime}, and the
+ * reload engine that changes their settings live.
  *
- * <p>Shutdown order (SIGTERM, or {@link #close()}): the API stops taking new requests and waits for
- * the ones in flight (bounded), then the store finishes every queued write and closes its database.
- * An acknowledged write is therefore always committed.
+ * <p>The components, in start order (they stop in the reverse order):
+ *
+ * <table>
+ *   <caption>Components</caption>
+ *   <tr><th>#</th><th>Component</th><th>Sections</th><th>Reload</th></tr>
+ *   <tr><td>1</td><td>{@link MetricsComponent metrics}</td><td>-</td><td>-</td></tr>
+ *   <tr><td>2</td><td>{@link LoggingComponent log}</td><td>log</td>
+ *       <td>level dynamic; format static</td></tr>
+ *   <tr><td>3</td><td>{@link StoreComponent store}: node-{id}.db, the write loop, the replication
+ *       core, the known peers</td><td>replication, limits</td>
+ *       <td>timings and document limit dynamic (a core input); max-clock-offset static</td></tr>
+ *   <tr><td>4</td><td>{@link TransportComponent transport}: peer streams, always present</td>
+ *       <td>-</td><td>cluster.* and tls.* static</td></tr>
+ *   <tr><td>5</td><td>{@link HttpComponent http}: API, admin API, peer endpoint</td>
+ *       <td>limits, admin</td><td>limits and admin token dynamic; host and port static</td></tr>
+ *   <tr><td>6</td><td>{@link DiscoveryComponent discovery}: LAN beacons, membership
+ *       housekeeping</td><td>discovery</td>
+ *       <td>enabled and expiry dynamic; port, targets, interval restart-component</td></tr>
+ *   <tr><td>7</td><td>{@link ConfigWatchComponent config-watch}: the config and env files</td>
+ *       <td>reload</td><td>dynamic</td></tr>
+ * </table>
+ *
+ * <p>The HTTP listener stops before the transport and the store, so a shutdown (SIGTERM, or {@link
+ * #close()}) first refuses new requests and waits for those in flight, which may still need to
+ * replicate; then the store finishes every queued write and closes its database. An acknowledged
+ * write is therefore always committed.
+ *
+ * <p>Thread-safe.
  */
-public final class NodeServer implements AutoCloseable {
+public final class NodeServer implements AutoCloseable, NodeHandle {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
-  private static final long DRAIN_TIMEOUT_MS = 10_000;
 
-  private final NodeSettings settings;
+  private final ConfigSources sources;
   private final PrometheusMeterRegistry meters;
-  private final Skein skein;
-  private final HttpApi api;
-  private final @Nullable PeerTransport transport;
-  private final @Nullable Membership membership;
-  private final @Nullable LanDiscovery lan;
-  private final @Nullable Thread housekeeping;
+  private final EventBus events = new EventBus();
+  private final StoreComponent store;
+  private final TransportComponent transport;
+  private final HttpComponent http;
+  private final DiscoveryComponent discovery;
+  private final ConfigWatchComponent watch;
+  private final NodeRuntime runtime;
+  private final ReloadOrchestrator reloads;
   private volatile boolean closed;
 
-  private NodeServer(NodeSettings settings) {
-    this.settings = settings;
+  private NodeServer(ConfigSources sources, Config config) {
+    this.sources = sources;
     this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    new JvmMemoryMetrics().bindTo(meters);
-    new JvmGcMetrics().bindTo(meters);
-    new JvmThreadMetrics().bindTo(meters);
-    new ClassLoaderMetrics().bindTo(meters);
-    new ProcessorMetrics().bindTo(meters);
-    new UptimeMetrics().bindTo(meters);
-    NodeSettings.Discovery discovery = settings.discovery();
-    boolean leaderMode = settings.mode() == NodeSettings.Mode.LEADER;
-    boolean discovering = !leaderMode && discovery.enabled();
-    boolean replicating = !settings.peers().isEmpty() || discovering;
-    if (leaderMode && !settings.peers().isEmpty() && settings.durability() == Durability.BUFFERED) {
-      log.warn(
-          "--durability buffered in leader mode: votes, epochs and acknowledged log entries are"
-              + " not fsynced, so a power loss on a majority can lose w=majority writes or allow"
-              + " two votes in one epoch. Use fsync (the default) unless the data is disposable.");
+    this.store = new StoreComponent(meters);
+    this.transport = new TransportComponent(store, meters);
+    this.http = new HttpComponent(this, transport);
+    this.discovery = new DiscoveryComponent(store, transport, meters);
+    List<Path> files = new ArrayList<>();
+    if (sources.configFile() != null) {
+      files.add(sources.configFile());
     }
-    Map<NodeId, URI> staticPeers = new LinkedHashMap<>();
-    for (PeerAddress peer : settings.peers()) {
-      staticPeers.put(peer.nodeId(), URI.create(peer.url(settings.scheme())));
+    if (sources.envFile() != null) {
+      files.add(sources.envFile());
     }
-    this.membership =
-        replicating
-            ? new Membership(
-                settings.nodeId(),
-                settings.dataDir(),
-                staticPeers,
-                discovering,
-                discovery.expiryMs(),
-                java.time.InstantSource.system())
-            : null;
-    SkeinConfig.Builder config =
-        SkeinConfig.builder(settings.dataDir(), settings.nodeId().value())
-            .durability(settings.durability())
-            .documentBytesMax(settings.documentBytesMax())
-            .syncIntervalMs(settings.syncIntervalMs())
-            .replicationTimeoutMs(settings.replicationTimeoutMs())
-            .oplogRetentionMs(settings.oplogRetentionMs())
-            .discovery(discovering)
-            .meters(meters);
-    if (leaderMode) {
-      config.leaderMode(
-          settings.electionIntervalMs(), settings.role() == NodeSettings.Role.PRIMARY);
-    }
-    if (membership != null) {
-      config.peers(membership.initialPeers().keySet().stream().map(NodeId::value).toList());
-    }
-    this.skein = Skein.open(config.build());
-    LanDiscovery lan = null;
-    PeerTransport transport = null;
-    HttpApi started = null;
-    try {
-      transport = membership != null ? transport(settings, skein, meters, membership) : null;
-      started = HttpApi.start(settings, skein, meters, transport);
-      this.api = started;
-      String selfUrl =
-          new PeerAddress(settings.nodeId(), settings.host(), api.port()).url(settings.scheme());
-      if (transport != null && membership != null) {
-        transport.advertise(selfUrl);
-        transport.onConnected(membership::confirmed);
-        membership.attach(transport, skein.replicator());
-        transport.start();
-        if (discovering) {
-          byte[] secret = clusterSecret(settings).value().getBytes(StandardCharsets.UTF_8);
-          lan =
-              new LanDiscovery(
-                  settings.nodeId(),
-                  selfUrl,
-                  settings.clusterId(),
-                  secret,
-                  discovery.port(),
-                  discovery.targets(),
-                  discovery.intervalMs(),
-                  membership::onBeacon,
-                  meters);
-        }
-      }
-    } catch (RuntimeException e) {
-      if (started != null) {
-        started.drainAndStop(0);
-      }
-      if (transport != null) {
-        transport.close();
-      }
-      skein.close();
-      throw e;
-    }
-    this.lan = lan;
-    this.transport = transport;
-    if (transport != null && membership != null) {
-      Gauge.builder(
-              "skein.replication.refused.entries",
-              skein,
-              s -> s.replicator().status().refusedEntries())
-          .description("Remote entries refused for an HLC beyond the max clock offset")
-          .register(meters);
-      PeerTransport peers = transport;
-      Membership members = membership;
-      this.housekeeping =
-          Thread.ofPlatform()
-              .daemon()
-              .name("skein-membership")
-              .start(() -> housekeeping(peers, members));
-    } else {
-      this.housekeeping = null;
-    }
+    this.watch = new ConfigWatchComponent(files, this::reloads);
+    List<Component> components =
+        List.of(
+            new MetricsComponent(meters),
+            new LoggingComponent(),
+            store,
+            transport,
+            http,
+            discovery,
+            watch);
+    this.runtime = new NodeRuntime(components, config);
+    this.reloads =
+        new ReloadOrchestrator(
+            runtime,
+            () -> sources.load().resolution(),
+            NodeServer::policy,
+            events,
+            new NodeEvents(config.get(Settings.NODE_ID), Clock.systemUTC()),
+            meters,
+            Clock.systemUTC());
   }
 
-  /** Every second: expires silent discovered peers and registers lag gauges for new ones. */
-  private void housekeeping(PeerTransport peers, Membership members) {
-    while (!closed) {
-      Map<NodeId, Long> lastContact = new LinkedHashMap<>();
-      for (PeerTransport.PeerView view : peers.peers()) {
-        lastContact.put(view.nodeId(), view.lastContactMs());
-      }
-      members.expire(lastContact);
-      for (NodeId peer : members.known().keySet()) {
-        registerLagGauge(peer);
-      }
-      try {
-        Thread.sleep(1_000);
-      } catch (InterruptedException e) {
-        return;
-      }
-    }
-  }
-
-  private static NodeSettings.Secret clusterSecret(NodeSettings settings) {
-    NodeSettings.Secret secret = settings.clusterSecret();
-    return secret != null ? secret : NodeSettings.LOOPBACK_DEVELOPMENT_SECRET;
-  }
-
-  private static PeerTransport transport(
-      NodeSettings settings, Skein skein, PrometheusMeterRegistry meters, Membership membership) {
-    if (settings.clusterSecret() == null) {
-      log.warn(
-          "no cluster secret is set; this loopback-only cluster authenticates peers with a"
-              + " well-known development secret. Set --cluster-secret for anything else.");
-    }
-    Handshake.Identity identity =
-        new Handshake.Identity(
-            settings.clusterId(),
-            settings.nodeId(),
-            clusterSecret(settings).value().getBytes(StandardCharsets.UTF_8));
-    TlsSettings tls = settings.tls();
-    PeerTransport transport =
-        new PeerTransport(
-            identity,
-            settings.url(),
-            membership.initialPeers(),
-            skein.replicator(),
-            PeerTransport.Options.defaults(settings.syncIntervalMs())
-                .withSslContext(tls == null ? null : tls.clientContext()),
-            meters);
-    transport.admission(membership::admit);
-    return transport;
-  }
-
-  private final java.util.Set<NodeId> lagGauges =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  private void registerLagGauge(NodeId peer) {
-    if (!lagGauges.add(peer)) {
-      return; // registered already (Micrometer warns on a second registration)
-    }
-    Gauge.builder(
-            "skein.replication.lag.entries",
-            skein,
-            s -> s.replicator().status().lagEntries().getOrDefault(peer, 0L))
-        .description("Entries held here that a peer has not confirmed")
-        .tag("peer", peer.value())
-        .register(meters);
+  private static ReloadOrchestrator.Policy policy(Config config) {
+    return ReloadOrchestrator.Policy.of(
+        config.get(Settings.RELOAD_TIMEOUT),
+        config.get(Settings.RELOAD_ENABLE_ROLLBACK),
+        new HashSet<>(config.get(Settings.RELOAD_ENABLED_MODULES)),
+        config.get(Settings.RELOAD_FAILURE_THRESHOLD),
+        config.get(Settings.RELOAD_BACKOFF_BASE),
+        config.get(Settings.RELOAD_BACKOFF_CAP),
+        config.get(Settings.RELOAD_QUEUE_MAX));
   }
 
   /**
-   * Opens the store and starts serving.
+   * Resolves the settings, opens the store and starts serving.
    *
+   * @throws SettingsException listing every invalid setting (nothing was touched)
    * @throws SkeinException if the store cannot be opened
-   * @throws io.skein.node.http.HttpApi.BindException if the port cannot be bound
+   * @throws HttpApi.BindException if the port cannot be bound
    */
-  public static NodeServer start(NodeSettings settings) {
-    return new NodeServer(settings);
+  public static NodeServer start(ConfigSources sources) {
+    Config config = NodeSettings.resolve(sources);
+    NodeServer server = new NodeServer(sources, config);
+    server.runtime.start();
+    server.reloads.start();
+    Skein skein = server.store.skein();
+    NodeEvents leadership = new NodeEvents(config.get(Settings.NODE_ID), Clock.systemUTC());
+    skein.onLeadershipChanged(
+        change ->
+            server.events.publish(
+                leadership.leadershipChanged(
+                    change.isLeader(), change.leaderId(), change.epoch())));
+    return server;
   }
 
-  /** Returns the port the API is bound to (useful with port 0). */
+  @Override
   public int port() {
-    return api.port();
+    return http.api().port();
   }
 
-  /** Returns the store. */
+  @Override
   public Skein skein() {
-    return skein;
+    return store.skein();
+  }
+
+  @Override
+  public Config config() {
+    return runtime.config();
+  }
+
+  @Override
+  public PeerTransport transport() {
+    return transport.transport();
+  }
+
+  @Override
+  public PrometheusMeterRegistry meters() {
+    return meters;
+  }
+
+  @Override
+  public ReloadOrchestrator reloads() {
+    return reloads;
+  }
+
+  @Override
+  public EventBus events() {
+    return events;
+  }
+
+  /**
+   * Adds an observer of the node's events: the reload events of seed 002 and leadership changes, as
+   * CloudEvents. It runs on the thread that publishes the event: it must return quickly, and an
+   * exception it throws is logged and ignored.
+   *
+   * @return what removes it
+   */
+  public AutoCloseable onEvent(Consumer<CloudEvent> observer) {
+    return events.observe(observer);
+  }
+
+  /**
+   * Reloads the configuration now and waits for the result (the seed's {@code RequestReload}).
+   *
+   * @param sections the sections to reload, none for all
+   * @throws ReloadOrchestrator.BackingOffException if the circuit breaker is open
+   */
+  public ReloadOrchestrator.Result reload(String... sections) {
+    try {
+      return reloads.request("api", Set.of(sections)).get(15, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClosedException("interrupted while waiting for the reload");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the reload did not finish within 15 minutes", e);
+    }
+  }
+
+  /**
+   * Sets runtime overrides, the highest source (D6), and reloads.
+   *
+   * @param values raw values by dotted path; a {@code null} value removes an override
+   * @throws SettingsException if a path is unknown (nothing changes)
+   */
+  public ReloadOrchestrator.Result override(Map<String, ? extends @Nullable Object> values) {
+    List<Violation> problems = sources.override(values);
+    if (!problems.isEmpty()) {
+      throw new SettingsException("invalid override: " + problems);
+    }
+    try {
+      return reloads.request("override", Set.of()).get(15, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClosedException("interrupted while waiting for the reload");
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("the override's reload did not complete: " + e, e);
+    }
+  }
+
+  /** Returns the discovery component (tests: its schedules survive reloads). */
+  DiscoveryComponent discoveryComponent() {
+    return discovery;
+  }
+
+  /** Returns the config watcher (tests). */
+  ConfigWatchComponent configWatch() {
+    return watch;
   }
 
   /** Runs a node until SIGTERM/SIGINT, then shuts it down; returns the exit status. */
-  static int runUntilShutdown(NodeSettings settings) {
+  static int runUntilShutdown(ConfigSources sources) {
     NodeServer server;
     try {
-      server = start(settings);
+      server = start(sources);
     } catch (SkeinException | HttpApi.BindException e) {
-      log.error("cannot start node {}: {}", settings.nodeId(), e.getMessage());
+      log.error("cannot start node: {}", e.getMessage());
       System.err.println("datastore-node: " + e.getMessage());
       return 1;
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
-            new Thread(
+            Threads.shutdownHook(
+                "skein-shutdown",
                 () -> {
                   log.info("shutdown requested; draining");
                   server.close();
@@ -264,16 +275,18 @@ public final class NodeServer implements AutoCloseable {
                   // A JVM ended by SIGTERM exits with 143 whatever main returns; after a clean
                   // drain the documented status is 0, so end the process here with it.
                   Runtime.getRuntime().halt(0);
-                },
-                "skein-shutdown"));
+                }));
+    Signals.onHangup(() -> server.reloadOnSignal());
+    Config config = server.config();
     log.atInfo()
-        .addKeyValue("nodeId", settings.nodeId())
-        .addKeyValue("url", settings.scheme() + "://" + settings.host() + ":" + server.port())
-        .addKeyValue("mode", settings.mode())
-        .addKeyValue("role", settings.role())
-        .addKeyValue("dataDir", settings.dataDir().toAbsolutePath())
-        .addKeyValue("durability", settings.durability())
-        .addKeyValue("peers", settings.peers().size())
+        .addKeyValue("nodeId", config.get(Settings.NODE_ID))
+        .addKeyValue("url", NodeSettings.url(config, server.port()))
+        .addKeyValue("mode", config.get(Settings.CLUSTER_MODE))
+        .addKeyValue("role", config.get(Settings.CLUSTER_ROLE))
+        .addKeyValue("dataDir", NodeSettings.dataDir(config).toAbsolutePath())
+        .addKeyValue("durability", config.get(Settings.NODE_DURABILITY))
+        .addKeyValue("peers", config.get(Settings.CLUSTER_PEERS).size())
+        .addKeyValue("configFile", sources.configFile())
         .log("node started");
     try {
       stopped.await();
@@ -283,6 +296,14 @@ public final class NodeServer implements AutoCloseable {
     return 0;
   }
 
+  private void reloadOnSignal() {
+    try {
+      reloads.request("signal", Set.of());
+    } catch (RuntimeException e) {
+      log.warn("SIGHUP: no reload: {}", e.getMessage());
+    }
+  }
+
   /** Stops serving, finishes in-flight requests and queued writes, and closes the store. */
   @Override
   public synchronized void close() {
@@ -290,18 +311,8 @@ public final class NodeServer implements AutoCloseable {
       return;
     }
     closed = true;
-    api.drainAndStop(DRAIN_TIMEOUT_MS);
-    if (housekeeping != null) {
-      housekeeping.interrupt();
-    }
-    if (lan != null) {
-      lan.close();
-    }
-    if (transport != null) {
-      transport.close();
-    }
-    skein.close();
-    meters.close();
-    log.atInfo().addKeyValue("nodeId", settings.nodeId()).log("node stopped");
+    reloads.close();
+    runtime.close();
+    log.atInfo().addKeyValue("nodeId", runtime.config().get(Settings.NODE_ID)).log("node stopped");
   }
 }

@@ -1,25 +1,46 @@
 package io.skein.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.skein.core.config.Config;
+import io.skein.node.config.NodeSettings;
+import io.skein.node.config.PeerAddress;
+import io.skein.node.config.Settings;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Bad flags and config files exit with status 2 and a message naming the problem. */
+/**
+ * The command line: flags generated from the catalog, the config file (sectioned, dotted or flat
+ * keys), the env file and the environment, in D6's order; bad input exits with status 2 and a
+ * message naming the problem.
+ */
 class DatastoreNodeCliTest {
   @TempDir Path dir;
 
   private record Result(int status, String err) {}
 
   private static Result run(String... args) {
+    return run(Map.of(), args);
+  }
+
+  private static Result run(Map<String, String> env, String... args) {
     StringWriter err = new StringWriter();
-    int status = DatastoreNode.run(new PrintWriter(new StringWriter()), new PrintWriter(err), args);
+    int status =
+        DatastoreNode.run(new PrintWriter(new StringWriter()), new PrintWriter(err), env, args);
     return new Result(status, err.toString());
+  }
+
+  private static Config resolve(Map<String, String> env, String... args) {
+    picocli.CommandLine commandLine = DatastoreNode.commandLine(env);
+    commandLine.parseArgs(args);
+    DatastoreNode command = commandLine.getCommand();
+    return NodeSettings.resolve(command.sources());
   }
 
   @Test
@@ -40,32 +61,41 @@ class DatastoreNodeCliTest {
       {"--peers", "[{\"node_id\":1,\"host\":\"127.0.0.1\",\"port\":9001}]"},
       {"--peers", "[{\"node_id\":2,\"host\":\"h\",\"port\":9001,\"extra\":1}]"},
       {"--log-format", "xml"},
+      {"--rate-limit", "-3"},
+      {"--heartbeat", "1", "--election-interval", "0.5"},
     };
     for (String[] args : cases) {
       Result result = run(args);
       assertThat(result.status()).as(String.join(" ", args)).isEqualTo(2);
       assertThat(result.err()).as(String.join(" ", args)).isNotBlank();
     }
-    assertThat(run("--port", "70000").err()).contains("--port").contains("0-65535");
+    assertThat(run("--port", "70000").err()).contains("--port").contains("0 to 65535");
     assertThat(run("--mode", "raft").err()).contains("leader, dynamo");
     assertThat(run("--peers", "[{\"node_id\":1,\"host\":\"h\",\"port\":9}]").err())
         .contains("own id");
   }
 
   @Test
+  void everyProblemIsReportedNotJustTheFirst() {
+    Result result = run("--port", "70000", "--mode", "raft", "--sync-interval", "soon");
+    assertThat(result.status()).isEqualTo(2);
+    assertThat(result.err()).contains("--port").contains("--mode").contains("--sync-interval");
+  }
+
+  @Test
   void seedPeersJsonIsAcceptedVerbatim() {
     var peers =
         PeerAddress.parseList(
-            "[{\"node_id\":2,\"host\":\"127.0.0.1\",\"port\":9001},"
-                + "{\"node_id\":3,\"host\":\"127.0.0.1\",\"port\":9002}]",
-            io.skein.core.model.NodeId.of("1"));
+            io.skein.internal.json.Json.parse(
+                "[{\"node_id\":2,\"host\":\"127.0.0.1\",\"port\":9001},"
+                    + "{\"node_id\":3,\"host\":\"127.0.0.1\",\"port\":9002}]"));
     assertThat(peers)
         .extracting(PeerAddress::url)
         .containsExactly("http://127.0.0.1:9001", "http://127.0.0.1:9002");
   }
 
   @Test
-  void configFileIsReadAndFlagsOverrideIt() throws Exception {
+  void flatKeysOfEarlierVersionsStillWorkAndFlagsOverrideThem() throws Exception {
     Path file = dir.resolve("node.yaml");
     Files.writeString(
         file,
@@ -77,34 +107,115 @@ class DatastoreNodeCliTest {
         peers:
           - {node_id: 8, host: 127.0.0.1, port: 9124}
         """);
-    DatastoreNode command = new DatastoreNode();
-    new picocli.CommandLine(command).parseArgs("--config", file.toString(), "--port", "9200");
-    NodeSettings settings = command.settings();
-    assertThat(settings.port()).isEqualTo(9200);
-    assertThat(settings.nodeId().value()).isEqualTo("7");
-    assertThat(settings.mode()).isEqualTo(NodeSettings.Mode.DYNAMO);
-    assertThat(settings.electionIntervalMs()).isEqualTo(250);
-    assertThat(settings.peers()).singleElement().extracting(p -> p.nodeId().value()).isEqualTo("8");
+    Config config = resolve(Map.of(), "--config", file.toString(), "--port", "9200");
+    assertThat(config.get(Settings.NODE_PORT)).isEqualTo(9200);
+    assertThat(config.entry("node.port").source()).isEqualTo("flags");
+    assertThat(config.get(Settings.NODE_ID)).isEqualTo("7");
+    assertThat(config.entry("node.id").source()).isEqualTo("file");
+    assertThat(config.get(Settings.CLUSTER_MODE)).isEqualTo("dynamo");
+    assertThat(config.get(Settings.ELECTION_INTERVAL)).isEqualTo(Duration.ofMillis(250));
+    assertThat(config.get(Settings.CLUSTER_PEERS))
+        .singleElement()
+        .extracting(p -> p.nodeId().value())
+        .isEqualTo("8");
   }
 
   @Test
-  void configFileErrorsNameTheKey() throws Exception {
+  void sectionedAndDottedKeysAndUnitsAreAccepted() throws Exception {
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(
+        file,
+        """
+        node:
+          port: 9300
+        replication:
+          sync-interval: 750ms
+          oplog-retention: 2d
+        limits.max-request-bytes: 2MiB
+        discovery:
+          enabled: false
+        """);
+    Config config = resolve(Map.of(), "--config", file.toString());
+    assertThat(config.get(Settings.NODE_PORT)).isEqualTo(9300);
+    assertThat(config.get(Settings.SYNC_INTERVAL)).isEqualTo(Duration.ofMillis(750));
+    assertThat(config.get(Settings.OPLOG_RETENTION)).isEqualTo(Duration.ofDays(2));
+    assertThat(config.get(Settings.MAX_REQUEST_BYTES)).isEqualTo(2L << 20);
+  }
+
+  @Test
+  void sourcesLayerInD6Order() throws Exception {
+    Path file = dir.resolve("node.json");
+    Files.writeString(file, "{\"replication\":{\"sync-interval\":1,\"replication-timeout\":1}}");
+    Path envFile = dir.resolve("node.env");
+    Files.writeString(
+        envFile,
+        """
+        # comments and blank lines are fine
+
+        SKEIN_REPLICATION_SYNC_INTERVAL=2
+        export SKEIN_REPLICATION_REPLICATION_TIMEOUT="3"
+        SKEIN_LIMITS_RATE_LIMIT=4
+        """);
+    Map<String, String> env =
+        Map.of("SKEIN_REPLICATION_REPLICATION_TIMEOUT", "5", "SKEIN_LOG_LEVEL", "warn");
+    Config config =
+        resolve(
+            env,
+            "--config",
+            file.toString(),
+            "--env-file",
+            envFile.toString(),
+            "--rate-limit",
+            "6");
+    assertThat(config.get(Settings.SYNC_INTERVAL)).isEqualTo(Duration.ofSeconds(2));
+    assertThat(config.entry("replication.sync-interval").source()).isEqualTo("env-file");
+    assertThat(config.get(Settings.REPLICATION_TIMEOUT)).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.entry("replication.replication-timeout").source()).isEqualTo("environment");
+    assertThat(config.get(Settings.RATE_LIMIT)).isEqualTo(6.0);
+    assertThat(config.entry("limits.rate-limit").source()).isEqualTo("flags");
+    assertThat(config.get(Settings.LOG_LEVEL)).isEqualTo("warn");
+    assertThat(config.entry("node.port").source()).isEqualTo("default");
+  }
+
+  @Test
+  void configFileErrorsNameTheKeyAndTheFile() throws Exception {
     Path file = dir.resolve("node.yaml");
     Files.writeString(file, "prot: 9000\n");
-    assertThat(run("--config", file.toString()).err()).contains("unknown key 'prot'");
+    assertThat(run("--config", file.toString()).err())
+        .contains("unknown key 'prot'")
+        .contains("node.port");
     Files.writeString(file, "port: nine\n");
-    assertThat(run("--config", file.toString()).err()).contains("'port' must be an integer");
+    assertThat(run("--config", file.toString()).err())
+        .contains(file + ": node.port")
+        .contains("integer");
+    Files.writeString(file, "node: {port: [1, 2\n");
+    assertThat(run("--config", file.toString()).err()).contains("does not parse");
     assertThat(run("--config", dir.resolve("missing.yaml").toString()).status()).isEqualTo(2);
   }
 
   @Test
   void secretsAreRedactedAndValidated() {
-    NodeSettings.Secret secret = new NodeSettings.Secret("correct horse battery");
-    assertThat(secret.toString()).isEqualTo("[redacted]");
-    assertThatThrownBy(() -> NodeSettings.resolveSecret("short"))
-        .hasMessageContaining("at least 16");
-    assertThatThrownBy(() -> NodeSettings.resolveSecret("${SKEIN_TEST_SURELY_UNSET_VAR}"))
-        .hasMessageContaining("not set");
+    assertThat(new io.skein.core.config.Secret("correct horse battery").toString())
+        .isEqualTo("[REDACTED]");
+    assertThat(run("--cluster-secret", "short").err()).contains("at least 16");
+    assertThat(run("--cluster-secret", "${SKEIN_TEST_SURELY_UNSET_VAR}").err()).contains("not set");
+    Config config =
+        resolve(
+            Map.of("MY_SECRET", "a-secret-of-twenty-chars"), "--cluster-secret", "${MY_SECRET}");
+    assertThat(config.get(Settings.CLUSTER_SECRET).value()).isEqualTo("a-secret-of-twenty-chars");
+    assertThat(config.toString()).doesNotContain("a-secret-of-twenty-chars");
+  }
+
+  @Test
+  void helpListsEveryFlagOfTheCatalog() {
+    StringWriter out = new StringWriter();
+    DatastoreNode.run(
+        new PrintWriter(out), new PrintWriter(new StringWriter()), Map.of(), "--help");
+    for (io.skein.core.config.Setting<?> setting : Settings.CATALOG.settings()) {
+      if (setting.flag() != null) {
+        assertThat(out.toString()).contains(setting.flag());
+      }
+    }
   }
 
   @Test

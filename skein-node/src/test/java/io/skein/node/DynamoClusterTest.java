@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.node.config.ConfigSources;
 import io.skein.testkit.HttpJson;
 import io.skein.testkit.NodeProcess;
 import java.net.URI;
@@ -67,19 +68,19 @@ class DynamoClusterTest {
     return "[" + String.join(",", peers) + "]";
   }
 
-  private NodeSettings.Builder settings(Member self, List<Member> all) {
-    return new NodeSettings.Builder()
-        .port(self.port())
-        .nodeId(self.id())
-        .mode("dynamo")
-        .dataDir(dir.resolve("data-" + self.id() + "-" + self.port()))
-        .peers(peersOf(self, all))
-        .syncIntervalSeconds(0.2)
-        .replicationTimeoutSeconds(0.5)
-        .clusterSecret(SECRET);
+  private ConfigSources.Builder settings(Member self, List<Member> all) {
+    return ConfigSources.builder()
+        .flag("--port", String.valueOf(self.port()))
+        .flag("--node-id", String.valueOf(self.id()))
+        .flag("--mode", String.valueOf("dynamo"))
+        .flag("--data-dir", String.valueOf(dir.resolve("data-" + self.id() + "-" + self.port())))
+        .flag("--peers", String.valueOf(peersOf(self, all)))
+        .flag("--sync-interval", String.valueOf(0.2))
+        .flag("--replication-timeout", String.valueOf(0.5))
+        .flag("--cluster-secret", String.valueOf(SECRET));
   }
 
-  private NodeServer start(NodeSettings.Builder settings) {
+  private NodeServer start(ConfigSources.Builder settings) {
     NodeServer server = NodeServer.start(settings.build());
     servers.add(server);
     return server;
@@ -212,7 +213,9 @@ class DynamoClusterTest {
     List<Member> all = members("1", "2");
     NodeServer one = start(settings(all.get(0), all));
     NodeServer intruder =
-        start(settings(all.get(1), all).clusterSecret("not-the-cluster-secret-at-all"));
+        start(
+            settings(all.get(1), all)
+                .flag("--cluster-secret", String.valueOf("not-the-cluster-secret-at-all")));
     assertThat(
             await(
                 Duration.ofSeconds(20),
@@ -241,7 +244,8 @@ class DynamoClusterTest {
   void aPeerOfAnotherClusterIsRefused() throws Exception {
     List<Member> all = members("1", "2");
     NodeServer one = start(settings(all.get(0), all));
-    NodeServer other = start(settings(all.get(1), all).clusterId("other"));
+    NodeServer other =
+        start(settings(all.get(1), all).flag("--cluster-id", String.valueOf("other")));
     assertThat(
             await(
                 Duration.ofSeconds(20),
@@ -267,8 +271,8 @@ class DynamoClusterTest {
     NodeServer impostor =
         start(
             settings(twin, all)
-                .peers("[" + all.get(0).peerJson() + "]")
-                .dataDir(dir.resolve("twin")));
+                .flag("--peers", String.valueOf("[" + all.get(0).peerJson() + "]"))
+                .flag("--data-dir", String.valueOf(dir.resolve("twin"))));
     assertThat(
             await(
                 Duration.ofSeconds(20),
@@ -360,7 +364,8 @@ class DynamoClusterTest {
   @Test
   void aNodeBehindTheRetentionHorizonCatchesUpBySnapshot() throws Exception {
     List<Member> all = members("1", "2");
-    NodeServer one = start(settings(all.get(0), all).oplogRetentionSeconds(0.5));
+    NodeServer one =
+        start(settings(all.get(0), all).flag("--oplog-retention", String.valueOf(0.5)));
     try (HttpJson h1 = http(one)) {
       StringBuilder batch = new StringBuilder("{\"ops\":[");
       for (int n = 0; n < 1_000; n++) {
@@ -464,20 +469,23 @@ class DynamoClusterTest {
     NodeServer one =
         start(
             settings(all.get(0), all)
-                .tlsKeystore(keystore)
-                .tlsKeystorePassword("test-keystore-pw"));
+                .flag("--tls-keystore", String.valueOf(keystore))
+                .flag("--tls-keystore-password", String.valueOf("test-keystore-pw")));
     NodeServer two =
         start(
             settings(all.get(1), all)
-                .tlsKeystore(keystore)
-                .tlsKeystorePassword("test-keystore-pw"));
-    NodeSettings tlsSettings =
+                .flag("--tls-keystore", String.valueOf(keystore))
+                .flag("--tls-keystore-password", String.valueOf("test-keystore-pw")));
+    ConfigSources tlsSettings =
         settings(all.get(0), all)
-            .tlsKeystore(keystore)
-            .tlsKeystorePassword("test-keystore-pw")
+            .flag("--tls-keystore", String.valueOf(keystore))
+            .flag("--tls-keystore-password", String.valueOf("test-keystore-pw"))
             .build();
     javax.net.ssl.SSLContext trust =
-        java.util.Objects.requireNonNull(tlsSettings.tls()).clientContext();
+        java.util.Objects.requireNonNull(
+                io.skein.node.config.NodeSettings.tls(
+                    io.skein.node.config.NodeSettings.resolve(tlsSettings)))
+            .clientContext();
     try (HttpClient client = HttpClient.newBuilder().sslContext(trust).build()) {
       java.net.http.HttpResponse<String> put =
           client.send(
@@ -514,11 +522,12 @@ class DynamoClusterTest {
     List<Member> all = members("1", "2");
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () ->
-                settings(all.get(0), all)
-                    .tlsKeystore(keystore)
-                    .tlsKeystorePassword("wrong-password")
-                    .build())
-        .isInstanceOf(SettingsException.class)
+                io.skein.node.config.NodeSettings.resolve(
+                    settings(all.get(0), all)
+                        .flag("--tls-keystore", String.valueOf(keystore))
+                        .flag("--tls-keystore-password", String.valueOf("wrong-password"))
+                        .build()))
+        .isInstanceOf(io.skein.node.config.SettingsException.class)
         .hasMessageContaining("--tls-keystore")
         .hasMessageContaining(keystore.toString());
   }
@@ -557,11 +566,11 @@ class DynamoClusterTest {
       nodes.add(
           start(
               settings(all.get(i), all)
-                  .peers("[]")
-                  .discovery(true)
-                  .discoveryPort(udp[i])
-                  .discoveryTargets(String.join(",", targets))
-                  .discoveryExpirySeconds(1.5)));
+                  .flag("--peers", String.valueOf("[]"))
+                  .flag("--discovery", String.valueOf(true))
+                  .flag("--discovery-port", String.valueOf(udp[i]))
+                  .flag("--discovery-targets", String.valueOf(String.join(",", targets)))
+                  .flag("--discovery-expiry", String.valueOf(1.5))));
     }
     NodeServer one = nodes.get(0);
     NodeServer three = nodes.get(2);
@@ -585,11 +594,11 @@ class DynamoClusterTest {
     Member stranger = new Member("4", NodeProcess.freeLoopbackPort());
     start(
         settings(stranger, List.of(stranger))
-            .peers("[]")
-            .clusterId("elsewhere")
-            .discovery(true)
-            .discoveryPort(udp[3])
-            .discoveryTargets("127.0.0.1:" + udp[0]));
+            .flag("--peers", String.valueOf("[]"))
+            .flag("--cluster-id", String.valueOf("elsewhere"))
+            .flag("--discovery", String.valueOf(true))
+            .flag("--discovery-port", String.valueOf(udp[3]))
+            .flag("--discovery-targets", String.valueOf("127.0.0.1:" + udp[0])));
     assertThat(
             await(
                 Duration.ofSeconds(10),
@@ -618,11 +627,11 @@ class DynamoClusterTest {
     NodeServer back =
         start(
             settings(all.get(2), all)
-                .peers("[]")
-                .discovery(true)
-                .discoveryPort(udp[2])
-                .discoveryTargets(String.join(",", targets3))
-                .discoveryExpirySeconds(1.5));
+                .flag("--peers", String.valueOf("[]"))
+                .flag("--discovery", String.valueOf(true))
+                .flag("--discovery-port", String.valueOf(udp[2]))
+                .flag("--discovery-targets", String.valueOf(String.join(",", targets3)))
+                .flag("--discovery-expiry", String.valueOf(1.5)));
     assertThat(await(Duration.ofSeconds(20), () -> peerIds(one).contains("3=connected")))
         .as("%s", peerIds(one))
         .isTrue();

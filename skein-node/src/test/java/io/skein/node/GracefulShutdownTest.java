@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.skein.Skein;
 import io.skein.SkeinConfig;
+import io.skein.node.config.ConfigSources;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,7 +31,12 @@ class GracefulShutdownTest {
   @Test
   @Timeout(120)
   void everyAcknowledgedWriteSurvivesAShutdownUnderLoad() throws Exception {
-    NodeServer server = NodeServer.start(new NodeSettings.Builder().port(0).dataDir(dir).build());
+    NodeServer server =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", String.valueOf(0))
+                .flag("--data-dir", String.valueOf(dir))
+                .build());
     String base = "http://127.0.0.1:" + server.port();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     Set<String> acknowledged = ConcurrentHashMap.newKeySet();

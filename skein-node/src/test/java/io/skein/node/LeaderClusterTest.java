@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.skein.LeadershipChanged;
 import io.skein.SkeinException;
+import io.skein.node.config.ConfigSources;
 import io.skein.testkit.HttpJson;
 import io.skein.testkit.NodeProcess;
 import java.net.URI;
@@ -67,7 +68,7 @@ class LeaderClusterTest {
     return members.stream().filter(m -> m.id().equals(id)).findFirst().orElseThrow();
   }
 
-  private NodeSettings.Builder settings(String id, String mode) {
+  private ConfigSources.Builder settings(String id, String mode) {
     Member self = member(id);
     List<String> peers = new ArrayList<>();
     for (Member m : members) {
@@ -75,23 +76,23 @@ class LeaderClusterTest {
         peers.add(m.peerJson());
       }
     }
-    return new NodeSettings.Builder()
-        .port(self.port())
-        .nodeId(id)
-        .mode(mode)
-        .role(id.equals("1") ? "primary" : "secondary")
-        .dataDir(dir.resolve("data-" + id))
-        .peers("[" + String.join(",", peers) + "]")
-        .electionIntervalSeconds(0.5)
-        .replicationTimeoutSeconds(1.0)
-        .clusterSecret(SECRET);
+    return ConfigSources.builder()
+        .flag("--port", String.valueOf(self.port()))
+        .flag("--node-id", String.valueOf(id))
+        .flag("--mode", String.valueOf(mode))
+        .flag("--role", String.valueOf(id.equals("1") ? "primary" : "secondary"))
+        .flag("--data-dir", String.valueOf(dir.resolve("data-" + id)))
+        .flag("--peers", String.valueOf("[" + String.join(",", peers) + "]"))
+        .flag("--election-interval", String.valueOf(0.5))
+        .flag("--replication-timeout", String.valueOf(1.0))
+        .flag("--cluster-secret", String.valueOf(SECRET));
   }
 
   private NodeServer start(String id) {
     return start(id, settings(id, "leader"));
   }
 
-  private NodeServer start(String id, NodeSettings.Builder settings) {
+  private NodeServer start(String id, ConfigSources.Builder settings) {
     NodeServer server = NodeServer.start(settings.build());
     servers.put(id, server);
     return server;
@@ -297,8 +298,11 @@ class LeaderClusterTest {
   @Test
   void aFileWrittenWithoutAPrimaryIsNotTakenOverByLeaderMode() throws Exception {
     members("1", "2");
-    NodeSettings.Builder alone =
-        new NodeSettings.Builder().port(0).nodeId("1").dataDir(dir.resolve("data-1"));
+    ConfigSources.Builder alone =
+        ConfigSources.builder()
+            .flag("--port", String.valueOf(0))
+            .flag("--node-id", String.valueOf("1"))
+            .flag("--data-dir", String.valueOf(dir.resolve("data-1")));
     try (NodeServer single = NodeServer.start(alone.build())) {
       single.skein().collection("c").put("a", "{}");
     }

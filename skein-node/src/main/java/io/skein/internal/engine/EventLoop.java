@@ -89,8 +89,12 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private record Inbound(Input input, int permits) {}
 
   private final Semaphore wakeups = new Semaphore(0);
-  private final java.util.concurrent.ConcurrentLinkedQueue<Input> membershipInbox =
+  private final java.util.concurrent.ConcurrentLinkedQueue<Control> membershipInbox =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  /** A rare input (membership, reconfiguration), and who waits for the core to take it. */
+  private record Control(Input input, @Nullable CompletableFuture<Void> taken) {}
+
   private final boolean replicating;
   private volatile PeerLink link = PeerLink.NONE;
   private volatile ReplicationStatus status;
@@ -131,7 +135,8 @@ public final class EventLoop implements AutoCloseable, Replicator {
     Gauge.builder("skein.write.queue.capacity", queue, q -> queueCapacity)
         .description("Bound of the write queue")
         .register(meters);
-    this.thread = Thread.ofPlatform().name("skein-loop-" + core.nodeId()).start(this::run);
+    this.thread =
+        io.skein.internal.runtime.Threads.platform("skein-loop-" + core.nodeId(), false, this::run);
   }
 
   /**
@@ -228,9 +233,27 @@ public final class EventLoop implements AutoCloseable, Replicator {
     if (closing || failure != null) {
       return false;
     }
-    membershipInbox.add(input);
+    membershipInbox.add(new Control(input, null));
     wakeups.release();
     return true;
+  }
+
+  /**
+   * Changes the core's live timings ({@link Input.Reconfigure}); the future completes once the core
+   * has taken them, or fails if it refused them or the loop stopped.
+   */
+  public CompletableFuture<Void> reconfigure(
+      long syncIntervalMs, long replicationTimeoutMs, long retentionMs) {
+    CompletableFuture<Void> taken = new CompletableFuture<>();
+    if (closing || failure != null) {
+      taken.completeExceptionally(new ClosedException("the write loop is not running"));
+      return taken;
+    }
+    membershipInbox.add(
+        new Control(
+            new Input.Reconfigure(syncIntervalMs, replicationTimeoutMs, retentionMs), taken));
+    wakeups.release();
+    return taken;
   }
 
   @Override
@@ -269,9 +292,9 @@ public final class EventLoop implements AutoCloseable, Replicator {
         wakeups.tryAcquire(IDLE_TICK_MS, TimeUnit.MILLISECONDS);
         wakeups.drainPermits();
         core.step(new Input.Tick(clock.millis()));
-        Input change;
+        Control change;
         while ((change = membershipInbox.poll()) != null) {
-          core.step(change);
+          stepControl(change);
         }
         peerInbox.drainTo(inputs);
         for (Inbound inbound : inputs) {
@@ -285,7 +308,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
         }
         batch.clear();
         processReady();
-        if (replicating) {
+        if (replicating || !core.knownPeers().isEmpty()) {
           status = snapshot();
         }
         if (closing && queue.isEmpty() && core.pendingWriteCount() == 0) {
@@ -330,7 +353,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
       List<OplogEntry> entries = ready.entriesToPersist();
       if (!entries.isEmpty()) {
         persist(entries, ready);
-        if (replicating) {
+        if (replicating || !core.knownPeers().isEmpty()) {
           status = snapshot(); // before the replies: a client that got its 200 sees its entry
         }
       }
@@ -479,6 +502,23 @@ public final class EventLoop implements AutoCloseable, Replicator {
     waiting.clear();
   }
 
+  private void stepControl(Control control) {
+    CompletableFuture<Void> taken = control.taken();
+    try {
+      core.step(control.input());
+    } catch (IllegalArgumentException e) {
+      // A refused reconfiguration leaves the core as it was; the caller validated first.
+      if (taken == null) {
+        throw e;
+      }
+      taken.completeExceptionally(e);
+      return;
+    }
+    if (taken != null) {
+      taken.complete(null);
+    }
+  }
+
   /** Returns whether the loop is running and accepting writes. */
   public boolean isHealthy() {
     return failure == null && !closing && thread.isAlive();
@@ -501,6 +541,13 @@ public final class EventLoop implements AutoCloseable, Replicator {
     Command late;
     while ((late = queue.poll()) != null) {
       late.result().completeExceptionally(closed);
+    }
+    Control control;
+    while ((control = membershipInbox.poll()) != null) {
+      CompletableFuture<Void> taken = control.taken();
+      if (taken != null) {
+        taken.completeExceptionally(new ClosedException("the write loop stopped"));
+      }
     }
     notifier.wakeAll();
   }

@@ -88,6 +88,12 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
 
   private record Message(LeaderMessage message) implements Event {}
 
+  /** A reconfiguration, and who waits for the core to take it. Rare: its own unbounded queue. */
+  private record Control(LeaderInput.Reconfigure input, CompletableFuture<Void> taken) {}
+
+  private final java.util.concurrent.ConcurrentLinkedQueue<Control> controls =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
   private final LeaderCore core;
   private final SqliteStore store;
   private final InstantSource clock;
@@ -161,7 +167,8 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         .register(meters);
     this.status = snapshot();
     this.thread =
-        Thread.ofPlatform().name("skein-leader-" + core.config().nodeId()).start(this::run);
+        io.skein.internal.runtime.Threads.platform(
+            "skein-leader-" + core.config().nodeId(), false, this::run);
   }
 
   /** Attaches the transport. */
@@ -257,6 +264,47 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     return true;
   }
 
+  /**
+   * Changes the core's live timings ({@link LeaderInput.Reconfigure}); the future completes once
+   * the core has taken them, or fails if it refused them or the loop stopped.
+   */
+  public CompletableFuture<Void> reconfigure(
+      long electionIntervalMs, long heartbeatMs, long replicationTimeoutMs) {
+    CompletableFuture<Void> taken = new CompletableFuture<>();
+    if (closing || failure != null || stopped) {
+      taken.completeExceptionally(new ClosedException("the leader loop is not running"));
+      return taken;
+    }
+    controls.add(
+        new Control(
+            new LeaderInput.Reconfigure(electionIntervalMs, heartbeatMs, replicationTimeoutMs),
+            taken));
+    wakeups.release();
+    if (stopped) {
+      failControls();
+    }
+    return taken;
+  }
+
+  private void stepControls() {
+    Control control;
+    while ((control = controls.poll()) != null) {
+      try {
+        core.step(control.input());
+        control.taken().complete(null);
+      } catch (IllegalArgumentException e) {
+        control.taken().completeExceptionally(e); // refused: the core is unchanged
+      }
+    }
+  }
+
+  private void failControls() {
+    Control control;
+    while ((control = controls.poll()) != null) {
+      control.taken().completeExceptionally(new ClosedException("the leader loop stopped"));
+    }
+  }
+
   private void offer(Event event) {
     Throwable failed = failure;
     if (failed != null || closing) {
@@ -282,6 +330,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           // count from when the peers can be reached, not from when the store opened.
           core.step(new LeaderInput.Tick(clock.millis()));
         }
+        stepControls();
         inbox.drainTo(events);
         for (Event event : events) {
           switch (event) {
@@ -315,6 +364,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       writes.values().forEach(f -> f.completeExceptionally(unknown));
       reads.values().forEach(f -> f.completeExceptionally(new ClosedException("closing")));
       failQueued();
+      failControls();
     }
   }
 

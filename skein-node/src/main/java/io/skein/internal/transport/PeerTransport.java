@@ -167,7 +167,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       @Nullable String lastError) {}
 
   private final Handshake.Identity self;
-  private final Replicator replicator;
+  private final java.util.function.Supplier<Replicator> replicators;
   private final Options options;
   private final FrameCodec codec;
   private final MeterRegistry meters;
@@ -183,6 +183,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private volatile Admission admission = (peer, url) -> false;
   private volatile java.util.function.Consumer<NodeId> connected = peer -> {};
   private volatile boolean started;
+  private volatile boolean advertised;
   private volatile boolean closed;
 
   /** Decides whether an authenticated node that is not a known peer may join (discovery). */
@@ -203,18 +204,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * @param self who this node is on the wire
    * @param selfUrl the base URL this node serves on, sent to the peers it dials
    * @param peers the members to dial, with their base URLs ({@code http://host:port})
-   * @param replicator where received messages go
+   * @param replicators where received messages go: looked up on every message, so the store behind
+   *     it can be replaced
    */
   public PeerTransport(
       Handshake.Identity self,
       String selfUrl,
       Map<NodeId, URI> peers,
-      Replicator replicator,
+      java.util.function.Supplier<Replicator> replicators,
       Options options,
       MeterRegistry meters) {
     this.self = self;
     this.selfUrl = selfUrl;
-    this.replicator = replicator;
+    this.replicators = replicators;
     this.options = options;
     this.codec = new FrameCodec(options.frameBytesMax());
     this.meters = meters;
@@ -253,18 +255,37 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     return options.frameBytesMax();
   }
 
-  /** Attaches to the replicator and starts dialling every peer. */
-  public void start() {
-    replicator.attach(this);
+  /**
+   * Attaches to the replicator. Dialling starts once the listener has {@link #advertise advertised}
+   * the URL this node serves on (the port is known only after the bind with port 0).
+   */
+  public synchronized void start() {
+    replicators.get().attach(this);
     started = true;
-    for (Outbound peer : outbound.values()) {
-      peer.startDialling();
+    if (advertised) {
+      dialAll();
     }
   }
 
-  /** Sets the URL this node tells the peers it dials (once the port is bound). */
-  public void advertise(String url) {
+  /** Returns the URL this node tells the peers it dials. */
+  public String selfUrl() {
+    return selfUrl;
+  }
+
+  /** Sets the URL this node tells the peers it dials; the first call starts the dialling. */
+  public synchronized void advertise(String url) {
     this.selfUrl = url;
+    boolean first = !advertised;
+    advertised = true;
+    if (first && started) {
+      dialAll();
+    }
+  }
+
+  private void dialAll() {
+    for (Outbound peer : outbound.values()) {
+      peer.startDialling();
+    }
   }
 
   /** Sets who hears that an outbound stream to a peer authenticated (membership confirmation). */
@@ -308,7 +329,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (existing.state == State.INACTIVE) {
         existing.state = State.CONNECTING;
       }
-      if (started) {
+      if (started && advertised) {
         existing.startDialling();
       }
     }
@@ -369,7 +390,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    replicator.attach(PeerLink.NONE);
+    replicators.get().attach(PeerLink.NONE);
     for (Outbound peer : outbound.values()) {
       Thread thread = peer.thread;
       if (thread != null) {
@@ -498,7 +519,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (closed || !active || (running != null && running.isAlive())) {
         return;
       }
-      thread = Thread.ofVirtual().name("skein-peer-" + peer).start(this::run);
+      thread = io.skein.internal.runtime.Threads.virtual("skein-peer-" + peer, this::run);
     }
 
     /** Cuts the current stream (the thread reconnects if still active). */
@@ -557,7 +578,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           }
           everConnected = true;
           connected.accept(peer);
-          replicator.peerConnected(peer);
+          replicators.get().peerConnected(peer);
           pump(ws, listener);
         } catch (InterruptedException e) {
           if (closed) {
@@ -786,6 +807,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       onHandshakeFrame(ctx, in, frame);
       return;
     }
+    Replicator replicator = replicators.get();
     if (LeaderWire.isLeaderFrame(frame) != replicator.leaderMode()) {
       refuseFrame(
           ctx,

@@ -1,4 +1,4 @@
-package io.skein.node;
+package io.skein.node.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.core.model.InvalidNameException;
@@ -30,43 +30,24 @@ public record PeerAddress(NodeId nodeId, String host, int port) {
   }
 
   /**
-   * Parses the {@code --peers} JSON.
+   * Parses the peers array of {@code --peers} or a config file.
    *
-   * @param self this node's id, which may not appear in the list
-   * @throws SettingsException naming the element and field at fault
+   * @throws SettingsException naming the element and field at fault ({@code [1]: port is ...})
    */
-  public static List<PeerAddress> parseList(String json, NodeId self) {
-    JsonNode root;
-    try {
-      root = Json.parse(json);
-    } catch (RuntimeException e) {
-      throw new SettingsException("invalid --peers: " + e.getMessage(), e);
-    }
-    return parseList(root, self, "--peers");
-  }
-
-  /** Parses an already-parsed peers array; {@code source} names it in messages. */
-  public static List<PeerAddress> parseList(JsonNode root, NodeId self, String source) {
+  public static List<PeerAddress> parseList(JsonNode root) {
     if (!root.isArray()) {
       throw new SettingsException(
-          "invalid "
-              + source
-              + ": expected a JSON array like"
-              + " [{\"node_id\":2,\"host\":\"127.0.0.1\",\"port\":9001}], got "
+          "expected a JSON array like [{\"node_id\":2,\"host\":\"127.0.0.1\",\"port\":9001}],"
+              + " got "
               + Json.typeName(root));
     }
     List<PeerAddress> peers = new ArrayList<>();
     Set<NodeId> seen = new HashSet<>();
     for (int i = 0; i < root.size(); i++) {
-      String where = source + "[" + i + "]";
+      String where = "[" + i + "]";
       PeerAddress peer = parseOne(root.get(i), where);
-      if (peer.nodeId().equals(self)) {
-        throw new SettingsException(
-            "invalid " + where + ": node_id " + self + " is this node's own id");
-      }
       if (!seen.add(peer.nodeId())) {
-        throw new SettingsException(
-            "invalid " + where + ": node_id " + peer.nodeId() + " appears twice");
+        throw new SettingsException(where + ": node_id " + peer.nodeId() + " appears twice");
       }
       peers.add(peer);
     }
@@ -75,33 +56,32 @@ public record PeerAddress(NodeId nodeId, String host, int port) {
 
   private static PeerAddress parseOne(JsonNode node, String where) {
     if (!node.isObject()) {
-      throw new SettingsException("invalid " + where + ": expected an object");
+      throw new SettingsException(where + ": expected an object");
     }
     for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!Set.of("node_id", "host", "port").contains(name)) {
         throw new SettingsException(
-            "invalid " + where + ": unknown field '" + name + "' (expected node_id, host, port)");
+            where + ": unknown field '" + name + "' (expected node_id, host, port)");
       }
     }
     JsonNode id = node.get("node_id");
     if (id == null || !(id.isIntegralNumber() || id.isTextual())) {
-      throw new SettingsException(
-          "invalid " + where + ": node_id is required, a number or a string");
+      throw new SettingsException(where + ": node_id is required, a number or a string");
     }
     NodeId nodeId;
     try {
       nodeId = NodeId.of(id.asText());
     } catch (InvalidNameException e) {
-      throw new SettingsException("invalid " + where + ": " + e.getMessage(), e);
+      throw new SettingsException(where + ": " + e.getMessage(), e);
     }
     JsonNode host = node.get("host");
     if (host == null || !host.isTextual() || host.asText().isBlank()) {
-      throw new SettingsException("invalid " + where + ": host is required, a non-empty string");
+      throw new SettingsException(where + ": host is required, a non-empty string");
     }
     JsonNode port = node.get("port");
     if (port == null || !port.isIntegralNumber() || port.asLong() < 1 || port.asLong() > 65535) {
-      throw new SettingsException("invalid " + where + ": port is required, an integer 1-65535");
+      throw new SettingsException(where + ": port is required, an integer 1-65535");
     }
     return new PeerAddress(nodeId, host.asText(), port.asInt());
   }

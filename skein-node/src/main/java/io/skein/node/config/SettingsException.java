@@ -1,4 +1,4 @@
-package io.skein.node;
+package io.skein.node.config;
 
 /**
  * A flag, config file or setting is invalid. The message names the setting, the bad value and what

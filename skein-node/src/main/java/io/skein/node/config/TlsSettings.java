@@ -1,5 +1,6 @@
-package io.skein.node;
+package io.skein.node.config;
 
+import io.skein.core.config.Secret;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -24,9 +25,9 @@ import org.jspecify.annotations.Nullable;
  */
 public record TlsSettings(
     Path keystore,
-    NodeSettings.Secret keystorePassword,
+    Secret keystorePassword,
     @Nullable Path truststore,
-    NodeSettings.@Nullable Secret truststorePassword) {
+    @Nullable Secret truststorePassword) {
 
   /**
    * Loads both stores, so that a wrong path or password fails at start with a clear message.
@@ -41,8 +42,8 @@ public record TlsSettings(
     }
   }
 
-  private NodeSettings.Secret trustPassword() {
-    NodeSettings.Secret password = truststorePassword;
+  private Secret trustPassword() {
+    Secret password = truststorePassword;
     return password != null ? password : keystorePassword;
   }
 
@@ -70,7 +71,7 @@ public record TlsSettings(
     }
   }
 
-  private static KeyStore load(Path file, NodeSettings.Secret password, String flag) {
+  private static KeyStore load(Path file, Secret password, String flag) {
     if (!Files.isRegularFile(file)) {
       throw new SettingsException("invalid " + flag + ": " + file + " is not a readable file");
     }

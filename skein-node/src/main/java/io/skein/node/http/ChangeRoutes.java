@@ -36,12 +36,12 @@ final class ChangeRoutes {
 
   private static final long WAIT_MS = 1_000;
 
-  private final Skein skein;
+  private final NodeHandle node;
   private final HttpApi api;
   private final Semaphore streams = new Semaphore(STREAMS_MAX);
 
-  ChangeRoutes(Skein skein, HttpApi api) {
-    this.skein = skein;
+  ChangeRoutes(NodeHandle node, HttpApi api) {
+    this.node = node;
     this.api = api;
   }
 
@@ -56,6 +56,7 @@ final class ChangeRoutes {
       return;
     }
     int limit = DocumentRoutes.intParam(ctx, "limit", PAGE_LIMIT_DEFAULT);
+    Skein skein = node.skein();
     ChangeFeedPage page = skein.changes(ctx.queryParam("since"), limit);
     boolean includeDocs = includeDocs(ctx);
     ArrayNode changes = Json.MAPPER.createArrayNode();
@@ -74,6 +75,7 @@ final class ChangeRoutes {
       since = ctx.queryParam("since");
     }
     boolean includeDocs = includeDocs(ctx);
+    Skein skein = node.skein();
     String position = Long.toString(skein.parseToken(since));
     if (!streams.tryAcquire()) {
       throw new OverloadedException(STREAMS_MAX + " change streams are open; retry later");
@@ -85,7 +87,7 @@ final class ChangeRoutes {
       ctx.res().setHeader("Cache-Control", "no-cache");
       OutputStream out = ctx.res().getOutputStream();
       write(out, ": skein change feed from " + position + "\n\n");
-      pump(out, position, includeDocs);
+      pump(skein, out, position, includeDocs);
     } catch (IOException e) {
       // The client went away: that is how a stream normally ends.
     } finally {
@@ -93,7 +95,7 @@ final class ChangeRoutes {
     }
   }
 
-  private void pump(OutputStream out, String start, boolean includeDocs)
+  private void pump(Skein skein, OutputStream out, String start, boolean includeDocs)
       throws IOException, InterruptedException {
     String position = start;
     long lastWriteMs = System.currentTimeMillis();

@@ -4,46 +4,31 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.Document;
 import io.skein.DocumentPage;
 import io.skein.InvalidRequestException;
 import io.skein.Skein;
+import io.skein.core.config.Config;
 import io.skein.core.model.NodeId;
 import io.skein.internal.engine.LeaderLoop;
 import io.skein.internal.engine.ReplicationStatus;
 import io.skein.internal.json.Json;
 import io.skein.internal.transport.PeerTransport;
-import io.skein.node.NodeSettings;
-import io.skein.node.PeerAddress;
+import io.skein.node.config.NodeSettings;
+import io.skein.node.config.Settings;
 import java.net.URI;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 
 /** {@code /v1/cluster}, {@code /health} and {@code /metrics}. */
 final class ClusterRoutes {
-  private final NodeSettings settings;
-  private final Map<String, String> peerUrls;
-  private final Skein skein;
-  private final PrometheusMeterRegistry meters;
+  private final NodeHandle node;
   private final HttpApi api;
-  private final @Nullable PeerTransport transport;
 
-  ClusterRoutes(
-      NodeSettings settings,
-      Skein skein,
-      PrometheusMeterRegistry meters,
-      HttpApi api,
-      @Nullable PeerTransport transport,
-      Map<String, String> peerUrls) {
-    this.peerUrls = peerUrls;
-    this.settings = settings;
-    this.skein = skein;
-    this.meters = meters;
+  ClusterRoutes(NodeHandle node, HttpApi api) {
+    this.node = node;
     this.api = api;
-    this.transport = transport;
   }
 
   void register(RoutesConfig routes) {
@@ -60,13 +45,15 @@ final class ClusterRoutes {
    * its matched log index, and {@code lagEntries} counts the log entries it does not hold yet.
    */
   private void cluster(Context ctx) {
+    Config config = node.config();
+    Skein skein = node.skein();
+    NodeId self = NodeSettings.nodeId(config);
     ObjectNode body = Json.MAPPER.createObjectNode();
-    body.put("nodeId", settings.nodeId().value());
-    body.put("mode", settings.mode().name().toLowerCase(Locale.ROOT));
+    body.put("nodeId", self.value());
+    body.put("mode", config.get(Settings.CLUSTER_MODE));
     LeaderLoop leaderLoop = skein.leaderLoop();
     LeaderLoop.Status leaderStatus = leaderLoop == null ? null : leaderLoop.leaderStatus();
-    String selfUrl =
-        new PeerAddress(settings.nodeId(), settings.host(), api.port()).url(settings.scheme());
+    String selfUrl = NodeSettings.url(config, node.port());
     if (leaderStatus != null) {
       body.put("role", leaderStatus.role().name().toLowerCase(Locale.ROOT).replace('_', '-'));
       body.put("epoch", leaderStatus.epoch());
@@ -76,31 +63,25 @@ final class ClusterRoutes {
       } else {
         body.putObject("leader")
             .put("nodeId", leader.value())
-            .put("url", memberUrl(leader, selfUrl));
+            .put("url", memberUrl(config, leader, selfUrl));
       }
       body.put("commitIndex", leaderStatus.commitIndex());
       body.put("lastIndex", leaderStatus.lastIndex());
       body.put("appliedIndex", leaderStatus.appliedIndex());
-    } else if (settings.mode() == NodeSettings.Mode.LEADER) {
+    } else if (NodeSettings.leaderMode(config)) {
       // One node without peers: it orders its own writes.
       body.put("role", "primary");
       body.put("epoch", 0);
-      body.putObject("leader").put("nodeId", settings.nodeId().value()).put("url", selfUrl);
+      body.putObject("leader").put("nodeId", self.value()).put("url", selfUrl);
     } else {
       body.put("role", "peer");
       body.put("epoch", 0);
       body.putNull("leader");
     }
     ArrayNode peers = body.putArray("peers");
-    if (transport == null) {
-      for (PeerAddress peer : settings.peers()) {
-        ObjectNode node = peers.addObject();
-        node.put("nodeId", peer.nodeId().value()).put("url", peer.url(settings.scheme()));
-        node.put("state", "not_connected").putNull("lagEntries");
-      }
-    } else {
+    {
       ReplicationStatus status = skein.replicator().status();
-      for (PeerTransport.PeerView peer : transport.peers()) {
+      for (PeerTransport.PeerView peer : node.transport().peers()) {
         ObjectNode node = peers.addObject();
         node.put("nodeId", peer.nodeId().value())
             .put("url", baseUrl(peer.url()))
@@ -141,8 +122,12 @@ final class ClusterRoutes {
     DocumentRoutes.json(ctx, body);
   }
 
-  private String memberUrl(NodeId member, String selfUrl) {
-    return member.equals(settings.nodeId()) ? selfUrl : peerUrls.getOrDefault(member.value(), "");
+  private static String memberUrl(Config config, NodeId member, String selfUrl) {
+    if (member.equals(NodeSettings.nodeId(config))) {
+      return selfUrl;
+    }
+    java.net.URI url = NodeSettings.peerUrls(config).get(member);
+    return url == null ? "" : url.toString();
   }
 
   /** Leader mode: the writes rolled back into {@code _system_rollback} (D3), a page at a time. */
@@ -155,7 +140,7 @@ final class ClusterRoutes {
       throw new InvalidRequestException(
           "invalid_limit", "limit must be an integer, was '" + limitText + "'", e);
     }
-    DocumentPage page = skein.rolledBack(ctx.queryParam("after"), limit);
+    DocumentPage page = node.skein().rolledBack(ctx.queryParam("after"), limit);
     ObjectNode body = Json.MAPPER.createObjectNode();
     ArrayNode docs = body.putArray("docs");
     for (Document document : page.documents()) {
@@ -174,15 +159,15 @@ final class ClusterRoutes {
   }
 
   private void health(Context ctx) {
-    boolean serving = skein.isHealthy() && !api.isStopping();
+    boolean serving = !api.isStopping() && node.skein().isHealthy();
     ObjectNode body = Json.MAPPER.createObjectNode();
     body.put("status", serving ? "serving" : "unavailable");
-    body.put("nodeId", settings.nodeId().value());
+    body.put("nodeId", node.config().get(Settings.NODE_ID));
     ctx.status(serving ? 200 : 503);
     DocumentRoutes.json(ctx, body);
   }
 
   private void metrics(Context ctx) {
-    ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape());
+    ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(node.meters().scrape());
   }
 }

@@ -11,7 +11,6 @@ import io.skein.Document;
 import io.skein.DocumentCollection;
 import io.skein.DocumentPage;
 import io.skein.InvalidRequestException;
-import io.skein.Skein;
 import io.skein.SkeinException;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.json.Json;
@@ -26,18 +25,11 @@ final class DocumentRoutes {
   private static final String DOC = "/v1/collections/{collection}/docs/{id}";
   private static final int LIST_LIMIT_DEFAULT = 100;
 
-  private final Skein skein;
-  private final WriteConcern defaultConcern;
+  private final NodeHandle node;
 
-  /**
-   * Creates the routes.
-   *
-   * @param defaultConcern the write concern when {@code ?w=} is absent: {@code majority} in leader
-   *     mode, {@code 1} in dynamo mode (D2)
-   */
-  DocumentRoutes(Skein skein, WriteConcern defaultConcern) {
-    this.skein = skein;
-    this.defaultConcern = defaultConcern;
+  /** Creates the routes; each request reads the node's current store and configuration. */
+  DocumentRoutes(NodeHandle node) {
+    this.node = node;
   }
 
   void register(RoutesConfig routes) {
@@ -61,7 +53,7 @@ final class DocumentRoutes {
   }
 
   private DocumentCollection collection(Context ctx) {
-    return skein.collection(ctx.pathParam("collection"));
+    return node.skein().collection(ctx.pathParam("collection"));
   }
 
   private void put(Context ctx) {
@@ -89,7 +81,7 @@ final class DocumentRoutes {
           "invalid_consistency",
           "consistency must be 'local' or 'strong', was '" + consistency + "'");
     }
-    skein.confirmPrimary();
+    node.skein().confirmPrimary();
   }
 
   private void get(Context ctx) {
@@ -171,7 +163,7 @@ final class DocumentRoutes {
       throw new InvalidRequestException(
           "invalid_batch", "the batch needs \"ops\": a non-empty array of operations");
     }
-    Batch batch = skein.batch();
+    Batch batch = node.skein().batch();
     for (int i = 0; i < ops.size(); i++) {
       addOperation(batch, ops.get(i), i);
     }
@@ -218,7 +210,15 @@ final class DocumentRoutes {
 
   /** Reads the body as strict UTF-8 JSON text. */
   static String body(Context ctx) {
-    return Json.decodeUtf8(ctx.bodyAsBytes());
+    byte[] bytes = ctx.bodyAsBytes();
+    // A chunked body has no Content-Length for admit() to check: check what was read.
+    Long limit = ctx.attribute(HttpApi.BODY_MAX);
+    if (limit != null && bytes.length > limit) {
+      throw new io.skein.TooLargeException(
+          "body_too_large",
+          "the request body is " + bytes.length + " bytes; the limit is " + limit);
+    }
+    return Json.decodeUtf8(bytes);
   }
 
   private static SkeinException prefixed(SkeinException e, String where) {
@@ -250,7 +250,10 @@ final class DocumentRoutes {
   private WriteConcern writeConcern(Context ctx) {
     String w = ctx.queryParam("w");
     if (w == null) {
-      return defaultConcern;
+      // The default follows the mode: majority in leader mode (D2), 1 in dynamo mode.
+      return io.skein.node.config.NodeSettings.leaderMode(node.config())
+          ? WriteConcern.MAJORITY
+          : WriteConcern.ONE;
     }
     try {
       return WriteConcern.parse(w);

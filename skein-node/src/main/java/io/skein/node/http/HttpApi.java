@@ -8,14 +8,13 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.skein.ClosedException;
 import io.skein.NotPrimaryException;
-import io.skein.Skein;
 import io.skein.SkeinException;
-import io.skein.core.replica.WriteConcern;
+import io.skein.core.config.Config;
 import io.skein.internal.transport.FrameCodec;
 import io.skein.internal.transport.PeerTransport;
-import io.skein.node.NodeSettings;
-import io.skein.node.PeerAddress;
-import io.skein.node.TlsSettings;
+import io.skein.node.config.NodeSettings;
+import io.skein.node.config.Settings;
+import io.skein.node.config.TlsSettings;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +27,6 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +43,9 @@ public final class HttpApi {
   private static final String ROUTE = "skein.route";
 
   private final Javalin app;
+  private final NodeHandle node;
+  private final ClientRateLimiter rateLimiter;
+  private final io.micrometer.core.instrument.Counter rateLimited;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean stopping;
 
@@ -57,51 +58,76 @@ public final class HttpApi {
     }
   }
 
-  private HttpApi(
-      NodeSettings settings,
-      Skein skein,
-      PrometheusMeterRegistry meters,
-      @Nullable PeerTransport transport) {
-    WriteConcern defaultConcern =
-        settings.mode() == NodeSettings.Mode.LEADER ? WriteConcern.MAJORITY : WriteConcern.ONE;
-    DocumentRoutes documents = new DocumentRoutes(skein, defaultConcern);
-    ChangeRoutes changes = new ChangeRoutes(skein, this);
-    Map<String, String> peerUrls = peerUrls(settings);
-    ClusterRoutes cluster = new ClusterRoutes(settings, skein, meters, this, transport, peerUrls);
+  private HttpApi(NodeHandle node, Config initial) {
+    this.node = node;
+    this.rateLimiter = new ClientRateLimiter(limits(initial));
+    this.rateLimited =
+        io.micrometer.core.instrument.Counter.builder("skein.http.rate.limited")
+            .description("Requests refused with 429 rate_limited (limits.rate-limit)")
+            .register(node.meters());
+    DocumentRoutes documents = new DocumentRoutes(node);
+    ChangeRoutes changes = new ChangeRoutes(node, this);
+    ClusterRoutes cluster = new ClusterRoutes(node, this);
+    AdminRoutes admin = new AdminRoutes(node, this);
+    PeerTransport transport = node.transport();
+    TlsSettings tls = NodeSettings.tls(initial);
+    String host = initial.get(Settings.NODE_HOST);
+    int port = initial.get(Settings.NODE_PORT);
     this.app =
         Javalin.create(
             config -> {
               config.startup.showJavalinBanner = false;
               config.startup.showOldJavalinVersionWarning = false;
               config.concurrency.useVirtualThreads = true;
-              config.http.maxRequestSize = settings.requestBodyBytesMax();
+              // The live limit (limits.max-request-bytes, dynamic) is checked in admit() and
+              // body(); Jetty's is the largest value the setting accepts.
+              config.http.maxRequestSize = REQUEST_BYTES_CEILING;
               config.http.defaultContentType = "application/json";
               config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-              TlsSettings tls = settings.tls();
               if (tls != null) {
                 config.jetty.addConnector(
-                    (server, http) -> tlsConnector(server, http, tls, settings));
+                    (server, http) -> tlsConnector(server, http, tls, host, port));
               }
-              config.requestLogger.http((ctx, ms) -> recordRequest(meters, ctx, ms));
-              config.routes.before(ctx -> admit(ctx, settings.requestBodyBytesMax()));
+              config.requestLogger.http((ctx, ms) -> recordRequest(node, ctx, ms));
+              config.routes.before(this::admit);
               config.routes.after(this::release);
               documents.register(config.routes);
               changes.register(config.routes);
               cluster.register(config.routes);
-              registerErrors(config.routes, peerUrls);
-              if (transport != null) {
-                config.routes.ws(PeerTransport.PATH, transport::endpoint);
-                config.jetty.modifyWebSocketServletFactory(
-                    factory ->
-                        factory.setMaxBinaryMessageSize(
-                            transport.frameBytesMax() + FrameCodec.HEADER_BYTES));
-              }
+              admin.register(config.routes);
+              registerErrors(config.routes);
+              config.routes.ws(PeerTransport.PATH, transport::endpoint);
+              config.jetty.modifyWebSocketServletFactory(
+                  factory ->
+                      factory.setMaxBinaryMessageSize(
+                          transport.frameBytesMax() + FrameCodec.HEADER_BYTES));
             });
+  }
+
+  /** The largest request body Jetty reads: the most {@code limits.max-request-bytes} allows. */
+  private static final long REQUEST_BYTES_CEILING = 64L << 20;
+
+  /** The request attribute that carries the body limit in force when the request arrived. */
+  static final String BODY_MAX = "skein.bodyMax";
+
+  private static ClientRateLimiter.Limits limits(Config config) {
+    return new ClientRateLimiter.Limits(
+        config.get(Settings.RATE_LIMIT),
+        Settings.rateLimitBurst(config),
+        config.get(Settings.RATE_LIMIT_CLIENTS));
+  }
+
+  /**
+   * Applies the dynamic settings of the API ({@code limits.*}); the rest are read from the running
+   * configuration on every request.
+   */
+  public void configure(Config config) {
+    rateLimiter.configure(limits(config));
   }
 
   /** The only connector when TLS is on: HTTPS (and WSS for peers) on the node's one port (D11). */
   private static ServerConnector tlsConnector(
-      Server server, HttpConfiguration http, TlsSettings tls, NodeSettings settings) {
+      Server server, HttpConfiguration http, TlsSettings tls, String host, int port) {
     SslContextFactory.Server ssl = new SslContextFactory.Server();
     ssl.setKeyStorePath(tls.keystore().toString());
     ssl.setKeyStorePassword(tls.keystorePassword().value());
@@ -112,28 +138,25 @@ public final class HttpApi {
             server,
             new SslConnectionFactory(ssl, HttpVersion.HTTP_1_1.asString()),
             new HttpConnectionFactory(https));
-    connector.setHost(settings.host());
-    connector.setPort(settings.port());
+    connector.setHost(host);
+    connector.setPort(port);
     return connector;
   }
 
   /**
-   * Starts serving on the settings' host and port.
+   * Starts serving on the configuration's host and port.
    *
    * @throws BindException if the port cannot be bound
    */
-  public static HttpApi start(
-      NodeSettings settings,
-      Skein skein,
-      PrometheusMeterRegistry meters,
-      @Nullable PeerTransport transport) {
-    HttpApi api = new HttpApi(settings, skein, meters, transport);
+  public static HttpApi start(NodeHandle node, Config config) {
+    HttpApi api = new HttpApi(node, config);
+    String host = config.get(Settings.NODE_HOST);
+    int port = config.get(Settings.NODE_PORT);
     try {
-      api.app.start(settings.host(), settings.port());
+      api.app.start(host, port);
     } catch (RuntimeException e) {
       api.app.stop();
-      throw new BindException(
-          "cannot listen on " + settings.host() + ":" + settings.port() + ": " + rootMessage(e), e);
+      throw new BindException("cannot listen on " + host + ":" + port + ": " + rootMessage(e), e);
     }
     return api;
   }
@@ -170,10 +193,20 @@ public final class HttpApi {
     app.stop();
   }
 
-  private void admit(Context ctx, long bodyBytesMax) {
+  private void admit(Context ctx) {
     if (stopping) {
       throw new ClosedException("the node is shutting down");
     }
+    String path = ctx.path();
+    if (!path.equals("/health") && !path.equals("/metrics")) {
+      java.time.Duration wait = rateLimiter.tryAcquire(ctx.ip());
+      if (wait != null) {
+        rateLimited.increment();
+        throw new RateLimitedException(wait);
+      }
+    }
+    long bodyBytesMax = node.config().get(Settings.MAX_REQUEST_BYTES);
+    ctx.attribute(BODY_MAX, bodyBytesMax);
     long length = ctx.req().getContentLengthLong();
     if (length > bodyBytesMax) {
       throw new io.skein.TooLargeException(
@@ -191,18 +224,19 @@ public final class HttpApi {
     }
   }
 
-  /** Each configured peer's base URL by node id (leader mode: redirects and the leader's URL). */
-  private static Map<String, String> peerUrls(NodeSettings settings) {
-    Map<String, String> urls = new HashMap<>();
-    for (PeerAddress peer : settings.peers()) {
-      urls.put(peer.nodeId().value(), peer.url(settings.scheme()));
-    }
-    return Map.copyOf(urls);
-  }
-
-  private void registerErrors(io.javalin.config.RoutesConfig routes, Map<String, String> urls) {
+  private void registerErrors(io.javalin.config.RoutesConfig routes) {
     routes.exception(SkeinException.class, (e, ctx) -> ApiErrors.write(ctx, e));
-    routes.exception(NotPrimaryException.class, (e, ctx) -> ApiErrors.notPrimary(ctx, e, urls));
+    routes.exception(
+        NotPrimaryException.class, (e, ctx) -> ApiErrors.notPrimary(ctx, e, peerUrls()));
+    routes.exception(
+        RateLimitedException.class,
+        (e, ctx) -> {
+          ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+          ApiErrors.write(ctx, 429, "rate_limited", String.valueOf(e.getMessage()));
+        });
+    routes.exception(
+        AdminRoutes.AdminException.class,
+        (e, ctx) -> ApiErrors.write(ctx, e.status, e.code, String.valueOf(e.getMessage())));
     routes.exception(
         HttpResponseException.class,
         (e, ctx) -> {
@@ -230,7 +264,15 @@ public final class HttpApi {
         });
   }
 
-  private static void recordRequest(PrometheusMeterRegistry meters, Context ctx, Float ms) {
+  /** Each configured peer's base URL by node id (leader mode: redirects to the primary). */
+  private Map<String, String> peerUrls() {
+    Map<String, String> urls = new HashMap<>();
+    NodeSettings.peerUrls(node.config()).forEach((id, url) -> urls.put(id.value(), url.toString()));
+    return urls;
+  }
+
+  private static void recordRequest(NodeHandle node, Context ctx, Float ms) {
+    PrometheusMeterRegistry meters = node.meters();
     String named = ctx.attribute(ROUTE);
     String route = named == null ? "unmatched" : named;
     Timer.builder("http.server.requests")
@@ -240,6 +282,24 @@ public final class HttpApi {
         .tag("status", Integer.toString(ctx.statusCode()))
         .register(meters)
         .record((long) (ms * 1_000_000L), TimeUnit.NANOSECONDS);
+  }
+
+  /** Too many requests from one client ({@code limits.rate-limit}): {@code 429}. */
+  static final class RateLimitedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final long retryAfterSeconds;
+
+    RateLimitedException(java.time.Duration wait) {
+      super(
+          "too many requests from this client (limits.rate-limit); retry in "
+              + Math.max(1, (wait.toMillis() + 999) / 1000)
+              + " s");
+      this.retryAfterSeconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+    }
+
+    long retryAfterSeconds() {
+      return retryAfterSeconds;
+    }
   }
 
   /** Wraps a handler so that metrics label its requests with the route template. */

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.internal.json.Json;
 import io.skein.node.NodeServer;
-import io.skein.node.NodeSettings;
+import io.skein.node.config.ConfigSources;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -46,7 +46,11 @@ class HttpApiTest {
     dir = java.nio.file.Files.createTempDirectory("skein-http-test");
     server =
         NodeServer.start(
-            new NodeSettings.Builder().port(0).dataDir(dir).durability("buffered").build());
+            ConfigSources.builder()
+                .flag("--port", String.valueOf(0))
+                .flag("--data-dir", String.valueOf(dir))
+                .flag("--durability", String.valueOf("buffered"))
+                .build());
   }
 
   @AfterAll

@@ -1,0 +1,72 @@
+package io.skein.internal.runtime;
+
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place Skein creates threads (ArchitectureTest enforces it). Every thread is named after
+ * its job, and an exception that escapes one is logged instead of vanishing on stderr.
+ *
+ * <p>Platform threads run the write loops and anything that calls JDBC: a JDBC call pins a virtual
+ * thread to its carrier, so replication and the loops never share carriers with client work.
+ * Virtual threads are for work that only waits on sockets (peer dialling, change subscriptions).
+ */
+public final class Threads {
+  private static final Logger log = LoggerFactory.getLogger(Threads.class);
+  private static final AtomicInteger started = new AtomicInteger();
+
+  private Threads() {}
+
+  /** Starts a platform thread; {@code daemon} threads do not keep the JVM alive. */
+  public static Thread platform(String name, boolean daemon, Runnable task) {
+    started.incrementAndGet();
+    return Thread.ofPlatform()
+        .name(name)
+        .daemon(daemon)
+        .uncaughtExceptionHandler(Threads::uncaught)
+        .start(task);
+  }
+
+  /** Starts a virtual thread. */
+  public static Thread virtual(String name, Runnable task) {
+    started.incrementAndGet();
+    return Thread.ofVirtual().name(name).uncaughtExceptionHandler(Threads::uncaught).start(task);
+  }
+
+  /** Creates an unstarted platform thread, for a JVM shutdown hook. */
+  public static Thread shutdownHook(String name, Runnable task) {
+    return Thread.ofPlatform()
+        .name(name)
+        .uncaughtExceptionHandler(Threads::uncaught)
+        .unstarted(task);
+  }
+
+  /**
+   * Creates a single-threaded scheduler on a daemon platform thread. The owner shuts it down; a
+   * component that owns one builds a new one when it reloads, so that no schedule dies with a
+   * reload (the Spring {@code @RefreshScope} bug).
+   */
+  public static ScheduledExecutorService scheduler(String name) {
+    return Executors.newSingleThreadScheduledExecutor(
+        task -> {
+          started.incrementAndGet();
+          return Thread.ofPlatform()
+              .name(name)
+              .daemon(true)
+              .uncaughtExceptionHandler(Threads::uncaught)
+              .unstarted(task);
+        });
+  }
+
+  /** Returns how many threads this class has started since the JVM began (for tests). */
+  public static int startedCount() {
+    return started.get();
+  }
+
+  private static void uncaught(Thread thread, Throwable e) {
+    log.error("thread {} died of an uncaught exception", thread.getName(), e);
+  }
+}

@@ -1,0 +1,115 @@
+package io.skein.node;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The operator subcommands: they talk to a running node over its HTTP API (DESIGN.md "Admin API").
+ * Exit status: 0 on success, 1 if the node answered with an error (a failed reload, a wrong token),
+ * 3 if the node could not be reached.
+ */
+final class AdminCommands {
+  private AdminCommands() {}
+
+  /** Options every subcommand shares. */
+  static class Target {
+    @Option(
+        names = "--url",
+        description = "The node's base URL (default http://127.0.0.1:9000).",
+        defaultValue = "http://127.0.0.1:9000")
+    String url = "http://127.0.0.1:9000";
+
+    @Option(
+        names = "--admin-token",
+        description = "The admin token, or ${ENV_NAME}; default: env SKEIN_ADMIN_TOKEN.")
+    @Nullable String adminToken;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create();
+
+    @Nullable String token() {
+      String value = adminToken;
+      if (value == null) {
+        return System.getenv("SKEIN_ADMIN_TOKEN");
+      }
+      if (value.startsWith("${") && value.endsWith("}")) {
+        return System.getenv(value.substring(2, value.length() - 1));
+      }
+      return value;
+    }
+
+    int send(String method, String path, String body) {
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(URI.create(url.replaceAll("/+$", "") + path))
+              .timeout(Duration.ofMinutes(15))
+              .header("Content-Type", "application/json")
+              .method(method, HttpRequest.BodyPublishers.ofString(body));
+      String token = token();
+      if (token != null) {
+        request.header("Authorization", "Bearer " + token);
+      }
+      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      try {
+        HttpResponse<String> response =
+            client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        spec.commandLine()
+            .getOut()
+            .println(response.body().isEmpty() ? "HTTP " + response.statusCode() : response.body());
+        return response.statusCode() / 100 == 2 ? 0 : 1;
+      } catch (IOException | IllegalArgumentException e) {
+        spec.commandLine().getErr().println("datastore-node: cannot reach " + url + ": " + e);
+        return 3;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 3;
+      }
+    }
+  }
+
+  /** {@code datastore-node reload [--sections a,b]}: {@code POST /admin/reload}. */
+  @Command(
+      name = "reload",
+      mixinStandardHelpOptions = true,
+      description = "Asks a running node to reload its configuration; prints the result.")
+  static final class Reload extends Target implements Callable<Integer> {
+    @Option(
+        names = "--sections",
+        split = ",",
+        description = "Only these sections (node, cluster, replication, limits, log, ...).")
+    @Nullable List<String> sections;
+
+    @Override
+    public Integer call() {
+      String body = "";
+      List<String> chosen = sections;
+      if (chosen != null && !chosen.isEmpty()) {
+        var json = io.skein.internal.json.Json.MAPPER.createObjectNode();
+        var array = json.putArray("sections");
+        chosen.forEach(array::add);
+        body = json.toString();
+      }
+      return send("POST", "/admin/reload", body);
+    }
+  }
+
+  /** {@code datastore-node status}: {@code GET /v1/cluster}. */
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description = "Prints a running node's view of its cluster (GET /v1/cluster).")
+  static final class Status extends Target implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      return send("GET", "/v1/cluster", "");
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package io.skein.node;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.skein.ClosedException;
+import io.skein.core.config.Config;
+import io.skein.core.config.ConfigChange;
+import io.skein.core.config.Secret;
+import io.skein.internal.runtime.Component;
+import io.skein.internal.transport.Handshake;
+import io.skein.internal.transport.PeerTransport;
+import io.skein.node.config.NodeSettings;
+import io.skein.node.config.Settings;
+import io.skein.node.config.TlsSettings;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The peer transport (D10, D11). It exists on every node, with or without peers: a node without
+ * peers refuses every stream at the handshake ({@code unknown_peer}), and peers can join it later
+ * (discovery). It dials once the HTTP listener has announced the URL this node serves on. Its
+ * settings ({@code cluster.*}, {@code tls.*}) are {@code static} for now.
+ */
+final class TransportComponent implements Component {
+  private static final Logger log = LoggerFactory.getLogger(TransportComponent.class);
+
+  private final StoreComponent store;
+  private final MeterRegistry meters;
+  private volatile @Nullable PeerTransport transport;
+
+  TransportComponent(StoreComponent store, MeterRegistry meters) {
+    this.store = store;
+    this.meters = meters;
+  }
+
+  @Override
+  public String name() {
+    return "transport";
+  }
+
+  @Override
+  public Set<String> sections() {
+    return Set.of();
+  }
+
+  @Override
+  public void start(Config config) {
+    if (config.find(Settings.CLUSTER_SECRET) == null
+        && !config.get(Settings.CLUSTER_PEERS).isEmpty()) {
+      log.warn(
+          "no cluster secret is set; this loopback-only cluster authenticates peers with a"
+              + " well-known development secret. Set --cluster-secret for anything else.");
+    }
+    Secret secret = NodeSettings.clusterSecret(config);
+    Handshake.Identity identity =
+        new Handshake.Identity(
+            config.get(Settings.CLUSTER_ID),
+            NodeSettings.nodeId(config),
+            secret.value().getBytes(StandardCharsets.UTF_8));
+    TlsSettings tls = NodeSettings.tls(config);
+    Membership membership = store.membership();
+    PeerTransport peers =
+        new PeerTransport(
+            identity,
+            NodeSettings.url(config, config.get(Settings.NODE_PORT)),
+            membership.initialPeers(),
+            () -> store.skein().replicator(),
+            PeerTransport.Options.defaults(config.get(Settings.SYNC_INTERVAL).toMillis())
+                .withSslContext(tls == null ? null : tls.clientContext()),
+            meters);
+    peers.admission(membership::admit);
+    peers.onConnected(membership::confirmed);
+    membership.attach(peers, store.skein().replicator());
+    peers.start();
+    Gauge.builder(
+            "skein.replication.refused.entries",
+            store,
+            s -> s.skein().replicator().status().refusedEntries())
+        .description("Remote entries refused for an HLC beyond the max clock offset")
+        .register(meters);
+    this.transport = peers;
+  }
+
+  /** Returns the transport. */
+  PeerTransport transport() {
+    PeerTransport peers = transport;
+    if (peers == null) {
+      throw new ClosedException("the peer transport is not running");
+    }
+    return peers;
+  }
+
+  @Override
+  public void reload(List<ConfigChange> changes, Config config) {}
+
+  @Override
+  public void stop() {
+    PeerTransport peers = transport;
+    if (peers != null) {
+      peers.close();
+    }
+  }
+}

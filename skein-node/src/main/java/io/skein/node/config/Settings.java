@@ -1,0 +1,709 @@
+package io.skein.node.config;
+
+import static io.skein.core.config.ReloadClass.DYNAMIC;
+import static io.skein.core.config.ReloadClass.RESTART_COMPONENT;
+import static io.skein.core.config.ReloadClass.STATIC;
+
+import io.skein.core.config.Config;
+import io.skein.core.config.ConfigRule;
+import io.skein.core.config.Secret;
+import io.skein.core.config.Setting;
+import io.skein.core.config.SettingsCatalog;
+import io.skein.core.config.ValueTypes;
+import io.skein.core.model.InvalidNameException;
+import io.skein.core.model.NodeId;
+import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Every setting of a {@code datastore-node}, each declared once (DESIGN.md D13). The flags, the
+ * config-file keys, the environment variables, validation, {@code GET /admin/config} and {@code
+ * docs/configuration.md} all come from this class; {@code SettingsCatalogTest} fails if the
+ * reference page and the catalog disagree.
+ *
+ * <p>Reload classes: {@code dynamic} settings are applied live by their owner component; {@code
+ * restart-component} ones restart their owner in place; {@code static} ones are refused at run time
+ * with an error that names the field.
+ */
+public final class Settings {
+  private Settings() {}
+
+  /**
+   * The module names {@code reload.enabled-modules} accepts: the node's components that own
+   * settings (NodeServer lists them; {@code config-watch} owns the {@code reload} section).
+   */
+  public static final List<String> MODULES =
+      List.of("log", "store", "http", "discovery", "config-watch");
+
+  private static final Duration MS = Duration.ofMillis(1);
+  private static final Duration DAY = Duration.ofDays(1);
+
+  // ---------------------------------------------------------------------------------------------
+  // node
+
+  /** This node's id. */
+  public static final Setting<String> NODE_ID =
+      Setting.builder("node.id", ValueTypes.text("1-64 characters of [A-Za-z0-9_.-]", s -> true))
+          .flag("--node-id")
+          .legacyKey("node-id")
+          .defaultValue("1")
+          .validator(Settings::nodeIdProblem)
+          .reload(STATIC)
+          .description("This node's id; its data lives in DATA_DIR/node-{id}.db.")
+          .build();
+
+  /** The address the port binds. */
+  public static final Setting<String> NODE_HOST =
+      Setting.builder("node.host", ValueTypes.text("a host name or address", s -> !s.isBlank()))
+          .flag("--host")
+          .legacyKey("host")
+          .defaultValue("127.0.0.1")
+          .reload(STATIC)
+          .description("Address the HTTP API and peer streams bind.")
+          .build();
+
+  /** The port of the HTTP API and the peer streams. */
+  public static final Setting<Integer> NODE_PORT =
+      Setting.builder("node.port", ValueTypes.integer(0, 65535))
+          .flag("--port")
+          .legacyKey("port")
+          .defaultValue(9000)
+          .reload(STATIC)
+          .description("Port of the HTTP API and the peer streams (D11); 0 picks a free one.")
+          .build();
+
+  /** Where the data file lives. */
+  public static final Setting<String> NODE_DATA_DIR =
+      Setting.builder("node.data-dir", ValueTypes.text("a directory", s -> !s.isBlank()))
+          .flag("--data-dir")
+          .legacyKey("data-dir")
+          .defaultValue("data")
+          .reload(STATIC)
+          .description("Directory that holds node-{id}.db and peers-{id}.json.")
+          .build();
+
+  /** When commits reach the disk. */
+  public static final Setting<String> NODE_DURABILITY =
+      Setting.builder("node.durability", ValueTypes.oneOf("fsync", "buffered"))
+          .flag("--durability")
+          .legacyKey("durability")
+          .defaultValue("fsync")
+          .reload(STATIC)
+          .description("fsync: every commit reaches the disk; buffered: the OS decides.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // cluster
+
+  /** The replication mode. */
+  public static final Setting<String> CLUSTER_MODE =
+      Setting.builder("cluster.mode", ValueTypes.oneOf("leader", "dynamo"))
+          .flag("--mode")
+          .legacyKey("mode")
+          .defaultValue("leader")
+          .reload(STATIC)
+          .description(
+              "leader: one elected primary orders writes; dynamo: every node writes (LWW).")
+          .build();
+
+  /** The starting role in leader mode. */
+  public static final Setting<String> CLUSTER_ROLE =
+      Setting.builder("cluster.role", ValueTypes.oneOf("primary", "secondary"))
+          .flag("--role")
+          .legacyKey("role")
+          .defaultValue("primary")
+          .reload(STATIC)
+          .description("Leader mode: the role to start in; the election decides after that.")
+          .build();
+
+  /** The statically configured peers. */
+  public static final Setting<List<PeerAddress>> CLUSTER_PEERS =
+      Setting.builder("cluster.peers", new PeerListType())
+          .flag("--peers")
+          .legacyKey("peers")
+          .defaultValue(List.of())
+          .reload(STATIC)
+          .description("The other members, in the seed's JSON shape.")
+          .build();
+
+  /** The cluster's name. */
+  public static final Setting<String> CLUSTER_ID =
+      Setting.builder(
+              "cluster.id",
+              ValueTypes.text(
+                  "1-64 characters of [A-Za-z0-9_.-]", s -> s.matches("[A-Za-z0-9_.-]{1,64}")))
+          .flag("--cluster-id")
+          .legacyKey("cluster-id")
+          .defaultValue("skein")
+          .reload(STATIC)
+          .description("Cluster name; peers of another cluster are refused at the handshake.")
+          .build();
+
+  /** The shared secret peers authenticate with. */
+  public static final Setting<Secret> CLUSTER_SECRET =
+      Setting.builder("cluster.secret", ValueTypes.secret(16))
+          .flag("--cluster-secret")
+          .legacyKey("cluster-secret")
+          .defaultText("(none: a loopback-only cluster uses a public development secret)")
+          .secret()
+          .reload(STATIC)
+          .description("Peer authentication secret (HMAC, D10); use ${ENV_NAME}.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // replication
+
+  /** The anti-entropy interval. */
+  public static final Setting<Duration> SYNC_INTERVAL =
+      Setting.builder("replication.sync-interval", ValueTypes.duration(MS, DAY, false))
+          .flag("--sync-interval")
+          .legacyKey("sync-interval")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(2))
+          .reload(DYNAMIC)
+          .description("Dynamo mode: how often each peer is asked for what this node lacks.")
+          .build();
+
+  /** The failure-detection window of leader mode. */
+  public static final Setting<Duration> ELECTION_INTERVAL =
+      Setting.builder(
+              "replication.election-interval",
+              ValueTypes.duration(Duration.ofMillis(50), Duration.ofSeconds(60), false))
+          .flag("--election-interval")
+          .legacyKey("election-interval")
+          .unit("s")
+          .defaultValue(Duration.ofMillis(500))
+          .reload(DYNAMIC)
+          .description("Leader mode: a primary silent this long is presumed failed.")
+          .build();
+
+  /** How often a primary sends heartbeats. */
+  public static final Setting<Duration> HEARTBEAT =
+      Setting.builder(
+              "replication.heartbeat",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofSeconds(30), false))
+          .flag("--heartbeat")
+          .unit("s")
+          .defaultText("a fifth of replication.election-interval")
+          .reload(DYNAMIC)
+          .description("Leader mode: how often the primary sends heartbeats.")
+          .build();
+
+  /** How long a write waits for its write concern. */
+  public static final Setting<Duration> REPLICATION_TIMEOUT =
+      Setting.builder("replication.replication-timeout", ValueTypes.duration(MS, DAY, false))
+          .flag("--replication-timeout")
+          .legacyKey("replication-timeout")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(2))
+          .reload(DYNAMIC)
+          .description("How long a write waits for its concern before 504 outcome_unknown (D2).")
+          .build();
+
+  /** How long oplog entries are kept. */
+  public static final Setting<Duration> OPLOG_RETENTION =
+      Setting.builder(
+              "replication.oplog-retention",
+              ValueTypes.duration(Duration.ofMillis(100), Duration.ofDays(3650), true))
+          .flag("--oplog-retention")
+          .legacyKey("oplog-retention")
+          .unit("s")
+          .defaultValue(Duration.ofDays(7))
+          .reload(DYNAMIC)
+          .description("Dynamo mode: how long oplog entries are kept; 0 keeps them for ever.")
+          .build();
+
+  /** How far ahead a peer's clock may be. */
+  public static final Setting<Duration> MAX_CLOCK_OFFSET =
+      Setting.builder(
+              "replication.max-clock-offset",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofMinutes(10), false))
+          .flag("--max-clock-offset")
+          .unit("s")
+          .defaultValue(Duration.ofMillis(500))
+          .reload(STATIC)
+          .description("Remote HLCs further ahead than this are refused (D4).")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // limits
+
+  /** The largest HTTP request body. */
+  public static final Setting<Long> MAX_REQUEST_BYTES =
+      Setting.builder("limits.max-request-bytes", ValueTypes.bytes(1024, 64L << 20))
+          .flag("--max-request-bytes")
+          .legacyKey("max-request-bytes")
+          .unit("bytes")
+          .defaultValue(8L << 20)
+          .reload(DYNAMIC)
+          .description("Largest HTTP request body; larger ones get 413 body_too_large.")
+          .build();
+
+  /** The largest document. */
+  public static final Setting<Long> MAX_DOCUMENT_BYTES =
+      Setting.builder("limits.max-document-bytes", ValueTypes.bytes(64, 4L << 20))
+          .flag("--max-document-bytes")
+          .legacyKey("max-document-bytes")
+          .unit("bytes")
+          .defaultValue(1L << 20)
+          .reload(DYNAMIC)
+          .description("Largest document (compact JSON); at most 4 MiB so one fits a peer frame.")
+          .build();
+
+  /** Requests per second each client may make. */
+  public static final Setting<Double> RATE_LIMIT =
+      Setting.builder("limits.rate-limit", ValueTypes.decimal(0, 1_000_000))
+          .flag("--rate-limit")
+          .unit("requests/s")
+          .defaultValue(0.0)
+          .reload(DYNAMIC)
+          .description("Requests per second per client address; 0 turns the limit off.")
+          .build();
+
+  /** How many requests a client may make at once above its rate. */
+  public static final Setting<Integer> RATE_LIMIT_BURST =
+      Setting.builder("limits.rate-limit-burst", ValueTypes.integer(1, 1_000_000))
+          .flag("--rate-limit-burst")
+          .unit("requests")
+          .defaultText("one second of limits.rate-limit")
+          .reload(DYNAMIC)
+          .description("Requests a client may make at once before the rate applies.")
+          .build();
+
+  /** How many clients the rate limiter tracks. */
+  public static final Setting<Integer> RATE_LIMIT_CLIENTS =
+      Setting.builder("limits.rate-limit-clients", ValueTypes.integer(16, 10_000_000))
+          .flag("--rate-limit-clients")
+          .unit("clients")
+          .defaultValue(65_536)
+          .reload(DYNAMIC)
+          .description("Client addresses the rate limiter remembers; the least recent go first.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // log
+
+  /** The log level. */
+  public static final Setting<String> LOG_LEVEL =
+      Setting.builder("log.level", ValueTypes.oneOf("trace", "debug", "info", "warn", "error"))
+          .flag("--log-level")
+          .legacyKey("log-level")
+          .defaultValue("info")
+          .reload(DYNAMIC)
+          .description("Level of the node's own loggers.")
+          .build();
+
+  /** The log format. */
+  public static final Setting<String> LOG_FORMAT =
+      Setting.builder("log.format", ValueTypes.oneOf("text", "json"))
+          .flag("--log-format")
+          .legacyKey("log-format")
+          .defaultValue("text")
+          .reload(STATIC)
+          .description("text: one line per event with key=value pairs; json: one object a line.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // reload (the seed's DynamicReloadConfig)
+
+  /** Whether the config file is watched. */
+  public static final Setting<Boolean> RELOAD_WATCH =
+      Setting.builder("reload.watch", ValueTypes.bool())
+          .flag("--reload-watch")
+          .defaultValue(true)
+          .reload(DYNAMIC)
+          .description("Watch the config file (and env file) and reload when they change.")
+          .build();
+
+  /** The polling fallback of the file watcher. */
+  public static final Setting<Duration> RELOAD_CHECK_INTERVAL =
+      Setting.builder(
+              "reload.check-interval",
+              ValueTypes.duration(Duration.ofMillis(100), Duration.ofDays(1), false))
+          .flag("--reload-check-interval")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(30))
+          .reload(DYNAMIC)
+          .description("How often the config file is also polled (filesystem events can be lost).")
+          .build();
+
+  /** How long one module may take to reload. */
+  public static final Setting<Duration> RELOAD_TIMEOUT =
+      Setting.builder(
+              "reload.reload-timeout",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofMinutes(10), false))
+          .flag("--reload-timeout")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(10))
+          .reload(DYNAMIC)
+          .description("A module that takes longer to reload is abandoned and the reload fails.")
+          .build();
+
+  /** Whether a failed reload rolls back. */
+  public static final Setting<Boolean> RELOAD_ENABLE_ROLLBACK =
+      Setting.builder("reload.enable-rollback", ValueTypes.bool())
+          .flag("--reload-enable-rollback")
+          .defaultValue(true)
+          .reload(DYNAMIC)
+          .description("Roll back the modules already reloaded when a later one fails.")
+          .build();
+
+  /** The first backoff of the reload circuit breaker. */
+  public static final Setting<Duration> RELOAD_BACKOFF_BASE =
+      Setting.builder(
+              "reload.backoff-base",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofHours(1), false))
+          .flag("--reload-backoff-base")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(1))
+          .reload(DYNAMIC)
+          .description("First wait after the circuit breaker opens; it doubles on each failure.")
+          .build();
+
+  /** The largest backoff of the reload circuit breaker. */
+  public static final Setting<Duration> RELOAD_BACKOFF_CAP =
+      Setting.builder(
+              "reload.backoff-cap",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofDays(1), false))
+          .flag("--reload-backoff-cap")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(30))
+          .reload(DYNAMIC)
+          .description("Longest wait of the reload circuit breaker.")
+          .build();
+
+  /** Consecutive failures that open the breaker. */
+  public static final Setting<Integer> RELOAD_FAILURE_THRESHOLD =
+      Setting.builder("reload.failure-threshold", ValueTypes.integer(1, 100))
+          .flag("--reload-failure-threshold")
+          .unit("reloads")
+          .defaultValue(3)
+          .reload(DYNAMIC)
+          .description("Consecutive failed reloads that open the circuit breaker.")
+          .build();
+
+  /** Which modules take part in reloads. */
+  public static final Setting<List<String>> RELOAD_ENABLED_MODULES =
+      Setting.builder(
+              "reload.enabled-modules",
+              ValueTypes.words("module names: " + String.join(", ", MODULES), MODULES::contains))
+          .flag("--reload-enabled-modules")
+          .defaultValue(List.of())
+          .defaultText("(all)")
+          .reload(DYNAMIC)
+          .description("Modules that reload live; a change owned by another one is refused.")
+          .build();
+
+  /** How many reload requests may wait. */
+  public static final Setting<Integer> RELOAD_QUEUE_MAX =
+      Setting.builder("reload.queue-max", ValueTypes.integer(1, 10_000))
+          .flag("--reload-queue-max")
+          .unit("requests")
+          .defaultValue(64)
+          .reload(DYNAMIC)
+          .description("Reload requests that may wait (they are coalesced); more get 503.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // tls
+
+  /** The key store; setting it turns TLS on. */
+  public static final Setting<String> TLS_KEYSTORE =
+      Setting.builder("tls.keystore", ValueTypes.text("a file", s -> !s.isBlank()))
+          .flag("--tls-keystore")
+          .legacyKey("tls-keystore")
+          .defaultText("(none: plain HTTP)")
+          .reload(STATIC)
+          .description("PKCS12/JKS key store: serve HTTPS, and dial peers over TLS.")
+          .build();
+
+  /** The key store's password. */
+  public static final Setting<Secret> TLS_KEYSTORE_PASSWORD =
+      Setting.builder("tls.keystore-password", ValueTypes.secret(1))
+          .flag("--tls-keystore-password")
+          .legacyKey("tls-keystore-password")
+          .secret()
+          .reload(STATIC)
+          .description("Key store password, or ${ENV_NAME}.")
+          .build();
+
+  /** The trust store for peers' certificates. */
+  public static final Setting<String> TLS_TRUSTSTORE =
+      Setting.builder("tls.truststore", ValueTypes.text("a file", s -> !s.isBlank()))
+          .flag("--tls-truststore")
+          .legacyKey("tls-truststore")
+          .defaultText("(the key store's certificates)")
+          .reload(STATIC)
+          .description("Trust store for peers' certificates.")
+          .build();
+
+  /** The trust store's password. */
+  public static final Setting<Secret> TLS_TRUSTSTORE_PASSWORD =
+      Setting.builder("tls.truststore-password", ValueTypes.secret(1))
+          .flag("--tls-truststore-password")
+          .legacyKey("tls-truststore-password")
+          .defaultText("(the key store's)")
+          .secret()
+          .reload(STATIC)
+          .description("Trust store password, or ${ENV_NAME}.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // admin
+
+  /** The admin API's bearer token; the admin API is off without one. */
+  public static final Setting<Secret> ADMIN_TOKEN =
+      Setting.builder("admin.token", ValueTypes.secret(16))
+          .flag("--admin-token")
+          .defaultText("(none: the admin API is off)")
+          .secret()
+          .reload(DYNAMIC)
+          .description("Bearer token of /admin/*; use ${ENV_NAME} or SKEIN_ADMIN_TOKEN.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // discovery
+
+  /** Whether LAN discovery runs. */
+  public static final Setting<Boolean> DISCOVERY_ENABLED =
+      Setting.builder("discovery.enabled", ValueTypes.bool())
+          .flag("--discovery")
+          .legacyKey("discovery")
+          .defaultValue(false)
+          .reload(DYNAMIC)
+          .description("Dynamo mode: beacon on the LAN and admit authenticated peers that answer.")
+          .build();
+
+  /** The discovery UDP port. */
+  public static final Setting<Integer> DISCOVERY_PORT =
+      Setting.builder("discovery.port", ValueTypes.integer(1, 65535))
+          .flag("--discovery-port")
+          .legacyKey("discovery-port")
+          .defaultValue(9999)
+          .reload(RESTART_COMPONENT)
+          .description("UDP port beacons are sent to and received on.")
+          .build();
+
+  /** Where beacons go. */
+  public static final Setting<List<String>> DISCOVERY_TARGETS =
+      Setting.builder(
+              "discovery.targets", ValueTypes.words("host:port[,host:port]", Settings::isHostPort))
+          .flag("--discovery-targets")
+          .legacyKey("discovery-targets")
+          .defaultText("255.255.255.255:{discovery.port}")
+          .reload(RESTART_COMPONENT)
+          .description("Where beacons go.")
+          .build();
+
+  /** How long a discovered peer may be silent. */
+  public static final Setting<Duration> DISCOVERY_EXPIRY =
+      Setting.builder("discovery.expiry", ValueTypes.duration(MS, DAY, false))
+          .flag("--discovery-expiry")
+          .legacyKey("discovery-expiry")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(10))
+          .reload(DYNAMIC)
+          .description("A discovered peer silent this long leaves the active membership.")
+          .build();
+
+  /** How often a beacon goes out. */
+  public static final Setting<Duration> DISCOVERY_INTERVAL =
+      Setting.builder(
+              "discovery.interval",
+              ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(10), false))
+          .flag("--discovery-interval")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(1))
+          .reload(DYNAMIC)
+          .description("How often a beacon goes out.")
+          .build();
+
+  /** The catalog: every setting above, and the rules over several of them. */
+  public static final SettingsCatalog CATALOG =
+      new SettingsCatalog(
+          List.of(
+              NODE_ID,
+              NODE_HOST,
+              NODE_PORT,
+              NODE_DATA_DIR,
+              NODE_DURABILITY,
+              CLUSTER_MODE,
+              CLUSTER_ROLE,
+              CLUSTER_PEERS,
+              CLUSTER_ID,
+              CLUSTER_SECRET,
+              SYNC_INTERVAL,
+              ELECTION_INTERVAL,
+              HEARTBEAT,
+              REPLICATION_TIMEOUT,
+              OPLOG_RETENTION,
+              MAX_CLOCK_OFFSET,
+              MAX_REQUEST_BYTES,
+              MAX_DOCUMENT_BYTES,
+              RATE_LIMIT,
+              RATE_LIMIT_BURST,
+              RATE_LIMIT_CLIENTS,
+              LOG_LEVEL,
+              LOG_FORMAT,
+              RELOAD_WATCH,
+              RELOAD_CHECK_INTERVAL,
+              RELOAD_TIMEOUT,
+              RELOAD_ENABLE_ROLLBACK,
+              RELOAD_BACKOFF_BASE,
+              RELOAD_BACKOFF_CAP,
+              RELOAD_FAILURE_THRESHOLD,
+              RELOAD_ENABLED_MODULES,
+              RELOAD_QUEUE_MAX,
+              TLS_KEYSTORE,
+              TLS_KEYSTORE_PASSWORD,
+              TLS_TRUSTSTORE,
+              TLS_TRUSTSTORE_PASSWORD,
+              ADMIN_TOKEN,
+              DISCOVERY_ENABLED,
+              DISCOVERY_PORT,
+              DISCOVERY_TARGETS,
+              DISCOVERY_EXPIRY,
+              DISCOVERY_INTERVAL),
+          List.of(
+              new ConfigRule(
+                  List.of(MAX_DOCUMENT_BYTES.path(), MAX_REQUEST_BYTES.path()),
+                  Settings::documentFitsRequest),
+              new ConfigRule(
+                  List.of(CLUSTER_PEERS.path(), NODE_ID.path()), Settings::peersExcludeSelf),
+              new ConfigRule(
+                  List.of(HEARTBEAT.path(), ELECTION_INTERVAL.path()),
+                  Settings::heartbeatBelowElection),
+              new ConfigRule(
+                  List.of(DISCOVERY_ENABLED.path(), CLUSTER_MODE.path()),
+                  Settings::discoveryNeedsDynamo),
+              new ConfigRule(
+                  List.of(CLUSTER_SECRET.path(), NODE_HOST.path(), CLUSTER_PEERS.path()),
+                  Settings::peersNeedSecret),
+              new ConfigRule(
+                  List.of(CLUSTER_SECRET.path(), DISCOVERY_ENABLED.path()),
+                  Settings::discoveryNeedsSecret),
+              new ConfigRule(
+                  List.of(TLS_KEYSTORE_PASSWORD.path(), TLS_KEYSTORE.path()),
+                  Settings::tlsComplete),
+              new ConfigRule(
+                  List.of(RELOAD_BACKOFF_BASE.path(), RELOAD_BACKOFF_CAP.path()),
+                  c ->
+                      c.get(RELOAD_BACKOFF_BASE).compareTo(c.get(RELOAD_BACKOFF_CAP)) > 0
+                          ? "reload.backoff-base must not exceed reload.backoff-cap"
+                          : null)));
+
+  // ---------------------------------------------------------------------------------------------
+  // Derived values: each one reads only the settings above.
+
+  /** Returns the heartbeat: the setting, or a fifth of the election interval. */
+  public static Duration heartbeat(Config config) {
+    Duration set = config.find(HEARTBEAT);
+    return set != null ? set : config.get(ELECTION_INTERVAL).dividedBy(5);
+  }
+
+  /** Returns the rate limiter's burst: the setting, or one second of the rate (at least 1). */
+  public static int rateLimitBurst(Config config) {
+    Integer set = config.find(RATE_LIMIT_BURST);
+    return set != null ? set : (int) Math.max(1, Math.ceil(config.get(RATE_LIMIT)));
+  }
+
+  /** Returns whether a host names the loopback interface (by literal; no DNS lookup). */
+  public static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+  }
+
+  private static @Nullable String nodeIdProblem(String id) {
+    try {
+      NodeId.of(id);
+      return null;
+    } catch (InvalidNameException e) {
+      return String.valueOf(e.getMessage());
+    }
+  }
+
+  private static boolean isHostPort(String target) {
+    int colon = target.lastIndexOf(':');
+    if (colon < 1) {
+      return false;
+    }
+    try {
+      int port = Integer.parseInt(target.substring(colon + 1));
+      return port >= 1 && port <= 65535;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  private static @Nullable String documentFitsRequest(Config c) {
+    return c.get(MAX_DOCUMENT_BYTES) > c.get(MAX_REQUEST_BYTES)
+        ? "limits.max-document-bytes ("
+            + c.get(MAX_DOCUMENT_BYTES)
+            + ") must not exceed limits.max-request-bytes ("
+            + c.get(MAX_REQUEST_BYTES)
+            + ")"
+        : null;
+  }
+
+  private static @Nullable String peersExcludeSelf(Config c) {
+    for (PeerAddress peer : c.get(CLUSTER_PEERS)) {
+      if (peer.nodeId().value().equals(c.get(NODE_ID))) {
+        return "node_id " + peer.nodeId() + " is this node's own id (node.id)";
+      }
+    }
+    return null;
+  }
+
+  private static @Nullable String heartbeatBelowElection(Config c) {
+    Duration heartbeat = c.find(HEARTBEAT);
+    return heartbeat != null && heartbeat.compareTo(c.get(ELECTION_INTERVAL)) >= 0
+        ? "replication.heartbeat must be shorter than replication.election-interval"
+        : null;
+  }
+
+  private static @Nullable String discoveryNeedsDynamo(Config c) {
+    return c.get(DISCOVERY_ENABLED) && c.get(CLUSTER_MODE).equals("leader")
+        ? "discovery is for cluster.mode dynamo; leader mode elects among a fixed membership, so"
+            + " list every member in cluster.peers (--peers)"
+        : null;
+  }
+
+  private static @Nullable String peersNeedSecret(Config c) {
+    boolean local =
+        isLoopback(c.get(NODE_HOST))
+            && c.get(CLUSTER_PEERS).stream().allMatch(p -> isLoopback(p.host()));
+    return c.find(CLUSTER_SECRET) == null && !c.get(CLUSTER_PEERS).isEmpty() && !local
+        ? "peers on other machines need a cluster secret; set --cluster-secret ${ENV_NAME} or the"
+            + " SKEIN_CLUSTER_SECRET variable (only a cluster entirely on 127.0.0.1 may run"
+            + " without one)"
+        : null;
+  }
+
+  private static @Nullable String discoveryNeedsSecret(Config c) {
+    if (c.find(CLUSTER_SECRET) != null || !c.get(DISCOVERY_ENABLED)) {
+      return null;
+    }
+    List<String> targets = c.find(DISCOVERY_TARGETS);
+    boolean local =
+        isLoopback(c.get(NODE_HOST))
+            && targets != null
+            && !targets.isEmpty()
+            && targets.stream().allMatch(t -> isLoopback(t.substring(0, t.lastIndexOf(':'))));
+    return local
+        ? null
+        : "LAN discovery beyond 127.0.0.1 needs a cluster secret; set --cluster-secret"
+            + " ${ENV_NAME} or the SKEIN_CLUSTER_SECRET variable";
+  }
+
+  private static @Nullable String tlsComplete(Config c) {
+    boolean keystore = c.find(TLS_KEYSTORE) != null;
+    if (!keystore && (c.find(TLS_KEYSTORE_PASSWORD) != null || c.find(TLS_TRUSTSTORE) != null)) {
+      return "tls.keystore (--tls-keystore) is required with the other tls settings";
+    }
+    if (keystore && c.find(TLS_KEYSTORE_PASSWORD) == null) {
+      return "tls.keystore-password (--tls-keystore-password) is required with tls.keystore (a"
+          + " ${ENV_NAME} reference keeps it out of ps and shell history)";
+    }
+    return null;
+  }
+}

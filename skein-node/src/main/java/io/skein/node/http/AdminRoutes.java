@@ -1,0 +1,294 @@
+package io.skein.node.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cloudevents.CloudEvent;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.skein.InvalidRequestException;
+import io.skein.core.config.Config;
+import io.skein.core.config.ConfigChange;
+import io.skein.core.config.Secret;
+import io.skein.core.config.Setting;
+import io.skein.core.config.Violation;
+import io.skein.internal.events.EventBus;
+import io.skein.internal.events.NodeEvents;
+import io.skein.internal.json.Json;
+import io.skein.internal.runtime.ReloadOrchestrator;
+import io.skein.node.config.Settings;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The admin API (DESIGN.md "Admin API"): {@code POST /admin/reload}, {@code POST
+ * /admin/reload/reset}, {@code GET /admin/config} and {@code GET /admin/events}.
+ *
+ * <p>It is off unless {@code admin.token} is set: then every route answers {@code 403
+ * admin_disabled}, naming the setting. With a token, a request without {@code Authorization: Bearer
+ * <token>} gets {@code 401 unauthorized}. The token is compared in constant time, and it is read
+ * from the running configuration on every request, so a reload rotates it.
+ */
+final class AdminRoutes {
+  /** The most event streams open at once; more get {@code 503 overloaded}. */
+  static final int EVENT_STREAMS_MAX = 16;
+
+  /** Events an event stream may fall behind by before it drops some (and says so). */
+  static final int EVENT_QUEUE_MAX = 1_024;
+
+  /** The longest a {@code POST /admin/reload} waits for its reload. */
+  static final long RELOAD_WAIT_MS = 15 * 60_000;
+
+  private static final long KEEPALIVE_MS = 5_000;
+
+  private final NodeHandle node;
+  private final HttpApi api;
+  private final Semaphore streams = new Semaphore(EVENT_STREAMS_MAX);
+
+  AdminRoutes(NodeHandle node, HttpApi api) {
+    this.node = node;
+    this.api = api;
+  }
+
+  void register(RoutesConfig routes) {
+    routes.before("/admin/*", this::authorize);
+    routes.post("/admin/reload", HttpApi.named("/admin/reload", this::reload));
+    routes.post("/admin/reload/reset", HttpApi.named("/admin/reload/reset", this::reset));
+    routes.get("/admin/config", HttpApi.named("/admin/config", this::config));
+    routes.get("/admin/events", HttpApi.named("/admin/events", this::events));
+  }
+
+  private void authorize(Context ctx) {
+    Secret token = node.config().find(Settings.ADMIN_TOKEN);
+    if (token == null) {
+      throw new AdminException(
+          403,
+          "admin_disabled",
+          "the admin API is off: set admin.token (--admin-token ${ENV_NAME}, or the"
+              + " SKEIN_ADMIN_TOKEN variable) to turn it on");
+    }
+    String header = ctx.header("Authorization");
+    String presented =
+        header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+            ? header.substring(7).strip()
+            : "";
+    boolean match =
+        MessageDigest.isEqual(
+            presented.getBytes(StandardCharsets.UTF_8),
+            token.value().getBytes(StandardCharsets.UTF_8));
+    if (!match) {
+      ctx.header("WWW-Authenticate", "Bearer realm=\"skein-admin\"");
+      throw new AdminException(
+          401,
+          "unauthorized",
+          header == null
+              ? "the admin API needs Authorization: Bearer <admin token>"
+              : "the admin token is wrong");
+    }
+  }
+
+  private void reload(Context ctx) throws InterruptedException {
+    Set<String> sections = sections(ctx);
+    ReloadOrchestrator.Result result;
+    try {
+      result = node.reloads().request("api", sections).get(RELOAD_WAIT_MS, TimeUnit.MILLISECONDS);
+    } catch (ReloadOrchestrator.BackingOffException e) {
+      backingOff(ctx, e);
+      return;
+    } catch (ReloadOrchestrator.QueueFullException e) {
+      throw new io.skein.OverloadedException(String.valueOf(e.getMessage()));
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof ReloadOrchestrator.BackingOffException backingOff) {
+        backingOff(ctx, backingOff);
+        return;
+      }
+      throw new AdminException(503, "reload_unavailable", String.valueOf(e.getCause()));
+    } catch (TimeoutException e) {
+      throw new AdminException(
+          504, "reload_timeout", "the reload did not finish within " + RELOAD_WAIT_MS + " ms");
+    }
+    DocumentRoutes.json(ctx.status(status(result)), resultJson(result));
+  }
+
+  private static int status(ReloadOrchestrator.Result result) {
+    return switch (result.outcome()) {
+      case COMPLETED, NO_CHANGE -> 200;
+      case FAILED, ROLLED_BACK -> 422;
+    };
+  }
+
+  /** The answer of {@code POST /admin/reload} (also used by the CLI's output). */
+  static ObjectNode resultJson(ReloadOrchestrator.Result result) {
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    if (result.outcome() == ReloadOrchestrator.Outcome.FAILED
+        || result.outcome() == ReloadOrchestrator.Outcome.ROLLED_BACK) {
+      body.putObject("error")
+          .put(
+              "code",
+              result.outcome() == ReloadOrchestrator.Outcome.ROLLED_BACK
+                  ? "reload_rolled_back"
+                  : "reload_failed")
+          .put("message", String.valueOf(result.error()));
+    }
+    body.put("reloadId", result.reloadId());
+    body.put("outcome", result.outcome().wireName());
+    if (result.failedModule() == null) {
+      body.putNull("failedModule");
+    } else {
+      body.put("failedModule", result.failedModule());
+    }
+    ArrayNode changes = body.putArray("changes");
+    for (ConfigChange change : result.changes()) {
+      ObjectNode item = changes.addObject().put("fieldPath", change.fieldPath());
+      item.set("oldValue", change.setting().json(change.oldValue()));
+      item.set("newValue", change.setting().json(change.newValue()));
+    }
+    if (!result.violations().isEmpty()) {
+      ArrayNode violations = body.putArray("violations");
+      for (Violation violation : result.violations()) {
+        violations
+            .addObject()
+            .put("path", violation.path())
+            .put("origin", violation.origin())
+            .put("message", violation.message());
+      }
+    }
+    return body;
+  }
+
+  private static void backingOff(Context ctx, ReloadOrchestrator.BackingOffException e) {
+    long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+    ctx.header("Retry-After", Long.toString(seconds));
+    ApiErrors.write(ctx, 503, "backing_off", String.valueOf(e.getMessage()));
+  }
+
+  private Set<String> sections(Context ctx) {
+    String text = DocumentRoutes.body(ctx);
+    if (text.isBlank()) {
+      return Set.of();
+    }
+    JsonNode body = Json.parseObject(text, "the reload request");
+    JsonNode list = body.get("sections");
+    if (body.size() != (list == null ? 0 : 1)) {
+      throw new InvalidRequestException(
+          "invalid_reload", "the reload request takes only \"sections\": [\"replication\", ...]");
+    }
+    Set<String> sections = new LinkedHashSet<>();
+    if (list == null) {
+      return sections;
+    }
+    Set<String> known = node.config().catalog().sections();
+    if (!list.isArray()) {
+      throw new InvalidRequestException("invalid_sections", "\"sections\" must be an array");
+    }
+    for (JsonNode item : list) {
+      if (!item.isTextual() || !known.contains(item.asText())) {
+        throw new InvalidRequestException(
+            "invalid_sections",
+            "unknown section " + item + "; the sections are " + String.join(", ", known));
+      }
+      sections.add(item.asText());
+    }
+    return sections;
+  }
+
+  private void reset(Context ctx) {
+    node.reloads().resetBreaker();
+    DocumentRoutes.json(
+        ctx, Json.MAPPER.createObjectNode().put("breaker", node.reloads().breakerState()));
+  }
+
+  private void config(Context ctx) {
+    DocumentRoutes.json(ctx, configJson(node.config(), node.reloads()));
+  }
+
+  /** Every setting with its value (secrets redacted), source, reload class, unit and default. */
+  static ObjectNode configJson(Config config, ReloadOrchestrator reloads) {
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    ArrayNode settings = body.putArray("settings");
+    for (Config.Entry entry : config.entries()) {
+      Setting<?> setting = entry.setting();
+      ObjectNode item = settings.addObject().put("path", setting.path());
+      item.set("value", setting.json(entry.value()));
+      item.put("source", entry.source()).put("reloadClass", setting.reloadClass().wireName());
+      if (setting.unit() != null) {
+        item.put("unit", setting.unit());
+      }
+      item.put("default", setting.secret() ? Secret.REDACTED : setting.defaultText());
+    }
+    body.putObject("reload")
+        .put("breaker", reloads.breakerState())
+        .put("backoffSeconds", reloads.backoffRemaining().toMillis() / 1000.0);
+    return body;
+  }
+
+  private void events(Context ctx) throws IOException, InterruptedException {
+    if (!streams.tryAcquire()) {
+      throw new io.skein.OverloadedException(
+          EVENT_STREAMS_MAX + " event streams are open; retry later");
+    }
+    try (EventBus.Subscriber subscriber = node.events().subscribe(EVENT_QUEUE_MAX)) {
+      ctx.status(200);
+      ctx.res().setContentType("text/event-stream");
+      ctx.res().setCharacterEncoding("UTF-8");
+      ctx.res().setHeader("Cache-Control", "no-cache");
+      OutputStream out = ctx.res().getOutputStream();
+      write(out, ": skein node events\n\n");
+      pump(out, subscriber);
+    } catch (IOException e) {
+      // The client went away: that is how a stream normally ends.
+    } finally {
+      streams.release();
+    }
+  }
+
+  private void pump(OutputStream out, EventBus.Subscriber subscriber)
+      throws IOException, InterruptedException {
+    while (!api.isStopping()) {
+      CloudEvent event = subscriber.poll(KEEPALIVE_MS);
+      long dropped = subscriber.takeDropped();
+      if (dropped > 0) {
+        write(out, ": " + dropped + " events dropped: this stream fell behind\n\n");
+      }
+      if (event == null) {
+        write(out, ": keepalive\n\n");
+        continue;
+      }
+      write(
+          out,
+          "id: "
+              + event.getId()
+              + "\nevent: "
+              + event.getType()
+              + "\ndata: "
+              + NodeEvents.toJson(event)
+              + "\n\n");
+    }
+  }
+
+  private static void write(OutputStream out, String text) throws IOException {
+    out.write(text.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  /** An admin error with its own status and code. */
+  static final class AdminException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int status;
+    final String code;
+
+    AdminException(int status, String code, String message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+}

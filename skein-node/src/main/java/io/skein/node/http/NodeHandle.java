@@ -1,0 +1,42 @@
+package io.skein.node.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.skein.Skein;
+import io.skein.core.config.Config;
+import io.skein.internal.events.EventBus;
+import io.skein.internal.runtime.ReloadOrchestrator;
+import io.skein.internal.transport.PeerTransport;
+
+/**
+ * What the HTTP routes read on every request: the node's current store, configuration, transport
+ * and reload engine. Routes never hold these from construction, so a component can replace what it
+ * owns (a reopened store, a new configuration snapshot) without rebuilding the routes.
+ *
+ * <p>Implementations are thread-safe and never block.
+ */
+public interface NodeHandle {
+  /**
+   * Returns the store.
+   *
+   * @throws io.skein.ClosedException if the node is not serving
+   */
+  Skein skein();
+
+  /** Returns the configuration the node runs now. */
+  Config config();
+
+  /** Returns the peer transport (it exists even without peers). */
+  PeerTransport transport();
+
+  /** Returns the metrics registry. */
+  PrometheusMeterRegistry meters();
+
+  /** Returns the port the API is bound to (the real one with port 0). */
+  int port();
+
+  /** Returns the reload engine. */
+  ReloadOrchestrator reloads();
+
+  /** Returns the event bus ({@code GET /admin/events}). */
+  EventBus events();
+}

@@ -1,0 +1,90 @@
+package io.skein.node.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.skein.core.config.Config;
+import io.skein.core.config.Setting;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The catalog is the one place a setting is declared (D13): every {@code Setting} constant is in
+ * it, each has a reload class, a unit where it measures something, a flag, and a line in {@code
+ * docs/configuration.md}. Run with {@code -Dskein.writeDocs=true} to regenerate the page's table.
+ */
+class SettingsCatalogTest {
+  private static final Path PAGE = Path.of("..", "docs", "configuration.md");
+
+  @Test
+  void everySettingConstantIsInTheCatalog() throws Exception {
+    List<Setting<?>> declared = new ArrayList<>();
+    for (Field field : Settings.class.getDeclaredFields()) {
+      if (Modifier.isStatic(field.getModifiers()) && field.getType() == Setting.class) {
+        declared.add((Setting<?>) field.get(null));
+      }
+    }
+    assertThat(Settings.CATALOG.settings()).containsExactlyInAnyOrderElementsOf(declared);
+  }
+
+  @Test
+  void everySettingHasAReloadClassAUnitWhereItMeasuresAndAFlag() {
+    for (Setting<?> setting : Settings.CATALOG.settings()) {
+      assertThat(setting.reloadClass()).as(setting.path()).isNotNull();
+      assertThat(setting.description()).as(setting.path()).isNotBlank();
+      assertThat(setting.flag()).as(setting.path()).isNotNull();
+      if (setting.type().measured()) {
+        assertThat(setting.unit()).as(setting.path() + " measures something").isNotNull();
+      }
+    }
+  }
+
+  @Test
+  void theDefaultsResolveAndKeepTheSeedsValues() {
+    Config config = NodeSettings.resolve(ConfigSources.builder().build());
+    assertThat(config.get(Settings.NODE_PORT)).isEqualTo(9000);
+    assertThat(config.get(Settings.NODE_HOST)).isEqualTo("127.0.0.1");
+    assertThat(config.get(Settings.CLUSTER_MODE)).isEqualTo("leader");
+    assertThat(config.get(Settings.ELECTION_INTERVAL)).hasMillis(500);
+    assertThat(Settings.heartbeat(config)).hasMillis(100);
+    assertThat(config.get(Settings.REPLICATION_TIMEOUT)).hasMillis(2_000);
+    assertThat(config.get(Settings.SYNC_INTERVAL)).hasMillis(2_000);
+    assertThat(config.get(Settings.MAX_CLOCK_OFFSET)).hasMillis(500);
+    assertThat(config.get(Settings.MAX_DOCUMENT_BYTES)).isEqualTo(1L << 20);
+    assertThat(config.get(Settings.MAX_REQUEST_BYTES)).isEqualTo(8L << 20);
+    assertThat(config.get(Settings.RELOAD_CHECK_INTERVAL)).hasSeconds(30);
+    assertThat(config.get(Settings.RELOAD_TIMEOUT)).hasSeconds(10);
+    assertThat(config.get(Settings.RELOAD_ENABLE_ROLLBACK)).isTrue();
+    assertThat(config.get(Settings.RELOAD_BACKOFF_BASE)).hasSeconds(1);
+    assertThat(config.get(Settings.RELOAD_BACKOFF_CAP)).hasSeconds(30);
+  }
+
+  @Test
+  void theReferencePageListsEverySettingAsTheCatalogDeclaresIt() throws Exception {
+    String generated = ConfigurationReference.markdown(Settings.CATALOG);
+    String page = Files.readString(PAGE);
+    int begin = page.indexOf(ConfigurationReference.BEGIN);
+    int end = page.indexOf(ConfigurationReference.END);
+    assertThat(begin).as("the page has the BEGIN marker").isNotNegative();
+    assertThat(end).as("the page has the END marker").isGreaterThan(begin);
+    String current = page.substring(begin + ConfigurationReference.BEGIN.length(), end);
+    if (Boolean.getBoolean("skein.writeDocs") && !current.equals(generated)) {
+      Files.writeString(
+          PAGE,
+          page.substring(0, begin + ConfigurationReference.BEGIN.length())
+              + generated
+              + page.substring(end));
+      current = generated;
+    }
+    assertThat(current)
+        .as("docs/configuration.md is out of date: run the test with -Dskein.writeDocs=true")
+        .isEqualTo(generated);
+    for (Setting<?> setting : Settings.CATALOG.settings()) {
+      assertThat(current).contains("`" + setting.path() + "`");
+    }
+  }
+}
