@@ -9,11 +9,15 @@
 # results-replication-{quick,full}.md, with --leader: results-leader-{quick,full}.md); progress goes
 # to stderr.
 #
-# Usage: skein-bench/run.sh [--quick] [--replication | --leader] [--jmh] [--no-build] [--offline]
+# With --reload, ReloadBench: the time from a config file write to the change being applied.
+#
+# Usage: skein-bench/run.sh [--quick] [--replication | --leader | --reload] [--jmh] [--no-build]
+#                           [--offline]
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
 #   (default)      the full run, about 11 minutes
 #   --replication  ReplicationBench instead: about 35 s with --quick, 3 minutes without
 #   --leader       LeaderBench instead: about 1 minute with --quick, 4 minutes without
+#   --reload       ReloadBench instead: about 20 s
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
 #   --offline      build with Maven offline (-o)
@@ -29,6 +33,7 @@ fi
 mode=full
 replication=false
 leader=false
+reload=false
 jmh=false
 build=true
 maven_flags=(-B -q --no-transfer-progress)
@@ -37,11 +42,12 @@ for arg in "$@"; do
     --quick) mode=quick ;;
     --replication) replication=true ;;
     --leader) leader=true ;;
+    --reload) reload=true ;;
     --jmh) jmh=true ;;
     --no-build) build=false ;;
     --offline) maven_flags+=(-o) ;;
     -h | --help)
-      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -100,7 +106,15 @@ if { $replication || $leader; } && [ ! -f "$node_jar" ]; then
   exit 1
 fi
 
-if $leader; then
+if $reload; then
+  results=skein-bench/target/results-reload-$mode.md
+  {
+    machine
+    echo "## Configuration reload"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.ReloadBench "${runner_flags[@]}"
+  } | tee "$results"
+elif $leader; then
   results=skein-bench/target/results-leader-$mode.md
   {
     machine
