@@ -66,7 +66,7 @@ jar=skein-bench/target/skein-benchmarks.jar
 if $build; then
   echo "building (skipping tests) ..." >&2
   ./mvnw "${maven_flags[@]}" -Dmaven.test.skip=true -Dspotless.check.skip=true install \
-    -pl skein-core,skein-testkit,skein-node
+    -pl skein-core,skein-testkit,skein-node -am
   ./mvnw "${maven_flags[@]}" -DskipTests package -pl skein-bench
 fi
 if [ ! -f "$jar" ]; then
