@@ -246,6 +246,33 @@ class ConfigReloadIT {
     assertEveryAcknowledgedWriteIsEverywhere(load);
   }
 
+  @Test
+  void sighupReloadsANodeThatDoesNotWatchItsFile() throws Exception {
+    ports[1] = NodeProcess.freeLoopbackPort();
+    Path file = dir.resolve("alone.yaml");
+    Files.writeString(file, yaml("2s", "info", "") + "cluster:\n  mode: dynamo\n");
+    NodeProcess node =
+        ItSupport.startNode(
+            dir,
+            1,
+            ports[1],
+            "--data-dir",
+            dir.resolve("alone").toString(),
+            "--config",
+            file.toString(),
+            "--reload-watch",
+            "false");
+    nodes.put(1, node);
+    replace(file, yaml("2s", "warn", "") + "cluster:\n  mode: dynamo\n");
+    Thread.sleep(1_000);
+    assertThat(setting(1, "log.level")).as("not watched: nothing applies yet").isEqualTo("info");
+    Process kill =
+        new ProcessBuilder("kill", "-HUP", Long.toString(node.pid())).inheritIO().start();
+    assertThat(kill.waitFor()).isZero();
+    awaitSetting(1, "log.level", "warn");
+    assertThat(node.isAlive()).isTrue();
+  }
+
   private void assertEveryAcknowledgedWriteIsEverywhere(WriteLoad load) throws Exception {
     Map<String, String> acknowledged = new HashMap<>(load.acknowledged());
     assertThat(acknowledged).isNotEmpty();
