@@ -29,8 +29,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * A deterministic run of a leader-mode cluster (D1-D3) in virtual time, from one seeded PRNG:
  * client writes to random nodes with random write concerns, message loss, duplication and
- * reordering, crashes and restarts from durable state, symmetric and asymmetric partitions and slow
- * nodes; then a quiet phase. Checked throughout and at the end:
+ * reordering, crashes and restarts from durable state, symmetric and asymmetric partitions, slow
+ * nodes, and on about one seed in three timings changed at run time; then a quiet phase. Checked
+ * throughout and at the end:
  *
  * <ul>
  *   <li>election safety: at most one primary per epoch, and every entry of an epoch comes from that
@@ -62,6 +63,8 @@ public final class LeaderSimulation {
    * @param delayMaxMs the largest network delay
    * @param crashesPerMinute crash/restart events per minute
    * @param partitionsPerMinute partition/heal events per minute
+   * @param reconfigurationsPerMinute how often a member's timings change, on the seeds that
+   *     reconfigure (about one in three); 0 for never
    */
   public record Config(
       int nodes,
@@ -72,15 +75,16 @@ public final class LeaderSimulation {
       double duplicateRate,
       long delayMaxMs,
       double crashesPerMinute,
-      double partitionsPerMinute) {
-    /** Three nodes under every fault. */
+      double partitionsPerMinute,
+      double reconfigurationsPerMinute) {
+    /** Three nodes under every fault, timings changed at run time included. */
     public static Config faulty() {
-      return new Config(3, 20_000, 15_000, 40, 0.05, 0.05, 40, 6, 6);
+      return new Config(3, 20_000, 15_000, 40, 0.05, 0.05, 40, 6, 6, 12);
     }
 
-    /** Five nodes under every fault. */
+    /** Five nodes under every fault, timings changed at run time included. */
     public static Config faultyFive() {
-      return new Config(5, 20_000, 15_000, 40, 0.05, 0.05, 40, 8, 8);
+      return new Config(5, 20_000, 15_000, 40, 0.05, 0.05, 40, 8, 8, 12);
     }
   }
 
@@ -106,6 +110,12 @@ public final class LeaderSimulation {
 
     /** Crashes of a primary after its appends left and before its own write of them. */
     public long tornCrashes;
+
+    /** Timings changed at run time ({@link LeaderInput.Reconfigure}), restorations included. */
+    public long reconfigurations;
+
+    /** Of those, the ones made while a partition was in force. */
+    public long reconfigurationsPartitioned;
   }
 
   private record InFlight(long deliverAtMs, long order, NodeId to, LeaderMessage message)
@@ -130,6 +140,7 @@ public final class LeaderSimulation {
   private final Map<Long, OplogEntry> committed = new HashMap<>();
   private final List<Acknowledged> acknowledged = new ArrayList<>();
   private final Stats stats = new Stats();
+  private final Reconfigurations reconfigurations;
   private long nowMs;
   private long order;
   private long nextRequestId = 1;
@@ -139,6 +150,7 @@ public final class LeaderSimulation {
     this.seed = seed;
     this.config = config;
     this.random = new Random(seed);
+    this.reconfigurations = new Reconfigurations(seed, config.reconfigurationsPerMinute(), 5);
     List<NodeId> ids = new ArrayList<>();
     for (int i = 1; i <= config.nodes(); i++) {
       ids.add(NodeId.of(Integer.toString(i)));
@@ -170,6 +182,7 @@ public final class LeaderSimulation {
               node.restart();
             }
           }
+          settleTimings();
         }
         if (!quiet) {
           injectFaults();
@@ -234,6 +247,55 @@ public final class LeaderSimulation {
       if (!slow.remove(node)) {
         slow.add(node);
       }
+    }
+    if (reconfigurations.due()) {
+      Node node = nodes.get(reconfigurations.node(nodes.size()));
+      if (node.alive) {
+        reconfigure(node, reconfigurations.restores() ? original(node) : randomTimings());
+      }
+    }
+  }
+
+  /**
+   * Random timings, as an operator might set them: an election interval of 150 ms to 2 s with
+   * heartbeats at a fifth of it, and a replication timeout of 0.5 to 5 s.
+   */
+  private LeaderInput.Reconfigure randomTimings() {
+    long electionIntervalMs = reconfigurations.between(150, 2_000);
+    return new LeaderInput.Reconfigure(
+        electionIntervalMs, electionIntervalMs / 5, reconfigurations.between(500, 5_000));
+  }
+
+  private static LeaderInput.Reconfigure original(Node node) {
+    LeaderConfig original = node.config;
+    return new LeaderInput.Reconfigure(
+        original.electionIntervalMs(), original.heartbeatMs(), original.replicationTimeoutMs());
+  }
+
+  /**
+   * At the quiet phase, gives every member the same timings, as the end of an operator's rollout
+   * does: the original ones or one random set. Members that keep disagreeing need not settle: a
+   * follower whose election timeout is shorter than the primary's heartbeat keeps standing for
+   * election (found by seed 2,120), which costs liveness, never safety, and the convergence checker
+   * needs a settled cluster.
+   */
+  private void settleTimings() {
+    if (!reconfigurations.enabled()) {
+      return;
+    }
+    LeaderInput.Reconfigure timings =
+        reconfigurations.restores() ? original(nodes.get(0)) : randomTimings();
+    for (Node node : nodes) {
+      reconfigure(node, timings);
+    }
+  }
+
+  private void reconfigure(Node node, LeaderInput.Reconfigure timings) {
+    node.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
+    node.core.step(timings);
+    stats.reconfigurations++;
+    if (!cut.isEmpty()) {
+      stats.reconfigurationsPartitioned++;
     }
   }
 
@@ -315,7 +377,7 @@ public final class LeaderSimulation {
     for (Node node : nodes) {
       if (!primary.id.equals(node.core.leader())) {
         throw new SimulationFailure(
-            node.id + " follows " + node.core.leader() + ", not " + primary.id);
+            node.id + " follows " + node.core.leader() + ", not " + primary.id + members());
       }
       if (!node.log.equals(primary.log)) {
         throw new SimulationFailure(
@@ -340,6 +402,25 @@ public final class LeaderSimulation {
     }
   }
 
+  /** Each member's role, epoch and timings, for a failure message. */
+  private String members() {
+    StringBuilder members = new StringBuilder();
+    for (Node node : nodes) {
+      LeaderConfig timings = node.core.config();
+      members.append(
+          String.format(
+              "%n  node %s: %s in epoch %d, election interval %d ms, heartbeat %d ms,"
+                  + " replication timeout %d ms",
+              node.id,
+              node.core.role(),
+              node.core.epoch(),
+              timings.electionIntervalMs(),
+              timings.heartbeatMs(),
+              timings.replicationTimeoutMs()));
+    }
+    return members.toString();
+  }
+
   /** Returns each node's log, for scenario assertions. */
   public Map<NodeId, List<OplogEntry>> logs() {
     Map<NodeId, List<OplogEntry>> logs = new TreeMap<>();
@@ -349,7 +430,10 @@ public final class LeaderSimulation {
     return logs;
   }
 
-  /** One member: a core plus the durable state a real node keeps. */
+  /**
+   * One member: a core plus the durable state a real node keeps. A restart keeps the timings the
+   * member had, as a reloaded config file's survive a restart; {@link #config} is the original.
+   */
   private final class Node {
     final NodeId id;
     final LeaderConfig config;
@@ -378,7 +462,7 @@ public final class LeaderSimulation {
       }
       core =
           LeaderCore.restore(
-              config, new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc));
+              core.config(), new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc));
       alive = true;
     }
 

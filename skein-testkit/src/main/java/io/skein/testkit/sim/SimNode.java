@@ -37,7 +37,7 @@ import org.jspecify.annotations.Nullable;
 final class SimNode {
   final NodeId id;
   final long clockSkewMs;
-  private final ReplicaConfig config;
+  private final ReplicaConfig originalConfig;
   private final Consumer<OplogEntry> history;
 
   // Durable state.
@@ -63,7 +63,7 @@ final class SimNode {
    */
   SimNode(ReplicaConfig config, long clockSkewMs, Consumer<OplogEntry> history) {
     this.id = config.nodeId();
-    this.config = config;
+    this.originalConfig = config;
     this.clockSkewMs = clockSkewMs;
     this.history = history;
     this.core = ReplicaCore.restore(config, RecoveredState.EMPTY);
@@ -75,6 +75,11 @@ final class SimNode {
 
   ReplicaCore core() {
     return core;
+  }
+
+  /** The config the node was created with, before any reconfiguration. */
+  ReplicaConfig originalConfig() {
+    return originalConfig;
   }
 
   /** The documents, tombstones included, as this node holds them. */
@@ -93,7 +98,10 @@ final class SimNode {
     alive = false;
   }
 
-  /** Restarts from durable state only, as a real node does after SIGKILL. */
+  /**
+   * Restarts from durable state only, as a real node does after SIGKILL. Timings changed at run
+   * time survive, as a reloaded config file's do.
+   */
   void restart() {
     Map<NodeId, Long> vector = new HashMap<>(horizon);
     oplog.forEach(
@@ -105,7 +113,7 @@ final class SimNode {
     long lastLocal = vector.getOrDefault(id, 0L);
     core =
         ReplicaCore.restore(
-            config, new RecoveredState(lastLocal, hlcHighWater, vector, horizon, receiving));
+            core.config(), new RecoveredState(lastLocal, hlcHighWater, vector, horizon, receiving));
     alive = true;
   }
 

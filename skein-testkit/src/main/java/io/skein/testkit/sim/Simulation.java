@@ -29,8 +29,8 @@ import java.util.SortedMap;
  * A deterministic run of a multi-writer cluster (D4): nodes, clients and a faulty network, all
  * driven from one seeded PRNG in virtual time. {@link #run()} goes through a fault phase (client
  * writes, message loss, duplication and reordering, crashes and restarts, symmetric and asymmetric
- * partitions, slow nodes, clock skew) and a quiet phase (every node up, the network healed), then
- * checks:
+ * partitions, slow nodes, clock skew, and on about one seed in three timings changed at run time)
+ * and a quiet phase (every node up, the network healed), then checks:
  *
  * <ul>
  *   <li>convergence: every replica holds identical live documents, equal to the last-write-wins of
@@ -65,6 +65,7 @@ public final class Simulation {
   private long messageCounter;
   private long nextRequestId = 1;
   private final Stats stats = new Stats();
+  private final Reconfigurations reconfigurations;
 
   /** Every entry any node persisted as its origin: the ground truth the replicas must reach. */
   private final InMemoryReplica history = new InMemoryReplica();
@@ -103,6 +104,12 @@ public final class Simulation {
 
     /** Peers seen leaving or rejoining the active membership. */
     public long membershipChanges;
+
+    /** Timings changed at run time ({@link Input.Reconfigure}), restorations included. */
+    public long reconfigurations;
+
+    /** Of those, the ones made while a partition was in force. */
+    public long reconfigurationsPartitioned;
   }
 
   private record Acknowledged(DocumentKey key, Version version) {}
@@ -121,6 +128,8 @@ public final class Simulation {
     this.seed = seed;
     this.config = config;
     this.random = new Random(seed);
+    this.reconfigurations =
+        new Reconfigurations(seed, config.reconfigurationsPerMinute(), config.stepMs());
     List<NodeId> ids = new ArrayList<>();
     for (int i = 1; i <= config.nodes(); i++) {
       ids.add(NodeId.of(Integer.toString(i)));
@@ -216,6 +225,48 @@ public final class Simulation {
         slow.add(node);
       }
     }
+    if (reconfigurations.due()) {
+      reconfigure(nodes.get(reconfigurations.node(nodes.size())));
+    }
+  }
+
+  /**
+   * Changes a live node's timings, as a reloaded config would: the anti-entropy interval (200 ms to
+   * 5 s), the replication timeout (0.5 to 5 s) and, in a scenario with retention, the retention
+   * window; or restores its original ones. The nodes disagree on timings from then on, and a
+   * restarted node keeps the ones it had.
+   */
+  private void reconfigure(SimNode node) {
+    if (!node.isAlive()) {
+      return;
+    }
+    ReplicaConfig original = node.originalConfig();
+    Input.Reconfigure reconfigure =
+        reconfigurations.restores()
+            ? new Input.Reconfigure(
+                original.syncIntervalMs(), original.replicationTimeoutMs(), original.retentionMs())
+            : new Input.Reconfigure(
+                reconfigurations.between(200, 5_000),
+                reconfigurations.between(500, 5_000),
+                retentionMs(original.retentionMs()));
+    node.step(new Input.Tick(clock(node)));
+    node.step(reconfigure);
+    stats.reconfigurations++;
+    if (!cut.isEmpty()) {
+      stats.reconfigurationsPartitioned++;
+    }
+  }
+
+  /**
+   * A retention window for a reconfiguration: none where the scenario keeps everything (it tests
+   * replication without a horizon); otherwise sometimes off, else between half and twice the
+   * scenario's window, so pruning stops and starts again and the horizon moves at other speeds.
+   */
+  private long retentionMs(long originalMs) {
+    if (originalMs == 0 || reconfigurations.chance(0.2)) {
+      return 0;
+    }
+    return reconfigurations.between(originalMs / 2, originalMs * 2);
   }
 
   /**

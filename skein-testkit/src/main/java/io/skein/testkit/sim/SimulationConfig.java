@@ -17,6 +17,8 @@ package io.skein.testkit.sim;
  * @param clockSkewMaxMs the largest skew of a node's clock from virtual time, in ms
  * @param deleteRate the share of writes that are deletes
  * @param retentionMs how long nodes keep oplog entries, in virtual ms; 0 for ever
+ * @param reconfigurationsPerMinute how often, during the fault phase, a node's timings change (on
+ *     the seeds that reconfigure, about one in three); 0 for never
  */
 public record SimulationConfig(
     int nodes,
@@ -32,11 +34,16 @@ public record SimulationConfig(
     double partitionsPerMinute,
     long clockSkewMaxMs,
     double deleteRate,
-    long retentionMs) {
+    long retentionMs,
+    double reconfigurationsPerMinute) {
 
-  /** A three-node cluster under every fault: loss, duplication, reordering, crashes, partitions. */
+  /**
+   * A three-node cluster under every fault: loss, duplication, reordering, crashes, partitions, and
+   * timings changed at run time.
+   */
   public static SimulationConfig faulty() {
-    return new SimulationConfig(3, 20_000, 20_000, 5, 40, 12, 0.05, 0.05, 60, 6, 6, 200, 0.15, 0);
+    return new SimulationConfig(
+        3, 20_000, 20_000, 5, 40, 12, 0.05, 0.05, 60, 6, 6, 200, 0.15, 0, 12);
   }
 
   /**
@@ -46,7 +53,7 @@ public record SimulationConfig(
    */
   public static SimulationConfig faultyWithRetention() {
     return new SimulationConfig(
-        3, 30_000, 20_000, 5, 40, 30, 0.05, 0.05, 60, 8, 8, 200, 0.3, 3_000);
+        3, 30_000, 20_000, 5, 40, 30, 0.05, 0.05, 60, 8, 8, 200, 0.3, 3_000, 12);
   }
 
   /**
@@ -54,6 +61,6 @@ public record SimulationConfig(
    * left 20 of 20 keys different for good; here every replica must end identical.
    */
   public static SimulationConfig concurrentSameKeys() {
-    return new SimulationConfig(3, 5_000, 10_000, 5, 600, 20, 0, 0, 5, 0, 0, 200, 0, 0);
+    return new SimulationConfig(3, 5_000, 10_000, 5, 600, 20, 0, 0, 5, 0, 0, 200, 0, 0, 0);
   }
 }

@@ -30,19 +30,23 @@ class DynamoSimulationTest {
     long acknowledgedAll = 0;
     long crashes = 0;
     long dropped = 0;
+    long reconfigurations = 0;
     for (long seed = from; seed <= to; seed++) {
       Simulation.Stats stats = new Simulation(seed, SimulationConfig.faulty()).run();
       writes += stats.writes;
       acknowledgedAll += stats.acknowledgedAll;
       crashes += stats.crashes;
       dropped += stats.dropped;
+      reconfigurations += stats.reconfigurations;
     }
-    // The runs must have exercised what they claim to: writes, w=all acks, crashes and losses.
+    // The runs must have exercised what they claim to: writes, w=all acks, crashes, losses and
+    // timings changed mid-run.
     assertThat(writes).isPositive();
     assertThat(acknowledgedAll).isPositive();
     if (only == null) {
       assertThat(crashes).isPositive();
       assertThat(dropped).isPositive();
+      assertThat(reconfigurations).isPositive();
     }
   }
 
@@ -54,17 +58,21 @@ class DynamoSimulationTest {
     long snapshots = 0;
     long collected = 0;
     long pruned = 0;
+    long reconfigurations = 0;
     for (long seed = from; seed <= to; seed++) {
       Simulation.Stats stats = new Simulation(seed, SimulationConfig.faultyWithRetention()).run();
       snapshots += stats.snapshots;
       collected += stats.tombstonesCollected;
       pruned += stats.entriesPruned;
+      reconfigurations += stats.reconfigurations;
     }
-    // The runs must have pruned, collected tombstones and sent snapshots, or they prove nothing.
+    // The runs must have pruned, collected tombstones, sent snapshots and changed retention
+    // mid-run, or they prove nothing.
     assertThat(pruned).isPositive();
     if (only == null) {
       assertThat(snapshots).isPositive();
       assertThat(collected).isPositive();
+      assertThat(reconfigurations).isPositive();
     }
   }
 

@@ -18,14 +18,17 @@ class LeaderSimulationTest {
     long elections = 0;
     long crashes = 0;
     long tornCrashes = 0;
+    long reconfigurations = 0;
     for (long seed = from; seed <= to; seed++) {
       LeaderSimulation.Stats stats = new LeaderSimulation(seed, config).run();
       acknowledged += stats.acknowledgedMajority;
       elections += stats.elections;
       crashes += stats.crashes;
       tornCrashes += stats.tornCrashes;
+      reconfigurations += stats.reconfigurations;
     }
-    // The runs must have exercised what they claim: acknowledged writes, failovers, crashes.
+    // The runs must have exercised what they claim: acknowledged writes, failovers, crashes,
+    // timings changed mid-run.
     assertThat(acknowledged).isPositive();
     if (only == null) {
       assertThat(elections).isGreaterThan(count);
@@ -33,6 +36,7 @@ class LeaderSimulationTest {
       assertThat(tornCrashes)
           .as("primaries dying between their appends and their own write")
           .isPositive();
+      assertThat(reconfigurations).isPositive();
     }
   }
 
