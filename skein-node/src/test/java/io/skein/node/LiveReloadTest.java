@@ -265,6 +265,45 @@ class LiveReloadTest {
   }
 
   @Test
+  void theAdminEventStreamCarriesTheReloadCloudEvents() throws Exception {
+    Path file = config("admin:\n  token: " + TOKEN + "\n");
+    NodeServer server = start(file);
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/admin/events"))
+            .header("Authorization", "Bearer " + TOKEN)
+            .build();
+    HttpResponse<java.util.stream.Stream<String>> stream =
+        client.send(request, HttpResponse.BodyHandlers.ofLines());
+    assertThat(stream.statusCode()).isEqualTo(200);
+    assertThat(stream.headers().firstValue("Content-Type").orElse(""))
+        .contains("text/event-stream");
+    java.util.Iterator<String> lines = stream.body().iterator();
+    assertThat(lines.next()).startsWith(": skein node events");
+    write(file, "admin:\n  token: " + TOKEN + "\nlog:\n  level: warn\n");
+    java.util.concurrent.CompletableFuture<ReloadOrchestrator.Result> reload =
+        java.util.concurrent.CompletableFuture.supplyAsync(server::reload);
+    List<String> types = new ArrayList<>();
+    String completedData = null;
+    while (completedData == null) {
+      String line = lines.next();
+      if (line.startsWith("event: ")) {
+        types.add(line.substring("event: ".length()));
+      } else if (line.startsWith("data: ") && types.contains("reload.completed")) {
+        completedData = line.substring("data: ".length());
+      }
+    }
+    assertThat(reload.get().outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    assertThat(types).containsSubsequence("reload.started", "reload.validated", "reload.completed");
+    JsonNode event = JSON.readTree(completedData);
+    assertThat(event.get("specversion").asText()).isEqualTo("1.0");
+    assertThat(event.get("type").asText()).isEqualTo("reload.completed");
+    assertThat(event.get("source").asText()).isEqualTo("/skein/nodes/1");
+    assertThat(event.at("/data/changeCount").asInt()).isEqualTo(1);
+    assertThat(event.at("/data/reloadID").asText()).isNotBlank();
+    stream.body().close();
+  }
+
+  @Test
   void theBreakerBacksOffAndTheAdminApiResetsIt() throws Exception {
     Path file =
         config(

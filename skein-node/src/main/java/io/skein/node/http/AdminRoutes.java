@@ -236,12 +236,7 @@ final class AdminRoutes {
           EVENT_STREAMS_MAX + " event streams are open; retry later");
     }
     try (EventBus.Subscriber subscriber = node.events().subscribe(EVENT_QUEUE_MAX)) {
-      ctx.status(200);
-      ctx.res().setContentType("text/event-stream");
-      ctx.res().setCharacterEncoding("UTF-8");
-      ctx.res().setHeader("Cache-Control", "no-cache");
-      OutputStream out = ctx.res().getOutputStream();
-      write(out, ": skein node events\n\n");
+      OutputStream out = Sse.open(ctx, "skein node events");
       pump(out, subscriber);
     } catch (IOException e) {
       // The client went away: that is how a stream normally ends.
@@ -275,8 +270,7 @@ final class AdminRoutes {
   }
 
   private static void write(OutputStream out, String text) throws IOException {
-    out.write(text.getBytes(StandardCharsets.UTF_8));
-    out.flush();
+    Sse.write(out, text);
   }
 
   /** An admin error with its own status and code. */

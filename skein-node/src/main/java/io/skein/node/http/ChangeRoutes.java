@@ -12,7 +12,6 @@ import io.skein.Skein;
 import io.skein.internal.json.Json;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Semaphore;
 import org.jspecify.annotations.Nullable;
 
@@ -81,12 +80,7 @@ final class ChangeRoutes {
       throw new OverloadedException(STREAMS_MAX + " change streams are open; retry later");
     }
     try {
-      ctx.status(200);
-      ctx.res().setContentType("text/event-stream");
-      ctx.res().setCharacterEncoding("UTF-8");
-      ctx.res().setHeader("Cache-Control", "no-cache");
-      OutputStream out = ctx.res().getOutputStream();
-      write(out, ": skein change feed from " + position + "\n\n");
+      OutputStream out = Sse.open(ctx, "skein change feed from " + position);
       pump(skein, out, position, includeDocs);
     } catch (IOException e) {
       // The client went away: that is how a stream normally ends.
@@ -141,8 +135,7 @@ final class ChangeRoutes {
   }
 
   private static void write(OutputStream out, String text) throws IOException {
-    out.write(text.getBytes(StandardCharsets.UTF_8));
-    out.flush();
+    Sse.write(out, text);
   }
 
   private static ObjectNode toJson(ChangeEvent change, boolean includeDocs) {
