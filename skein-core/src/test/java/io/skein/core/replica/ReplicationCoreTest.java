@@ -47,6 +47,15 @@ class ReplicationCoreTest {
     core.step(new Input.Persisted(local));
   }
 
+  /** Proposes a one-document {@code w=all} write and persists it, as the shell would. */
+  private static void proposeDurable(ReplicaCore core, long requestId, String id) {
+    core.step(
+        new Input.Propose(
+            requestId, List.of(Mutation.put(C, DocumentId.of(id), "{}")), WriteConcern.ALL));
+    persistAll(core, core.ready());
+    core.ready();
+  }
+
   @Test
   void aMajorityWriteWaitsForAPeerAckAndIsPushedOnceDurable() {
     ReplicaCore core = core(ONE, List.of(TWO, THREE));
@@ -73,10 +82,7 @@ class ReplicationCoreTest {
   void anUnconfirmedWriteTimesOutAsOutcomeUnknown() {
     ReplicaCore core = core(ONE, List.of(TWO, THREE));
     core.step(new Input.Tick(10_000));
-    core.step(
-        new Input.Propose(1, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.ALL));
-    persistAll(core, core.ready());
-    core.ready();
+    proposeDurable(core, 1, "a");
     core.step(new Input.Tick(11_999));
     assertThat(core.ready().replies()).isEmpty();
     core.step(new Input.Tick(12_000));
@@ -372,40 +378,32 @@ class ReplicationCoreTest {
     assertThat(sendsSyncRequest(core.ready())).isTrue();
   }
 
+  private static void assertTimedOut(Ready ready, long requestId, String message) {
+    assertThat(ready.replies())
+        .singleElement()
+        .satisfies(
+            reply -> {
+              assertThat(reply.requestId()).isEqualTo(requestId);
+              assertThat(((Outcome.TimedOut) reply.outcome()).message()).contains(message);
+            });
+  }
+
   @Test
   void aReconfiguredReplicationTimeoutAppliesToNewWritesOnly() {
     ReplicaCore core = core(ONE, List.of(TWO, THREE));
     core.step(new Input.Tick(10_000));
-    core.step(
-        new Input.Propose(1, List.of(Mutation.put(C, DocumentId.of("a"), "{}")), WriteConcern.ALL));
-    persistAll(core, core.ready());
-    core.ready();
+    proposeDurable(core, 1, "a");
     core.step(new Input.Reconfigure(2_000, 500, 0));
-    core.step(
-        new Input.Propose(2, List.of(Mutation.put(C, DocumentId.of("b"), "{}")), WriteConcern.ALL));
-    persistAll(core, core.ready());
-    core.ready();
+    proposeDurable(core, 2, "b");
     core.step(new Input.Tick(10_499));
     assertThat(core.ready().replies()).isEmpty();
     core.step(new Input.Tick(10_500));
-    assertThat(core.ready().replies())
-        .singleElement()
-        .satisfies(
-            reply -> {
-              assertThat(reply.requestId()).isEqualTo(2);
-              assertThat(((Outcome.TimedOut) reply.outcome()).message()).contains("500 ms");
-            });
+    assertTimedOut(core.ready(), 2, "within 500 ms");
     // The first write keeps the deadline it was given under the old 2 s timeout.
     core.step(new Input.Tick(11_999));
     assertThat(core.ready().replies()).isEmpty();
     core.step(new Input.Tick(12_000));
-    assertThat(core.ready().replies())
-        .singleElement()
-        .satisfies(
-            reply -> {
-              assertThat(reply.requestId()).isEqualTo(1);
-              assertThat(((Outcome.TimedOut) reply.outcome()).message()).contains("2000 ms");
-            });
+    assertTimedOut(core.ready(), 1, "within 2000 ms");
   }
 
   @Test
