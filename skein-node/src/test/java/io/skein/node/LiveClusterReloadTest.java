@@ -151,7 +151,11 @@ class LiveClusterReloadTest {
   void theHeartbeatAndElectionIntervalChangeLive() throws Exception {
     List<Member> all = members("1", "2", "3");
     for (Member m : all) {
-      start(m.id(), settings(m, all, "leader").flag("--election-interval", "6"));
+      start(
+          m.id(),
+          settings(m, all, "leader")
+              .flag("--election-interval", "6")
+              .flag("--replication-timeout", "5"));
     }
     NodeServer one = java.util.Objects.requireNonNull(servers.get("1"));
     assertThat(

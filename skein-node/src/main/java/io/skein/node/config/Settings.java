@@ -575,6 +575,9 @@ public final class Settings {
                   List.of(HEARTBEAT.path(), ELECTION_INTERVAL.path()),
                   Settings::heartbeatBelowElection),
               new ConfigRule(
+                  List.of(REPLICATION_TIMEOUT.path(), HEARTBEAT.path(), ELECTION_INTERVAL.path()),
+                  Settings::timeoutCoversHeartbeats),
+              new ConfigRule(
                   List.of(DISCOVERY_ENABLED.path(), CLUSTER_MODE.path()),
                   Settings::discoveryNeedsDynamo),
               new ConfigRule(
@@ -658,6 +661,24 @@ public final class Settings {
     Duration heartbeat = c.find(HEARTBEAT);
     return heartbeat != null && heartbeat.compareTo(c.get(ELECTION_INTERVAL)) >= 0
         ? "replication.heartbeat must be shorter than replication.election-interval"
+        : null;
+  }
+
+  /**
+   * In leader mode the replication timeout is also the primary's step-down window: a primary that
+   * hears no majority for that long steps down. Shorter than two heartbeats, it would step down
+   * between heartbeats for ever.
+   */
+  private static @Nullable String timeoutCoversHeartbeats(Config c) {
+    Duration heartbeat = heartbeat(c);
+    return c.get(CLUSTER_MODE).equals("leader")
+            && c.get(REPLICATION_TIMEOUT).compareTo(heartbeat.multipliedBy(2)) < 0
+        ? "replication.replication-timeout ("
+            + ValueTypes.format(c.get(REPLICATION_TIMEOUT))
+            + ") must be at least two heartbeats ("
+            + ValueTypes.format(heartbeat.multipliedBy(2))
+            + ") in leader mode: it is also how long a primary keeps its role without hearing a"
+            + " majority"
         : null;
   }
 
