@@ -159,7 +159,7 @@ public final class Skein implements AutoCloseable {
    * next write. Blocks until the write loop has taken the change, at most {@code timeoutMs}.
    *
    * <p>Writes already waiting for their write concern keep the deadline they were given. Calling
-   * this again with the old values undoes it.
+   * this again with the old values undoes it, even after a timeout: changes are taken in order.
    *
    * @throws IllegalArgumentException if a value is out of range (nothing changes)
    * @throws ClosedException if the store is closed
@@ -168,7 +168,8 @@ public final class Skein implements AutoCloseable {
    */
   public synchronized void reconfigure(SkeinConfig.Timings timings, long timeoutMs) {
     ensureOpen();
-    SkeinConfig next = config.withTimings(timings);
+    SkeinConfig previous = config;
+    SkeinConfig next = previous.withTimings(timings);
     CompletableFuture<Void> applied =
         leader != null
             ? leader.reconfigure(
@@ -178,6 +179,10 @@ public final class Skein implements AutoCloseable {
                     timings.syncIntervalMs(),
                     timings.replicationTimeoutMs(),
                     timings.oplogRetentionMs());
+    // The change is queued: the loop takes changes in order, so whatever happens to this wait,
+    // the loop ends up running the last values queued. config() says so from now on, and a later
+    // call (a rollback) queues the old values behind these.
+    config = next;
     try {
       applied.get(timeoutMs, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
@@ -187,13 +192,13 @@ public final class Skein implements AutoCloseable {
       throw new OutcomeUnknownException(
           "the write loop did not take the change within " + timeoutMs + " ms");
     } catch (ExecutionException e) {
+      config = previous; // refused: the core kept the values it had
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException runtime) {
         throw runtime;
       }
       throw new WriteFailedException("the change failed: " + cause);
     }
-    config = next;
   }
 
   /**

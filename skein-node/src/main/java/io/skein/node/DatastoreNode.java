@@ -125,6 +125,7 @@ public final class DatastoreNode implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Signals.install(); // first: the JVM's default action for SIGHUP is to exit
     ConfigSources sources = sources();
     io.skein.core.config.Config config = io.skein.node.config.NodeSettings.resolve(sources);
     configureLogging(config);

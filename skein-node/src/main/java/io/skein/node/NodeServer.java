@@ -85,21 +85,14 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   private final ReloadOrchestrator reloads;
   private volatile boolean closed;
 
-  private NodeServer(ConfigSources sources, Config config) {
+  private NodeServer(ConfigSources sources, Config config, String startHash) {
     this.sources = sources;
     this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.store = new StoreComponent(meters);
     this.transport = new TransportComponent(store, meters);
     this.http = new HttpComponent(this, transport);
     this.discovery = new DiscoveryComponent(store, transport, meters);
-    List<Path> files = new ArrayList<>();
-    if (sources.configFile() != null) {
-      files.add(sources.configFile());
-    }
-    if (sources.envFile() != null) {
-      files.add(sources.envFile());
-    }
-    this.watch = new ConfigWatchComponent(files, this::reloads);
+    this.watch = new ConfigWatchComponent(files(sources), startHash, this::reloads);
     List<Component> components =
         List.of(
             new MetricsComponent(meters),
@@ -121,6 +114,19 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
             Clock.systemUTC());
   }
 
+  private static List<Path> files(ConfigSources sources) {
+    List<Path> files = new ArrayList<>();
+    Path config = sources.configFile();
+    if (config != null) {
+      files.add(config);
+    }
+    Path env = sources.envFile();
+    if (env != null) {
+      files.add(env);
+    }
+    return files;
+  }
+
   private static ReloadOrchestrator.Policy policy(Config config) {
     return ReloadOrchestrator.Policy.of(
         config.get(Settings.RELOAD_TIMEOUT),
@@ -140,8 +146,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
    * @throws HttpApi.BindException if the port cannot be bound
    */
   public static NodeServer start(ConfigSources sources) {
+    // Hashed before the load: if the files change in between, the watcher sees a difference.
+    String startHash = ConfigWatchComponent.hash(files(sources));
     Config config = NodeSettings.resolve(sources);
-    NodeServer server = new NodeServer(sources, config);
+    NodeServer server = new NodeServer(sources, config, startHash);
     server.runtime.start();
     server.reloads.start();
     Skein skein = server.store.skein();
@@ -229,17 +237,35 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
    * @throws SettingsException if a path is unknown (nothing changes)
    */
   public ReloadOrchestrator.Result override(Map<String, ? extends @Nullable Object> values) {
-    List<Violation> problems = sources.override(values);
-    if (!problems.isEmpty()) {
-      throw new SettingsException("invalid override: " + problems);
-    }
-    try {
-      return reloads.request("override", Set.of()).get(15, TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ClosedException("interrupted while waiting for the reload");
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("the override's reload did not complete: " + e, e);
+    synchronized (sources) {
+      Map<String, Object> before = sources.overrides();
+      List<Violation> problems = sources.override(values);
+      if (!problems.isEmpty()) {
+        throw new SettingsException("invalid override: " + problems);
+      }
+      ReloadOrchestrator.Result result = null;
+      try {
+        result = reloads.request("override", Set.of()).get(15, TimeUnit.MINUTES);
+        return result;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ClosedException("interrupted while waiting for the reload");
+      } catch (ExecutionException | TimeoutException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IllegalStateException("the override's reload did not complete: " + e, e);
+      } finally {
+        boolean applied =
+            result != null
+                && (result.outcome() == ReloadOrchestrator.Outcome.COMPLETED
+                    || result.outcome() == ReloadOrchestrator.Outcome.NO_CHANGE);
+        if (!applied) {
+          // Not in force: it must not linger and fail every later reload, or sneak in later.
+          sources.replaceOverrides(before);
+        }
+      }
     }
   }
 
@@ -253,7 +279,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     return watch;
   }
 
-  /** Runs a node until SIGTERM/SIGINT, then shuts it down; returns the exit status. */
+  /**
+   * Runs a node until SIGTERM/SIGINT, then shuts it down; returns the exit status. SIGHUP reloads
+   * (the caller installed the handler with {@link Signals#install()} first).
+   */
   static int runUntilShutdown(ConfigSources sources) {
     NodeServer server;
     try {

@@ -96,10 +96,9 @@ final class StoreComponent implements Component {
 
   @Override
   public void reload(List<ConfigChange> changes, Config config) {
-    SkeinConfig.Timings next = timings(config);
-    if (!next.equals(skein().config().timings())) {
-      skein().reconfigure(next, config.get(Settings.RELOAD_TIMEOUT).toMillis());
-    }
+    // Always sent, never compared with what the store reports: after a timed-out change the
+    // store's view and the snapshot may differ, and a rollback must still put the old values back.
+    skein().reconfigure(timings(config), config.get(Settings.RELOAD_TIMEOUT).toMillis());
   }
 
   /** Returns the open store. */

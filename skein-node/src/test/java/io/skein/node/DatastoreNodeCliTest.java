@@ -194,6 +194,38 @@ class DatastoreNodeCliTest {
   }
 
   @Test
+  void onlyRegularFilesAreReadAndParseErrorsNeverQuoteTheFile() throws Exception {
+    assertThat(run("--config", "/dev/zero").err()).contains("not a regular file");
+    assertThat(run("--config", dir.toString()).err()).contains("not a regular file");
+    Path json = dir.resolve("node.json");
+    Files.writeString(json, "{\"cluster.secret\": TopSecretClusterKey123}");
+    Result leak = run("--config", json.toString());
+    assertThat(leak.status()).isEqualTo(2);
+    assertThat(leak.err()).contains("syntax error at line 1").doesNotContain("TopSecret");
+    Path yaml = dir.resolve("node.yaml");
+    Files.writeString(yaml, "cluster:\n  secret: \"Unclosed-secret-value-123\n");
+    assertThat(run("--config", yaml.toString()).err()).doesNotContain("Unclosed-secret");
+    Files.writeString(yaml, "");
+    assertThat(run("--config", yaml.toString()).err()).contains("is empty");
+    Files.writeString(yaml, "log:\n  level: info\nlog:\n  level: warn\n");
+    assertThat(run("--config", yaml.toString()).status()).isEqualTo(2);
+  }
+
+  @Test
+  void theEnvFileDefinesVariablesForReferences() throws Exception {
+    Path envFile = dir.resolve("node.env");
+    Files.writeString(envFile, "MY_ADMIN_TOKEN=an-admin-token-from-the-env-file\n");
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(file, "admin:\n  token: ${MY_ADMIN_TOKEN}\n");
+    Config config =
+        resolve(Map.of(), "--config", file.toString(), "--env-file", envFile.toString());
+    assertThat(config.get(Settings.ADMIN_TOKEN).value())
+        .isEqualTo("an-admin-token-from-the-env-file");
+    Files.writeString(envFile, "SKEIN_NO_SUCH_SETTING=1\n");
+    assertThat(run("--env-file", envFile.toString()).err()).contains("SKEIN_NO_SUCH_SETTING");
+  }
+
+  @Test
   void secretsAreRedactedAndValidated() {
     assertThat(new io.skein.core.config.Secret("correct horse battery").toString())
         .isEqualTo("[REDACTED]");

@@ -150,6 +150,49 @@ class LiveReloadTest {
   }
 
   @Test
+  void aChunkedBodyIsCutAtTheLiveLimitNotReadWhole() throws Exception {
+    Path file = config("limits:\n  max-request-bytes: 64KiB\n  max-document-bytes: 64KiB\n");
+    NodeServer server = start(file);
+    byte[] chunk = new byte[64 * 1024];
+    java.util.Arrays.fill(chunk, (byte) 'x');
+    java.util.concurrent.atomic.AtomicInteger sent =
+        new java.util.concurrent.atomic.AtomicInteger();
+    // 64 MiB in a stream with no Content-Length: the node must answer after about 64 KiB.
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + server.port() + "/v1/collections/c/docs/big"))
+            .timeout(Duration.ofSeconds(30))
+            .PUT(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () ->
+                        new java.io.InputStream() {
+                          private int left = 64 * 1024 * 1024;
+
+                          @Override
+                          public int read() {
+                            if (left == 0) {
+                              return -1;
+                            }
+                            left--;
+                            sent.incrementAndGet();
+                            return 'x';
+                          }
+                        }))
+            .build();
+    HttpResponse<String> response;
+    try {
+      response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(413);
+      assertThat(response.body()).contains("body_too_large");
+    } catch (java.io.IOException e) {
+      // The node may close the connection once it has answered: also a refusal.
+    }
+    // Socket buffers let some more through, but nowhere near the 64 MiB a whole read would take.
+    assertThat(sent.get()).isLessThan(32 * 1024 * 1024);
+    assertThat(send(server, "GET", "/health", "", null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void aRateLimitPerClientTurnsOnAndOffLive() throws Exception {
     Path file = config("limits: {}\n");
     NodeServer server = start(file);
@@ -300,7 +343,17 @@ class LiveReloadTest {
     assertThat(event.get("source").asText()).isEqualTo("/skein/nodes/1");
     assertThat(event.at("/data/changeCount").asInt()).isEqualTo(1);
     assertThat(event.at("/data/reloadID").asText()).isNotBlank();
-    stream.body().close();
+    // Rotating the token ends the stream opened with the old one.
+    write(file, "admin:\n  token: another-admin-token-for-tests\nlog:\n  level: warn\n");
+    assertThat(server.reload().outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    java.util.concurrent.CompletableFuture<Void> drained =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              while (lines.hasNext()) {
+                lines.next();
+              }
+            });
+    drained.get(20, java.util.concurrent.TimeUnit.SECONDS); // the stream ends, or this times out
   }
 
   @Test
@@ -409,6 +462,18 @@ class LiveReloadTest {
         "the rebuilt poll to keep running",
         Duration.ofSeconds(10),
         () -> server.configWatch().checks() > after + 2);
+  }
+
+  @Test
+  void anOverrideThatDoesNotApplyDoesNotLinger() throws Exception {
+    Path file = config("log:\n  level: info\n");
+    NodeServer server = start(file);
+    ReloadOrchestrator.Result refused = server.override(Map.of("node.port", 1234));
+    assertThat(refused.outcome()).isEqualTo(ReloadOrchestrator.Outcome.FAILED);
+    assertThat(refused.error()).contains("node.port").contains("static");
+    write(file, "log:\n  level: warn\n");
+    assertThat(server.reload().outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    assertThat(rootLevel()).isEqualTo(Level.WARN);
   }
 
   @Test

@@ -356,7 +356,7 @@ public final class ValueTypes {
   private static Duration parseDuration(JsonNode raw, String description)
       throws InvalidValueException {
     if (raw.isNumber()) {
-      return seconds(raw.decimalValue(), raw, description);
+      return seconds(bounded(raw.decimalValue(), raw, description), raw, description);
     }
     if (raw.isTextual()) {
       Matcher m = DURATION.matcher(raw.asText().strip());
@@ -411,7 +411,11 @@ public final class ValueTypes {
               case "gib" -> 30;
               default -> 0;
             };
-        return amount << shift;
+        try {
+          return Math.multiplyExact(amount, 1L << shift);
+        } catch (ArithmeticException e) {
+          throw new InvalidValueException("expected " + description + ", got " + shown(raw));
+        }
       }
     }
     throw new InvalidValueException("expected " + description + ", got " + shown(raw));
@@ -428,7 +432,7 @@ public final class ValueTypes {
 
   private static BigDecimal number(JsonNode raw, String description) throws InvalidValueException {
     if (raw.isNumber()) {
-      return raw.decimalValue();
+      return bounded(raw.decimalValue(), raw, description);
     }
     if (raw.isTextual()) {
       String text = raw.asText().strip();
@@ -437,6 +441,19 @@ public final class ValueTypes {
       }
     }
     throw new InvalidValueException("expected " + description + ", got " + shown(raw));
+  }
+
+  /**
+   * Refuses numbers with absurd exponents ({@code 1e-999999999} in a JSON file) before any
+   * arithmetic: scaling them would take a long time or throw.
+   */
+  private static BigDecimal bounded(BigDecimal value, JsonNode raw, String description)
+      throws InvalidValueException {
+    BigDecimal stripped = value.stripTrailingZeros();
+    if (stripped.scale() > 9 || stripped.scale() < -18 || stripped.precision() > 30) {
+      throw new InvalidValueException("expected " + description + ", got " + shown(raw));
+    }
+    return value;
   }
 
   private static String plain(double value) {

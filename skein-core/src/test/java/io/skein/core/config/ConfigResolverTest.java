@@ -140,6 +140,18 @@ class ConfigResolverTest {
     assertThat(bytes.parse(RawValue.text("8MiB", "x").value(), NO_ENV)).isEqualTo(8L << 20);
     assertThat(bytes.parse(IntNode.valueOf(1000), NO_ENV)).isEqualTo(1000L);
     assertThat(ValueTypes.formatBytes(8L << 20)).isEqualTo("8MiB");
+    assertThatThrownBy(() -> bytes.parse(RawValue.text("17592186044424MiB", "x").value(), NO_ENV))
+        .isInstanceOf(InvalidValueException.class);
+    var huge =
+        new com.fasterxml.jackson.databind.node.DecimalNode(
+            new java.math.BigDecimal("1e-999999999"));
+    assertThatThrownBy(() -> duration.parse(huge, NO_ENV))
+        .isInstanceOf(InvalidValueException.class);
+    var large =
+        new com.fasterxml.jackson.databind.node.DecimalNode(
+            new java.math.BigDecimal("1e999999999"));
+    assertThatThrownBy(() -> ValueTypes.integer(0, 10).parse(large, NO_ENV))
+        .isInstanceOf(InvalidValueException.class);
   }
 
   @Test

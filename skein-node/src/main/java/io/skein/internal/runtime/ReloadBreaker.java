@@ -61,6 +61,9 @@ final class ReloadBreaker {
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             .waitIntervalFunctionInOpenState(remembered)
             .recordException(e -> true)
+            // A slow reload is not a failed one (reload.reload-timeout decides what is too slow).
+            .slowCallRateThreshold(100)
+            .slowCallDurationThreshold(Duration.ofDays(365))
             .clock(clock)
             .build();
     return CircuitBreaker.of("reload", config);

@@ -170,6 +170,15 @@ public final class ReloadOrchestrator implements AutoCloseable {
     }
   }
 
+  /** The node is shutting down: no more reloads. */
+  public static final class ShuttingDownException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    ShuttingDownException() {
+      super("the node is shutting down");
+    }
+  }
+
   private record Request(String trigger, Set<String> sections, CompletableFuture<Result> done) {}
 
   private final List<Component> components;
@@ -182,6 +191,10 @@ public final class ReloadOrchestrator implements AutoCloseable {
   private final ReloadBreaker breaker;
   private final List<Request> queue = new ArrayList<>();
   private final Map<String, Thread> abandoned = new HashMap<>();
+
+  /** Components whose last rollback failed: the next reload gives them all their settings. */
+  private final Set<String> dirty = new java.util.HashSet<>();
+
   private final Counter attempts;
   private final Counter failures;
   private final MeterRegistry meters;
@@ -259,7 +272,7 @@ public final class ReloadOrchestrator implements AutoCloseable {
     Request request = new Request(trigger, Set.copyOf(sections), new CompletableFuture<>());
     synchronized (this) {
       if (closed) {
-        throw new IllegalStateException("the node is shutting down");
+        throw new ShuttingDownException();
       }
       int queueMax = policyOf.apply(current.get()).queueMax();
       if (queue.size() >= queueMax) {
@@ -300,7 +313,7 @@ public final class ReloadOrchestrator implements AutoCloseable {
       notifyAll();
     }
     for (Request request : waiting) {
-      request.done().completeExceptionally(new IllegalStateException("the node is shutting down"));
+      request.done().completeExceptionally(new ShuttingDownException());
     }
     if (running != null) {
       running.interrupt();
@@ -347,7 +360,9 @@ public final class ReloadOrchestrator implements AutoCloseable {
     try {
       Result result = reload(String.join(",", triggers), all ? Set.of() : sections);
       batch.forEach(r -> r.done().complete(result));
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // Nothing may end this thread: without it no reload would ever run again.
+      log.error("a reload failed unexpectedly; the reload engine keeps running", e);
       batch.forEach(r -> r.done().completeExceptionally(e));
     }
   }
@@ -360,19 +375,28 @@ public final class ReloadOrchestrator implements AutoCloseable {
     String reloadId = UUID.randomUUID().toString();
     long startNanos = System.nanoTime();
     attempts.increment();
-    bus.publish(events.started(reloadId, trigger));
-    Config running = current.get();
-    Policy policy = policyOf.apply(running);
-    Plan plan = plan(running, sections, policy);
-    if (!plan.violations().isEmpty()) {
-      String error = "invalid configuration: " + describe(plan.violations());
-      return failed(reloadId, startNanos, Outcome.FAILED, plan, null, error);
+    // From here on every path must report to the breaker, or a half-open trial permit would
+    // never be returned and reloads would stay refused.
+    try {
+      bus.publish(events.started(reloadId, trigger));
+      Config running = current.get();
+      Policy policy = policyOf.apply(running);
+      Plan plan = plan(running, sections, policy);
+      if (!plan.violations().isEmpty()) {
+        String error = "invalid configuration: " + describe(plan.violations());
+        return failed(reloadId, startNanos, Outcome.FAILED, plan, null, error);
+      }
+      bus.publish(events.validated(reloadId, plan.changes()));
+      if (plan.steps().isEmpty()) {
+        return succeeded(reloadId, startNanos, plan, Outcome.NO_CHANGE);
+      }
+      return apply(reloadId, startNanos, plan, running, policy);
+    } catch (Throwable e) {
+      Plan none = new Plan(null, List.of(), List.of(), List.of());
+      String error = "the reload failed unexpectedly: " + e.getClass().getSimpleName();
+      log.error("reload {} failed unexpectedly", reloadId, e);
+      return failed(reloadId, startNanos, Outcome.FAILED, none, null, error);
     }
-    bus.publish(events.validated(reloadId, plan.changes()));
-    if (plan.changes().isEmpty()) {
-      return succeeded(reloadId, startNanos, plan, Outcome.NO_CHANGE);
-    }
-    return apply(reloadId, startNanos, plan, running, policy);
   }
 
   /**
@@ -406,6 +430,11 @@ public final class ReloadOrchestrator implements AutoCloseable {
           owned.add(change);
         }
       }
+      if (dirty.contains(component.name())) {
+        // Its last rollback failed: it may run values the snapshot does not hold. Give it every
+        // setting of its sections again, changed or not, so this reload puts it back in line.
+        owned = everySettingOf(component, running, next);
+      }
       if (!owned.isEmpty()) {
         steps.add(Map.entry(component, List.copyOf(owned)));
       }
@@ -417,6 +446,19 @@ public final class ReloadOrchestrator implements AutoCloseable {
       }
     }
     return new Plan(next, changes, steps, violations);
+  }
+
+  private static List<ConfigChange> everySettingOf(
+      Component component, Config running, Config next) {
+    List<ConfigChange> all = new ArrayList<>();
+    for (Config.Entry entry : next.entries()) {
+      if (component.sections().contains(entry.setting().section())) {
+        all.add(
+            new ConfigChange(
+                entry.setting(), running.entry(entry.setting().path()).value(), entry.value()));
+      }
+    }
+    return all;
   }
 
   private static @Nullable Violation refusal(
@@ -467,6 +509,7 @@ public final class ReloadOrchestrator implements AutoCloseable {
       bus.publish(events.moduleCompleted(reloadId, component.name(), moduleNanos / 1_000_000));
     }
     current.set(next);
+    dirty.clear(); // every dirty component was given all its settings, and took them
     return succeeded(reloadId, startNanos, plan, Outcome.COMPLETED);
   }
 
@@ -482,6 +525,8 @@ public final class ReloadOrchestrator implements AutoCloseable {
     String module = failedStep.getKey().name();
     String message = "module '" + module + "' failed to reload: " + error;
     if (!policy.rollback()) {
+      dirty.add(module);
+      applied.forEach(step -> dirty.add(step.getKey().name()));
       log.error(
           "{}; reload.enable-rollback is false, so the modules reloaded before it keep the new"
               + " values while the configuration snapshot stays the old one",
@@ -499,17 +544,21 @@ public final class ReloadOrchestrator implements AutoCloseable {
       String undoError = runStep(step.getKey(), inverse, running, timeout(step.getKey(), policy));
       if (undoError != null) {
         rollbackErrors.add(step.getKey().name() + ": " + undoError);
+        dirty.add(step.getKey().name());
       }
     }
-    Result result = failed(reloadId, startNanos, Outcome.ROLLED_BACK, plan, module, message);
-    String reason =
-        rollbackErrors.isEmpty()
-            ? message
-            : message + "; the rollback failed too (" + String.join("; ", rollbackErrors) + ")";
-    bus.publish(events.rolledBack(reloadId, reason));
     if (!rollbackErrors.isEmpty()) {
+      String reason =
+          message
+              + "; the rollback failed too ("
+              + String.join("; ", rollbackErrors)
+              + "), so those modules may run new values until the next successful reload"
+              + " gives them all their settings again";
       log.error("reload {} could not be rolled back completely: {}", reloadId, rollbackErrors);
+      return failed(reloadId, startNanos, Outcome.FAILED, plan, module, reason);
     }
+    Result result = failed(reloadId, startNanos, Outcome.ROLLED_BACK, plan, module, message);
+    bus.publish(events.rolledBack(reloadId, message));
     return result;
   }
 

@@ -1,5 +1,6 @@
 package io.skein.node.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -10,9 +11,11 @@ import io.skein.core.config.SettingsCatalog;
 import io.skein.core.config.Violation;
 import io.skein.internal.json.Json;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -37,6 +40,13 @@ import java.util.Map;
 public final class ConfigFile {
   private ConfigFile() {}
 
+  /** YAML with duplicate keys refused, as the JSON parser refuses them (no silent last-wins). */
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          YAMLFactory.builder()
+              .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+              .build());
+
   /** The largest config or env file read, 1 MiB: a bigger one is a mistake, not a config. */
   public static final long FILE_BYTES_MAX = 1 << 20;
 
@@ -58,16 +68,22 @@ public final class ConfigFile {
     }
     String hash = sha256(content);
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    ObjectMapper mapper =
-        name.endsWith(".json") ? Json.MAPPER : new ObjectMapper(new YAMLFactory());
+    ObjectMapper mapper = name.endsWith(".json") ? Json.MAPPER : YAML;
+    if (content.length == 0) {
+      // A file caught between a truncate and a write is empty; taken as "no settings" it would
+      // silently put every setting back to its default. A comment means "no settings".
+      return new Read(
+          problem("file", file, "is empty; write a comment (# no settings) if that is meant"),
+          hash);
+    }
     JsonNode root;
     try {
       root = mapper.readTree(content);
     } catch (IOException e) {
-      return new Read(problem("file", file, "does not parse: " + firstLine(e)), hash);
+      return new Read(problem("file", file, "does not parse: " + parseError(e)), hash);
     }
     if (root == null || root.isMissingNode() || root.isNull()) {
-      return new Read(ConfigLayer.empty("file"), hash); // an empty file sets nothing
+      return new Read(ConfigLayer.empty("file"), hash); // only comments: it sets nothing
     }
     if (!root.isObject()) {
       return new Read(problem("file", file, "must hold a mapping of settings"), hash);
@@ -158,7 +174,11 @@ public final class ConfigFile {
       String name = line.substring(0, eq).strip();
       Setting<?> setting = catalog.byVariable(name);
       if (setting == null) {
-        problems.add(new Violation(name, origin, "unknown variable " + name));
+        // Other names are variables for ${NAME} references (see variables()); a SKEIN_ name
+        // that is no setting is a typo.
+        if (name.startsWith("SKEIN_")) {
+          problems.add(new Violation(name, origin, "unknown setting variable " + name));
+        }
         continue;
       }
       values.put(setting.path(), RawValue.text(unquote(line.substring(eq + 1).strip()), origin));
@@ -195,11 +215,38 @@ public final class ConfigFile {
     return value;
   }
 
-  private static byte[] readBounded(Path file) throws IOException {
-    if (Files.size(file) > FILE_BYTES_MAX) {
+  /**
+   * Reads a regular file of at most {@link #FILE_BYTES_MAX} bytes. Anything else is refused before
+   * it is opened: opening a FIFO blocks, and a device such as {@code /dev/zero} reports size 0 but
+   * never ends. The limit is enforced while reading too, since a file may grow.
+   */
+  static byte[] readBounded(Path file) throws IOException {
+    BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+    if (!attributes.isRegularFile()) {
+      throw new IOException("it is not a regular file");
+    }
+    if (attributes.size() > FILE_BYTES_MAX) {
       throw new IOException("it is over " + FILE_BYTES_MAX + " bytes");
     }
-    return Files.readAllBytes(file);
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] content = in.readNBytes((int) FILE_BYTES_MAX + 1);
+      if (content.length > FILE_BYTES_MAX) {
+        throw new IOException("it is over " + FILE_BYTES_MAX + " bytes");
+      }
+      return content;
+    }
+  }
+
+  /**
+   * Returns a file's content hash as the watcher compares it: the SHA-256 of a bounded read, or
+   * {@code missing} if it cannot be read. Never throws.
+   */
+  public static String contentHash(Path file) {
+    try {
+      return sha256(readBounded(file));
+    } catch (IOException | RuntimeException e) {
+      return "missing";
+    }
   }
 
   private static Read failed(String source, Path file, String message) {
@@ -211,10 +258,19 @@ public final class ConfigFile {
     return new ConfigLayer(source, Map.of(), List.of(new Violation(where, where, message)));
   }
 
-  private static String firstLine(IOException e) {
-    String message = String.valueOf(e.getMessage());
-    int newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline);
+  /**
+   * Describes a parse error by its kind and place only. The parsers' messages quote the text they
+   * choked on, which may be a secret value (an unquoted cluster secret in a JSON file), and this
+   * message goes to answers, events and logs.
+   */
+  static String parseError(IOException e) {
+    if (e instanceof JsonProcessingException parse && parse.getLocation() != null) {
+      return "syntax error at line "
+          + parse.getLocation().getLineNr()
+          + ", column "
+          + parse.getLocation().getColumnNr();
+    }
+    return "syntax error";
   }
 
   /** Returns the SHA-256 of some bytes, in hex. */

@@ -127,6 +127,25 @@ public final class ConfigSources {
     return List.of();
   }
 
+  /** Returns the runtime overrides in force, as raw JSON-able values by path. */
+  public Map<String, Object> overrides() {
+    synchronized (overrides) {
+      Map<String, Object> copy = new LinkedHashMap<>();
+      overrides.forEach((path, raw) -> copy.put(path, raw.value()));
+      return copy;
+    }
+  }
+
+  /** Replaces every runtime override (undoes {@link #override} when its reload failed). */
+  public void replaceOverrides(Map<String, Object> values) {
+    synchronized (overrides) {
+      overrides.clear();
+      values.forEach(
+          (path, raw) ->
+              overrides.put(path, new RawValue(Json.MAPPER.valueToTree(raw), "override: " + path)));
+    }
+  }
+
   /** Returns the config file, or {@code null} if there is none. */
   public @Nullable Path configFile() {
     return configFile;

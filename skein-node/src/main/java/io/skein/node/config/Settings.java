@@ -515,7 +515,7 @@ public final class Settings {
           .flag("--discovery-interval")
           .unit("s")
           .defaultValue(Duration.ofSeconds(1))
-          .reload(DYNAMIC)
+          .reload(RESTART_COMPONENT)
           .description("How often a beacon goes out.")
           .build();
 

@@ -22,11 +22,13 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashSet;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The admin API (DESIGN.md "Admin API"): {@code POST /admin/reload}, {@code POST
@@ -105,12 +107,20 @@ final class AdminRoutes {
       return;
     } catch (ReloadOrchestrator.QueueFullException e) {
       throw new io.skein.OverloadedException(String.valueOf(e.getMessage()));
+    } catch (ReloadOrchestrator.ShuttingDownException e) {
+      throw new io.skein.ClosedException("the node is shutting down");
     } catch (ExecutionException e) {
       if (e.getCause() instanceof ReloadOrchestrator.BackingOffException backingOff) {
         backingOff(ctx, backingOff);
         return;
       }
-      throw new AdminException(503, "reload_unavailable", String.valueOf(e.getCause()));
+      if (e.getCause() instanceof ReloadOrchestrator.ShuttingDownException) {
+        throw new io.skein.ClosedException("the node is shutting down");
+      }
+      throw new AdminException(
+          503,
+          "reload_unavailable",
+          "the reload did not run: " + String.valueOf(e.getCause()).split(":", 2)[0]);
     } catch (TimeoutException e) {
       throw new AdminException(
           504, "reload_timeout", "the reload did not finish within " + RELOAD_WAIT_MS + " ms");
@@ -235,9 +245,10 @@ final class AdminRoutes {
       throw new io.skein.OverloadedException(
           EVENT_STREAMS_MAX + " event streams are open; retry later");
     }
+    Secret token = node.config().find(Settings.ADMIN_TOKEN);
     try (EventBus.Subscriber subscriber = node.events().subscribe(EVENT_QUEUE_MAX)) {
       OutputStream out = Sse.open(ctx, "skein node events");
-      pump(out, subscriber);
+      pump(out, subscriber, token);
     } catch (IOException e) {
       // The client went away: that is how a stream normally ends.
     } finally {
@@ -245,9 +256,11 @@ final class AdminRoutes {
     }
   }
 
-  private void pump(OutputStream out, EventBus.Subscriber subscriber)
+  private void pump(OutputStream out, EventBus.Subscriber subscriber, @Nullable Secret token)
       throws IOException, InterruptedException {
-    while (!api.isStopping()) {
+    // The stream lives only as long as the token it was opened with: a rotated or removed
+    // admin.token ends it at the next event or keepalive.
+    while (!api.isStopping() && Objects.equals(node.config().find(Settings.ADMIN_TOKEN), token)) {
       CloudEvent event = subscriber.poll(KEEPALIVE_MS);
       long dropped = subscriber.takeDropped();
       if (dropped > 0) {

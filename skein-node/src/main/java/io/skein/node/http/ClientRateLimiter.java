@@ -34,25 +34,25 @@ final class ClientRateLimiter {
     }
   }
 
-  private volatile Limits limits;
-  private volatile Map<String, Bucket> buckets;
+  /** The limits and the buckets made under them, swapped together so they always agree. */
+  private record State(Limits limits, Map<String, Bucket> buckets) {}
+
+  private volatile State state;
 
   ClientRateLimiter(Limits limits) {
-    this.limits = limits;
-    this.buckets = newMap(limits.clientsMax());
+    this.state = new State(limits, newMap(limits.clientsMax()));
   }
 
   /** Applies new limits; unchanged limits keep the buckets. */
   synchronized void configure(Limits next) {
-    if (!next.equals(limits)) {
-      buckets = newMap(next.clientsMax());
-      limits = next;
+    if (!next.equals(state.limits())) {
+      state = new State(next, newMap(next.clientsMax()));
     }
   }
 
   /** Returns the limits in force. */
   Limits limits() {
-    return limits;
+    return state.limits();
   }
 
   /**
@@ -61,14 +61,14 @@ final class ClientRateLimiter {
    * @return {@code null} if the request may go on, else how long until it would be allowed
    */
   @Nullable Duration tryAcquire(String client) {
-    Limits current = limits;
-    if (!current.enabled()) {
+    State current = state;
+    if (!current.limits().enabled()) {
       return null;
     }
-    Map<String, Bucket> map = buckets;
+    Map<String, Bucket> map = current.buckets();
     Bucket bucket;
     synchronized (map) {
-      bucket = map.computeIfAbsent(client, c -> bucket(current));
+      bucket = map.computeIfAbsent(client, c -> bucket(current.limits()));
     }
     ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
     return probe.isConsumed() ? null : Duration.ofNanos(probe.getNanosToWaitForRefill());

@@ -210,13 +210,20 @@ final class DocumentRoutes {
 
   /** Reads the body as strict UTF-8 JSON text. */
   static String body(Context ctx) {
-    byte[] bytes = ctx.bodyAsBytes();
-    // A chunked body has no Content-Length for admit() to check: check what was read.
+    // Read at most the live limit plus one byte: a chunked body has no Content-Length for
+    // admit() to refuse, and reading it whole first would let anyone fill the heap.
     Long limit = ctx.attribute(HttpApi.BODY_MAX);
-    if (limit != null && bytes.length > limit) {
+    long max = limit == null ? HttpApi.REQUEST_BYTES_CEILING : limit;
+    byte[] bytes;
+    try {
+      bytes = ctx.req().getInputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+    } catch (java.io.IOException e) {
+      throw new InvalidRequestException(
+          "invalid_body", "the request body could not be read: " + e.getMessage(), e);
+    }
+    if (bytes.length > max) {
       throw new io.skein.TooLargeException(
-          "body_too_large",
-          "the request body is " + bytes.length + " bytes; the limit is " + limit);
+          "body_too_large", "the request body is over the limit of " + max + " bytes");
     }
     return Json.decodeUtf8(bytes);
   }

@@ -105,7 +105,7 @@ public final class HttpApi {
   }
 
   /** The largest request body Jetty reads: the most {@code limits.max-request-bytes} allows. */
-  private static final long REQUEST_BYTES_CEILING = 64L << 20;
+  static final long REQUEST_BYTES_CEILING = 64L << 20;
 
   /** The request attribute that carries the body limit in force when the request arrived. */
   static final String BODY_MAX = "skein.bodyMax";

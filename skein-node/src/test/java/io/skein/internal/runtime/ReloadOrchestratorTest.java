@@ -72,6 +72,8 @@ class ReloadOrchestratorTest {
     final List<String> calls;
     volatile @Nullable String failWith;
     volatile @Nullable CountDownLatch block;
+    volatile @Nullable Error error;
+    final List<String> released = new CopyOnWriteArrayList<>();
 
     Fake(String name, String section, List<String> calls) {
       this.name = name;
@@ -108,9 +110,17 @@ class ReloadOrchestratorTest {
             // ignored on purpose
           }
         }
+        released.add(name);
+      }
+      Error thrown = error;
+      if (thrown != null) {
+        throw thrown;
       }
       String failure = failWith;
-      if (failure != null) {
+      // It refuses new values; putting its old ones back (a rollback to 1) works.
+      if (failure != null
+          && !changes.isEmpty()
+          && !Integer.valueOf(1).equals(changes.get(0).newValue())) {
         throw new IllegalStateException(failure);
       }
     }
@@ -273,7 +283,7 @@ class ReloadOrchestratorTest {
   }
 
   @Test
-  void aComponentThatBlocksForEverIsAbandonedAtItsTimeout() throws Exception {
+  void aComponentThatBlocksForEverIsAbandonedAndPutBackInLineLater() throws Exception {
     policy =
         ReloadOrchestrator.Policy.of(
             Duration.ofMillis(300),
@@ -284,23 +294,61 @@ class ReloadOrchestratorTest {
             Duration.ofSeconds(1),
             4);
     start(Clock.systemUTC());
-    CountDownLatch never = new CountDownLatch(1);
-    latches.add(never);
-    beta.block = never;
+    CountDownLatch stuck = new CountDownLatch(1);
+    latches.add(stuck);
+    beta.block = stuck;
     file.put("alpha.value", "5");
     file.put("beta.value", "7");
     long startNanos = System.nanoTime();
     ReloadOrchestrator.Result result = reload();
-    assertThat(result.outcome()).isEqualTo(ReloadOrchestrator.Outcome.ROLLED_BACK);
-    assertThat(result.error()).contains("did not finish within 300 ms");
     assertThat(Duration.ofNanos(System.nanoTime() - startNanos)).isLessThan(Duration.ofSeconds(20));
-    assertThat(runtime().config().get(B)).isEqualTo(1);
-    // The rollback could not run on beta (its abandoned reload still holds it), but alpha's did.
+    // Beta's own rollback cannot run while its abandoned reload holds it: not a clean rollback.
+    assertThat(result.outcome()).isEqualTo(ReloadOrchestrator.Outcome.FAILED);
+    assertThat(result.error())
+        .contains("did not finish within 300 ms")
+        .contains("the rollback failed too");
     assertThat(calls).contains("alpha:[alpha.value: 5 -> 1]");
-    // The next reload does not start a second thread on the stuck component.
-    ReloadOrchestrator.Result again = reload();
-    assertThat(again.error()).contains("abandoned after a timeout, is still running");
-    never.countDown();
+    assertThat(runtime().config().get(B)).isEqualTo(1);
+    // No second thread on a component whose abandoned reload still runs.
+    assertThat(reload().error()).contains("abandoned after a timeout, is still running");
+    // Once it is free, the next reload gives it every setting of its sections again.
+    beta.block = null;
+    stuck.countDown();
+    while (beta.released.isEmpty()) {
+      Thread.sleep(5); // the abandoned reload finishes
+    }
+    Thread.sleep(50); // and its thread ends
+    calls.clear();
+    file.remove("alpha.value");
+    file.remove("beta.value");
+    ReloadOrchestrator.Result healed = reload();
+    assertThat(healed.outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    assertThat(calls).containsExactly("beta:[beta.value: 1 -> 1]");
+    calls.clear();
+    assertThat(reload().outcome()).isEqualTo(ReloadOrchestrator.Outcome.NO_CHANGE);
+    assertThat(calls).isEmpty();
+  }
+
+  @Test
+  void anUnexpectedErrorFailsTheReloadReleasesTheBreakerAndKeepsTheWorker() throws Exception {
+    policy =
+        ReloadOrchestrator.Policy.of(
+            Duration.ofSeconds(5),
+            true,
+            Set.of(),
+            1,
+            Duration.ofMillis(10),
+            Duration.ofMillis(20),
+            4);
+    start(Clock.systemUTC());
+    alpha.error = new OutOfMemoryError("simulated");
+    file.put("alpha.value", "5");
+    ReloadOrchestrator.Result result = reload();
+    assertThat(result.outcome())
+        .isIn(ReloadOrchestrator.Outcome.ROLLED_BACK, ReloadOrchestrator.Outcome.FAILED);
+    alpha.error = null;
+    Thread.sleep(50); // past the 10-20 ms backoff the single failure opened
+    assertThat(reload().outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
   }
 
   @Test
