@@ -109,7 +109,7 @@ public final class ReloadBench {
   private static String table(
       int edits, Histogram fileMicros, Histogram apiMicros, List<String> failures) {
     StringBuilder table = new StringBuilder();
-    table.append("| Trigger | Edits | p50 | p99 | max |\n");
+    table.append("| Trigger | Edits | p50 (ms) | p99 (ms) | max (ms) |\n");
     table.append("|---|---:|---:|---:|---:|\n");
     row(table, "file watcher (write -> reload.completed)", fileMicros);
     row(table, "direct reload (runtime override, as the admin API)", apiMicros);
@@ -117,8 +117,8 @@ public final class ReloadBench {
     table.append(
         String.format(
             Locale.ROOT,
-            "The watcher's p50 is %s the direct reload's; the difference is its %d ms debounce"
-                + " and the filesystem event.%n",
+            "The watcher's p50 is %s the direct reload's; the difference is its stability check"
+                + " (the content must read the same twice, %d ms apart, after the last event).%n",
             Report.ratio(fileMicros.getValueAtPercentile(50), apiMicros.getValueAtPercentile(50)),
             250));
     if (!failures.isEmpty()) {
