@@ -154,6 +154,17 @@ public final class Skein implements AutoCloseable {
   }
 
   /**
+   * Sets the query limits: the time budget of one query (admission wait included), after which it
+   * fails with {@code query_timeout}, and how many queries may run at once (others wait within the
+   * budget, then fail with {@code overloaded}). Applies to the next query.
+   *
+   * @throws IllegalArgumentException if a value is not positive
+   */
+  public void queryLimits(long timeoutMs, int queriesMax) {
+    store.queryLimits(timeoutMs, queriesMax);
+  }
+
+  /**
    * Changes the live settings without a restart: the replication timings reach the replication
    * state machine as an input, so they apply from its next step; the document limit applies to the
    * next write. Blocks until the write loop has taken the change, at most {@code timeoutMs}.

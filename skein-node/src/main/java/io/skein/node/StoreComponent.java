@@ -79,7 +79,10 @@ final class StoreComponent implements Component {
           Settings.heartbeat(config).toMillis(),
           config.get(Settings.CLUSTER_ROLE).equals("primary"));
     }
-    this.skein = Skein.open(builder.build());
+    Skein opened = Skein.open(builder.build());
+    opened.queryLimits(
+        config.get(Settings.QUERY_TIMEOUT).toMillis(), config.get(Settings.MAX_CONCURRENT_QUERIES));
+    this.skein = opened;
     this.membership = members;
   }
 
@@ -99,6 +102,10 @@ final class StoreComponent implements Component {
     // Always sent, never compared with what the store reports: after a timed-out change the
     // store's view and the snapshot may differ, and a rollback must still put the old values back.
     skein().reconfigure(timings(config), config.get(Settings.RELOAD_TIMEOUT).toMillis());
+    skein()
+        .queryLimits(
+            config.get(Settings.QUERY_TIMEOUT).toMillis(),
+            config.get(Settings.MAX_CONCURRENT_QUERIES));
   }
 
   /** Returns the open store. */

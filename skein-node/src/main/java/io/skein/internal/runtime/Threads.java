@@ -61,6 +61,24 @@ public final class Threads {
         });
   }
 
+  /**
+   * Creates a fixed pool of {@code size} daemon platform threads named {@code name-1..size}: for
+   * blocking work (JDBC) that must not run on a virtual thread, whose carrier it would pin.
+   */
+  public static java.util.concurrent.ExecutorService platformPool(String name, int size) {
+    AtomicInteger number = new AtomicInteger();
+    return Executors.newFixedThreadPool(
+        size,
+        task -> {
+          started.incrementAndGet();
+          return Thread.ofPlatform()
+              .name(name + "-" + number.incrementAndGet())
+              .daemon(true)
+              .uncaughtExceptionHandler(Threads::uncaught)
+              .unstarted(task);
+        });
+  }
+
   /** Returns how many threads this class has started since the JVM began (for tests). */
   public static int startedCount() {
     return started.get();

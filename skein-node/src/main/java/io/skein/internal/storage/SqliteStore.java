@@ -46,6 +46,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sqlite.ProgressHandler;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -116,6 +117,29 @@ public final class SqliteStore implements Store {
   private final PreparedStatement insertOplog;
   private final PreparedStatement upsertMeta;
   private final ArrayBlockingQueue<Connection> readers;
+
+  /**
+   * Where reads run when the caller is a virtual thread (an HTTP request): a JDBC call pins a
+   * virtual thread to its carrier for its whole duration, and with two carriers two slow queries
+   * would stall every other virtual thread of the node. On these platform threads a slow query
+   * costs CPU, never a carrier. One thread per read connection.
+   */
+  private final java.util.concurrent.ExecutorService readExecutor;
+
+  /**
+   * Admission of queries: at most {@code queriesMax} run at once (limits.max-concurrent-queries).
+   */
+  private final QueryGate queryGate = new QueryGate(QUERIES_MAX_DEFAULT);
+
+  /** The time budget of one query, in ms (limits.query-timeout). */
+  private volatile long queryTimeoutMs = QUERY_TIMEOUT_MS_DEFAULT;
+
+  /** The default number of queries that may run at once. */
+  public static final int QUERIES_MAX_DEFAULT = 4;
+
+  /** The default time budget of one query: 10 s. */
+  public static final long QUERY_TIMEOUT_MS_DEFAULT = 10_000;
+
   private final List<Connection> allReaders;
   private final RecoveredState recovered;
 
@@ -173,6 +197,8 @@ public final class SqliteStore implements Store {
       writer.close();
       throw e;
     }
+    this.readExecutor =
+        io.skein.internal.runtime.Threads.platformPool("skein-read", readConnections);
     this.readers = new ArrayBlockingQueue<>(readConnections);
     this.allReaders = new ArrayList<>(readConnections);
     for (int i = 0; i < readConnections; i++) {
@@ -556,6 +582,15 @@ public final class SqliteStore implements Store {
 
   @Override
   public void createIndex(CollectionName collection, IndexSpec spec) {
+    if (Thread.currentThread().isVirtual()) {
+      // An index build over a large collection is long; see readExecutor.
+      onPlatform(
+          () -> {
+            createIndex(collection, spec);
+            return null;
+          });
+      return;
+    }
     writeLock.lock();
     try (Statement s = writer.createStatement();
         PreparedStatement p =
@@ -624,15 +659,78 @@ public final class SqliteStore implements Store {
   @Override
   public List<StoredDocument> query(CollectionName collection, Query query) {
     SqlQuery sql = SqlQueryTranslator.select(collection.value(), query);
-    return read(
-        c -> {
-          try (PreparedStatement p = c.prepareStatement(sql.sql())) {
-            for (int i = 0; i < sql.parameters().size(); i++) {
-              p.setObject(i + 1, sql.parameters().get(i));
-            }
-            return documents(collection, p);
-          }
-        });
+    long budgetMs = queryTimeoutMs;
+    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs);
+    if (!queryGate.acquire(budgetMs)) {
+      throw new StorageException(
+          "overloaded",
+          queryGate.max()
+              + " queries are running and none finished within the "
+              + budgetMs
+              + " ms budget (limits.max-concurrent-queries, limits.query-timeout); retry later");
+    }
+    try {
+      return read(c -> timedQuery(c, collection, sql, deadlineNanos, budgetMs));
+    } finally {
+      queryGate.release();
+    }
+  }
+
+  /** Runs a query that SQLite abandons once its deadline passes (a progress handler). */
+  private static List<StoredDocument> timedQuery(
+      Connection c, CollectionName collection, SqlQuery sql, long deadlineNanos, long budgetMs)
+      throws SQLException {
+    ProgressHandler.setHandler(c, PROGRESS_STEPS, new Deadline(deadlineNanos));
+    try (PreparedStatement p = c.prepareStatement(sql.sql())) {
+      for (int i = 0; i < sql.parameters().size(); i++) {
+        p.setObject(i + 1, sql.parameters().get(i));
+      }
+      return documents(collection, p);
+    } catch (SQLException e) {
+      if (System.nanoTime() - deadlineNanos >= 0) {
+        throw new StorageException(
+            "query_timeout",
+            "the query ran over its budget of "
+                + budgetMs
+                + " ms (limits.query-timeout); narrow the selector, lower skip, or declare an"
+                + " index",
+            e);
+      }
+      throw e;
+    } finally {
+      ProgressHandler.clearHandler(c);
+    }
+  }
+
+  /** SQLite virtual-machine steps between deadline checks: about a millisecond of work. */
+  private static final int PROGRESS_STEPS = 10_000;
+
+  /** Interrupts a statement once its deadline has passed. */
+  private static final class Deadline extends ProgressHandler {
+    private final long deadlineNanos;
+
+    Deadline(long deadlineNanos) {
+      this.deadlineNanos = deadlineNanos;
+    }
+
+    @Override
+    protected int progress() {
+      return System.nanoTime() - deadlineNanos >= 0 ? 1 : 0;
+    }
+  }
+
+  /**
+   * Sets the query limits (dynamic settings).
+   *
+   * @param timeoutMs the time budget of one query, admission wait included
+   * @param queriesMax how many queries may run at once
+   */
+  public void queryLimits(long timeoutMs, int queriesMax) {
+    if (timeoutMs < 1 || queriesMax < 1) {
+      throw new IllegalArgumentException("query limits must be positive");
+    }
+    this.queryTimeoutMs = timeoutMs;
+    queryGate.max(queriesMax);
   }
 
   @Override
@@ -1281,6 +1379,40 @@ public final class SqliteStore implements Store {
   }
 
   private <T> T read(ReadWork<T> work) {
+    if (Thread.currentThread().isVirtual()) {
+      return onReadThread(work);
+    }
+    return readHere(work);
+  }
+
+  /** Runs a read on a platform read thread and waits for it (a virtual thread parks, unpinned). */
+  private <T> T onReadThread(ReadWork<T> work) {
+    return onPlatform(() -> readHere(work));
+  }
+
+  /** Runs storage work on a platform read thread and waits for it. */
+  private <T> T onPlatform(java.util.concurrent.Callable<T> work) {
+    java.util.concurrent.Future<T> result;
+    try {
+      result = readExecutor.submit(work);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new StorageException("closed", "the store " + file + " is closed");
+    }
+    try {
+      return result.get();
+    } catch (InterruptedException e) {
+      result.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new StorageException("interrupted", "interrupted while waiting for a read");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new StorageException("read_failed", "read from " + file + " failed: " + e.getCause());
+    }
+  }
+
+  private <T> T readHere(ReadWork<T> work) {
     ensureOpen();
     Connection c;
     try {
@@ -1357,6 +1489,7 @@ public final class SqliteStore implements Store {
       for (Connection reader : allReaders) {
         closeQuietly(reader);
       }
+      readExecutor.shutdownNow();
     } finally {
       writeLock.unlock();
     }

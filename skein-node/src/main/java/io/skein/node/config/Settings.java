@@ -251,6 +251,28 @@ public final class Settings {
           .description("Largest document (compact JSON); at most 4 MiB so one fits a peer frame.")
           .build();
 
+  /** The time budget of one query. */
+  public static final Setting<Duration> QUERY_TIMEOUT =
+      Setting.builder(
+              "limits.query-timeout",
+              ValueTypes.duration(Duration.ofMillis(10), Duration.ofHours(1), false))
+          .flag("--query-timeout")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(10))
+          .reload(DYNAMIC)
+          .description("A query (admission wait included) that runs longer gets 408 query_timeout.")
+          .build();
+
+  /** How many queries may run at once. */
+  public static final Setting<Integer> MAX_CONCURRENT_QUERIES =
+      Setting.builder("limits.max-concurrent-queries", ValueTypes.integer(1, 1024))
+          .flag("--max-concurrent-queries")
+          .unit("queries")
+          .defaultValue(4)
+          .reload(DYNAMIC)
+          .description("Queries that run at once; others wait within their budget, then 503.")
+          .build();
+
   /** Requests per second each client may make. */
   public static final Setting<Double> RATE_LIMIT =
       Setting.builder("limits.rate-limit", ValueTypes.decimal(0, 1_000_000))
@@ -541,6 +563,8 @@ public final class Settings {
               MAX_CLOCK_OFFSET,
               MAX_REQUEST_BYTES,
               MAX_DOCUMENT_BYTES,
+              QUERY_TIMEOUT,
+              MAX_CONCURRENT_QUERIES,
               RATE_LIMIT,
               RATE_LIMIT_BURST,
               RATE_LIMIT_CLIENTS,

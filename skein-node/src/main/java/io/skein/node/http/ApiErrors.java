@@ -32,6 +32,7 @@ final class ApiErrors {
       case StorageException storage
           when storage.code().equals("overloaded") || storage.code().equals("closed") ->
           503;
+      case StorageException storage when storage.code().equals("query_timeout") -> 408;
       default -> 500;
     };
   }
