@@ -397,6 +397,15 @@ public final class Skein implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns the first corruption found in the data file since it opened (an entry that failed its
+   * checksum), or {@code null}. A node that found one reports itself degraded; run {@code
+   * datastore-node check} on the stopped node.
+   */
+  public @Nullable String corruption() {
+    return store.corruption();
+  }
+
   /** Returns whether the store is open and its write loop is running. */
   public boolean isHealthy() {
     if (closed) {

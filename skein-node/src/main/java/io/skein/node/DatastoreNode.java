@@ -32,7 +32,11 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "datastore-node 0.1.0",
     sortOptions = false,
-    subcommands = {AdminCommands.Reload.class, AdminCommands.Status.class},
+    subcommands = {
+      AdminCommands.Reload.class,
+      AdminCommands.Status.class,
+      AdminCommands.Check.class
+    },
     description = {
       "Runs a Skein node: a replicated JSON document store with an HTTP API.",
       "Every setting is also a config-file key (docs/configuration.md) and a SKEIN_* variable."

@@ -105,7 +105,7 @@ public final class SqliteStore implements Store {
   /** The most oplog rows one prune deletes; the next round continues. */
   static final int PRUNE_ROWS_MAX = 50_000;
 
-  private static final String OPLOG_COLUMNS =
+  static final String OPLOG_COLUMNS =
       "lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index, checksum, won";
 
   private final Path file;
@@ -130,6 +130,9 @@ public final class SqliteStore implements Store {
    * Admission of queries: at most {@code queriesMax} run at once (limits.max-concurrent-queries).
    */
   private final QueryGate queryGate = new QueryGate(QUERIES_MAX_DEFAULT);
+
+  /** Detected corruption: logged, counted, and reported by {@link #corruption()}. */
+  private final Corruption corruption;
 
   /** The time budget of one query, in ms (limits.query-timeout). */
   private volatile long queryTimeoutMs = QUERY_TIMEOUT_MS_DEFAULT;
@@ -199,6 +202,7 @@ public final class SqliteStore implements Store {
     }
     this.readExecutor =
         io.skein.internal.runtime.Threads.platformPool("skein-read", readConnections);
+    this.corruption = new Corruption(file, meters);
     this.readers = new ArrayBlockingQueue<>(readConnections);
     this.allReaders = new ArrayList<>(readConnections);
     for (int i = 0; i < readConnections; i++) {
@@ -858,7 +862,7 @@ public final class SqliteStore implements Store {
   }
 
   /** Reads oplog rows: {@code SELECT OPLOG_COLUMNS FROM oplog WHERE} the given condition. */
-  private static List<Change> selectOplog(Connection c, String condition, Object... parameters)
+  private List<Change> selectOplog(Connection c, String condition, Object... parameters)
       throws SQLException {
     try (PreparedStatement p =
         c.prepareStatement("SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE " + condition)) {
@@ -875,22 +879,39 @@ public final class SqliteStore implements Store {
     }
   }
 
-  private static Change change(ResultSet r) throws SQLException {
-    OplogEntry entry =
-        new OplogEntry(
-            NodeId.of(r.getString(2)),
-            r.getLong(3),
-            Hlc.unpack(r.getLong(4)),
-            r.getInt(5) == Schema.OP_PUT ? Operation.PUT : Operation.DELETE,
-            new CollectionName(r.getString(6)),
-            DocumentId.of(r.getString(7)),
-            r.getString(8),
-            r.getLong(9),
-            r.getLong(10),
-            r.getInt(11));
+  /** Reads an oplog row selected with {@link #OPLOG_COLUMNS}, without checking its checksum. */
+  static OplogEntry entryOf(ResultSet r) throws SQLException {
+    return new OplogEntry(
+        NodeId.of(r.getString(2)),
+        r.getLong(3),
+        Hlc.unpack(r.getLong(4)),
+        r.getInt(5) == Schema.OP_PUT ? Operation.PUT : Operation.DELETE,
+        new CollectionName(r.getString(6)),
+        DocumentId.of(r.getString(7)),
+        r.getString(8),
+        r.getLong(9),
+        r.getLong(10),
+        r.getInt(11));
+  }
+
+  private Change change(ResultSet r) throws SQLException {
+    OplogEntry entry = entryOf(r);
     if (!entry.isIntact()) {
-      throw new SQLException(
-          "oplog entry lsn " + r.getLong(1) + " fails its checksum: the file is corrupt");
+      String where =
+          "oplog entry lsn "
+              + r.getLong(1)
+              + " ("
+              + entry.origin()
+              + "#"
+              + entry.sequence()
+              + ", "
+              + entry.collection()
+              + "/"
+              + entry.id()
+              + ")";
+      corruption.found(where + " fails its checksum");
+      throw new StorageException(
+          "data_corrupt", where + " in " + file + " fails its checksum: the file is corrupt");
     }
     return new Change(r.getLong(1), entry, r.getInt(12) == 1);
   }
@@ -1433,6 +1454,11 @@ public final class SqliteStore implements Store {
     } finally {
       readers.add(c);
     }
+  }
+
+  /** Returns the first corruption found since the store opened, or {@code null} if none. */
+  public @Nullable String corruption() {
+    return corruption.first();
   }
 
   private void ensureOpen() {

@@ -158,12 +158,23 @@ final class ClusterRoutes {
     return scheme + "://" + stream.getRawAuthority();
   }
 
+  /**
+   * {@code 200 serving}; {@code 503 unavailable} while the node stops or its write loop failed;
+   * {@code 503 degraded} once corruption was found in its data file (with the place, so that an
+   * operator knows to stop it and run {@code datastore-node check}).
+   */
   private void health(Context ctx) {
-    boolean serving = !api.isStopping() && node.skein().isHealthy();
+    Skein skein = node.skein();
+    String corruption = skein.corruption();
+    boolean serving = !api.isStopping() && skein.isHealthy();
     ObjectNode body = Json.MAPPER.createObjectNode();
-    body.put("status", serving ? "serving" : "unavailable");
+    String status = !serving ? "unavailable" : corruption != null ? "degraded" : "serving";
+    body.put("status", status);
     body.put("nodeId", node.config().get(Settings.NODE_ID));
-    ctx.status(serving ? 200 : 503);
+    if (corruption != null) {
+      body.put("reason", "data file corruption: " + corruption);
+    }
+    ctx.status(status.equals("serving") ? 200 : 503);
     DocumentRoutes.json(ctx, body);
   }
 
