@@ -31,7 +31,7 @@ final class AdminCommands {
 
     @Option(
         names = "--admin-token",
-        description = "The admin token, or ${ENV_NAME}; default: env SKEIN_ADMIN_TOKEN.")
+        description = "The admin token, or $${ENV_NAME}; default: env SKEIN_ADMIN_TOKEN.")
     @Nullable String adminToken;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create();

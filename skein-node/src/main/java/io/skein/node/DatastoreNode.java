@@ -106,13 +106,15 @@ public final class DatastoreNode implements Callable<Integer> {
                 .type(String.class)
                 .arity("1")
                 .description(
-                    setting.description()
-                        + " ("
-                        + setting.path()
-                        + "; default "
-                        + setting.defaultText()
-                        + (setting.unit() == null ? "" : ", unit " + setting.unit())
-                        + ")")
+                    // picocli interpolates ${...} in descriptions: $${ keeps it literal.
+                    (setting.description()
+                            + " ("
+                            + setting.path()
+                            + "; default "
+                            + setting.defaultText()
+                            + (setting.unit() == null ? "" : ", unit " + setting.unit())
+                            + ")")
+                        .replace("${", "$${"))
                 .build());
       }
     }
@@ -133,7 +135,7 @@ public final class DatastoreNode implements Callable<Integer> {
     ConfigSources sources = sources();
     io.skein.core.config.Config config = io.skein.node.config.NodeSettings.resolve(sources);
     configureLogging(config);
-    return NodeServer.runUntilShutdown(sources);
+    return NodeServer.runUntilShutdown(sources, spec.commandLine().getErr());
   }
 
   /** The sources the command line names: files, the environment, and the flags given. */

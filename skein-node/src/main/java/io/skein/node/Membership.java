@@ -274,6 +274,8 @@ final class Membership {
         });
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
     try {
+      Files.deleteIfExists(temporary);
+      io.skein.internal.storage.PrivateFiles.createFile(temporary);
       Files.writeString(temporary, array.toString(), StandardCharsets.UTF_8);
       Files.move(
           temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

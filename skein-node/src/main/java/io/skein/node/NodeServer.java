@@ -149,6 +149,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     // Hashed before the load: if the files change in between, the watcher sees a difference.
     String startHash = ConfigWatchComponent.hash(files(sources));
     Config config = NodeSettings.resolve(sources);
+    checkPortFree(config);
     NodeServer server = new NodeServer(sources, config, startHash);
     server.runtime.start();
     server.reloads.start();
@@ -160,6 +161,25 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
                 leadership.leadershipChanged(
                     change.isLeader(), change.leaderId(), change.epoch())));
     return server;
+  }
+
+  /**
+   * Fails before the store opens (and creates its file) when the port is taken: the listener binds
+   * after the store, which it serves.
+   */
+  private static void checkPortFree(Config config) {
+    int port = config.get(Settings.NODE_PORT);
+    if (port == 0) {
+      return;
+    }
+    String host = config.get(Settings.NODE_HOST);
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new java.net.InetSocketAddress(host, port));
+    } catch (java.io.IOException e) {
+      throw new HttpApi.BindException(
+          "cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -283,13 +303,14 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
    * Runs a node until SIGTERM/SIGINT, then shuts it down; returns the exit status. SIGHUP reloads
    * (the caller installed the handler with {@link Signals#install()} first).
    */
-  static int runUntilShutdown(ConfigSources sources) {
+  static int runUntilShutdown(ConfigSources sources, java.io.PrintWriter err) {
     NodeServer server;
     try {
       server = start(sources);
     } catch (SkeinException | HttpApi.BindException e) {
       log.error("cannot start node: {}", e.getMessage());
-      System.err.println("datastore-node: " + e.getMessage());
+      err.println("datastore-node: " + e.getMessage());
+      err.flush();
       return 1;
     }
     CountDownLatch stopped = new CountDownLatch(1);

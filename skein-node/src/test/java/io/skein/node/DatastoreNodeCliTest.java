@@ -3,6 +3,7 @@ package io.skein.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.skein.core.config.Config;
+import io.skein.node.config.ConfigSources;
 import io.skein.node.config.NodeSettings;
 import io.skein.node.config.PeerAddress;
 import io.skein.node.config.Settings;
@@ -247,6 +248,45 @@ class DatastoreNodeCliTest {
       if (setting.flag() != null) {
         assertThat(out.toString()).contains(setting.flag());
       }
+    }
+    // picocli interpolates ${...}: the help must show the reference syntax, not "null".
+    assertThat(out.toString()).contains("${ENV_NAME}").doesNotContain("or null");
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aTakenPortStopsTheNodeBeforeItCreatesItsDataFile() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+      Path data = dir.resolve("fresh");
+      Result result =
+          run("--port", Integer.toString(taken.getLocalPort()), "--data-dir", data.toString());
+      assertThat(result.status()).isEqualTo(1);
+      assertThat(result.err()).contains("cannot listen on");
+      assertThat(data.resolve("node-1.db")).doesNotExist();
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void theDataDirectoryAndFileAreReadableByTheirOwnerOnly() throws Exception {
+    Path data = dir.resolve("private");
+    try (NodeServer server =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", "0")
+                .flag("--data-dir", data.toString())
+                .build())) {
+      assertThat(server.port()).isPositive();
+    }
+    if (data.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      assertThat(
+              java.nio.file.attribute.PosixFilePermissions.toString(
+                  Files.getPosixFilePermissions(data)))
+          .isEqualTo("rwx------");
+      assertThat(
+              java.nio.file.attribute.PosixFilePermissions.toString(
+                  Files.getPosixFilePermissions(data.resolve("node-1.db"))))
+          .isEqualTo("rw-------");
     }
   }
 

@@ -197,6 +197,21 @@ class LeaderClusterTest {
     assertThat(view.path("mode").asText()).isEqualTo("leader");
     assertThat(view.path("epoch").asLong()).isPositive();
     assertThat(await(Duration.ofSeconds(5), () -> matchedEverywhere())).isTrue();
+    // Every member commits transactions (its log, then the documents at commit): all count.
+    for (String id : List.of("1", "2", "3")) {
+      String id0 = id;
+      assertThat(
+              await(
+                  Duration.ofSeconds(5),
+                  () ->
+                      java.util.Objects.requireNonNull(servers.get(id0))
+                              .meters()
+                              .counter("skein.storage.commits")
+                              .count()
+                          > 0))
+          .as("node %s counts its commits", id)
+          .isTrue();
+    }
   }
 
   private boolean matchedEverywhere() {

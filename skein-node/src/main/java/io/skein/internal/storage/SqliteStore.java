@@ -261,7 +261,7 @@ public final class SqliteStore implements Store {
     }
     Path file = dataDir.resolve("node-" + nodeId.value() + ".db");
     try {
-      Files.createDirectories(dataDir);
+      PrivateFiles.createDirectories(dataDir);
     } catch (IOException e) {
       throw new StorageException(
           "storage_unavailable", "cannot create data directory " + dataDir + ": " + e, e);
@@ -269,10 +269,14 @@ public final class SqliteStore implements Store {
     boolean fresh = checkExistingFile(file, nodeId);
     try {
       if (fresh) {
+        // SQLite gives the -wal and -shm files the mode of the database file: 0600 for all three.
+        if (!Files.exists(file)) {
+          PrivateFiles.createFile(file);
+        }
         initialize(file, nodeId);
       }
       return new SqliteStore(file, nodeId, durability, readConnections, meters);
-    } catch (SQLException e) {
+    } catch (SQLException | IOException e) {
       throw new StorageException(
           "storage_unavailable", "cannot open " + file + ": " + e.getMessage(), e);
     }
@@ -1141,6 +1145,7 @@ public final class SqliteStore implements Store {
           putMeta("leader_applied", "0");
         }
         writer.commit();
+        commitCounter.increment(); // every committed transaction counts, in both modes
         allocatedLsn = lsn - 1;
       } catch (SQLException e) {
         rollbackQuietly(e);
@@ -1265,6 +1270,7 @@ public final class SqliteStore implements Store {
         long last = pending.isEmpty() ? applied : pending.get(pending.size() - 1).entry().index();
         putMeta("leader_applied", Long.toString(last));
         writer.commit();
+        commitCounter.increment();
         if (!changes.isEmpty()) {
           lastLsn = Math.max(lastLsn, changes.get(changes.size() - 1).lsn());
         }

@@ -53,7 +53,8 @@ public final class HttpApi {
   public static final class BindException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    BindException(String message, Throwable cause) {
+    /** Creates the exception; the message names host and port. */
+    public BindException(String message, Throwable cause) {
       super(message, cause);
     }
   }
