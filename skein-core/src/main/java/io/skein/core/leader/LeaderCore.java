@@ -263,6 +263,22 @@ public final class LeaderCore {
       case LeaderInput.Received received -> receive(received.message());
       case LeaderInput.Loaded loaded -> loaded(loaded);
       case LeaderInput.Reconfigure reconfigure -> reconfigure(reconfigure);
+      case LeaderInput.Busy busy -> busy(busy.busyMs());
+    }
+  }
+
+  /**
+   * Takes a pause of this node's own out of its timers (see {@link LeaderInput.Busy}): whatever it
+   * waited on could not have been heard while it was busy.
+   */
+  private void busy(long busyMs) {
+    if (busyMs <= 0) {
+      return;
+    }
+    lastHeardLeaderMs += busyMs;
+    electionStartedMs += busyMs;
+    for (Follower f : followers.values()) {
+      f.lastAckMs += busyMs;
     }
   }
 

@@ -98,4 +98,18 @@ public sealed interface LeaderInput {
    */
   record Reconfigure(long electionIntervalMs, long heartbeatMs, long replicationTimeoutMs)
       implements LeaderInput {}
+
+  /**
+   * The shell was busy with this node's own storage work (persisting or applying a large append)
+   * for {@code busyMs} since the last tick, so the node could not hear anyone. That time does not
+   * count against the members it waits on: a secondary does not blame its primary for its own pause
+   * (it moves its election timer on by that much), and a primary does not blame its followers (it
+   * moves their last answers on). Stepped before the next {@link Tick}.
+   *
+   * <p>Only liveness reads these timers: safety (one primary per epoch, no lost majority-acked
+   * write) never depends on them, so a pause can delay an election but not break one.
+   *
+   * @param busyMs how long the shell was busy, in ms, at least 0
+   */
+  record Busy(long busyMs) implements LeaderInput {}
 }

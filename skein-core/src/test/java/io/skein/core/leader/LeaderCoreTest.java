@@ -337,6 +337,50 @@ class LeaderCoreTest {
     assertThat(stoodMs).isBetween(2_050L, 2_060L);
   }
 
+  /**
+   * A node whose shell was busy with its own storage (LeaderInput.Busy) does not blame anyone for
+   * the pause: a secondary stalled 2 s by a large apply does not stand for election, and a primary
+   * stalled 3 s does not step down. Without Busy, both happen.
+   */
+  @Test
+  void aNodeBusyWithItsOwnStorageBlamesNobodyForThePause() {
+    for (boolean busyReported : List.of(true, false)) {
+      Cluster cluster = new Cluster(true);
+      cluster.run(300);
+      assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+      // Node 2's loop is stuck in a 2 s apply: no tick, no message, for 2 s of wall time.
+      cluster.down.add(TWO);
+      cluster.run(2_000);
+      cluster.down.remove(TWO);
+      if (busyReported) {
+        cluster.core(TWO).step(new LeaderInput.Busy(2_000));
+      }
+      cluster.core(TWO).step(new LeaderInput.Tick(cluster.now));
+      cluster.drain();
+      assertThat(cluster.preVotesSent.contains(TWO))
+          .as("node 2 stood after its own pause (Busy reported: %s)", busyReported)
+          .isEqualTo(!busyReported);
+    }
+    for (boolean busyReported : List.of(true, false)) {
+      Cluster cluster = new Cluster(true);
+      cluster.run(300);
+      // The primary's loop is stuck 3 s (its 2 s replication timeout): its followers answered
+      // nothing it could read.
+      cluster.down.add(ONE);
+      cluster.down.add(TWO);
+      cluster.down.add(THREE);
+      cluster.now += 3_000;
+      cluster.down.clear();
+      if (busyReported) {
+        cluster.core(ONE).step(new LeaderInput.Busy(3_000));
+      }
+      cluster.core(ONE).step(new LeaderInput.Tick(cluster.now));
+      assertThat(cluster.core(ONE).role() == LeaderCore.Role.PRIMARY)
+          .as("the primary kept its role after its own pause (Busy reported: %s)", busyReported)
+          .isEqualTo(busyReported);
+    }
+  }
+
   @Test
   void aPrimaryStepsDownAfterTheReconfiguredReplicationTimeout() {
     Cluster cluster = new Cluster(true);

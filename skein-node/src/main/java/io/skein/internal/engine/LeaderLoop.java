@@ -53,6 +53,15 @@ import org.slf4j.LoggerFactory;
 public final class LeaderLoop implements AutoCloseable, Replicator {
   private static final Logger log = LoggerFactory.getLogger(LeaderLoop.class);
   private static final long TICK_MS = 10;
+
+  /**
+   * The most committed entries applied to the documents in one transaction. A large batch commits
+   * in one step; applying it whole would stop the loop (and the primary's heartbeats) for as long
+   * as the transaction takes, hundreds of ms for 10,000 entries, enough to cost an election. In
+   * slices, the loop ticks between them.
+   */
+  static final int APPLY_ENTRIES_MAX = 256;
+
   private static final int INBOX_MAX = 4_096;
 
   /**
@@ -113,6 +122,13 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private volatile @Nullable Throwable failure;
   private long nextRequestId = 1;
   private long appliedIndex;
+
+  /** Time this loop spent in storage since the last tick, handed to the core as Busy. */
+  private long busyNanos;
+
+  /** Committed writes whose entries are not applied yet: answered once they are, in order. */
+  private final java.util.ArrayDeque<Reply> appliedLater = new java.util.ArrayDeque<>();
+
   private long lastEpochSeen;
   private long noPrimarySinceMs = -1;
   private final Counter elections;
@@ -326,6 +342,12 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         wakeups.tryAcquire(TICK_MS, TimeUnit.MILLISECONDS);
         wakeups.drainPermits();
         if (link != PeerLink.NONE) {
+          // This loop's own storage time is no one else's silence (LeaderInput.Busy).
+          long busyMs = TimeUnit.NANOSECONDS.toMillis(busyNanos);
+          busyNanos = 0;
+          if (busyMs > 0) {
+            core.step(new LeaderInput.Busy(busyMs));
+          }
           // Time starts with the transport: election timeouts (and a secondary's start-up grace)
           // count from when the peers can be reached, not from when the store opened.
           core.step(new LeaderInput.Tick(clock.millis()));
@@ -345,6 +367,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         }
         events.clear();
         processReady();
+        applyCommitted();
         status = snapshot();
         timeWithoutPrimary();
       }
@@ -358,6 +381,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       stopped = true;
       // A proposed write may be in a follower's log and commit under the next primary: its
       // outcome is unknown. What never reached the core was not written.
+      // Committed writes waiting to be applied are committed: a restart applies them from the log.
+      Reply committed;
+      while ((committed = appliedLater.poll()) != null) {
+        complete(committed);
+      }
       OutcomeUnknownException unknown =
           new OutcomeUnknownException(
               "the leader loop stopped; the write may still commit under the next primary");
@@ -484,29 +512,29 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           unapplied.truncated(ready.truncateFrom());
         }
         ready.entriesToAppend().forEach(unapplied::appended);
+        long persistStart = System.nanoTime();
         store.appendLeaderLog(
             hard == null ? null : new SqliteStore.LeaderHardState(hard.epoch(), hard.votedFor()),
             ready.truncateFrom(),
             ready.entriesToAppend(),
             ready.hlcHighWater());
+        busyNanos += System.nanoTime() - persistStart;
         core.step(new LeaderInput.Persisted(core.lastIndex()));
       }
       if (hard != null && hard.epoch() > lastEpochSeen) {
         elections.increment();
         lastEpochSeen = hard.epoch();
       }
-      // Only this loop applies, so most readies (heartbeats, replies) need no storage round.
-      List<Change> applied =
-          ready.commitIndex() > appliedIndex
-              ? store.applyLeaderLog(ready.commitIndex())
-              : List.of();
-      if (!applied.isEmpty()) {
-        appliedIndex = applied.get(applied.size() - 1).entry().index();
-        unapplied.applied(appliedIndex);
-        notifier.publish(applied.get(applied.size() - 1).lsn());
-      }
+      // Only this loop applies, so most readies (heartbeats, replies) need no storage round. A
+      // write is answered once its entries are applied, so that its client reads it back.
+      applyCommitted();
       for (Reply reply : ready.replies()) {
-        complete(reply);
+        if (reply.outcome() instanceof Outcome.Committed committed
+            && lastIndex(committed) > appliedIndex) {
+          appliedLater.add(reply);
+        } else {
+          complete(reply);
+        }
       }
       for (LeaderReady.ReadReply read : ready.readReplies()) {
         CompletableFuture<Long> future = reads.remove(read.requestId());
@@ -554,6 +582,38 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         }
       }
     }
+  }
+
+  /**
+   * Applies committed entries to the documents, at most {@link #APPLY_ENTRIES_MAX} per call, and
+   * answers the writes whose entries are now applied. If more remain, the loop comes straight back
+   * (after a tick, so heartbeats and elections go on between slices).
+   */
+  private void applyCommitted() {
+    long commitIndex = core.commitIndex();
+    if (commitIndex > appliedIndex) {
+      long start = System.nanoTime();
+      List<Change> applied =
+          store.applyLeaderLog(Math.min(commitIndex, appliedIndex + APPLY_ENTRIES_MAX));
+      busyNanos += System.nanoTime() - start;
+      if (!applied.isEmpty()) {
+        appliedIndex = applied.get(applied.size() - 1).entry().index();
+        unapplied.applied(appliedIndex);
+        notifier.publish(applied.get(applied.size() - 1).lsn());
+      }
+      if (core.commitIndex() > appliedIndex) {
+        wakeups.release();
+      }
+    }
+    while (!appliedLater.isEmpty()
+        && lastIndex((Outcome.Committed) appliedLater.peek().outcome()) <= appliedIndex) {
+      complete(appliedLater.poll());
+    }
+  }
+
+  private static long lastIndex(Outcome.Committed committed) {
+    List<OplogEntry> entries = committed.entries();
+    return entries.isEmpty() ? 0 : entries.get(entries.size() - 1).index();
   }
 
   private void complete(Reply reply) {
