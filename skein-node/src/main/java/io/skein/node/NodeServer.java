@@ -336,7 +336,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
         .addKeyValue("dataDir", NodeSettings.dataDir(config).toAbsolutePath())
         .addKeyValue("durability", config.get(Settings.NODE_DURABILITY))
         .addKeyValue("peers", config.get(Settings.CLUSTER_PEERS).size())
-        .addKeyValue("configFile", sources.configFile())
+        .addKeyValue("configFile", sources.configFile() == null ? "none" : sources.configFile())
         .log("node started");
     try {
       stopped.await();
