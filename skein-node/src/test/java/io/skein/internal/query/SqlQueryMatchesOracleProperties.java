@@ -624,7 +624,8 @@ class SqlQueryMatchesOracleProperties {
     insert.executeUpdate();
   }
 
-  private static List<String> run(Connection connection, SqlQuery sql) throws SQLException {
+  /** Runs a translated query and returns the ids it answers, in order. */
+  static List<String> run(Connection connection, SqlQuery sql) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(sql.sql())) {
       for (int i = 0; i < sql.parameters().size(); i++) {
         statement.setObject(i + 1, sql.parameters().get(i));
