@@ -62,13 +62,17 @@ record CorsPolicy(Set<String> origins, Set<String> headers, Duration maxAge) {
    * origin; any other request gets none, so a browser keeps the answer from the page.
    */
   void decorate(Context ctx) {
+    if (origins.isEmpty()) {
+      return;
+    }
+    // The answer depends on Origin whenever CORS is on: caches must keep one per origin.
+    ctx.header("Vary", "Origin");
     String origin = ctx.header("Origin");
     if (origin == null || !allows(origin)) {
       return;
     }
     ctx.header("Access-Control-Allow-Origin", origins.contains("*") ? "*" : origin);
     ctx.header("Access-Control-Expose-Headers", EXPOSED);
-    ctx.header("Vary", "Origin");
   }
 
   /**

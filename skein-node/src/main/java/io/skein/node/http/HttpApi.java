@@ -331,9 +331,6 @@ public final class HttpApi {
           ApiErrors.write(ctx, e.status, e.code, String.valueOf(e.getMessage()));
         });
     routes.exception(
-        AdminRoutes.AdminException.class,
-        (e, ctx) -> ApiErrors.write(ctx, e.status, e.code, String.valueOf(e.getMessage())));
-    routes.exception(
         HttpResponseException.class,
         (e, ctx) -> {
           if (e.getStatus() == 413) {
