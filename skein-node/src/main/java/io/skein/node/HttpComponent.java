@@ -14,9 +14,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * The HTTP listener: the API v1, the admin API and the peer endpoint on the node's one port (D11).
  * Once bound, it tells the transport the URL this node serves on, which starts the dialling. Its
- * routes read the running configuration on every request, so {@code limits.max-request-bytes} and
- * {@code admin.token} apply from the moment a reload swaps the snapshot; the rate limiter is
- * rebuilt here. {@code node.host} and {@code node.port} are {@code static} for now.
+ * routes read the running configuration on every request, so {@code limits.max-request-bytes}, the
+ * change-stream caps, {@code http.header-timeout} and {@code admin.token} apply from the moment a
+ * reload swaps the snapshot; the rate limiter, the CORS and Host policies and the idle timeout of
+ * new connections are rebuilt here. {@code node.host} and {@code node.port} are {@code static} for
+ * now.
  *
  * <p>Stopping drains: new requests are refused, those in flight finish (bounded), then the server
  * stops. It stops before the transport and the store, so in-flight writes still replicate.
@@ -40,7 +42,7 @@ final class HttpComponent implements Component {
 
   @Override
   public Set<String> sections() {
-    return Set.of("limits", "admin");
+    return Set.of("limits", "admin", "http");
   }
 
   @Override

@@ -492,6 +492,7 @@ class DynamoClusterTest {
               java.net.http.HttpRequest.newBuilder(
                       URI.create(
                           "https://127.0.0.1:" + one.port() + "/v1/collections/c/docs/tls?w=all"))
+                  .header("Content-Type", "application/json")
                   .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"secure\":true}"))
                   .build(),
               java.net.http.HttpResponse.BodyHandlers.ofString());

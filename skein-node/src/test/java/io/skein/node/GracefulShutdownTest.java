@@ -56,6 +56,7 @@ class GracefulShutdownTest {
                                 HttpRequest.newBuilder(
                                         URI.create(base + "/v1/collections/c/docs/" + id))
                                     .timeout(Duration.ofSeconds(10))
+                                    .header("Content-Type", "application/json")
                                     .PUT(HttpRequest.BodyPublishers.ofString("{\"n\":" + n + "}"))
                                     .build(),
                                 HttpResponse.BodyHandlers.ofString());

@@ -86,6 +86,7 @@ class LiveReloadTest {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
             .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
             .method(method, HttpRequest.BodyPublishers.ofString(body));
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
@@ -162,6 +163,7 @@ class LiveReloadTest {
         HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + server.port() + "/v1/collections/c/docs/big"))
             .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
             .PUT(
                 HttpRequest.BodyPublishers.ofInputStream(
                     () ->

@@ -6,6 +6,9 @@ import java.util.regex.Pattern;
  * The name of a collection: 1 to 128 characters from {@code [A-Za-z0-9_.-]}. Names that start with
  * {@value #SYSTEM_PREFIX} belong to the system ({@code _system_remote_peers}, {@code
  * _system_rollback}); {@link #user(String)} refuses them, {@link #system(String)} requires them.
+ * {@link #user(String)} also refuses {@code .} and {@code ..}, which a URL path cannot carry as a
+ * segment (clients and proxies fold them away); the constructor accepts them, so that a name
+ * already stored, or sent by a peer of an earlier version, still reads.
  *
  * @param value the name, validated
  */
@@ -33,10 +36,18 @@ public record CollectionName(String value) implements Comparable<CollectionName>
   /**
    * Returns a collection name that an application may write to.
    *
-   * @throws InvalidNameException if the name is malformed or starts with {@value #SYSTEM_PREFIX}
+   * @throws InvalidNameException if the name is malformed, is {@code .} or {@code ..}, or starts
+   *     with {@value #SYSTEM_PREFIX}
    */
   public static CollectionName user(String value) {
     CollectionName name = new CollectionName(value);
+    if (value.equals(".") || value.equals("..")) {
+      throw new InvalidNameException(
+          "invalid_collection_name",
+          "collection name '"
+              + value
+              + "' is invalid: '.' and '..' are not names (a URL path cannot carry them)");
+    }
     if (name.isSystem()) {
       throw new InvalidNameException(
           "reserved_collection_name",

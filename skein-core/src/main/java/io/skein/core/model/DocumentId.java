@@ -55,18 +55,9 @@ public record DocumentId(String value) implements Comparable<DocumentId> {
       if (Character.isISOControl(c)) {
         return "it contains a control character at index " + i;
       }
-      if (Character.isSurrogate(c)) {
-        boolean paired =
-            Character.isHighSurrogate(c)
-                && i + 1 < value.length()
-                && Character.isLowSurrogate(value.charAt(i + 1));
-        if (!paired) {
-          return "it contains an unpaired surrogate at index " + i;
-        }
-        i++;
-      }
     }
-    return null;
+    int surrogate = UnicodeText.unpairedSurrogateIndex(value);
+    return surrogate < 0 ? null : "it contains an unpaired surrogate at index " + surrogate;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.skein.core.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.skein.core.model.UnicodeText;
 import java.util.List;
 
 /**
@@ -92,7 +93,8 @@ public sealed interface Selector {
      * Checks the operand.
      *
      * @throws InvalidQueryException with code {@code unsupported_operand} if the value is not a
-     *     scalar, or if the operator orders and the value is not a number or a string
+     *     scalar or is a string with an unpaired surrogate, or if the operator orders and the value
+     *     is not a number or a string
      */
     public Compare {
       requireScalar(path, operator.mangoName(), value);
@@ -122,7 +124,7 @@ public sealed interface Selector {
      * Checks and copies the operands.
      *
      * @throws InvalidQueryException with code {@code unsupported_operand} if a value is not a
-     *     scalar
+     *     scalar or is a string with an unpaired surrogate
      */
     public In {
       values = List.copyOf(values);
@@ -155,6 +157,22 @@ public sealed interface Selector {
       throw new InvalidQueryException(
           "unsupported_operand",
           "operator " + operator + " on field '" + path + "' got NaN, which is not a JSON number");
+    }
+    // SQLite would see '?' for an unpaired surrogate: the query would compare with a value nobody
+    // sent.
+    int surrogate = value.isTextual() ? UnicodeText.unpairedSurrogateIndex(value.textValue()) : -1;
+    if (surrogate >= 0) {
+      throw new InvalidQueryException(
+          "unsupported_operand",
+          "operator "
+              + operator
+              + " on field '"
+              + path
+              + "' got a string holding an unpaired surrogate ("
+              + UnicodeText.escape(value.textValue().charAt(surrogate))
+              + ") at index "
+              + surrogate
+              + ", which UTF-8 cannot encode");
     }
   }
 }

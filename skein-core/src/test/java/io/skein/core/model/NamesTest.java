@@ -18,6 +18,22 @@ class NamesTest {
   }
 
   @Test
+  void dotAndDotDotAreNotCollectionNames() {
+    for (String bad : new String[] {".", ".."}) {
+      assertThatThrownBy(() -> CollectionName.user(bad))
+          .as(bad)
+          .isInstanceOf(InvalidNameException.class)
+          .hasMessageContaining("'.' and '..'")
+          .extracting(e -> ((InvalidNameException) e).code())
+          .isEqualTo("invalid_collection_name");
+    }
+    assertThat(CollectionName.user("...").value()).isEqualTo("...");
+    assertThat(CollectionName.user(".hidden").value()).isEqualTo(".hidden");
+    // Names already stored, or sent by a peer of an earlier version, still read.
+    assertThat(new CollectionName("..").value()).isEqualTo("..");
+  }
+
+  @Test
   void systemPrefixIsReserved() {
     assertThatThrownBy(() -> CollectionName.user("_system_remote_peers"))
         .isInstanceOf(InvalidNameException.class)

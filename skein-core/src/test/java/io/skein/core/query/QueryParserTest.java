@@ -21,6 +21,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class QueryParserTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -242,6 +243,20 @@ class QueryParserTest {
       })
   void unsupportedOperands(String selector, String got) {
     assertSelectorError(selector, "unsupported_operand", "field 'a'", got);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "{'a': '\\ud800'}",
+        "{'a': {'$gt': 'x\\udc00'}}",
+        "{'a': {'$in': ['ok', '\\udbff']}}",
+        "{'a': {'$nin': ['\\ud800']}}",
+        "{'$or': [{'b': 1}, {'a': {'$not': {'$eq': '\\ud800'}}}]}",
+      })
+  void stringOperandsWithAnUnpairedSurrogateAreRefused(String selector) {
+    // UTF-8 has no encoding for them: SQLite would compare with '?', a value nobody sent.
+    assertSelectorError(selector, "unsupported_operand", "field 'a'", "unpaired surrogate");
   }
 
   @ParameterizedTest

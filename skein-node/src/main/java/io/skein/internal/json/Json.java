@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,19 +13,48 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.InvalidRequestException;
 import io.skein.TooLargeException;
+import io.skein.core.model.UnicodeText;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one JSON configuration of Skein. Parsing is strict: duplicate keys are an error (not "last
  * wins"), trailing tokens are an error, numbers keep their exact decimal value, and nesting is
  * bounded ({@value #NESTING_DEPTH_MAX} levels).
+ *
+ * <p>What is acknowledged is what was sent: a value is refused, never altered, when it cannot be
+ * stored exactly. A string or key holding an unpaired surrogate ({@code "\ud800"}, legal JSON
+ * syntax that UTF-8 cannot encode) is refused wherever it appears; a document key holding U+0000 is
+ * refused because SQLite reads JSON keys and paths as C strings, so that key would be read as its
+ * prefix (A45 in docs/ARCHITECTURE.md). A number whose exponent does not fit a 32-bit scale is
+ * refused instead of failing later. Messages describe the problem in the API's words, never in the
+ * parser's settings.
  */
 public final class Json {
   /** The deepest nesting accepted in a document. */
   public static final int NESTING_DEPTH_MAX = 64;
+
+  /**
+   * The longest number, in characters; longer ones are refused (a number that long carries no
+   * meaning SQLite keeps, and parsing huge ones is slow).
+   */
+  public static final int NUMBER_CHARS_MAX = 1_000;
+
+  /**
+   * The longest string or key, in characters: the largest request body allows no longer one, so the
+   * body and document limits, not the parser, decide.
+   */
+  private static final int STRING_CHARS_MAX = 64 << 20;
+
+  private static final Pattern QUOTED_VALUE = Pattern.compile("Value \"([^\"]{0,40})");
 
   /** The shared mapper; thread-safe once configured. */
   public static final ObjectMapper MAPPER = createMapper();
@@ -42,7 +72,12 @@ public final class Json {
     mapper
         .getFactory()
         .setStreamReadConstraints(
-            StreamReadConstraints.builder().maxNestingDepth(NESTING_DEPTH_MAX).build());
+            StreamReadConstraints.builder()
+                .maxNestingDepth(NESTING_DEPTH_MAX)
+                .maxNumberLength(NUMBER_CHARS_MAX)
+                .maxStringLength(STRING_CHARS_MAX)
+                .maxNameLength(STRING_CHARS_MAX)
+                .build());
     return mapper;
   }
 
@@ -69,23 +104,45 @@ public final class Json {
   /**
    * Parses any JSON value.
    *
-   * @throws InvalidRequestException with code {@code invalid_json} naming the problem
+   * @throws InvalidRequestException with code {@code invalid_json} naming the problem: the text is
+   *     not JSON, breaks the strict rules above, or holds a string or key that cannot be stored
+   *     exactly (an unpaired surrogate, or a number out of range)
    */
   public static JsonNode parse(String text) {
+    JsonNode node;
     try {
-      JsonNode node = MAPPER.readTree(text);
-      if (node == null || node.isMissingNode()) {
-        throw new InvalidRequestException("invalid_json", "the body is empty: expected JSON");
-      }
-      return node;
+      node = MAPPER.readTree(text);
     } catch (JsonProcessingException e) {
       throw new InvalidRequestException("invalid_json", describe(e), e);
+    } catch (NumberFormatException e) {
+      // Jackson builds a BigDecimal lazily; an exponent beyond a 32-bit scale fails there.
+      throw new InvalidRequestException("invalid_json", numberOutOfRange(e), e);
     }
+    if (node == null || node.isMissingNode()) {
+      throw new InvalidRequestException("invalid_json", "the body is empty: expected JSON");
+    }
+    Unstorable problem = unstorable(node, false);
+    if (problem != null) {
+      throw problem.exception("the body");
+    }
+    return node;
+  }
+
+  private static String numberOutOfRange(NumberFormatException e) {
+    Matcher quoted = QUOTED_VALUE.matcher(String.valueOf(e.getMessage()));
+    String number = quoted.find() ? " " + quoted.group(1) : "";
+    return "the body is not valid JSON: the number"
+        + number
+        + " is out of range (its exponent must be within -2147483648 and 2147483647 of its"
+        + " digits)";
   }
 
   /** Says what is wrong with the JSON and where, without the parser's internal vocabulary. */
   static String describe(JsonProcessingException e) {
     String detail = String.valueOf(e.getOriginalMessage());
+    if (e instanceof StreamConstraintsException) {
+      detail = constraint(detail);
+    }
     if (detail.startsWith("Trailing token")) {
       detail = "unexpected content after the JSON value";
     }
@@ -105,6 +162,100 @@ public final class Json {
     return "the body is not valid JSON" + where + ": " + detail;
   }
 
+  /** Restates a parser limit in the API's words (Jackson's names its own settings). */
+  private static String constraint(String detail) {
+    if (detail.startsWith("Document nesting depth")) {
+      return "it nests deeper than " + NESTING_DEPTH_MAX + " levels";
+    }
+    if (detail.startsWith("Number value length")) {
+      return "a number is longer than " + NUMBER_CHARS_MAX + " characters";
+    }
+    if (detail.startsWith("String value length") || detail.startsWith("Name length")) {
+      return "a string or key is longer than " + STRING_CHARS_MAX + " characters";
+    }
+    return "it is over a size limit of the parser";
+  }
+
+  /**
+   * What in a JSON tree cannot be stored exactly.
+   *
+   * @param code the error code: {@code invalid_json} or {@code invalid_key}
+   * @param message what and where, the place named as a JSON Pointer (RFC 6901)
+   */
+  record Unstorable(String code, String message) {
+    InvalidRequestException exception(String what) {
+      return new InvalidRequestException(code, what + " cannot be stored as sent: " + message);
+    }
+  }
+
+  /**
+   * Returns what in a JSON tree cannot be stored exactly, or {@code null}: a string or key with an
+   * unpaired surrogate, and, when {@code document} is true, a key holding U+0000.
+   */
+  static @Nullable Unstorable unstorable(JsonNode root, boolean document) {
+    // Iterative, so that a deep tree built in code cannot overflow the stack.
+    Deque<Map.Entry<String, JsonNode>> pending = new ArrayDeque<>();
+    pending.push(Map.entry("", root));
+    while (!pending.isEmpty()) {
+      Map.Entry<String, JsonNode> next = pending.pop();
+      String pointer = next.getKey();
+      JsonNode node = next.getValue();
+      if (node.isTextual()) {
+        Unstorable problem = surrogate("the string at " + shown(pointer), node.textValue());
+        if (problem != null) {
+          return problem;
+        }
+      } else if (node.isArray()) {
+        for (int i = node.size() - 1; i >= 0; i--) {
+          pending.push(Map.entry(pointer + "/" + i, node.get(i)));
+        }
+      } else if (node.isObject()) {
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+          String key = field.getKey();
+          String child = pointer + "/" + pointerToken(key);
+          Unstorable problem = surrogate("the key at " + shown(child), key);
+          if (problem != null) {
+            return problem;
+          }
+          if (document && key.indexOf('\0') >= 0) {
+            return new Unstorable(
+                "invalid_key",
+                "the key at "
+                    + shown(child)
+                    + " holds U+0000, which document keys may not hold: SQLite reads keys as C"
+                    + " strings, so queries would read it as another key");
+          }
+          pending.push(Map.entry(child, field.getValue()));
+        }
+      }
+    }
+    return null;
+  }
+
+  private static @Nullable Unstorable surrogate(String where, String text) {
+    int index = UnicodeText.unpairedSurrogateIndex(text);
+    if (index < 0) {
+      return null;
+    }
+    return new Unstorable(
+        "invalid_json",
+        where
+            + " holds an unpaired surrogate ("
+            + UnicodeText.escape(text.charAt(index))
+            + ") at index "
+            + index
+            + ", which UTF-8 cannot encode");
+  }
+
+  private static String pointerToken(String key) {
+    return key.replace("~", "~0").replace("/", "~1");
+  }
+
+  private static String shown(String pointer) {
+    String text = pointer.isEmpty() ? "/" : pointer;
+    return "'" + (text.length() > 80 ? text.substring(0, 80) + "..." : text) + "'";
+  }
+
   /**
    * Parses a JSON object.
    *
@@ -120,16 +271,24 @@ public final class Json {
   }
 
   /**
-   * Returns the compact text of a document, checking its size.
+   * Returns the compact text of a document, checking its size and that it can be stored exactly.
    *
    * @throws TooLargeException with code {@code document_too_large} if it is over {@code bytesMax}
+   * @throws InvalidRequestException with code {@code invalid_json} if a string or key holds an
+   *     unpaired surrogate, or {@code invalid_key} if a key holds U+0000
    */
   public static String compactDocument(JsonNode document, int bytesMax) {
+    Unstorable problem = unstorable(document, true);
+    if (problem != null) {
+      throw problem.exception("the document");
+    }
     String text;
     try {
       text = MAPPER.writeValueAsString(document);
     } catch (JsonProcessingException e) {
-      throw new InvalidRequestException("invalid_json", "cannot serialize document: " + e, e);
+      // Only a tree built in code gets here: one nested beyond what the writer accepts.
+      throw new InvalidRequestException(
+          "invalid_json", "the document cannot be written as JSON: it nests too deep", e);
     }
     int bytes = text.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > bytesMax) {

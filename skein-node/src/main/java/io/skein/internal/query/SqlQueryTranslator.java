@@ -28,9 +28,11 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>Fields are read with the JSON1 functions {@code json_type(body, P)} (NULL when the path is
  *       missing, else {@code 'null' 'true' 'false' 'integer' 'real' 'text' 'array' 'object'}) and
- *       {@code json_extract(body, P)}. Paths go into the SQL text as literals {@code '$."a"."b"'}:
- *       that is safe because {@link FieldPath} segments are {@code [A-Za-z0-9_-]}. Values always go
- *       in {@code ?} parameters.
+ *       {@code json_extract(body, P)}. Paths go into the SQL text as literals {@code '$."a"."b"'},
+ *       each key a quoted label whose characters outside {@code [A-Za-z0-9_-]} are JSON escapes
+ *       ({@link #jsonPathLiteral}), so a path reads exactly the key it names. Keys holding U+0000
+ *       are the exception SQLite cannot quote, and documents may not hold them (A45). Values always
+ *       go in {@code ?} parameters.
  *   <li>Type classes come from {@code json_type}, never from {@code json_extract}, which returns 1
  *       and 0 for true and false, NULL for both JSON null and a missing field, and the JSON text of
  *       an array or object (so {@code [1]} would equal the string {@code "[1]"}).
@@ -119,9 +121,43 @@ public final class SqlQueryTranslator {
   }
 
   private static String jsonPath(FieldPath path) {
+    return jsonPathLiteral(path.segments());
+  }
+
+  /**
+   * Returns a SQLite JSON path that reads exactly the keys {@code segments}, as a SQL string
+   * literal: {@code '$."a"."b"'}. Each segment is a quoted label; every character outside {@code
+   * [A-Za-z0-9_-]} is written as a six-character JSON unicode escape, which SQLite decodes before
+   * it compares a label with a key, so quotes, backslashes, dots, {@code $}, brackets, control
+   * characters and non-ASCII text are read as themselves, and the literal never holds a {@code '}.
+   * {@link FieldPath} allows none of them today; the quoting does not depend on that.
+   *
+   * @throws IllegalArgumentException if a segment holds U+0000: SQLite reads a label as a C string,
+   *     so no quoting can address that key (A45 in docs/ARCHITECTURE.md: documents may not hold
+   *     such keys)
+   */
+  static String jsonPathLiteral(List<String> segments) {
     StringBuilder text = new StringBuilder("'$");
-    for (String segment : path.segments()) {
-      text.append(".\"").append(segment).append('"');
+    for (String segment : segments) {
+      text.append(".\"");
+      for (int i = 0; i < segment.length(); i++) {
+        char c = segment.charAt(i);
+        if (c == 0) {
+          throw new IllegalArgumentException("a JSON path cannot address a key holding U+0000");
+        }
+        boolean plain =
+            (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '_'
+                || c == '-';
+        if (plain) {
+          text.append(c);
+        } else {
+          text.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+        }
+      }
+      text.append('"');
     }
     return text.append('\'').toString();
   }

@@ -303,6 +303,102 @@ public final class Settings {
           .description("Client addresses the rate limiter remembers; the least recent go first.")
           .build();
 
+  /** How many change-feed streams may be open on the node. */
+  public static final Setting<Integer> CHANGE_STREAMS =
+      Setting.builder("limits.change-streams", ValueTypes.integer(1, 100_000))
+          .flag("--change-streams")
+          .unit("streams")
+          .defaultValue(256)
+          .reload(DYNAMIC)
+          .description("Open SSE change streams per node; more get 503 overloaded.")
+          .build();
+
+  /** How many change-feed streams one client may hold. */
+  public static final Setting<Integer> CHANGE_STREAMS_PER_CLIENT =
+      Setting.builder("limits.change-streams-per-client", ValueTypes.integer(1, 100_000))
+          .flag("--change-streams-per-client")
+          .unit("streams")
+          .defaultValue(32)
+          .reload(DYNAMIC)
+          .description("Open SSE change streams per client address; more get 429 too_many_streams.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
+  // http
+
+  /** The origins whose pages may read the API (CORS). */
+  public static final Setting<List<String>> CORS_ALLOWED_ORIGINS =
+      Setting.builder(
+              "http.cors-allowed-origins",
+              ValueTypes.words(
+                  "origins such as https://app.example.com:8443, or *", Settings::isOrigin))
+          .flag("--cors-allowed-origins")
+          .defaultValue(List.of())
+          .defaultText("(none: CORS is off)")
+          .reload(DYNAMIC)
+          .description("Origins whose pages may call the API from a browser; * allows any.")
+          .build();
+
+  /** The request headers a cross-origin page may send. */
+  public static final Setting<List<String>> CORS_ALLOWED_HEADERS =
+      Setting.builder(
+              "http.cors-allowed-headers",
+              ValueTypes.words("header names", name -> name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")))
+          .flag("--cors-allowed-headers")
+          .defaultValue(List.of("Content-Type", "Last-Event-ID"))
+          .reload(DYNAMIC)
+          .description(
+              "Request headers a cross-origin page may send (add Authorization for admin).")
+          .build();
+
+  /** How long a browser may cache a preflight answer. */
+  public static final Setting<Duration> CORS_MAX_AGE =
+      Setting.builder(
+              "http.cors-max-age", ValueTypes.duration(Duration.ZERO, Duration.ofDays(1), true))
+          .flag("--cors-max-age")
+          .unit("s")
+          .defaultValue(Duration.ofMinutes(10))
+          .reload(DYNAMIC)
+          .description("How long a browser may reuse a CORS preflight answer.")
+          .build();
+
+  /** The names, besides the bind address, that the Host header may carry. */
+  public static final Setting<List<String>> HTTP_ALLOWED_HOSTS =
+      Setting.builder(
+              "http.allowed-hosts",
+              ValueTypes.words("host names or addresses, or *", Settings::isHostName))
+          .flag("--allowed-hosts")
+          .defaultValue(List.of())
+          .defaultText("(the bind address; localhost when it is loopback)")
+          .reload(DYNAMIC)
+          .description(
+              "Names clients reach the node by; other Host headers get 421 (DNS rebinding).")
+          .build();
+
+  /** How long a connection may be silent. */
+  public static final Setting<Duration> HTTP_IDLE_TIMEOUT =
+      Setting.builder(
+              "http.idle-timeout",
+              ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1), false))
+          .flag("--http-idle-timeout")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(30))
+          .reload(DYNAMIC)
+          .description("A connection silent this long is closed; applies to new connections.")
+          .build();
+
+  /** How long a client may take to send a request's headers. */
+  public static final Setting<Duration> HTTP_HEADER_TIMEOUT =
+      Setting.builder(
+              "http.header-timeout",
+              ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(10), false))
+          .flag("--http-header-timeout")
+          .unit("s")
+          .defaultValue(Duration.ofSeconds(10))
+          .reload(DYNAMIC)
+          .description("A request whose headers take longer to arrive is dropped (slowloris).")
+          .build();
+
   // ---------------------------------------------------------------------------------------------
   // log
 
@@ -568,6 +664,14 @@ public final class Settings {
               RATE_LIMIT,
               RATE_LIMIT_BURST,
               RATE_LIMIT_CLIENTS,
+              CHANGE_STREAMS,
+              CHANGE_STREAMS_PER_CLIENT,
+              CORS_ALLOWED_ORIGINS,
+              CORS_ALLOWED_HEADERS,
+              CORS_MAX_AGE,
+              HTTP_ALLOWED_HOSTS,
+              HTTP_IDLE_TIMEOUT,
+              HTTP_HEADER_TIMEOUT,
               LOG_LEVEL,
               LOG_FORMAT,
               RELOAD_WATCH,
@@ -647,6 +751,19 @@ public final class Settings {
     } catch (InvalidNameException e) {
       return String.valueOf(e.getMessage());
     }
+  }
+
+  /** An origin as browsers send it: scheme://host[:port], nothing after; or *. */
+  private static boolean isOrigin(String origin) {
+    return origin.equals("*")
+        || origin.matches("(?i)https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?");
+  }
+
+  /** A host name or address, optionally with a port, as a Host header carries it; or *. */
+  private static boolean isHostName(String host) {
+    return host.equals("*")
+        || host.matches(
+            "([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(:[0-9]{1,5})?");
   }
 
   private static boolean isHostPort(String target) {

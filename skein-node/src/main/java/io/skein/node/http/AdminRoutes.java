@@ -71,7 +71,7 @@ final class AdminRoutes {
   private void authorize(Context ctx) {
     Secret token = node.config().find(Settings.ADMIN_TOKEN);
     if (token == null) {
-      throw new AdminException(
+      throw new ApiException(
           403,
           "admin_disabled",
           "the admin API is off: set admin.token (--admin-token ${ENV_NAME}, or the"
@@ -88,7 +88,7 @@ final class AdminRoutes {
             token.value().getBytes(StandardCharsets.UTF_8));
     if (!match) {
       ctx.header("WWW-Authenticate", "Bearer realm=\"skein-admin\"");
-      throw new AdminException(
+      throw new ApiException(
           401,
           "unauthorized",
           header == null
@@ -117,12 +117,12 @@ final class AdminRoutes {
       if (e.getCause() instanceof ReloadOrchestrator.ShuttingDownException) {
         throw new io.skein.ClosedException("the node is shutting down");
       }
-      throw new AdminException(
+      throw new ApiException(
           503,
           "reload_unavailable",
           "the reload did not run: " + String.valueOf(e.getCause()).split(":", 2)[0]);
     } catch (TimeoutException e) {
-      throw new AdminException(
+      throw new ApiException(
           504, "reload_timeout", "the reload did not finish within " + RELOAD_WAIT_MS + " ms");
     }
     DocumentRoutes.json(ctx.status(status(result)), resultJson(result));
@@ -284,18 +284,5 @@ final class AdminRoutes {
 
   private static void write(OutputStream out, String text) throws IOException {
     Sse.write(out, text);
-  }
-
-  /** An admin error with its own status and code. */
-  static final class AdminException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final int status;
-    final String code;
-
-    AdminException(int status, String code, String message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
   }
 }

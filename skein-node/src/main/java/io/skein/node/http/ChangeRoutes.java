@@ -10,21 +10,21 @@ import io.skein.ChangeFeedPage;
 import io.skein.OverloadedException;
 import io.skein.Skein;
 import io.skein.internal.json.Json;
+import io.skein.node.config.Settings;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
  * {@code GET /v1/changes}: the change feed, as one JSON page or as a Server-Sent Events stream
  * ({@code Accept: text/event-stream}). Both resume from any token they handed out ({@code since},
  * or the {@code Last-Event-ID} header for SSE). A stream reads the committed oplog from its
- * position, so it buffers nothing; the number of open streams is bounded.
+ * position, so it buffers nothing; the number of open streams is bounded, per node and per client
+ * address.
  */
 final class ChangeRoutes {
-  /** The most SSE streams open at once; more get {@code 503 overloaded}. */
-  static final int STREAMS_MAX = 256;
-
   private static final int PAGE_LIMIT_DEFAULT = 1_000;
 
   /**
@@ -37,7 +37,11 @@ final class ChangeRoutes {
 
   private final NodeHandle node;
   private final HttpApi api;
-  private final Semaphore streams = new Semaphore(STREAMS_MAX);
+
+  /** Open streams, and per client address; bounded by {@code limits.change-streams*}. */
+  private final AtomicInteger streams = new AtomicInteger();
+
+  private final ConcurrentHashMap<String, Integer> streamsByClient = new ConcurrentHashMap<>();
 
   ChangeRoutes(NodeHandle node, HttpApi api) {
     this.node = node;
@@ -76,17 +80,56 @@ final class ChangeRoutes {
     boolean includeDocs = includeDocs(ctx);
     Skein skein = node.skein();
     String position = Long.toString(skein.parseToken(since));
-    if (!streams.tryAcquire()) {
-      throw new OverloadedException(STREAMS_MAX + " change streams are open; retry later");
-    }
+    String client = ctx.ip();
+    acquireStream(client);
     try {
       OutputStream out = Sse.open(ctx, "skein change feed from " + position);
       pump(skein, out, position, includeDocs);
     } catch (IOException e) {
       // The client went away: that is how a stream normally ends.
     } finally {
-      streams.release();
+      releaseStream(client);
     }
+  }
+
+  /**
+   * Takes a stream slot: at most {@code limits.change-streams} on the node ({@code 503 overloaded})
+   * and {@code limits.change-streams-per-client} per client address ({@code 429 too_many_streams}),
+   * so that one client cannot hold every slot.
+   */
+  private void acquireStream(String client) {
+    int streamsMax = node.config().get(Settings.CHANGE_STREAMS);
+    int perClientMax = node.config().get(Settings.CHANGE_STREAMS_PER_CLIENT);
+    if (streams.incrementAndGet() > streamsMax) {
+      streams.decrementAndGet();
+      throw new OverloadedException(streamsMax + " change streams are open; retry later");
+    }
+    boolean[] admitted = {false};
+    streamsByClient.compute(
+        client,
+        (address, open) -> {
+          int count = open == null ? 0 : open;
+          if (count >= perClientMax) {
+            return open;
+          }
+          admitted[0] = true;
+          return count + 1;
+        });
+    if (!admitted[0]) {
+      streams.decrementAndGet();
+      throw new ApiException(
+          429,
+          "too_many_streams",
+          "this client has "
+              + perClientMax
+              + " change streams open (limits.change-streams-per-client); close one or retry"
+              + " later");
+    }
+  }
+
+  private void releaseStream(String client) {
+    streamsByClient.computeIfPresent(client, (address, open) -> open <= 1 ? null : open - 1);
+    streams.decrementAndGet();
   }
 
   private void pump(Skein skein, OutputStream out, String start, boolean includeDocs)

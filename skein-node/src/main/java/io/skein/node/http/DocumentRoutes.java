@@ -157,22 +157,34 @@ final class DocumentRoutes {
   private void batch(Context ctx) {
     WriteConcern concern = writeConcern(ctx);
     JsonNode body = Json.parseObject(body(ctx), "the batch");
-    requireOnlyKeys(body, Set.of("ops"), "the batch");
-    JsonNode ops = body.get("ops");
-    if (ops == null || !ops.isArray() || ops.isEmpty()) {
-      throw new InvalidRequestException(
-          "invalid_batch", "the batch needs \"ops\": a non-empty array of operations");
-    }
     Batch batch = node.skein().batch();
-    for (int i = 0; i < ops.size(); i++) {
-      addOperation(batch, ops.get(i), i);
-    }
+    JsonNode ops = addOperations(batch, body);
     List<String> versions = batch.commit(concern);
     ArrayNode results = Json.MAPPER.createArrayNode();
     for (int i = 0; i < versions.size(); i++) {
       results.addObject().put("id", ops.get(i).get("id").asText()).put("version", versions.get(i));
     }
     json(ctx, Json.MAPPER.createObjectNode().set("results", results));
+  }
+
+  /**
+   * Checks a batch body and adds its operations to {@code batch}, which validates each; nothing is
+   * written until the batch commits.
+   *
+   * @return the {@code ops} array
+   * @throws SkeinException naming the first problem, its message prefixed with {@code ops[i]: }
+   */
+  static JsonNode addOperations(Batch batch, JsonNode body) {
+    requireOnlyKeys(body, Set.of("ops"), "the batch");
+    JsonNode ops = body.get("ops");
+    if (ops == null || !ops.isArray() || ops.isEmpty()) {
+      throw new InvalidRequestException(
+          "invalid_batch", "the batch needs \"ops\": a non-empty array of operations");
+    }
+    for (int i = 0; i < ops.size(); i++) {
+      addOperation(batch, ops.get(i), i);
+    }
+    return ops;
   }
 
   private static void addOperation(Batch batch, JsonNode op, int index) {
@@ -208,8 +220,56 @@ final class DocumentRoutes {
     }
   }
 
-  /** Reads the body as strict UTF-8 JSON text. */
+  /**
+   * Refuses a request body that is not declared {@code application/json} with {@code 415
+   * unsupported_media_type}. A browser sends {@code text/plain}, form types or no type at all
+   * cross-origin without asking the server first (a CORS "simple" request); requiring JSON makes it
+   * ask, so CORS decides. A charset parameter may say UTF-8, the only encoding read (RFC 8259
+   * §8.1). A request without a body needs no type.
+   */
+  static void requireJson(Context ctx) {
+    boolean noBody =
+        ctx.req().getContentLengthLong() == 0
+            || (ctx.req().getContentLengthLong() < 0 && ctx.header("Transfer-Encoding") == null);
+    if (noBody) {
+      return;
+    }
+    String problem = mediaTypeProblem(ctx.header("Content-Type"));
+    if (problem != null) {
+      throw new ApiException(415, "unsupported_media_type", problem);
+    }
+  }
+
+  /** Returns why a {@code Content-Type} is not JSON in UTF-8, or {@code null} if it is. */
+  static @Nullable String mediaTypeProblem(@Nullable String header) {
+    if (header == null || header.isBlank()) {
+      return "a request body needs Content-Type: application/json";
+    }
+    String[] parts = header.split(";", -1);
+    String type = parts[0].strip().toLowerCase(java.util.Locale.ROOT);
+    if (!type.equals("application/json")) {
+      return "the body is declared '"
+          + (type.length() > 80 ? type.substring(0, 80) + "..." : type)
+          + "': it must be application/json";
+    }
+    for (int i = 1; i < parts.length; i++) {
+      String[] parameter = parts[i].split("=", 2);
+      String name = parameter[0].strip().toLowerCase(java.util.Locale.ROOT);
+      String value = parameter.length < 2 ? "" : parameter[1].strip().replace("\"", "");
+      if (name.equals("charset")
+          && !value.equalsIgnoreCase("utf-8")
+          && !value.equalsIgnoreCase("utf8")) {
+        return "bodies are UTF-8 (RFC 8259); charset '"
+            + (value.length() > 40 ? value.substring(0, 40) + "..." : value)
+            + "' is not read";
+      }
+    }
+    return null;
+  }
+
+  /** Reads the body as strict UTF-8 JSON text, declared {@code application/json}. */
   static String body(Context ctx) {
+    requireJson(ctx);
     // Read at most the live limit plus one byte: a chunked body has no Content-Length for
     // admit() to refuse, and reading it whole first would let anyone fill the heap.
     Long limit = ctx.attribute(HttpApi.BODY_MAX);
@@ -218,8 +278,16 @@ final class DocumentRoutes {
     try {
       bytes = ctx.req().getInputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
     } catch (java.io.IOException e) {
+      if (ClientGoneException.isClientGone(ctx, e)) {
+        throw new ClientGoneException(e);
+      }
+      // The connection is still up, so the framing was wrong: Jetty reports a malformed chunk
+      // size or a body cut short the same way, as an early end of the stream.
       throw new InvalidRequestException(
-          "invalid_body", "the request body could not be read: " + e.getMessage(), e);
+          "invalid_body",
+          "the request body is malformed: its chunked encoding is invalid, or it ended before its"
+              + " Content-Length",
+          e);
     }
     if (bytes.length > max) {
       throw new io.skein.TooLargeException(

@@ -1,8 +1,10 @@
 package io.skein.node.http;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -15,11 +17,14 @@ import io.skein.internal.transport.PeerTransport;
 import io.skein.node.config.NodeSettings;
 import io.skein.node.config.Settings;
 import io.skein.node.config.TlsSettings;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
@@ -27,6 +32,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +54,10 @@ public final class HttpApi {
   private final io.micrometer.core.instrument.Counter rateLimited;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean stopping;
+  private volatile CorsPolicy cors;
+  private volatile HostPolicy hosts;
+  private volatile @Nullable Server server;
+  private volatile @Nullable HeaderDeadline headerDeadline;
 
   /** The port could not be bound; the message names host and port. */
   public static final class BindException extends RuntimeException {
@@ -61,6 +71,8 @@ public final class HttpApi {
 
   private HttpApi(NodeHandle node, Config initial) {
     this.node = node;
+    this.cors = CorsPolicy.of(initial);
+    this.hosts = HostPolicy.of(initial);
     this.rateLimiter = new ClientRateLimiter(limits(initial));
     this.rateLimited =
         io.micrometer.core.instrument.Counter.builder("skein.http.rate.limited")
@@ -84,12 +96,20 @@ public final class HttpApi {
               // body(); Jetty's is the largest value the setting accepts.
               config.http.maxRequestSize = REQUEST_BYTES_CEILING;
               config.http.defaultContentType = "application/json";
-              config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+              config.jetty.modifyServer(
+                  jetty -> {
+                    jetty.setErrorHandler(new JsonErrorHandler());
+                    this.server = jetty;
+                  });
               if (tls != null) {
                 config.jetty.addConnector(
                     (server, http) -> tlsConnector(server, http, tls, host, port));
               }
               config.requestLogger.http((ctx, ms) -> recordRequest(node, ctx, ms));
+              // Host first: a request that does not name this node gets nothing else, not even
+              // a rate-limit answer; then CORS, which answers preflights itself.
+              config.routes.before(this::checkHost);
+              config.routes.before(this::cors);
               config.routes.before(this::admit);
               config.routes.after(this::release);
               documents.register(config.routes);
@@ -97,6 +117,7 @@ public final class HttpApi {
               cluster.register(config.routes);
               admin.register(config.routes);
               registerErrors(config.routes);
+              config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);
               config.jetty.modifyWebSocketServletFactory(
                   factory ->
@@ -119,11 +140,29 @@ public final class HttpApi {
   }
 
   /**
-   * Applies the dynamic settings of the API ({@code limits.*}); the rest are read from the running
-   * configuration on every request.
+   * Applies the dynamic settings of the API ({@code limits.*}, {@code http.*}): the rate limiter,
+   * the CORS and Host policies, and the idle timeout of new connections. The rest ({@code
+   * limits.max-request-bytes}, the change-stream caps, {@code http.header-timeout}, {@code
+   * admin.token}) are read from the running configuration on every request or sweep.
    */
   public void configure(Config config) {
     rateLimiter.configure(limits(config));
+    cors = CorsPolicy.of(config);
+    hosts = HostPolicy.of(config);
+    applyIdleTimeout(config);
+  }
+
+  private void applyIdleTimeout(Config config) {
+    Server jetty = server;
+    if (jetty == null) {
+      return;
+    }
+    long idleMs = config.get(Settings.HTTP_IDLE_TIMEOUT).toMillis();
+    for (Connector connector : jetty.getConnectors()) {
+      if (connector instanceof AbstractConnector network) {
+        network.setIdleTimeout(idleMs);
+      }
+    }
   }
 
   /** The only connector when TLS is on: HTTPS (and WSS for peers) on the node's one port (D11). */
@@ -159,6 +198,13 @@ public final class HttpApi {
       api.app.stop();
       throw new BindException("cannot listen on " + host + ":" + port + ": " + rootMessage(e), e);
     }
+    api.applyIdleTimeout(config);
+    Server jetty = api.server;
+    if (jetty != null) {
+      api.headerDeadline =
+          HeaderDeadline.start(
+              jetty, () -> node.config().get(Settings.HTTP_HEADER_TIMEOUT), node.meters());
+    }
     return api;
   }
 
@@ -191,7 +237,49 @@ public final class HttpApi {
       log.warn(
           "{} requests still in flight after {} ms; stopping anyway", inFlight.get(), timeoutMs);
     }
+    HeaderDeadline sweep = headerDeadline;
+    if (sweep != null) {
+      sweep.stop();
+    }
     app.stop();
+  }
+
+  private void checkHost(Context ctx) {
+    String problem = hosts.refusal(ctx.header("Host"));
+    if (problem != null) {
+      throw new ApiException(421, "misdirected_request", problem);
+    }
+  }
+
+  private void cors(Context ctx) {
+    CorsPolicy policy = cors;
+    if (ctx.method() == HandlerType.OPTIONS) {
+      policy.answerOptions(ctx);
+      ctx.skipRemainingHandlers();
+      return;
+    }
+    policy.decorate(ctx);
+  }
+
+  /**
+   * A browser page may open a WebSocket to any host without asking (CORS does not apply), and it
+   * always sends {@code Origin}; peers never do. The peer endpoint has no use for pages.
+   */
+  private static void refuseBrowsers(Context ctx) throws java.io.IOException {
+    if (ctx.header("Origin") == null) {
+      return;
+    }
+    ApiException refusal =
+        new ApiException(
+            403, "forbidden_origin", "the peer endpoint is for cluster members, not browser pages");
+    // Javalin's upgrade path runs no result writer: write the answer here, then stop the upgrade.
+    ObjectNode error = io.skein.internal.json.Json.MAPPER.createObjectNode();
+    error.putObject("error").put("code", refusal.code).put("message", refusal.getMessage());
+    ctx.res().setStatus(refusal.status);
+    ctx.res().setContentType("application/json");
+    ctx.res().getOutputStream().write(error.toString().getBytes(StandardCharsets.UTF_8));
+    ctx.res().flushBuffer();
+    throw refusal;
   }
 
   private void admit(Context ctx) {
@@ -236,8 +324,13 @@ public final class HttpApi {
           ApiErrors.write(ctx, 429, "rate_limited", String.valueOf(e.getMessage()));
         });
     routes.exception(
-        AdminRoutes.AdminException.class,
-        (e, ctx) -> ApiErrors.write(ctx, e.status, e.code, String.valueOf(e.getMessage())));
+        ApiException.class,
+        (e, ctx) -> {
+          if (e.status == 429 || e.status == 503) {
+            ctx.header("Retry-After", "1");
+          }
+          ApiErrors.write(ctx, e.status, e.code, String.valueOf(e.getMessage()));
+        });
     routes.exception(
         HttpResponseException.class,
         (e, ctx) -> {
@@ -247,14 +340,26 @@ public final class HttpApi {
             ApiErrors.write(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
           } else {
             ApiErrors.write(
-                ctx, e.getStatus(), "http_" + e.getStatus(), String.valueOf(e.getMessage()));
+                ctx,
+                e.getStatus(),
+                JsonErrorHandler.codeFor(e.getStatus()),
+                String.valueOf(e.getMessage()));
           }
         });
+    routes.exception(ClientGoneException.class, (e, ctx) -> clientGone(ctx, e));
     routes.exception(
         Exception.class,
         (e, ctx) -> {
+          if (ClientGoneException.isClientGone(ctx, e)) {
+            clientGone(ctx, e);
+            return;
+          }
           log.error("unexpected error serving {} {}", ctx.method(), ctx.path(), e);
-          ApiErrors.write(ctx, 500, "internal_error", "unexpected error: " + e);
+          ApiErrors.write(
+              ctx,
+              500,
+              "internal_error",
+              "unexpected error (" + e.getClass().getSimpleName() + "); the node logged it");
         });
     routes.error(
         404,
@@ -263,6 +368,16 @@ public final class HttpApi {
             ApiErrors.write(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
           }
         });
+  }
+
+  /**
+   * A client that went away before its request was read: nobody can get an answer, so none is
+   * written and nothing is logged above DEBUG. The request is counted with status {@value
+   * ClientGoneException#STATUS} (nginx's "client closed request"), not as a server error.
+   */
+  private static void clientGone(Context ctx, Exception e) {
+    log.debug("client went away during {} {}: {}", ctx.method(), ctx.path(), e.toString());
+    ctx.status(ClientGoneException.STATUS).result("");
   }
 
   /** Each configured peer's base URL by node id (leader mode: redirects to the primary). */

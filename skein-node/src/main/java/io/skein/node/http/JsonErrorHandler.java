@@ -17,9 +17,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * Jetty's error handler, answering with the API's error shape instead of an HTML page. It serves
  * the errors Jetty raises before a request reaches the API: a malformed URI or header, a URI or
- * headers over the limit, a bad {@code Content-Length}.
+ * headers over the limit, a bad or repeated {@code Content-Length}, an HTTP version it does not
+ * speak. Every status gets a documented code ({@link #codeFor}), never {@code http_NNN}, and every
+ * method gets a body (Jetty's default writes one only for GET, POST and HEAD).
  */
 final class JsonErrorHandler extends ErrorHandler {
+  @Override
+  public boolean errorPageForMethod(@Nullable String method) {
+    // A PUT with a bad percent-escape or Content-Length got an empty 400: every answer has the
+    // error shape, whatever the method.
+    return true;
+  }
+
   @Override
   protected void generateResponse(
       Request request,
@@ -45,18 +54,38 @@ final class JsonErrorHandler extends ErrorHandler {
     error
         .putObject("error")
         .put("code", codeFor(code))
-        .put("message", message == null || message.isBlank() ? reason : message);
+        .put("message", messageFor(code, message == null || message.isBlank() ? reason : message));
     return error.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  private static String codeFor(int status) {
+  /**
+   * Returns the documented code of a status that Jetty (or a part of Javalin that bypasses the
+   * API's exception handlers) answers with; docs/http-api.md lists them.
+   */
+  static String codeFor(int status) {
     return switch (status) {
       case 400 -> "bad_request";
       case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 408 -> "request_timeout";
+      case 411 -> "length_required";
       case 413 -> "body_too_large";
       case 414 -> "uri_too_long";
+      case 415 -> "unsupported_media_type";
+      case 417 -> "expectation_failed";
+      case 421 -> "misdirected_request";
+      case 426, 505 -> "unsupported_http_version";
       case 431 -> "headers_too_large";
-      default -> "http_" + status;
+      case 501 -> "not_implemented";
+      case 503 -> "unavailable";
+      default -> status < 500 ? "bad_request" : "internal_error";
+    };
+  }
+
+  private static String messageFor(int status, String message) {
+    return switch (status) {
+      case 426, 505 -> "this node speaks HTTP/1.1 and HTTP/1.0 only (" + message + ")";
+      default -> message;
     };
   }
 }

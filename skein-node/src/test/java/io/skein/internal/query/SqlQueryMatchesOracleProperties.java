@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.skein.core.model.UnicodeText;
 import io.skein.core.query.FieldPath;
 import io.skein.core.query.InMemoryQuery;
 import io.skein.core.query.IndexSpec;
@@ -62,9 +63,15 @@ import org.jspecify.annotations.Nullable;
  * beyond 2^53 and 2^63, strings that spell a number, a boolean, null or an array, strings outside
  * the Basic Multilingual Plane (whose UTF-16 order differs from code point order), a NUL character,
  * arrays, objects, and paths through non-objects. Numbers are built as the node's JSON parser
- * builds them ({@link BigDecimal} for decimals). A failing try prints the query, the SQL, its
- * parameters and the documents; jqwik prints the seed, which {@code @Property(seed = "...")}
- * replays.
+ * builds them ({@link BigDecimal} for decimals).
+ *
+ * <p>Documents also hold keys that a path must never read as another ({@link #TRAP_KEYS}), at the
+ * top and inside {@code n}: control characters, quotes, backslashes, dots ({@code "a.x"} and {@code
+ * "n.x"} as single keys), {@code $}, brackets, a single quote, non-ASCII text and keys that differ
+ * from a queried one only by case or a trailing character. Every document key may hold any of
+ * these; only U+0000 is refused at write time (A45), so the generators never produce it. A failing
+ * try prints the query, the SQL, its parameters and the documents; jqwik prints the seed, which
+ * {@code @Property(seed = "...")} replays.
  */
 class SqlQueryMatchesOracleProperties {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -77,6 +84,38 @@ class SqlQueryMatchesOracleProperties {
       List.of("a", "a", "a", "b", "b", "c_d-1", "n", "n.x", "n.x", "n.y", "a.x", "n.x.y", "zz");
 
   private static final List<String> INDEXABLE = List.of("a", "n.x", "b");
+
+  /** Keys that no queried path may read: none equals a segment of {@link #PATHS}. */
+  private static final List<String> TRAP_KEYS =
+      List.of(
+          "a\u0001",
+          "a\u001f",
+          "a\u007f",
+          "a\n",
+          "a\"",
+          "\"",
+          "a\\",
+          "\\",
+          "a.x",
+          "n.x",
+          "a.",
+          ".a",
+          "$a",
+          "$",
+          "a[0]",
+          "[0]",
+          "a]",
+          "a'",
+          "'",
+          "A",
+          "a ",
+          " a",
+          "\u00e9",
+          "a\u00e9",
+          "\ud834\udd1e",
+          "x\u00a0",
+          "y\ufeff",
+          "");
 
   private static final List<JsonNode> LITERALS =
       List.of(NullNode.instance, BooleanNode.TRUE, BooleanNode.FALSE);
@@ -174,6 +213,51 @@ class SqlQueryMatchesOracleProperties {
   }
 
   /**
+   * The quoting of paths alone, over any keys a document may hold (anything but U+0000 and unpaired
+   * surrogates): in a document holding all of them, at the top and nested, the path of each key
+   * reads its value and no other.
+   */
+  @Property(tries = 300)
+  void aQuotedPathReadsExactlyTheKeyItNames(@ForAll("keySets") List<String> keys)
+      throws SQLException {
+    ObjectNode document = NODES.objectNode();
+    ObjectNode nested = document.putObject("n");
+    for (int i = 0; i < keys.size(); i++) {
+      document.put(keys.get(i), i);
+      nested.put(keys.get(i), i);
+    }
+    String body = text(document);
+    try (PreparedStatement read =
+        CORPUS_DATABASE.prepareStatement("SELECT json_extract(?, ?), json_extract(?, ?)")) {
+      for (int i = 0; i < keys.size(); i++) {
+        String top = SqlQueryTranslator.jsonPathLiteral(List.of(keys.get(i)));
+        String inner = SqlQueryTranslator.jsonPathLiteral(List.of("n", keys.get(i)));
+        read.setString(1, body);
+        read.setString(2, top.substring(1, top.length() - 1));
+        read.setString(3, body);
+        read.setString(4, inner.substring(1, inner.length() - 1));
+        try (ResultSet row = read.executeQuery()) {
+          row.next();
+          assertThat(row.getObject(1)).as(top + " in " + body).isEqualTo(i);
+          assertThat(row.getObject(2)).as(inner + " in " + body).isEqualTo(i);
+        }
+      }
+    }
+  }
+
+  @Provide
+  Arbitrary<List<String>> keySets() {
+    Arbitrary<String> any =
+        Arbitraries.strings()
+            .all()
+            .ofMaxLength(6)
+            .filter(key -> key.indexOf('\0') < 0 && UnicodeText.unpairedSurrogateIndex(key) < 0);
+    Arbitrary<String> key =
+        Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.of(TRAP_KEYS)), Tuple.of(3, any));
+    return key.list().ofMinSize(1).ofMaxSize(12).uniqueElements().filter(k -> !k.contains("n"));
+  }
+
+  /**
    * Labels the try by whether its page holds none, some or all of the documents, and checks that
    * enough tries tell documents apart, or the property would prove little. The thresholds sit well
    * below the observed shares (about 27 % and 56 %), so that the check does not flake.
@@ -256,9 +340,30 @@ class SqlQueryMatchesOracleProperties {
             .as((x, y) -> (JsonNode) object("x", x, "y", y));
     Arbitrary<JsonNode> n =
         Arbitraries.frequencyOf(Tuple.of(3, nested), Tuple.of(1, documentValues()));
-    return Combinators.combine(
-            maybe(documentValues()), maybe(documentValues()), maybe(documentValues()), maybe(n))
-        .as((a, b, c, nValue) -> object("a", a, "b", b, "c_d-1", c, "n", nValue));
+    Arbitrary<ObjectNode> plain =
+        Combinators.combine(
+                maybe(documentValues()), maybe(documentValues()), maybe(documentValues()), maybe(n))
+            .as((a, b, c, nValue) -> object("a", a, "b", b, "c_d-1", c, "n", nValue));
+    Arbitrary<List<Map.Entry<String, JsonNode>>> traps =
+        Combinators.combine(Arbitraries.of(TRAP_KEYS), documentValues())
+            .as(Map::entry)
+            .list()
+            .ofMaxSize(3);
+    return Combinators.combine(plain, traps, traps).as(SqlQueryMatchesOracleProperties::withTraps);
+  }
+
+  /** Adds trap keys at the top of a document and, when {@code n} is an object, inside it. */
+  private static ObjectNode withTraps(
+      ObjectNode document,
+      List<Map.Entry<String, JsonNode>> top,
+      List<Map.Entry<String, JsonNode>> inner) {
+    // Copies: the generators share value instances (CONTAINERS), which must not change.
+    ObjectNode copy = document.deepCopy();
+    top.forEach(trap -> copy.set(trap.getKey(), trap.getValue().deepCopy()));
+    if (copy.get("n") instanceof ObjectNode n) {
+      inner.forEach(trap -> n.set(trap.getKey(), trap.getValue().deepCopy()));
+    }
+    return copy;
   }
 
   /** Returns an object of the (key, value) pairs, leaving out missing values. */
@@ -306,16 +411,24 @@ class SqlQueryMatchesOracleProperties {
     Map<String, ObjectNode> corpus = new LinkedHashMap<>();
     for (int i = 0; i < count; i++) {
       ObjectNode n = object("x", values.get(i), "y", values.get((i * 5 + 1) % count));
+      n.set(TRAP_KEYS.get(i % TRAP_KEYS.size()), scalarAt(values, i + 1).deepCopy());
       JsonNode nValue = i % 9 == 4 ? values.get((i * 3) % count) : n;
-      corpus.put(
-          DOCUMENT_IDS.get(i % DOCUMENT_IDS.size()) + (i / DOCUMENT_IDS.size()),
+      ObjectNode document =
           object(
               "a", values.get(i),
               "b", values.get((i * 7 + 3) % count),
               "c_d-1", values.get((i * 11 + 5) % count),
-              "n", nValue));
+              "n", nValue);
+      document.set(TRAP_KEYS.get((i * 7) % TRAP_KEYS.size()), scalarAt(values, i + 2).deepCopy());
+      corpus.put(DOCUMENT_IDS.get(i % DOCUMENT_IDS.size()) + (i / DOCUMENT_IDS.size()), document);
     }
     return corpus;
+  }
+
+  /** The value at {@code index} (wrapping), or null where that is the missing node. */
+  private static JsonNode scalarAt(List<JsonNode> values, int index) {
+    JsonNode value = values.get(index % values.size());
+    return value.isMissingNode() ? NullNode.instance : value;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -511,7 +624,8 @@ class SqlQueryMatchesOracleProperties {
     insert.executeUpdate();
   }
 
-  private static List<String> run(Connection connection, SqlQuery sql) throws SQLException {
+  /** Runs a translated query and returns the ids it answers, in order. */
+  static List<String> run(Connection connection, SqlQuery sql) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(sql.sql())) {
       for (int i = 0; i < sql.parameters().size(); i++) {
         statement.setObject(i + 1, sql.parameters().get(i));

@@ -8,6 +8,7 @@ import io.skein.node.NodeServer;
 import io.skein.node.config.ConfigSources;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,6 +65,7 @@ class HttpApiTest {
     HttpRequest request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
             .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json")
             .method(method, HttpRequest.BodyPublishers.ofString(body))
             .build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
@@ -184,6 +188,7 @@ class HttpApiTest {
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + doc + "j"))
                 .expectContinue(true)
                 .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(huge))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
@@ -207,12 +212,185 @@ class HttpApiTest {
     HttpResponse<String> notUtf8 =
         http.send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + doc + "latin1"))
+                .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(latin1))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertError(new Answer(notUtf8.statusCode(), notUtf8.body(), notUtf8), 400, "invalid_json");
     assertThat(send("PUT", doc + "j", "{\"a\":1").body()).doesNotContain("REDACTED");
     assertThat(get(doc + "j").status()).isEqualTo(404);
+  }
+
+  @Test
+  void inputThatCannotBeStoredExactlyIsRefusedNotAltered() throws Exception {
+    String doc = "/v1/collections/exact/docs/";
+    // A lone surrogate was stored as "?" with a 200 (issue 12, item 5).
+    assertError(send("PUT", doc + "s", "{\"a\":\"\\ud800\"}"), 400, "invalid_json");
+    assertError(send("PUT", doc + "s", "{\"n\":{\"\\udc00k\":1}}"), 400, "invalid_json");
+    Answer batch =
+        send(
+            "POST",
+            "/v1/batch",
+            "{\"ops\":[{\"op\":\"put\",\"collection\":\"exact\",\"id\":\"b\","
+                + "\"doc\":{\"a\":[\"\\ud800\"]}}]}");
+    assertError(batch, 400, "invalid_json");
+    assertThat(batch.body()).contains("unpaired surrogate").contains("/ops/0/doc/a/0");
+    assertError(
+        send("POST", "/v1/collections/exact/query", "{\"selector\":{\"a\":\"\\ud800\"}}"),
+        400,
+        "invalid_json");
+    // A key holding U+0000 was read as its prefix by every query (issue 12, item 6).
+    assertError(send("PUT", doc + "k", "{\"a\\u0000b\":1}"), 400, "invalid_key");
+    Answer nested =
+        send(
+            "POST",
+            "/v1/batch",
+            "{\"ops\":[{\"op\":\"put\",\"collection\":\"exact\",\"id\":\"k\","
+                + "\"doc\":{\"n\":{\"owner\\u0000x\":\"me\"}}}]}");
+    assertError(nested, 400, "invalid_key");
+    assertThat(nested.json().path("error").path("message").asText()).startsWith("ops[0]: ");
+    // Exponents beyond a 32-bit scale were a 500 that named a Java exception (item 8).
+    for (String number : new String[] {"1e-2147483649", "1e99999999999999999999"}) {
+      Answer put = send("PUT", doc + "n", "{\"a\":" + number + "}");
+      assertError(put, 400, "invalid_json");
+      assertThat(put.body()).doesNotContain("java.").doesNotContain("BigDecimal");
+      assertError(
+          send("POST", "/v1/collections/exact/query", "{\"selector\":{\"a\":" + number + "}}"),
+          400,
+          "invalid_json");
+    }
+    for (String id : new String[] {"s", "b", "k", "n"}) {
+      assertThat(get(doc + id).status()).as(id).isEqualTo(404);
+    }
+    // What can be stored exactly still is: U+0000 in a value, and any other key.
+    assertThat(
+            send("PUT", doc + "ok", "{\"a\":\"x\\u0000y\",\"$b.c[0]\":\"\\ud834\\udd1e\"}")
+                .status())
+        .isEqualTo(200);
+    assertThat(get(doc + "ok").body())
+        .isEqualTo("{\"a\":\"x\\u0000y\",\"$b.c[0]\":\"\ud834\udd1e\"}");
+  }
+
+  @Test
+  void dotAndDotDotAreNotCollections() throws Exception {
+    for (String name : new String[] {"%2E", "%2E%2E"}) {
+      Answer answer = send("PUT", "/v1/collections/" + name + "/docs/x", "{}");
+      assertThat(answer.status()).as(answer.body()).isEqualTo(400);
+      assertThat(answer.code()).as(answer.body()).isEqualTo("invalid_collection_name");
+    }
+  }
+
+  /** Sends raw bytes on a new connection and returns what the node answers until it closes. */
+  private String raw(String request) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  record RawAnswer(int status, String body) {
+    JsonNode json() {
+      return Json.parse(body);
+    }
+
+    String code() {
+      return json().path("error").path("code").asText();
+    }
+  }
+
+  private static RawAnswer parsed(String response) {
+    int status = Integer.parseInt(response.substring(9, 12));
+    int bodyStart = response.indexOf("\r\n\r\n");
+    return new RawAnswer(status, bodyStart < 0 ? "" : response.substring(bodyStart + 4));
+  }
+
+  @Test
+  void malformedRequestsGetTheErrorShapeWithADocumentedCode() throws Exception {
+    String put = "PUT /v1/collections/c/docs/";
+    String json = "Content-Type: application/json\r\nConnection: close\r\n";
+    Map<String, String> requests = new LinkedHashMap<>();
+    requests.put(
+        "bad_request",
+        put + "%FF HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n" + json + "\r\n{}");
+    requests.put(
+        "bad_request ",
+        put
+            + "x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
+            + json
+            + "\r\n{}");
+    requests.put(
+        "bad_request  ",
+        put + "x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n" + json + "\r\n{}");
+    requests.put(
+        "invalid_body",
+        put
+            + "x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            + json
+            + "\r\nZZ\r\n{}\r\n0\r\n\r\n");
+    requests.put(
+        "unsupported_http_version", "GET /health HTTP/2.0\r\nHost: 127.0.0.1\r\n" + json + "\r\n");
+    requests.put(
+        "unsupported_http_version ", "GET /health HTTP/3.0\r\nHost: 127.0.0.1\r\n" + json + "\r\n");
+    for (Map.Entry<String, String> request : requests.entrySet()) {
+      String response = raw(request.getValue());
+      RawAnswer answer = parsed(response);
+      assertThat(answer.status()).as(response).isBetween(400, 599);
+      assertThat(answer.body()).as(response).isNotEmpty();
+      assertThat(answer.code()).as(response).isEqualTo(request.getKey().strip());
+      assertThat(answer.json().path("error").path("message").asText()).as(response).isNotBlank();
+    }
+    assertThat(get("/v1/collections/c/docs/x").status()).isEqualTo(404);
+  }
+
+  @Test
+  void aClientThatGoesAwayMidUploadIsNeitherAnErrorNorA500() throws Exception {
+    ch.qos.logback.classic.Logger root =
+        (ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    root.addAppender(appender);
+    try {
+      for (int i = 0; i < 20; i++) {
+        boolean chunked = i % 2 == 1;
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+          socket
+              .getOutputStream()
+              .write(
+                  ("PUT /v1/collections/aborted/docs/d"
+                          + i
+                          + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          + (chunked
+                              ? "Transfer-Encoding: chunked\r\n\r\n100000\r\n"
+                              : "Content-Length: 1000000\r\n\r\n")
+                          + "{\"a\":\"xxxxxxxxxxxxxxxx")
+                      .getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+          Thread.sleep(50);
+          if (i % 4 < 2) {
+            socket.setSoLinger(true, 0); // a reset
+          } else {
+            socket.shutdownOutput(); // a close
+          }
+        }
+      }
+      String route = "route=\"/v1/collections/{collection}/docs/{id}\",status=\"";
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (!get("/metrics").body().contains(route + "499\"} 20")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String metrics = get("/metrics").body();
+      assertThat(metrics).contains(route + "499\"} 20").doesNotContain(route + "500\"}");
+      assertThat(appender.list)
+          .filteredOn(event -> event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+          .isEmpty();
+    } finally {
+      root.detachAppender(appender);
+    }
   }
 
   private static void assertError(Answer answer, int status, @Nullable String code) {

@@ -1,0 +1,110 @@
+package io.skein.internal.json;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.InvalidRequestException;
+import org.junit.jupiter.api.Test;
+
+/** Strict parsing and document compaction: what is acknowledged is what was sent. */
+class JsonTest {
+  @Test
+  void numbersWhoseExponentOverflowsAreRefusedInTheApisWords() {
+    for (String number :
+        new String[] {"1e-2147483649", "1e99999999999999999999", "-1E-2147483648"}) {
+      assertThatThrownBy(() -> Json.parse("{\"a\":" + number + "}"))
+          .as(number)
+          .isInstanceOf(InvalidRequestException.class)
+          .hasMessageContaining("is out of range")
+          .hasMessageNotContaining("BigDecimal")
+          .hasMessageNotContaining("java.")
+          .extracting(e -> ((InvalidRequestException) e).code())
+          .isEqualTo("invalid_json");
+    }
+    // The largest exponents that fit are kept as sent.
+    assertThat(Json.compactDocument(Json.parse("{\"a\":1e-2147483647}"), 1 << 20))
+        .isEqualTo("{\"a\":1E-2147483647}");
+  }
+
+  @Test
+  void parserLimitsAreNamedWithoutTheParsersSettings() {
+    String deep = "[".repeat(Json.NESTING_DEPTH_MAX + 1) + "]".repeat(Json.NESTING_DEPTH_MAX + 1);
+    String longNumber = "{\"a\":" + "1".repeat(Json.NUMBER_CHARS_MAX + 1) + "}";
+    for (String text : new String[] {deep, longNumber}) {
+      assertThatThrownBy(() -> Json.parse(text))
+          .isInstanceOf(InvalidRequestException.class)
+          .hasMessageNotContaining("StreamReadConstraints")
+          .hasMessageNotContaining("Jackson")
+          .hasMessageNotContaining("`");
+    }
+    assertThatThrownBy(() -> Json.parse(deep)).hasMessageContaining("deeper than 64 levels");
+    assertThatThrownBy(() -> Json.parse(longNumber)).hasMessageContaining("longer than 1000");
+    // Strings and keys are bounded by the body and document limits, not by the parser.
+    String longKey = "k".repeat(60_000);
+    assertThat(Json.parse("{\"" + longKey + "\":\"" + "v".repeat(21_000_000) + "\"}").has(longKey))
+        .isTrue();
+  }
+
+  @Test
+  void unpairedSurrogatesAreRefusedInKeysAndValuesAtAnyDepth() {
+    String[] bodies = {
+      "{\"a\":\"\\ud800\"}",
+      "{\"a\":\"x\\udc00y\"}",
+      "{\"\\ud800\":1}",
+      "{\"a\":{\"b\":[1,\"\\udbff\"]}}",
+      "{\"ops\":[{\"op\":\"put\",\"collection\":\"c\",\"id\":\"1\",\"doc\":{\"k\\ud800\":1}}]}",
+      "{\"selector\":{\"a\":{\"$in\":[\"\\ud800\"]}}}",
+      "\"\\ud800\"",
+    };
+    for (String body : bodies) {
+      assertThatThrownBy(() -> Json.parse(body))
+          .as(body)
+          .isInstanceOf(InvalidRequestException.class)
+          .hasMessageContaining("surrogate")
+          .extracting(e -> ((InvalidRequestException) e).code())
+          .isEqualTo("invalid_json");
+    }
+    assertThatThrownBy(() -> Json.parse("{\"a\":{\"b\":[1,\"\\udbff\"]}}"))
+        .hasMessageContaining("'/a/b/1'")
+        .hasMessageContaining("\\udbff");
+    // Pairs, in either spelling, are kept.
+    assertThat(Json.compactDocument(Json.parse("{\"a\":\"\\ud834\\udd1e\"}"), 1024))
+        .isEqualTo("{\"a\":\"\ud834\udd1e\"}");
+  }
+
+  @Test
+  void documentsBuiltInCodeAreCheckedToo() {
+    ObjectNode value = JsonNodeFactory.instance.objectNode().put("a", "\ud800");
+    assertThatThrownBy(() -> Json.compactDocument(value, 1024))
+        .isInstanceOf(InvalidRequestException.class)
+        .hasMessageContaining("unpaired surrogate");
+    ObjectNode key = JsonNodeFactory.instance.objectNode();
+    key.putObject("n").put("x\ud800", 1);
+    assertThatThrownBy(() -> Json.compactDocument(key, 1024)).hasMessageContaining("'/n/x");
+  }
+
+  @Test
+  void documentKeysHoldingNulAreRefusedAnywhereElseTheyParse() {
+    for (String document :
+        new String[] {
+          "{\"a\\u0000b\":1}", "{\"n\":{\"owner\\u0000x\":\"me\"}}", "{\"\\u0000\":1}"
+        }) {
+      assertThatThrownBy(() -> Json.compactDocument(Json.parse(document), 1024))
+          .as(document)
+          .isInstanceOf(InvalidRequestException.class)
+          .hasMessageContaining("U+0000")
+          .extracting(e -> ((InvalidRequestException) e).code())
+          .isEqualTo("invalid_key");
+    }
+    // U+0000 in a value is stored and compared exactly; every other character is fine in keys.
+    assertThat(Json.compactDocument(Json.parse("{\"a\":\"x\\u0000y\"}"), 1024))
+        .isEqualTo("{\"a\":\"x\\u0000y\"}");
+    assertThat(
+            Json.compactDocument(
+                Json.parse("{\"a.b\":1,\"$c\":2,\"d[0]\":3,\"\\\"\":4,\"\\\\\":5,\"\\u0001\":6}"),
+                1024))
+        .isEqualTo("{\"a.b\":1,\"$c\":2,\"d[0]\":3,\"\\\"\":4,\"\\\\\":5,\"\\u0001\":6}");
+  }
+}
