@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  *       message for a peer that is not connected, or whose queue is full, is dropped and counted;
  *       the replication core's anti-entropy and its ack-windowed catch-up stream repair the loss,
  *       which is the back-pressure: a slow peer is fed at the rate it acknowledges.
- *   <li>One virtual thread per peer connects, runs the handshake, then drains the queue. A failed
- *       or refused connection is retried after a capped exponential backoff with full jitter.
+ *   <li>One platform thread per peer connects, runs the handshake, then drains the queue: a thread
+ *       that client work cannot take, since JDBC calls pin virtual threads to their carriers. A
+ *       failed or refused connection is retried after a capped exponential backoff with full
+ *       jitter.
  *   <li>Receiving: the server side decodes and checks each frame (size, checksum, fields, sender),
  *       then hands the message to the {@link Replicator}, which blocks the stream for a bounded
  *       time when the loop's inbox is full (back-pressure onto the peer's socket).
@@ -519,7 +521,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (closed || !active || (running != null && running.isAlive())) {
         return;
       }
-      thread = io.skein.internal.runtime.Threads.virtual("skein-peer-" + peer, this::run);
+      // A platform thread, not a virtual one: client work that pins the virtual-thread carriers
+      // (JDBC calls do) must never hold up a stream that carries heartbeats and votes.
+      thread = io.skein.internal.runtime.Threads.platform("skein-peer-" + peer, true, this::run);
     }
 
     /** Cuts the current stream (the thread reconnects if still active). */
