@@ -34,6 +34,14 @@ public final class Handshake {
   /** The nonce length, in bytes. */
   public static final int NONCE_BYTES = 32;
 
+  /**
+   * The largest WebSocket message either side accepts during the handshake, in bytes: a handshake
+   * frame with its header. The largest frame, a hello, carries a cluster id and a node id of at
+   * most 64 characters, two 16-32 byte values and a URL, well under 1 KiB; a peer stream gets the
+   * full frame size only once it is authenticated, so a stranger cannot make a node buffer more.
+   */
+  public static final int MESSAGE_BYTES_MAX = 4 << 10;
+
   private Handshake() {}
 
   /**

@@ -30,8 +30,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
@@ -103,6 +105,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * @param liveStreamWindowMs an inbound stream that carried a frame this recently is live: a
    *     second process claiming its node id is refused as a duplicate, while a silent one is
    *     presumed dead and replaced (a restarted peer)
+   * @param handshakeDeadlineMs an inbound stream that has not authenticated this long after its
+   *     upgrade is closed
+   * @param unauthenticatedStreamsMax how many inbound streams may be in their handshake at once;
+   *     more are refused
    * @param sslContext the client TLS context for {@code wss} peers, or {@code null} for plain
    */
   public record Options(
@@ -116,7 +122,21 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long backoffCapMs,
       long idleTimeoutMs,
       long liveStreamWindowMs,
+      long handshakeDeadlineMs,
+      int unauthenticatedStreamsMax,
       @Nullable SSLContext sslContext) {
+    /**
+     * How long a stranger's stream may stay in its handshake, in ms: a real peer's handshake is two
+     * round trips and two HMACs, and its dialler waits as long for each answer.
+     */
+    public static final long HANDSHAKE_DEADLINE_MS = 5_000;
+
+    /**
+     * How many streams may be in their handshake at once: far more than the members that dial at
+     * one time, and with {@link Handshake#MESSAGE_BYTES_MAX} each, at most 256 KiB of messages.
+     */
+    public static final int UNAUTHENTICATED_STREAMS_MAX = 64;
+
     /** The defaults, for an anti-entropy interval of {@code syncIntervalMs}. */
     public static Options defaults(long syncIntervalMs) {
       return new Options(
@@ -130,6 +150,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           5_000,
           Math.max(30_000, 5 * syncIntervalMs),
           3 * syncIntervalMs,
+          HANDSHAKE_DEADLINE_MS,
+          UNAUTHENTICATED_STREAMS_MAX,
           null);
     }
 
@@ -146,6 +168,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           backoffCapMs,
           idleTimeoutMs,
           liveStreamWindowMs,
+          handshakeDeadlineMs,
+          unauthenticatedStreamsMax,
           context);
     }
   }
@@ -172,6 +196,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final java.util.function.Supplier<Replicator> replicators;
   private final Options options;
   private final FrameCodec codec;
+  private final FrameCodec handshakeCodec =
+      new FrameCodec(Handshake.MESSAGE_BYTES_MAX - FrameCodec.HEADER_BYTES);
+  private final HandshakeGate gate;
   private final MeterRegistry meters;
   private final HttpClient client;
   private final SecureRandom random = new SecureRandom();
@@ -187,6 +214,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private volatile boolean started;
   private volatile boolean advertised;
   private volatile boolean closed;
+  private @Nullable ScheduledExecutorService deadlines;
 
   /** Decides whether an authenticated node that is not a known peer may join (discovery). */
   @FunctionalInterface
@@ -222,6 +250,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     this.options = options;
     this.codec = new FrameCodec(options.frameBytesMax());
     this.meters = meters;
+    this.gate =
+        new HandshakeGate(
+            new HandshakeGate.Limits(
+                Handshake.MESSAGE_BYTES_MAX,
+                options.handshakeDeadlineMs(),
+                options.unauthenticatedStreamsMax()),
+            meters);
     HttpClient.Builder builder =
         HttpClient.newBuilder().connectTimeout(Duration.ofMillis(options.connectTimeoutMs()));
     if (options.sslContext() != null) {
@@ -252,9 +287,17 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     return URI.create(scheme + "://" + base.getRawAuthority() + PATH);
   }
 
-  /** Returns the largest frame payload accepted. */
+  /** Returns the largest frame payload accepted from an authenticated peer. */
   public int frameBytesMax() {
     return options.frameBytesMax();
+  }
+
+  /**
+   * Returns the largest WebSocket message a stream may send before it authenticates: the endpoint's
+   * default, which {@link #endpoint} raises to a whole frame once the peer is authenticated.
+   */
+  public int handshakeMessageBytesMax() {
+    return Handshake.MESSAGE_BYTES_MAX;
   }
 
   /**
@@ -264,6 +307,14 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public synchronized void start() {
     replicators.get().attach(this);
     started = true;
+    if (deadlines == null) {
+      ScheduledExecutorService scheduler =
+          io.skein.internal.runtime.Threads.scheduler("skein-peer-handshakes");
+      long periodMs = Math.max(1, options.handshakeDeadlineMs() / 10);
+      scheduler.scheduleWithFixedDelay(
+          this::closeLateHandshakes, periodMs, periodMs, TimeUnit.MILLISECONDS);
+      deadlines = scheduler;
+    }
     if (advertised) {
       dialAll();
     }
@@ -393,6 +444,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public void close() {
     closed = true;
     replicators.get().attach(PeerLink.NONE);
+    synchronized (this) {
+      if (deadlines != null) {
+        deadlines.shutdownNow();
+      }
+    }
     for (Outbound peer : outbound.values()) {
       Thread thread = peer.thread;
       if (thread != null) {
@@ -556,7 +612,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           new Backoff(options.backoffBaseMs(), options.backoffCapMs(), new java.util.Random());
       boolean everConnected = false;
       while (!closed && active) {
-        ClientListener listener = new ClientListener(options.frameBytesMax());
+        // Only handshake frames ever come back on a stream this node dialled.
+        ClientListener listener = new ClientListener(Handshake.MESSAGE_BYTES_MAX);
         WebSocket ws = null;
         try {
           state = State.CONNECTING;
@@ -650,7 +707,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
               .setClientHello(
                   handshake.hello().getClientHello().toBuilder().setIncarnation(incarnation))
               .build());
-      Frame answer = listener.next(codec, options.handshakeTimeoutMs());
+      Frame answer = listener.next(handshakeCodec, options.handshakeTimeoutMs());
       if (answer.hasRefused()) {
         countRefusal(answer.getRefused().getCode(), "remote");
         throw new RefusedException(
@@ -688,7 +745,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (proof != null) {
         write(ws, proof);
       }
-      Frame welcome = listener.next(codec, options.handshakeTimeoutMs());
+      Frame welcome = listener.next(handshakeCodec, options.handshakeTimeoutMs());
       if (welcome.hasRefused()) {
         countRefusal(welcome.getRefused().getCode(), "remote");
         throw new RefusedException(
@@ -758,6 +815,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private static final class Inbound {
     final Handshake.Server handshake;
     final WsContext ctx;
+    final long openedNanos = System.nanoTime();
+    final AtomicBoolean holdsGateSlot = new AtomicBoolean(true);
     volatile @Nullable NodeId peer;
     volatile com.google.protobuf.ByteString incarnation = com.google.protobuf.ByteString.EMPTY;
     volatile String advertisedUrl = "";
@@ -769,17 +828,23 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
-  /** Registers the handlers of the {@link #PATH} endpoint. */
+  /** The WebSocket status Jetty closes a stream with when a message is over the limit. */
+  private static final int MESSAGE_TOO_LARGE_STATUS = 1009;
+
+  /**
+   * Registers the handlers of the {@link #PATH} endpoint. The endpoint's largest message must be
+   * {@link #handshakeMessageBytesMax()}: a stream gets whole frames only once authenticated.
+   */
   public void endpoint(WsConfig ws) {
-    ws.onConnect(
-        ctx -> {
-          ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
-          inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
-        });
+    ws.onConnect(this::onOpen);
     ws.onBinaryMessage(ctx -> onFrame(ctx, ctx.data()));
     ws.onClose(
         ctx -> {
-          Inbound gone = inbound.remove(ctx.sessionId());
+          Inbound in = inbound.get(ctx.sessionId());
+          if (in != null && ctx.status() == MESSAGE_TOO_LARGE_STATUS) {
+            refusedTooLarge(in);
+          }
+          Inbound gone = forget(ctx.sessionId());
           if (gone != null && gone.peer != null) {
             log.atDebug()
                 .addKeyValue("peer", gone.peer)
@@ -787,7 +852,81 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                 .log("inbound peer stream closed");
           }
         });
-    ws.onError(ctx -> inbound.remove(ctx.sessionId()));
+    ws.onError(
+        ctx -> {
+          Inbound in = inbound.get(ctx.sessionId());
+          if (in != null
+              && ctx.error()
+                  instanceof org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException) {
+            refusedTooLarge(in);
+          }
+          forget(ctx.sessionId());
+        });
+  }
+
+  /**
+   * A stream opens: it takes one of the handshake slots, or is refused when they are all taken
+   * (1013, "try again later"), before it can send anything.
+   */
+  private void onOpen(WsContext ctx) {
+    if (closed) {
+      ctx.closeSession(1001, "closing");
+      return;
+    }
+    if (!gate.enter(ctx.session.getRemoteSocketAddress())) {
+      ctx.closeSession(1013, "too many peer streams in their handshake; retry later");
+      return;
+    }
+    ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
+    inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
+  }
+
+  /** Forgets a closed stream, giving back its handshake slot if it still held one. */
+  private @Nullable Inbound forget(String sessionId) {
+    Inbound gone = inbound.remove(sessionId);
+    if (gone != null && gone.holdsGateSlot.compareAndSet(true, false)) {
+      gate.leave();
+    }
+    return gone;
+  }
+
+  /** Jetty refused a message over the stream's limit, from its header: count it. */
+  private void refusedTooLarge(Inbound in) {
+    countFrameError(FrameException.Reason.TOO_LARGE);
+    NodeId peer = in.peer;
+    if (peer == null) {
+      gate.refused(
+          "too_large",
+          in.ctx.session.getRemoteSocketAddress(),
+          "a message over " + Handshake.MESSAGE_BYTES_MAX + " bytes before the handshake");
+    } else {
+      log.atWarn()
+          .addKeyValue("peer", peer)
+          .log("closed a peer stream: a message over {} bytes", options.frameBytesMax());
+    }
+  }
+
+  /** Closes the streams that have not authenticated within the handshake deadline. */
+  private void closeLateHandshakes() {
+    long deadlineNanos = TimeUnit.MILLISECONDS.toNanos(options.handshakeDeadlineMs());
+    long now = System.nanoTime();
+    for (Inbound in : inbound.values()) {
+      if (in.peer == null && now - in.openedNanos > deadlineNanos) {
+        try {
+          if (forget(in.ctx.sessionId()) != null) {
+            gate.refused(
+                "handshake_timeout",
+                in.ctx.session.getRemoteSocketAddress(),
+                "no handshake within " + options.handshakeDeadlineMs() + " ms");
+            in.ctx.closeSession(1008, "handshake_timeout");
+          }
+        } catch (RuntimeException e) {
+          // One stream that fails to close must not end the sweep (a scheduled task that throws
+          // never runs again).
+          log.debug("closing a late handshake failed", e);
+        }
+      }
+    }
   }
 
   private void onFrame(WsContext ctx, ByteBuffer data) {
@@ -801,7 +940,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     in.lastFrameMs = System.currentTimeMillis();
     Frame frame;
     try {
-      frame = codec.decode(bytes);
+      frame = (in.peer == null ? handshakeCodec : codec).decode(bytes);
     } catch (FrameException e) {
       refuseFrame(ctx, in, e);
       return;
@@ -917,34 +1056,46 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     switch (step) {
       case Handshake.Step.Send send -> ctx.send(ByteBuffer.wrap(codec.encode(send.frame())));
       case Handshake.Step.Refuse refuse -> refuseInbound(ctx, refuse.code(), refuse.message());
-      case Handshake.Step.Authenticated authenticated -> {
-        NodeId peer = authenticated.peer();
-        Outbound known = outbound.get(peer);
-        boolean admitted =
-            (known == null || !known.active) && admission.admit(peer, advertised(in));
-        if (known == null && !admitted) {
-          refuseInbound(
-              ctx, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
-          return;
-        }
-        String duplicate = duplicateOf(in, peer);
-        if (duplicate != null) {
-          refuseInbound(ctx, "duplicate_node_id", duplicate);
-          return;
-        }
-        in.peer = peer;
-        touch(peer, System.currentTimeMillis());
-        Outbound back = outbound.get(peer);
-        if (back != null && back.state != State.CONNECTED) {
-          back.wakeups.release(); // the peer is reachable again: dial it now
-        }
-        Frame welcome = authenticated.frame();
-        if (welcome != null) {
-          ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
-        }
-        log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
-      }
+      case Handshake.Step.Authenticated authenticated -> admit(ctx, in, authenticated);
     }
+  }
+
+  /**
+   * A dialler proved it knows the secret: admits it if it is a member (or discovery admits it) and
+   * not a second process with a live peer's id, raises its stream's message limit and wakes this
+   * node's dialler to it.
+   */
+  private void admit(WsContext ctx, Inbound in, Handshake.Step.Authenticated authenticated) {
+    NodeId peer = authenticated.peer();
+    Outbound known = outbound.get(peer);
+    boolean admitted = (known == null || !known.active) && admission.admit(peer, advertised(in));
+    if (known == null && !admitted) {
+      refuseInbound(
+          ctx, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
+      return;
+    }
+    String duplicate = duplicateOf(in, peer);
+    if (duplicate != null) {
+      refuseInbound(ctx, "duplicate_node_id", duplicate);
+      return;
+    }
+    // Whole frames from now on, and the stream no longer counts among the strangers. Raised
+    // before the welcome leaves: the peer sends nothing larger until it has the welcome.
+    in.ctx.session.setMaxBinaryMessageSize(options.frameBytesMax() + FrameCodec.HEADER_BYTES);
+    in.peer = peer;
+    if (in.holdsGateSlot.compareAndSet(true, false)) {
+      gate.leave();
+    }
+    touch(peer, System.currentTimeMillis());
+    Outbound back = outbound.get(peer);
+    if (back != null && back.state != State.CONNECTED) {
+      back.wakeups.release(); // the peer is reachable again: dial it now
+    }
+    Frame welcome = authenticated.frame();
+    if (welcome != null) {
+      ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
+    }
+    log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
   }
 
   /** Refuses a dialling peer: counts, logs, tells it why, and closes the stream. */
