@@ -100,7 +100,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * @param handshakeTimeoutMs how long the peer may take to answer each handshake step
    * @param sendTimeoutMs how long one frame may take to leave before the stream is cut
    * @param backoffBaseMs the first reconnect delay ceiling
-   * @param backoffCapMs the largest reconnect delay ceiling
+   * @param backoffCapMs the largest reconnect delay ceiling after a failed connection
+   * @param refusedBackoffCapMs the largest reconnect delay ceiling after a refused handshake (a
+   *     configuration problem, which a retry rarely cures: no need to knock as often)
    * @param idleTimeoutMs an inbound stream silent for this long is closed (peers sync every few s)
    * @param liveStreamWindowMs an inbound stream that carried a frame this recently is live: a
    *     second process claiming its node id is refused as a duplicate, while a silent one is
@@ -120,11 +122,18 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long sendTimeoutMs,
       long backoffBaseMs,
       long backoffCapMs,
+      long refusedBackoffCapMs,
       long idleTimeoutMs,
       long liveStreamWindowMs,
       long handshakeDeadlineMs,
       int unauthenticatedStreamsMax,
       @Nullable SSLContext sslContext) {
+    /** The first reconnect delay ceiling, in ms. */
+    public static final long BACKOFF_BASE_MS = 100;
+
+    /** The largest reconnect delay ceiling, in ms, whatever the replication timings. */
+    public static final long BACKOFF_CAP_MS = 5_000;
+
     /**
      * How long a stranger's stream may stay in its handshake, in ms: a real peer's handshake is two
      * round trips and two HMACs, and its dialler waits as long for each answer.
@@ -137,8 +146,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
      */
     public static final int UNAUTHENTICATED_STREAMS_MAX = 64;
 
-    /** The defaults, for an anti-entropy interval of {@code syncIntervalMs}. */
-    public static Options defaults(long syncIntervalMs) {
+    /**
+     * The defaults.
+     *
+     * @param syncIntervalMs the anti-entropy interval, which sizes the idle and liveness windows
+     * @param reconnectCapMs the largest reconnect delay ceiling after a failure, in ms: the most a
+     *     healed link waits to be used again (at least {@link #BACKOFF_BASE_MS}, at most {@link
+     *     #BACKOFF_CAP_MS}; see {@link #reconnectCapMs})
+     */
+    public static Options defaults(long syncIntervalMs, long reconnectCapMs) {
       return new Options(
           FrameCodec.FRAME_BYTES_MAX_DEFAULT,
           4_096,
@@ -146,13 +162,29 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           2_000,
           5_000,
           10_000,
-          100,
-          5_000,
+          BACKOFF_BASE_MS,
+          Math.clamp(reconnectCapMs, BACKOFF_BASE_MS, BACKOFF_CAP_MS),
+          BACKOFF_CAP_MS,
           Math.max(30_000, 5 * syncIntervalMs),
           3 * syncIntervalMs,
           HANDSHAKE_DEADLINE_MS,
           UNAUTHENTICATED_STREAMS_MAX,
           null);
+    }
+
+    /**
+     * Returns the reconnect delay ceiling for a replication mode (issue 12, item 10). In leader
+     * mode a link that heals must carry votes before the election timeouts stand again, so its
+     * dialler waits at most one election interval; in dynamo mode anti-entropy repairs whatever a
+     * longer wait costs, so it keeps {@link #BACKOFF_CAP_MS}.
+     *
+     * @param leaderMode whether the node runs leader mode
+     * @param electionIntervalMs the election interval, in ms
+     */
+    public static long reconnectCapMs(boolean leaderMode, long electionIntervalMs) {
+      return leaderMode
+          ? Math.clamp(electionIntervalMs, BACKOFF_BASE_MS, BACKOFF_CAP_MS)
+          : BACKOFF_CAP_MS;
     }
 
     /** Returns these options with a client TLS context. */
@@ -166,6 +198,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           sendTimeoutMs,
           backoffBaseMs,
           backoffCapMs,
+          refusedBackoffCapMs,
           idleTimeoutMs,
           liveStreamWindowMs,
           handshakeDeadlineMs,
@@ -534,7 +567,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     volatile @Nullable String lastError;
     volatile @Nullable WebSocket socket;
     volatile @Nullable Thread thread;
-    final java.util.concurrent.Semaphore wakeups = new java.util.concurrent.Semaphore(0);
+    final ReconnectWait reconnect =
+        new ReconnectWait(
+            options.backoffBaseMs(),
+            options.backoffCapMs(),
+            options.refusedBackoffCapMs(),
+            new java.util.Random());
+    private boolean everConnected;
 
     Outbound(NodeId peer, URI uri) {
       this.peer = peer;
@@ -608,58 +647,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
 
     void run() {
-      Backoff backoff =
-          new Backoff(options.backoffBaseMs(), options.backoffCapMs(), new java.util.Random());
-      boolean everConnected = false;
       while (!closed && active) {
-        // Only handshake frames ever come back on a stream this node dialled.
-        ClientListener listener = new ClientListener(Handshake.MESSAGE_BYTES_MAX);
-        WebSocket ws = null;
+        boolean refused;
         try {
-          state = State.CONNECTING;
-          ws =
-              client
-                  .newWebSocketBuilder()
-                  .connectTimeout(Duration.ofMillis(options.connectTimeoutMs()))
-                  .buildAsync(uri, listener)
-                  .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
-          socket = ws;
-          handshake(ws, listener);
-          state = State.CONNECTED;
-          if (lastError != null || !everConnected) {
-            log.atInfo()
-                .addKeyValue("peer", peer)
-                .addKeyValue("url", uri)
-                .log("peer stream connected");
-          }
-          lastError = null;
-          backoff.reset();
-          if (everConnected) {
-            reconnects.increment();
-          }
-          everConnected = true;
-          connected.accept(peer);
-          replicators.get().peerConnected(peer);
-          pump(ws, listener);
+          refused = connectAndPump();
         } catch (InterruptedException e) {
-          if (closed) {
-            return;
-          }
           Thread.currentThread().interrupt();
           return;
-        } catch (RefusedException e) {
-          state = State.REFUSED;
-          noteFailure(String.valueOf(e.getMessage()), true);
-        } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
-          state = State.DISCONNECTED;
-          noteFailure(ClientListener.describe(e), false);
-        } finally {
-          socket = null;
-          if (ws != null) {
-            ws.abort();
-          }
-          queue.clear();
-          queuedBytes.set(0);
         }
         if (closed || !active) {
           if (!active) {
@@ -668,14 +662,67 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           return;
         }
         try {
-          // Wakes early when the peer dials in (it is back): no need to wait out the backoff.
-          if (wakeups.tryAcquire(backoff.nextDelayMs(), TimeUnit.MILLISECONDS)) {
-            wakeups.drainPermits();
-          }
+          // A peer that dials in ends the wait at once: it is reachable again (issue 12, item 10).
+          reconnect.await(refused);
         } catch (InterruptedException e) {
           return;
         }
       }
+    }
+
+    /**
+     * Dials, runs the handshake and pumps the queue until the stream ends.
+     *
+     * @return whether the handshake was refused (rather than the connection failing or ending)
+     */
+    private boolean connectAndPump() throws InterruptedException {
+      // Only handshake frames ever come back on a stream this node dialled.
+      ClientListener listener = new ClientListener(Handshake.MESSAGE_BYTES_MAX);
+      WebSocket ws = null;
+      try {
+        state = State.CONNECTING;
+        ws =
+            client
+                .newWebSocketBuilder()
+                .connectTimeout(Duration.ofMillis(options.connectTimeoutMs()))
+                .buildAsync(uri, listener)
+                .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
+        socket = ws;
+        handshake(ws, listener);
+        streamUp();
+        pump(ws, listener);
+        return false;
+      } catch (RefusedException e) {
+        state = State.REFUSED;
+        noteFailure(String.valueOf(e.getMessage()), true);
+        return true;
+      } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
+        state = State.DISCONNECTED;
+        noteFailure(ClientListener.describe(e), false);
+        return false;
+      } finally {
+        socket = null;
+        if (ws != null) {
+          ws.abort();
+        }
+        queue.clear();
+        queuedBytes.set(0);
+      }
+    }
+
+    private void streamUp() {
+      state = State.CONNECTED;
+      if (lastError != null || !everConnected) {
+        log.atInfo().addKeyValue("peer", peer).addKeyValue("url", uri).log("peer stream connected");
+      }
+      lastError = null;
+      reconnect.connected();
+      if (everConnected) {
+        reconnects.increment();
+      }
+      everConnected = true;
+      connected.accept(peer);
+      replicators.get().peerConnected(peer);
     }
 
     private void noteFailure(String error, boolean refused) {
@@ -1089,7 +1136,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     touch(peer, System.currentTimeMillis());
     Outbound back = outbound.get(peer);
     if (back != null && back.state != State.CONNECTED) {
-      back.wakeups.release(); // the peer is reachable again: dial it now
+      back.reconnect.wake(); // the peer is reachable again: dial it now
     }
     Frame welcome = authenticated.frame();
     if (welcome != null) {
