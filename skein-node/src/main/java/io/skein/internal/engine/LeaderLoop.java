@@ -326,8 +326,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         wakeups.tryAcquire(TICK_MS, TimeUnit.MILLISECONDS);
         wakeups.drainPermits();
         if (link != PeerLink.NONE) {
-          // Time starts with the transport: election timeouts (and a secondary's start-up grace)
-          // count from when the peers can be reached, not from when the store opened.
+          // Time starts with the transport, which attaches when it starts dialling: election
+          // timeouts (and a secondary's start-up grace) count from when the peers can be reached,
+          // not from when the store opened or the listener began to start.
           core.step(new LeaderInput.Tick(clock.millis()));
         }
         stepControls();

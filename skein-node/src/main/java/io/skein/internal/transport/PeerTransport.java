@@ -334,11 +334,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   }
 
   /**
-   * Attaches to the replicator. Dialling starts once the listener has {@link #advertise advertised}
-   * the URL this node serves on (the port is known only after the bind with port 0).
+   * Starts the transport. It attaches to the replicator and dials once the listener has {@link
+   * #advertise advertised} the URL this node serves on (the port is known only after the bind with
+   * port 0).
    */
   public synchronized void start() {
-    replicators.get().attach(this);
     started = true;
     if (deadlines == null) {
       ScheduledExecutorService scheduler =
@@ -349,7 +349,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       deadlines = scheduler;
     }
     if (advertised) {
-      dialAll();
+      attachAndDial();
     }
   }
 
@@ -364,8 +364,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     boolean first = !advertised;
     advertised = true;
     if (first && started) {
-      dialAll();
+      attachAndDial();
     }
+  }
+
+  /**
+   * Attaches to the replicator and dials every peer. Attaching starts the leader loop's clock, so
+   * that its election timeouts, and a secondary's start-up grace, count from when the peers can be
+   * reached, not from when the HTTP listener began its start (which can take seconds on a loaded
+   * machine).
+   */
+  private void attachAndDial() {
+    replicators.get().attach(this);
+    dialAll();
   }
 
   private void dialAll() {
