@@ -15,6 +15,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The peer handshake (D10): protocol version, cluster id, node ids, and mutual authentication by an
@@ -68,8 +69,7 @@ public final class Handshake {
      * @param peer the peer's node id
      * @param frame a last frame to send first, or {@code null}
      */
-    record Authenticated(NodeId peer, @org.jspecify.annotations.Nullable Frame frame)
-        implements Step {}
+    record Authenticated(NodeId peer, @Nullable Frame frame) implements Step {}
 
     /**
      * Refused: send the frame (telling the peer why), log the code, and close.
@@ -128,7 +128,8 @@ public final class Handshake {
               server,
               self.nodeId());
       if (!MessageDigest.isEqual(expected, challenge.getProof().toByteArray())) {
-        return refuse("bad_proof", "server " + server + " does not know the cluster secret");
+        // Neither side can tell whose secret is the cluster's: say what differs, blame no one.
+        return refuse("bad_proof", secretsDiffer(server, self.nodeId()));
       }
       byte[] proof =
           mac(
@@ -158,6 +159,11 @@ public final class Handshake {
     public Server(Identity self, byte[] nonce) {
       this.self = self;
       this.nonce = nonce.clone();
+    }
+
+    /** Returns the node id the client's hello claimed, or {@code null} before a valid hello. */
+    public @Nullable NodeId client() {
+      return challenged ? client : null;
     }
 
     /** Handles the client's hello: checks version, cluster and id, and sends the challenge. */
@@ -216,11 +222,24 @@ public final class Handshake {
       byte[] expected =
           mac(self.secret(), "skein-client", nonce, clientNonce, client, self.nodeId());
       if (!MessageDigest.isEqual(expected, proof.getProof().toByteArray())) {
-        return refuse("bad_proof", "peer " + client + " does not know the cluster secret");
+        return refuse("bad_proof", secretsDiffer(client, self.nodeId()));
       }
       return new Step.Authenticated(
           client, Frame.newBuilder().setWelcome(Welcome.getDefaultInstance()).build());
     }
+  }
+
+  /** The message of a failed proof: the same words on both sides, naming both nodes. */
+  private static String secretsDiffer(NodeId prover, NodeId verifier) {
+    return "node "
+        + prover
+        + " and node "
+        + verifier
+        + " hold different cluster secrets (node "
+        + prover
+        + "'s proof does not verify with node "
+        + verifier
+        + "'s)";
   }
 
   private static Step.Refuse refuse(String code, String message) {

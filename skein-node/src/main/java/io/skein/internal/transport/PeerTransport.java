@@ -13,6 +13,7 @@ import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.PeerMessage;
 import io.skein.internal.engine.PeerLink;
 import io.skein.internal.engine.Replicator;
+import io.skein.internal.runtime.LogThrottle;
 import io.skein.internal.transport.proto.Frame;
 import java.io.IOException;
 import java.net.URI;
@@ -549,9 +550,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   /** A refusal during the handshake, by either side. */
   private static final class RefusedException extends Exception {
     private static final long serialVersionUID = 1L;
+    final String code;
 
-    RefusedException(String message) {
+    RefusedException(String code, String message) {
       super(message);
+      this.code = code;
     }
   }
 
@@ -705,11 +708,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         return false;
       } catch (RefusedException e) {
         state = State.REFUSED;
-        noteFailure(String.valueOf(e.getMessage()), true);
+        noteFailure(String.valueOf(e.getMessage()), e.code);
         return true;
       } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
         state = State.DISCONNECTED;
-        noteFailure(ClientListener.describe(e), false);
+        noteFailure(ClientListener.describe(e), null);
         return false;
       } finally {
         socket = null;
@@ -736,18 +739,29 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       replicators.get().peerConnected(peer);
     }
 
-    private void noteFailure(String error, boolean refused) {
+    /**
+     * Records why the last attempt failed, and logs it when the reason changes (not on every
+     * retry).
+     *
+     * @param refusalCode the handshake refusal's code, or {@code null} if the connection failed
+     */
+    private void noteFailure(String error, @Nullable String refusalCode) {
       if (closed) {
         return;
       }
       if (!error.equals(lastError)) {
-        // Logged when the reason changes, not on every retry.
-        var event = refused ? log.atWarn() : log.atInfo();
-        event
+        String message =
+            refusalCode == null
+                ? "peer stream down; retrying with backoff"
+                : BAD_PROOF.equals(refusalCode)
+                    ? "peer handshake refused: " + secretVerdict(peer)
+                    : "peer handshake refused";
+        (refusalCode != null ? log.atWarn() : log.atInfo())
+            .addKeyValue("node", self.nodeId())
             .addKeyValue("peer", peer)
             .addKeyValue("url", uri)
             .addKeyValue("error", error)
-            .log(refused ? "peer handshake refused" : "peer stream down; retrying with backoff");
+            .log(message);
       }
       lastError = error;
     }
@@ -769,6 +783,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (answer.hasRefused()) {
         countRefusal(answer.getRefused().getCode(), "remote");
         throw new RefusedException(
+            answer.getRefused().getCode(),
             "refused by the peer: "
                 + answer.getRefused().getCode()
                 + ": "
@@ -781,7 +796,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (step instanceof Handshake.Step.Refuse refuse) {
         write(ws, refuse.frame());
         countRefusal(refuse.code(), "local");
-        throw new RefusedException(refuse.code() + ": " + refuse.message());
+        throw new RefusedException(refuse.code(), refuse.code() + ": " + refuse.message());
       }
       Handshake.Step.Authenticated authenticated = (Handshake.Step.Authenticated) step;
       if (!authenticated.peer().equals(peer)) {
@@ -797,7 +812,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                     + " answered");
         write(ws, refused);
         countRefusal("unexpected_node_id", "local");
-        throw new RefusedException(refused.getRefused().getMessage());
+        throw new RefusedException("unexpected_node_id", refused.getRefused().getMessage());
       }
       Frame proof = authenticated.frame();
       if (proof != null) {
@@ -807,6 +822,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (welcome.hasRefused()) {
         countRefusal(welcome.getRefused().getCode(), "remote");
         throw new RefusedException(
+            welcome.getRefused().getCode(),
             "refused by the peer: "
                 + welcome.getRefused().getCode()
                 + ": "
@@ -885,6 +901,14 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       this.ctx = ctx;
     }
   }
+
+  /** The refusal code of a failed proof: the two sides hold different cluster secrets. */
+  private static final String BAD_PROOF = "bad_proof";
+
+  /** The least time between two log lines about handshake refusals of one code, in ms. */
+  private static final long REFUSAL_LOG_MS = HandshakeGate.REFUSAL_LOG_INTERVAL_MS;
+
+  private final Map<String, LogThrottle> handshakeLogs = new ConcurrentHashMap<>();
 
   /** The WebSocket status Jetty closes a stream with when a message is over the limit. */
   private static final int MESSAGE_TOO_LARGE_STATUS = 1009;
@@ -1094,13 +1118,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     } else if (frame.hasClientProof()) {
       step = in.handshake.onProof(frame.getClientProof());
     } else if (frame.hasRefused()) {
-      // The dialler refused this node (it failed its proof, or has the dialler's own id).
-      countRefusal(frame.getRefused().getCode(), "remote");
-      log.atWarn()
-          .addKeyValue("code", frame.getRefused().getCode())
-          .addKeyValue("reason", frame.getRefused().getMessage())
-          .log("a dialling peer refused this node");
-      ctx.closeSession(1008, "refused");
+      refusedByDialler(ctx, in, frame.getRefused().getCode(), frame.getRefused().getMessage());
       return;
     } else {
       refuseFrame(
@@ -1113,7 +1131,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
     switch (step) {
       case Handshake.Step.Send send -> ctx.send(ByteBuffer.wrap(codec.encode(send.frame())));
-      case Handshake.Step.Refuse refuse -> refuseInbound(ctx, refuse.code(), refuse.message());
+      case Handshake.Step.Refuse refuse -> refuseInbound(ctx, in, refuse.code(), refuse.message());
       case Handshake.Step.Authenticated authenticated -> admit(ctx, in, authenticated);
     }
   }
@@ -1129,12 +1147,12 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     boolean admitted = (known == null || !known.active) && admission.admit(peer, advertised(in));
     if (known == null && !admitted) {
       refuseInbound(
-          ctx, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
+          ctx, in, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
       return;
     }
     String duplicate = duplicateOf(in, peer);
     if (duplicate != null) {
-      refuseInbound(ctx, "duplicate_node_id", duplicate);
+      refuseInbound(ctx, in, "duplicate_node_id", duplicate);
       return;
     }
     // Whole frames from now on, and the stream no longer counts among the strangers. Raised
@@ -1156,15 +1174,82 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
   }
 
-  /** Refuses a dialling peer: counts, logs, tells it why, and closes the stream. */
-  private void refuseInbound(WsContext ctx, String code, String message) {
+  /**
+   * The dialler refused this node (this node failed its proof, or has the dialler's own id): counts
+   * and logs it (throttled: the dialler retries), and closes the stream.
+   */
+  private void refusedByDialler(WsContext ctx, Inbound in, String code, String message) {
+    countRefusal(code, "remote");
+    if (handshakeLogs.computeIfAbsent("remote", c -> new LogThrottle(REFUSAL_LOG_MS)).tryLog()
+        >= 0) {
+      NodeId dialler = in.handshake.client();
+      log.atWarn()
+          .addKeyValue("node", self.nodeId())
+          .addKeyValue("peer", dialler)
+          .addKeyValue("code", code)
+          .addKeyValue("reason", message)
+          .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+          .log(
+              BAD_PROOF.equals(code) && dialler != null
+                  ? "a dialling peer refused this node's proof: " + secretVerdict(dialler)
+                  : "a dialling peer refused this node");
+    }
+    ctx.closeSession(1008, "refused");
+  }
+
+  /**
+   * Refuses a dialling peer: counts, logs (throttled per code: the dialler retries), tells it why,
+   * and closes the stream.
+   */
+  private void refuseInbound(WsContext ctx, Inbound in, String code, String message) {
     countRefusal(code, "local");
-    log.atWarn()
-        .addKeyValue("code", code)
-        .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
-        .log("peer handshake refused: {}", message);
+    if (handshakeLogs.computeIfAbsent(code, c -> new LogThrottle(REFUSAL_LOG_MS)).tryLog() >= 0) {
+      NodeId dialler = in.handshake.client();
+      log.atWarn()
+          .addKeyValue("node", self.nodeId())
+          .addKeyValue("peer", dialler)
+          .addKeyValue("code", code)
+          .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+          .log(
+              "peer handshake refused: {}{}",
+              message,
+              BAD_PROOF.equals(code) && dialler != null ? ": " + secretVerdict(dialler) : "");
+    }
     ctx.send(ByteBuffer.wrap(codec.encode(Handshake.refusedFrame(code, message))));
     ctx.closeSession(1008, code);
+  }
+
+  /**
+   * Says, as far as this node can tell, which side of a secret mismatch holds the odd secret (issue
+   * 12, item 11): neither side can know whose secret is the cluster's, but a node whose secret
+   * other peers accept is not the odd one, and a node that no peer accepts yet may be.
+   */
+  private String secretVerdict(NodeId other) {
+    List<String> accepting = new ArrayList<>();
+    for (Outbound peer : outbound.values()) {
+      if (!peer.peer.equals(other) && peer.state == State.CONNECTED) {
+        accepting.add(peer.peer.value());
+      }
+    }
+    for (Inbound in : inbound.values()) {
+      NodeId peer = in.peer;
+      if (peer != null && !peer.equals(other) && !accepting.contains(peer.value())) {
+        accepting.add(peer.value());
+      }
+    }
+    if (!accepting.isEmpty()) {
+      return "node "
+          + other
+          + " holds a different cluster secret from this node's, which node(s) "
+          + String.join(", ", accepting)
+          + " accept: fix node "
+          + other
+          + "'s --cluster-secret";
+    }
+    return "this node's cluster secret differs from node "
+        + other
+        + "'s, and no other peer has accepted it yet: if the other members accept each other,"
+        + " this node's --cluster-secret is the one to fix";
   }
 
   private static @Nullable URI advertised(Inbound in) {
