@@ -189,6 +189,9 @@ class DynamoClusterIT {
     assertThat(awaitCondition(Duration.ofSeconds(30), this::allConnected))
         .as("every node connects to every peer")
         .isTrue();
+    assertThat(Files.readString(node(1).logFile()))
+        .as("a dynamo node starts as a peer, not as a primary")
+        .containsPattern("node started .*role=\"peer\"");
 
     concurrentWritesOfTheSameKeysConverge();
     aKilledNodeCatchesUpAndItsAcknowledgedWritesSpread();
