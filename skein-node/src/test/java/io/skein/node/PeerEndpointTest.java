@@ -270,6 +270,27 @@ class PeerEndpointTest {
   }
 
   @Test
+  void aStrangersMadeUpRefusalCodeMintsNoMeterAndForgesNoLogLine() throws Exception {
+    List<Member> all = members("1");
+    NodeServer one = start(all.get(0), all);
+    CompletableFuture<String> closed = new CompletableFuture<>();
+    WebSocket ws = open(one, closed).get(10, TimeUnit.SECONDS);
+    strangers.add(ws);
+    String code = "made-up-" + System.nanoTime();
+    byte[] refusal =
+        new io.skein.internal.transport.FrameCodec(1 << 10)
+            .encode(Handshake.refusedFrame(code, "line one\n2099-01-01 ERROR forged"));
+    ws.sendBinary(java.nio.ByteBuffer.wrap(refusal), true).get(10, TimeUnit.SECONDS);
+    assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo("1008 refused");
+    assertThat(metric(one, "skein_peer_handshake_refusals_total{reason=\"other\",side=\"remote\"}"))
+        .isEqualTo(1);
+    try (HttpJson http = new HttpJson(URI.create("http://127.0.0.1:" + one.port()))) {
+      assertThat(http.get("/metrics").body()).doesNotContain(code);
+    }
+    assertThat(Handshake.printable("a\nb\u0000c")).isEqualTo("a?b?c");
+  }
+
+  @Test
   void aHandshakeFrameFitsTheLimitWithRoom() {
     // The largest hello: 64-character cluster and node ids, both random values and a long URL.
     io.skein.internal.transport.proto.Frame hello =

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.util.Set;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.jspecify.annotations.Nullable;
@@ -240,6 +241,35 @@ public final class Handshake {
         + "'s proof does not verify with node "
         + verifier
         + "'s)";
+  }
+
+  /** Every refusal code this build sends. */
+  public static final Set<String> REFUSAL_CODES =
+      Set.of(
+          "protocol_version",
+          "cluster_mismatch",
+          "malformed",
+          "bad_proof",
+          "duplicate_node_id",
+          "unexpected_node_id",
+          "unknown_peer");
+
+  /**
+   * Returns a received refusal code fit for a metric tag: the code if this build knows it, else
+   * {@code other}. Anyone can send a refusal before authenticating, and a tag per made-up code
+   * would make a meter each (an unbounded registry).
+   */
+  public static String knownCode(String code) {
+    return REFUSAL_CODES.contains(code) ? code : "other";
+  }
+
+  /**
+   * Returns text a peer sent, fit for a log line: at most 200 characters, control characters
+   * replaced, so that a stranger cannot forge log lines or write kilobytes into each one.
+   */
+  public static String printable(String text) {
+    String shown = text.length() <= 200 ? text : text.substring(0, 200) + "...";
+    return shown.replaceAll("\\p{Cntrl}", "?");
   }
 
   private static Step.Refuse refuse(String code, String message) {

@@ -526,7 +526,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private void countRefusal(String reason, String side) {
     Counter.builder("skein.peer.handshake.refusals")
         .description("Peer handshakes refused, by reason and by which side refused")
-        .tag("reason", reason)
+        .tag("reason", Handshake.knownCode(reason))
         .tag("side", side)
         .register(meters)
         .increment();
@@ -785,9 +785,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         throw new RefusedException(
             answer.getRefused().getCode(),
             "refused by the peer: "
-                + answer.getRefused().getCode()
+                + Handshake.printable(answer.getRefused().getCode())
                 + ": "
-                + answer.getRefused().getMessage());
+                + Handshake.printable(answer.getRefused().getMessage()));
       }
       if (!answer.hasServerChallenge()) {
         throw new IOException("expected a challenge, got " + answer.getBodyCase());
@@ -824,9 +824,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         throw new RefusedException(
             welcome.getRefused().getCode(),
             "refused by the peer: "
-                + welcome.getRefused().getCode()
+                + Handshake.printable(welcome.getRefused().getCode())
                 + ": "
-                + welcome.getRefused().getMessage());
+                + Handshake.printable(welcome.getRefused().getMessage()));
       }
       if (!welcome.hasWelcome()) {
         throw new IOException("expected welcome, got " + welcome.getBodyCase());
@@ -1186,8 +1186,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       log.atWarn()
           .addKeyValue("node", self.nodeId())
           .addKeyValue("peer", dialler)
-          .addKeyValue("code", code)
-          .addKeyValue("reason", message)
+          .addKeyValue("code", Handshake.printable(code))
+          .addKeyValue("reason", Handshake.printable(message))
           .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
           .log(
               BAD_PROOF.equals(code) && dialler != null
