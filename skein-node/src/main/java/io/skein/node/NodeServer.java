@@ -332,7 +332,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
         .addKeyValue("nodeId", config.get(Settings.NODE_ID))
         .addKeyValue("url", NodeSettings.url(config, server.port()))
         .addKeyValue("mode", config.get(Settings.CLUSTER_MODE))
-        .addKeyValue("role", config.get(Settings.CLUSTER_ROLE))
+        .addKeyValue("role", startRole(config))
         .addKeyValue("dataDir", NodeSettings.dataDir(config).toAbsolutePath())
         .addKeyValue("durability", config.get(Settings.NODE_DURABILITY))
         .addKeyValue("peers", config.get(Settings.CLUSTER_PEERS).size())
@@ -344,6 +344,14 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
       Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  /**
+   * The role a node starts in, for its start-up log line: {@code --role} in leader mode, and {@code
+   * peer} in dynamo mode, where every node is a peer and {@code --role} means nothing.
+   */
+  static String startRole(Config config) {
+    return NodeSettings.leaderMode(config) ? config.get(Settings.CLUSTER_ROLE) : "peer";
   }
 
   private void reloadOnSignal() {

@@ -69,7 +69,11 @@ final class TransportComponent implements Component {
             NodeSettings.url(config, config.get(Settings.NODE_PORT)),
             membership.initialPeers(),
             () -> store.skein().replicator(),
-            PeerTransport.Options.defaults(config.get(Settings.SYNC_INTERVAL).toMillis())
+            PeerTransport.Options.defaults(
+                    config.get(Settings.SYNC_INTERVAL).toMillis(),
+                    PeerTransport.Options.reconnectCapMs(
+                        NodeSettings.leaderMode(config),
+                        config.get(Settings.ELECTION_INTERVAL).toMillis()))
                 .withSslContext(tls == null ? null : tls.clientContext()),
             meters);
     peers.admission(membership::admit);

@@ -189,6 +189,9 @@ class DynamoClusterIT {
     assertThat(awaitCondition(Duration.ofSeconds(30), this::allConnected))
         .as("every node connects to every peer")
         .isTrue();
+    assertThat(Files.readString(node(1).logFile()))
+        .as("a dynamo node starts as a peer, not as a primary")
+        .containsPattern("node started .*role=\"peer\"");
 
     concurrentWritesOfTheSameKeysConverge();
     aKilledNodeCatchesUpAndItsAcknowledgedWritesSpread();
@@ -314,6 +317,14 @@ class DynamoClusterIT {
     }
   }
 
+  private static boolean logContains(NodeProcess node, String text) {
+    try {
+      return Files.readString(node.logFile()).contains(text);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   private void aNodeWithTheWrongSecretIsRefused() throws Exception {
     int id = NODES + 1;
     NodeProcess intruder =
@@ -356,10 +367,25 @@ class DynamoClusterIT {
       try (HttpJson one = http(node(1))) {
         assertThat(one.get("/v1/collections/planted/docs/p").status()).isEqualTo(404);
       }
-      assertThat(Files.readString(node(1).logFile()))
+      String healthy = Files.readString(node(1).logFile());
+      assertThat(healthy)
           .as("node 1 logs the refused handshake")
           .contains("a dialling peer refused this node")
           .contains("bad_proof");
+      // Each side says whose secret differs without blaming the healthy node (issue 12, item 11):
+      // node 1's secret is accepted by nodes 2 and 3; the intruder's by no one.
+      assertThat(healthy)
+          .contains("node " + id + " holds a different cluster secret")
+          .doesNotContain("does not know the cluster secret")
+          .doesNotContain("this node's cluster secret differs");
+      assertThat(
+              awaitCondition(
+                  Duration.ofSeconds(10),
+                  () -> logContains(intruder, "this node's cluster secret differs from node 1's")))
+          .isTrue();
+      assertThat(Files.readString(intruder.logFile()))
+          .doesNotContain("does not know the cluster secret")
+          .doesNotContain("node 1 holds a different cluster secret");
     }
   }
 }

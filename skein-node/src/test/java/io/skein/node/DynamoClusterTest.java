@@ -44,13 +44,13 @@ class DynamoClusterTest {
     }
   }
 
-  private record Member(String id, int port) {
+  record Member(String id, int port) {
     String peerJson() {
       return "{\"node_id\":\"" + id + "\",\"host\":\"127.0.0.1\",\"port\":" + port + "}";
     }
   }
 
-  private static List<Member> members(String... ids) {
+  static List<Member> members(String... ids) {
     List<Member> members = new ArrayList<>();
     for (String id : ids) {
       members.add(new Member(id, NodeProcess.freeLoopbackPort()));
@@ -105,7 +105,7 @@ class DynamoClusterTest {
     throw new AssertionError("no peer " + id + " in " + cluster(server));
   }
 
-  private static boolean await(Duration timeout, BooleanSupplier condition) throws Exception {
+  static boolean await(Duration timeout, BooleanSupplier condition) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
@@ -116,7 +116,7 @@ class DynamoClusterTest {
     return true;
   }
 
-  private static boolean connected(NodeServer server, String peer) {
+  static boolean connected(NodeServer server, String peer) {
     try {
       return peer(server, peer).path("state").asText().equals("connected");
     } catch (Exception e) {
@@ -132,7 +132,7 @@ class DynamoClusterTest {
     }
   }
 
-  private static double metric(NodeServer server, String line) throws Exception {
+  static double metric(NodeServer server, String line) throws Exception {
     try (HttpJson http = http(server)) {
       for (String l : http.get("/metrics").body().lines().toList()) {
         if (l.startsWith(line + " ")) {

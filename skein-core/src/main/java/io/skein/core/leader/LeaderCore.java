@@ -87,7 +87,14 @@ public final class LeaderCore {
   private long commitIndex;
   private long lastHeardLeaderMs;
   private boolean pendingInitialTick;
+
+  /**
+   * Whether this member has seen a primary since it started: another member leading, or its own
+   * leadership confirmed by a majority. Until then a member started as primary keeps its cold-start
+   * pace (A31).
+   */
   private boolean seenPrimary;
+
   private long electionStartedMs = Long.MIN_VALUE / 2;
   private final Set<NodeId> votes = new HashSet<>();
   private long epochStartIndex;
@@ -480,6 +487,16 @@ public final class LeaderCore {
     return leader != null && nowMs - lastHeardLeaderMs < window;
   }
 
+  /**
+   * Whether a primary other than {@code asker} was heard recently. The primary this member follows
+   * may ask for votes itself: it lost the role (it stepped down, or a member it had not heard from
+   * yet was in a later epoch), so there is no live primary to protect from it, and refusing would
+   * only keep it from standing again until this member's window ran out (issue 12, item 10).
+   */
+  private boolean hearsPrimaryOtherThan(NodeId asker) {
+    return hearsPrimary() && !asker.equals(leader);
+  }
+
   private void becomePrimary() {
     role = Role.PRIMARY;
     leader = config.nodeId();
@@ -545,7 +562,11 @@ public final class LeaderCore {
 
   private void announce() {
     boolean self = role == Role.PRIMARY;
-    seenPrimary |= leader != null;
+    // Its own leadership counts only once a majority confirmed it (advanceCommit): a member started
+    // as primary that wins in a stale epoch and is deposed at once, by a member it had not heard
+    // from whose epoch is higher, has not led, and keeps its cold-start pace (issue 12, item 10;
+    // ColdStartSimulation found it).
+    seenPrimary |= leader != null && !self;
     if (!java.util.Objects.equals(announcedLeader, leader) || announcedLeaderSelf != self) {
       announcedLeader = leader;
       announcedLeaderSelf = self;
@@ -690,6 +711,7 @@ public final class LeaderCore {
         break;
       }
     }
+    seenPrimary |= commitIndex >= epochStartIndex;
     releaseReads();
   }
 
@@ -815,7 +837,7 @@ public final class LeaderCore {
     boolean granted =
         pre.epoch() > epoch
             && role != Role.PRIMARY
-            && !hearsPrimary()
+            && !hearsPrimaryOtherThan(pre.from())
             && upToDate(pre.lastEpoch(), pre.lastIndex());
     send(pre.from(), new LeaderMessage.PreVoteReply(config.nodeId(), pre.epoch(), granted, epoch));
   }
@@ -836,7 +858,7 @@ public final class LeaderCore {
   }
 
   private void receiveVote(LeaderMessage.Vote vote) {
-    if (vote.epoch() > epoch && hearsPrimary()) {
+    if (vote.epoch() > epoch && hearsPrimaryOtherThan(vote.from())) {
       return; // leader stickiness: a live primary is not deposed by a stray candidate
     }
     if (vote.epoch() > epoch) {

@@ -445,4 +445,109 @@ class LeaderCoreTest {
             new LeaderConfig(
                 ONE, List.of(ONE, TWO, THREE), 1_000, 200, 3_000, 64, 1_024, 1_000, true));
   }
+
+  /** One core driven by hand; the messages it sends are collected and its appends persisted. */
+  private static final class Solo {
+    final LeaderCore core;
+    final List<LeaderMessage> sent = new ArrayList<>();
+    long now = 1_000;
+    long persisted;
+
+    Solo(NodeId id, boolean startAsPrimary) {
+      core =
+          LeaderCore.restore(
+              new LeaderConfig(
+                  id, List.of(ONE, TWO, THREE), 500, 100, 2_000, 64, 1_024, 1_000, startAsPrimary),
+              LeaderRecovered.EMPTY);
+      tick(0);
+    }
+
+    void tick(long ms) {
+      now += ms;
+      core.step(new LeaderInput.Tick(now));
+      collect();
+    }
+
+    void receive(LeaderMessage message) {
+      core.step(new LeaderInput.Received(message));
+      collect();
+    }
+
+    void collect() {
+      while (core.hasReady()) {
+        LeaderReady ready = core.ready();
+        persisted += ready.entriesToAppend().size();
+        core.step(new LeaderInput.Persisted(persisted));
+        ready.messages().forEach(out -> sent.add(out.message()));
+      }
+    }
+
+    <T extends LeaderMessage> List<T> sent(Class<T> type) {
+      List<T> matching = sent.stream().filter(type::isInstance).map(type::cast).toList();
+      sent.clear();
+      return matching;
+    }
+  }
+
+  @Test
+  void aFollowerGrantsPreVotesAndVotesToThePrimaryItFollowsButNotToOthers() {
+    Solo three = new Solo(THREE, false);
+    three.receive(new LeaderMessage.Append(TWO, 1, 0, 0, List.of(), 0, 1));
+    assertThat(three.core.leader()).isEqualTo(TWO);
+    three.sent(LeaderMessage.class);
+
+    // Node 2 asks: it lost the role (a member it had not heard from was in a later epoch), so
+    // there is no live primary to protect from it.
+    three.receive(new LeaderMessage.PreVote(TWO, 6, 0, 0));
+    three.receive(new LeaderMessage.PreVote(ONE, 6, 0, 0));
+    assertThat(three.sent(LeaderMessage.PreVoteReply.class))
+        .extracting(LeaderMessage.PreVoteReply::from, LeaderMessage.PreVoteReply::granted)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(THREE, true),
+            org.assertj.core.groups.Tuple.tuple(THREE, false));
+    three.receive(new LeaderMessage.Vote(ONE, 6, 0, 0));
+    assertThat(three.sent(LeaderMessage.VoteReply.class))
+        .as("a stray candidate is still ignored while the primary is heard")
+        .isEmpty();
+    three.receive(new LeaderMessage.Vote(TWO, 6, 0, 0));
+    assertThat(three.sent(LeaderMessage.VoteReply.class))
+        .singleElement()
+        .satisfies(reply -> assertThat(reply.granted()).isTrue());
+  }
+
+  @Test
+  void aMemberStartedAsPrimaryThatIsDeposedBeforeItsEpochCommitsKeepsItsColdStartPace() {
+    Solo two = new Solo(TWO, true);
+    assertThat(two.sent(LeaderMessage.PreVote.class)).hasSize(2);
+    two.receive(new LeaderMessage.PreVoteReply(THREE, 1, true, 0));
+    two.receive(new LeaderMessage.VoteReply(THREE, 1, true));
+    assertThat(two.core.role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    // Node 1, whose stream came up late, is in a later epoch: node 2 is deposed at once.
+    two.receive(new LeaderMessage.VoteReply(ONE, 5, false));
+    assertThat(two.core.role()).isEqualTo(LeaderCore.Role.SECONDARY);
+    two.sent(LeaderMessage.class);
+    two.tick(100);
+    assertThat(two.sent(LeaderMessage.PreVote.class))
+        .as("it never led: it asks again at the next heartbeat, in the later epoch")
+        .hasSize(2)
+        .allSatisfy(pre -> assertThat(pre.epoch()).isEqualTo(6));
+  }
+
+  @Test
+  void aMemberStartedAsPrimaryThatLedTakesThePlainTimeoutAfterwards() {
+    Solo two = new Solo(TWO, true);
+    two.receive(new LeaderMessage.PreVoteReply(THREE, 1, true, 0));
+    two.receive(new LeaderMessage.VoteReply(THREE, 1, true));
+    LeaderMessage.Append marker = two.sent(LeaderMessage.Append.class).get(0);
+    two.receive(new LeaderMessage.AppendReply(THREE, 1, true, 1, marker.round()));
+    assertThat(two.core.commitIndex()).as("a majority holds its epoch's first entry").isEqualTo(1);
+    two.tick(2_100); // no majority heard for a replication timeout: it steps down
+    assertThat(two.core.role()).isEqualTo(LeaderCore.Role.SECONDARY);
+    two.sent(LeaderMessage.class);
+    two.tick(100);
+    two.tick(100);
+    assertThat(two.sent(LeaderMessage.PreVote.class))
+        .as("later elections keep the rank-staggered timeout (A31)")
+        .isEmpty();
+  }
 }

@@ -134,6 +134,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private final Counter elections;
   private final Counter noPrimaryMs;
   private final Counter leadershipChanges;
+  private final LeadershipLog leadershipLog = new LeadershipLog();
 
   /** Creates and starts the loop. */
   public LeaderLoop(
@@ -167,7 +168,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
             .register(meters);
     this.leadershipChanges =
         Counter.builder("skein.leader.leadership.changes")
-            .description("Leadership changes seen by this node")
+            .description(
+                "Changes of this node's role, or of the primary or epoch it follows (a refused"
+                    + " pre-vote that returns to the same primary is not one)")
             .register(meters);
     Gauge.builder("skein.leader.epoch", this, l -> l.status.epoch())
         .description("The epoch this node is in")
@@ -348,8 +351,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           if (busyMs > 0) {
             core.step(new LeaderInput.Busy(busyMs));
           }
-          // Time starts with the transport: election timeouts (and a secondary's start-up grace)
-          // count from when the peers can be reached, not from when the store opened.
+          // Time starts with the transport, which attaches when it starts dialling: election
+          // timeouts (and a secondary's start-up grace) count from when the peers can be reached,
+          // not from when the store opened or the listener began to start.
           core.step(new LeaderInput.Tick(clock.millis()));
         }
         stepControls();
@@ -567,12 +571,15 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       }
       LeaderReady.LeadershipChanged change = ready.leadership();
       if (change != null) {
-        log.atInfo()
+        boolean real = leadershipLog.isRealChange(change);
+        (real ? log.atInfo() : log.atDebug())
             .addKeyValue("isLeader", change.isLeader())
             .addKeyValue("leader", change.leader())
             .addKeyValue("epoch", change.epoch())
-            .log("leadership changed");
-        leadershipChanges.increment();
+            .log(real ? "leadership changed" : "leadership view changed");
+        if (real) {
+          leadershipChanges.increment();
+        }
         for (Consumer<LeaderReady.LeadershipChanged> listener : listeners) {
           try {
             listener.accept(change);

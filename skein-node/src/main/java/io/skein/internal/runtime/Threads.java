@@ -10,9 +10,10 @@ import org.slf4j.LoggerFactory;
  * The one place Skein creates threads (ArchitectureTest enforces it). Every thread is named after
  * its job, and an exception that escapes one is logged instead of vanishing on stderr.
  *
- * <p>Platform threads run the write loops and anything that calls JDBC: a JDBC call pins a virtual
- * thread to its carrier, so replication and the loops never share carriers with client work.
- * Virtual threads are for work that only waits on sockets (peer dialling, change subscriptions).
+ * <p>Platform threads run the write loops, anything that calls JDBC and everything replication
+ * depends on (the loops, the peer streams): a JDBC call pins a virtual thread to its carrier, so
+ * client work on virtual threads could otherwise starve heartbeats and elections. Virtual threads
+ * are for work that only waits and that nothing replicated depends on.
  */
 public final class Threads {
   private static final Logger log = LoggerFactory.getLogger(Threads.class);

@@ -13,7 +13,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
-/** Collects whole binary messages on the dialling side (only handshake frames arrive there). */
+/**
+ * Collects whole binary messages on the dialling side. Only handshake frames arrive there (a stream
+ * carries data one way), so a server that sends more than {@code messageBytesMax} is cut off.
+ */
 final class ClientListener implements WebSocket.Listener {
   private static final byte[] CLOSED = new byte[0];
   private final int messageBytesMax;
@@ -21,8 +24,13 @@ final class ClientListener implements WebSocket.Listener {
   private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
   volatile @Nullable String closedReason;
 
-  ClientListener(int frameBytesMax) {
-    this.messageBytesMax = frameBytesMax + FrameCodec.HEADER_BYTES;
+  /**
+   * Creates a listener.
+   *
+   * @param messageBytesMax the largest whole message accepted, header included
+   */
+  ClientListener(int messageBytesMax) {
+    this.messageBytesMax = messageBytesMax;
   }
 
   @Override

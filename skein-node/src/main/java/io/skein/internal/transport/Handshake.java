@@ -13,8 +13,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.util.Set;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The peer handshake (D10): protocol version, cluster id, node ids, and mutual authentication by an
@@ -33,6 +35,14 @@ public final class Handshake {
 
   /** The nonce length, in bytes. */
   public static final int NONCE_BYTES = 32;
+
+  /**
+   * The largest WebSocket message either side accepts during the handshake, in bytes: a handshake
+   * frame with its header. The largest frame, a hello, carries a cluster id and a node id of at
+   * most 64 characters, two 16-32 byte values and a URL, well under 1 KiB; a peer stream gets the
+   * full frame size only once it is authenticated, so a stranger cannot make a node buffer more.
+   */
+  public static final int MESSAGE_BYTES_MAX = 4 << 10;
 
   private Handshake() {}
 
@@ -60,8 +70,7 @@ public final class Handshake {
      * @param peer the peer's node id
      * @param frame a last frame to send first, or {@code null}
      */
-    record Authenticated(NodeId peer, @org.jspecify.annotations.Nullable Frame frame)
-        implements Step {}
+    record Authenticated(NodeId peer, @Nullable Frame frame) implements Step {}
 
     /**
      * Refused: send the frame (telling the peer why), log the code, and close.
@@ -120,7 +129,8 @@ public final class Handshake {
               server,
               self.nodeId());
       if (!MessageDigest.isEqual(expected, challenge.getProof().toByteArray())) {
-        return refuse("bad_proof", "server " + server + " does not know the cluster secret");
+        // Neither side can tell whose secret is the cluster's: say what differs, blame no one.
+        return refuse("bad_proof", secretsDiffer(server, self.nodeId()));
       }
       byte[] proof =
           mac(
@@ -150,6 +160,11 @@ public final class Handshake {
     public Server(Identity self, byte[] nonce) {
       this.self = self;
       this.nonce = nonce.clone();
+    }
+
+    /** Returns the node id the client's hello claimed, or {@code null} before a valid hello. */
+    public @Nullable NodeId client() {
+      return challenged ? client : null;
     }
 
     /** Handles the client's hello: checks version, cluster and id, and sends the challenge. */
@@ -208,11 +223,53 @@ public final class Handshake {
       byte[] expected =
           mac(self.secret(), "skein-client", nonce, clientNonce, client, self.nodeId());
       if (!MessageDigest.isEqual(expected, proof.getProof().toByteArray())) {
-        return refuse("bad_proof", "peer " + client + " does not know the cluster secret");
+        return refuse("bad_proof", secretsDiffer(client, self.nodeId()));
       }
       return new Step.Authenticated(
           client, Frame.newBuilder().setWelcome(Welcome.getDefaultInstance()).build());
     }
+  }
+
+  /** The message of a failed proof: the same words on both sides, naming both nodes. */
+  private static String secretsDiffer(NodeId prover, NodeId verifier) {
+    return "node "
+        + prover
+        + " and node "
+        + verifier
+        + " hold different cluster secrets (node "
+        + prover
+        + "'s proof does not verify with node "
+        + verifier
+        + "'s)";
+  }
+
+  /** Every refusal code this build sends. */
+  public static final Set<String> REFUSAL_CODES =
+      Set.of(
+          "protocol_version",
+          "cluster_mismatch",
+          "malformed",
+          "bad_proof",
+          "duplicate_node_id",
+          "unexpected_node_id",
+          "unknown_peer");
+
+  /**
+   * Returns a received refusal code fit for a metric tag: the code if this build knows it, else
+   * {@code other}. Anyone can send a refusal before authenticating, and a tag per made-up code
+   * would make a meter each (an unbounded registry).
+   */
+  public static String knownCode(String code) {
+    return REFUSAL_CODES.contains(code) ? code : "other";
+  }
+
+  /**
+   * Returns text a peer sent, fit for a log line: at most 200 characters, control characters
+   * replaced, so that a stranger cannot forge log lines or write kilobytes into each one.
+   */
+  public static String printable(String text) {
+    String shown = text.length() <= 200 ? text : text.substring(0, 200) + "...";
+    return shown.replaceAll("\\p{Cntrl}", "?");
   }
 
   private static Step.Refuse refuse(String code, String message) {

@@ -13,6 +13,7 @@ import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.PeerMessage;
 import io.skein.internal.engine.PeerLink;
 import io.skein.internal.engine.Replicator;
+import io.skein.internal.runtime.LogThrottle;
 import io.skein.internal.transport.proto.Frame;
 import java.io.IOException;
 import java.net.URI;
@@ -30,8 +31,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
@@ -52,8 +55,10 @@ import org.slf4j.LoggerFactory;
  *       message for a peer that is not connected, or whose queue is full, is dropped and counted;
  *       the replication core's anti-entropy and its ack-windowed catch-up stream repair the loss,
  *       which is the back-pressure: a slow peer is fed at the rate it acknowledges.
- *   <li>One virtual thread per peer connects, runs the handshake, then drains the queue. A failed
- *       or refused connection is retried after a capped exponential backoff with full jitter.
+ *   <li>One platform thread per peer connects, runs the handshake, then drains the queue: a thread
+ *       that client work cannot take, since JDBC calls pin virtual threads to their carriers. A
+ *       failed or refused connection is retried after a capped exponential backoff with full
+ *       jitter.
  *   <li>Receiving: the server side decodes and checks each frame (size, checksum, fields, sender),
  *       then hands the message to the {@link Replicator}, which blocks the stream for a bounded
  *       time when the loop's inbox is full (back-pressure onto the peer's socket).
@@ -96,11 +101,17 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * @param handshakeTimeoutMs how long the peer may take to answer each handshake step
    * @param sendTimeoutMs how long one frame may take to leave before the stream is cut
    * @param backoffBaseMs the first reconnect delay ceiling
-   * @param backoffCapMs the largest reconnect delay ceiling
+   * @param backoffCapMs the largest reconnect delay ceiling after a failed connection
+   * @param refusedBackoffCapMs the largest reconnect delay ceiling after a refused handshake (a
+   *     configuration problem, which a retry rarely cures: no need to knock as often)
    * @param idleTimeoutMs an inbound stream silent for this long is closed (peers sync every few s)
    * @param liveStreamWindowMs an inbound stream that carried a frame this recently is live: a
    *     second process claiming its node id is refused as a duplicate, while a silent one is
    *     presumed dead and replaced (a restarted peer)
+   * @param handshakeDeadlineMs an inbound stream that has not authenticated this long after its
+   *     upgrade is closed
+   * @param unauthenticatedStreamsMax how many inbound streams may be in their handshake at once;
+   *     more are refused
    * @param sslContext the client TLS context for {@code wss} peers, or {@code null} for plain
    */
   public record Options(
@@ -112,11 +123,39 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long sendTimeoutMs,
       long backoffBaseMs,
       long backoffCapMs,
+      long refusedBackoffCapMs,
       long idleTimeoutMs,
       long liveStreamWindowMs,
+      long handshakeDeadlineMs,
+      int unauthenticatedStreamsMax,
       @Nullable SSLContext sslContext) {
-    /** The defaults, for an anti-entropy interval of {@code syncIntervalMs}. */
-    public static Options defaults(long syncIntervalMs) {
+    /** The first reconnect delay ceiling, in ms. */
+    public static final long BACKOFF_BASE_MS = 100;
+
+    /** The largest reconnect delay ceiling, in ms, whatever the replication timings. */
+    public static final long BACKOFF_CAP_MS = 5_000;
+
+    /**
+     * How long a stranger's stream may stay in its handshake, in ms: a real peer's handshake is two
+     * round trips and two HMACs, and its dialler waits as long for each answer.
+     */
+    public static final long HANDSHAKE_DEADLINE_MS = 5_000;
+
+    /**
+     * How many streams may be in their handshake at once: far more than the members that dial at
+     * one time, and with {@link Handshake#MESSAGE_BYTES_MAX} each, at most 256 KiB of messages.
+     */
+    public static final int UNAUTHENTICATED_STREAMS_MAX = 64;
+
+    /**
+     * The defaults.
+     *
+     * @param syncIntervalMs the anti-entropy interval, which sizes the idle and liveness windows
+     * @param reconnectCapMs the largest reconnect delay ceiling after a failure, in ms: the most a
+     *     healed link waits to be used again (at least {@link #BACKOFF_BASE_MS}, at most {@link
+     *     #BACKOFF_CAP_MS}; see {@link #reconnectCapMs})
+     */
+    public static Options defaults(long syncIntervalMs, long reconnectCapMs) {
       return new Options(
           FrameCodec.FRAME_BYTES_MAX_DEFAULT,
           4_096,
@@ -124,11 +163,29 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           2_000,
           5_000,
           10_000,
-          100,
-          5_000,
+          BACKOFF_BASE_MS,
+          Math.clamp(reconnectCapMs, BACKOFF_BASE_MS, BACKOFF_CAP_MS),
+          BACKOFF_CAP_MS,
           Math.max(30_000, 5 * syncIntervalMs),
           3 * syncIntervalMs,
+          HANDSHAKE_DEADLINE_MS,
+          UNAUTHENTICATED_STREAMS_MAX,
           null);
+    }
+
+    /**
+     * Returns the reconnect delay ceiling for a replication mode (issue 12, item 10). In leader
+     * mode a link that heals must carry votes before the election timeouts stand again, so its
+     * dialler waits at most one election interval; in dynamo mode anti-entropy repairs whatever a
+     * longer wait costs, so it keeps {@link #BACKOFF_CAP_MS}.
+     *
+     * @param leaderMode whether the node runs leader mode
+     * @param electionIntervalMs the election interval, in ms
+     */
+    public static long reconnectCapMs(boolean leaderMode, long electionIntervalMs) {
+      return leaderMode
+          ? Math.clamp(electionIntervalMs, BACKOFF_BASE_MS, BACKOFF_CAP_MS)
+          : BACKOFF_CAP_MS;
     }
 
     /** Returns these options with a client TLS context. */
@@ -142,8 +199,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           sendTimeoutMs,
           backoffBaseMs,
           backoffCapMs,
+          refusedBackoffCapMs,
           idleTimeoutMs,
           liveStreamWindowMs,
+          handshakeDeadlineMs,
+          unauthenticatedStreamsMax,
           context);
     }
   }
@@ -170,6 +230,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final java.util.function.Supplier<Replicator> replicators;
   private final Options options;
   private final FrameCodec codec;
+  private final FrameCodec handshakeCodec =
+      new FrameCodec(Handshake.MESSAGE_BYTES_MAX - FrameCodec.HEADER_BYTES);
+  private final HandshakeGate gate;
   private final MeterRegistry meters;
   private final HttpClient client;
   private final SecureRandom random = new SecureRandom();
@@ -185,6 +248,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private volatile boolean started;
   private volatile boolean advertised;
   private volatile boolean closed;
+  private @Nullable ScheduledExecutorService deadlines;
 
   /** Decides whether an authenticated node that is not a known peer may join (discovery). */
   @FunctionalInterface
@@ -220,6 +284,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     this.options = options;
     this.codec = new FrameCodec(options.frameBytesMax());
     this.meters = meters;
+    this.gate =
+        new HandshakeGate(
+            new HandshakeGate.Limits(
+                Handshake.MESSAGE_BYTES_MAX,
+                options.handshakeDeadlineMs(),
+                options.unauthenticatedStreamsMax()),
+            meters);
     HttpClient.Builder builder =
         HttpClient.newBuilder().connectTimeout(Duration.ofMillis(options.connectTimeoutMs()));
     if (options.sslContext() != null) {
@@ -250,20 +321,36 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     return URI.create(scheme + "://" + base.getRawAuthority() + PATH);
   }
 
-  /** Returns the largest frame payload accepted. */
+  /** Returns the largest frame payload accepted from an authenticated peer. */
   public int frameBytesMax() {
     return options.frameBytesMax();
   }
 
   /**
-   * Attaches to the replicator. Dialling starts once the listener has {@link #advertise advertised}
-   * the URL this node serves on (the port is known only after the bind with port 0).
+   * Returns the largest WebSocket message a stream may send before it authenticates: the endpoint's
+   * default, which {@link #endpoint} raises to a whole frame once the peer is authenticated.
+   */
+  public int handshakeMessageBytesMax() {
+    return Handshake.MESSAGE_BYTES_MAX;
+  }
+
+  /**
+   * Starts the transport. It attaches to the replicator and dials once the listener has {@link
+   * #advertise advertised} the URL this node serves on (the port is known only after the bind with
+   * port 0).
    */
   public synchronized void start() {
-    replicators.get().attach(this);
     started = true;
+    if (deadlines == null) {
+      ScheduledExecutorService scheduler =
+          io.skein.internal.runtime.Threads.scheduler("skein-peer-handshakes");
+      long periodMs = Math.max(1, options.handshakeDeadlineMs() / 10);
+      scheduler.scheduleWithFixedDelay(
+          this::closeLateHandshakes, periodMs, periodMs, TimeUnit.MILLISECONDS);
+      deadlines = scheduler;
+    }
     if (advertised) {
-      dialAll();
+      attachAndDial();
     }
   }
 
@@ -278,8 +365,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     boolean first = !advertised;
     advertised = true;
     if (first && started) {
-      dialAll();
+      attachAndDial();
     }
+  }
+
+  /**
+   * Attaches to the replicator and dials every peer. Attaching starts the leader loop's clock, so
+   * that its election timeouts, and a secondary's start-up grace, count from when the peers can be
+   * reached, not from when the HTTP listener began its start (which can take seconds on a loaded
+   * machine).
+   */
+  private void attachAndDial() {
+    replicators.get().attach(this);
+    dialAll();
   }
 
   private void dialAll() {
@@ -391,6 +489,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   public void close() {
     closed = true;
     replicators.get().attach(PeerLink.NONE);
+    synchronized (this) {
+      if (deadlines != null) {
+        deadlines.shutdownNow();
+      }
+    }
     for (Outbound peer : outbound.values()) {
       Thread thread = peer.thread;
       if (thread != null) {
@@ -423,7 +526,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private void countRefusal(String reason, String side) {
     Counter.builder("skein.peer.handshake.refusals")
         .description("Peer handshakes refused, by reason and by which side refused")
-        .tag("reason", reason)
+        .tag("reason", Handshake.knownCode(reason))
         .tag("side", side)
         .register(meters)
         .increment();
@@ -447,9 +550,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   /** A refusal during the handshake, by either side. */
   private static final class RefusedException extends Exception {
     private static final long serialVersionUID = 1L;
+    final String code;
 
-    RefusedException(String message) {
+    RefusedException(String code, String message) {
       super(message);
+      this.code = code;
     }
   }
 
@@ -476,7 +581,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     volatile @Nullable String lastError;
     volatile @Nullable WebSocket socket;
     volatile @Nullable Thread thread;
-    final java.util.concurrent.Semaphore wakeups = new java.util.concurrent.Semaphore(0);
+    final ReconnectWait reconnect =
+        new ReconnectWait(
+            options.backoffBaseMs(),
+            options.backoffCapMs(),
+            options.refusedBackoffCapMs(),
+            new java.util.Random());
+    private boolean everConnected;
 
     Outbound(NodeId peer, URI uri) {
       this.peer = peer;
@@ -519,7 +630,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (closed || !active || (running != null && running.isAlive())) {
         return;
       }
-      thread = io.skein.internal.runtime.Threads.virtual("skein-peer-" + peer, this::run);
+      // A platform thread, not a virtual one: client work that pins the virtual-thread carriers
+      // (JDBC calls do) must never hold up a stream that carries heartbeats and votes.
+      thread = io.skein.internal.runtime.Threads.platform("skein-peer-" + peer, true, this::run);
     }
 
     /** Cuts the current stream (the thread reconnects if still active). */
@@ -548,57 +661,13 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
 
     void run() {
-      Backoff backoff =
-          new Backoff(options.backoffBaseMs(), options.backoffCapMs(), new java.util.Random());
-      boolean everConnected = false;
       while (!closed && active) {
-        ClientListener listener = new ClientListener(options.frameBytesMax());
-        WebSocket ws = null;
+        boolean refused;
         try {
-          state = State.CONNECTING;
-          ws =
-              client
-                  .newWebSocketBuilder()
-                  .connectTimeout(Duration.ofMillis(options.connectTimeoutMs()))
-                  .buildAsync(uri, listener)
-                  .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
-          socket = ws;
-          handshake(ws, listener);
-          state = State.CONNECTED;
-          if (lastError != null || !everConnected) {
-            log.atInfo()
-                .addKeyValue("peer", peer)
-                .addKeyValue("url", uri)
-                .log("peer stream connected");
-          }
-          lastError = null;
-          backoff.reset();
-          if (everConnected) {
-            reconnects.increment();
-          }
-          everConnected = true;
-          connected.accept(peer);
-          replicators.get().peerConnected(peer);
-          pump(ws, listener);
+          refused = connectAndPump();
         } catch (InterruptedException e) {
-          if (closed) {
-            return;
-          }
           Thread.currentThread().interrupt();
           return;
-        } catch (RefusedException e) {
-          state = State.REFUSED;
-          noteFailure(String.valueOf(e.getMessage()), true);
-        } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
-          state = State.DISCONNECTED;
-          noteFailure(ClientListener.describe(e), false);
-        } finally {
-          socket = null;
-          if (ws != null) {
-            ws.abort();
-          }
-          queue.clear();
-          queuedBytes.set(0);
         }
         if (closed || !active) {
           if (!active) {
@@ -607,28 +676,92 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           return;
         }
         try {
-          // Wakes early when the peer dials in (it is back): no need to wait out the backoff.
-          if (wakeups.tryAcquire(backoff.nextDelayMs(), TimeUnit.MILLISECONDS)) {
-            wakeups.drainPermits();
-          }
+          // A peer that dials in ends the wait at once: it is reachable again (issue 12, item 10).
+          reconnect.await(refused);
         } catch (InterruptedException e) {
           return;
         }
       }
     }
 
-    private void noteFailure(String error, boolean refused) {
+    /**
+     * Dials, runs the handshake and pumps the queue until the stream ends.
+     *
+     * @return whether the handshake was refused (rather than the connection failing or ending)
+     */
+    private boolean connectAndPump() throws InterruptedException {
+      // Only handshake frames ever come back on a stream this node dialled.
+      ClientListener listener = new ClientListener(Handshake.MESSAGE_BYTES_MAX);
+      WebSocket ws = null;
+      try {
+        state = State.CONNECTING;
+        ws =
+            client
+                .newWebSocketBuilder()
+                .connectTimeout(Duration.ofMillis(options.connectTimeoutMs()))
+                .buildAsync(uri, listener)
+                .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
+        socket = ws;
+        handshake(ws, listener);
+        streamUp();
+        pump(ws, listener);
+        return false;
+      } catch (RefusedException e) {
+        state = State.REFUSED;
+        noteFailure(String.valueOf(e.getMessage()), e.code);
+        return true;
+      } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
+        state = State.DISCONNECTED;
+        noteFailure(ClientListener.describe(e), null);
+        return false;
+      } finally {
+        socket = null;
+        if (ws != null) {
+          ws.abort();
+        }
+        queue.clear();
+        queuedBytes.set(0);
+      }
+    }
+
+    private void streamUp() {
+      state = State.CONNECTED;
+      if (lastError != null || !everConnected) {
+        log.atInfo().addKeyValue("peer", peer).addKeyValue("url", uri).log("peer stream connected");
+      }
+      lastError = null;
+      reconnect.connected();
+      if (everConnected) {
+        reconnects.increment();
+      }
+      everConnected = true;
+      connected.accept(peer);
+      replicators.get().peerConnected(peer);
+    }
+
+    /**
+     * Records why the last attempt failed, and logs it when the reason changes (not on every
+     * retry).
+     *
+     * @param refusalCode the handshake refusal's code, or {@code null} if the connection failed
+     */
+    private void noteFailure(String error, @Nullable String refusalCode) {
       if (closed) {
         return;
       }
       if (!error.equals(lastError)) {
-        // Logged when the reason changes, not on every retry.
-        var event = refused ? log.atWarn() : log.atInfo();
-        event
+        String message =
+            refusalCode == null
+                ? "peer stream down; retrying with backoff"
+                : BAD_PROOF.equals(refusalCode)
+                    ? "peer handshake refused: " + secretVerdict(peer)
+                    : "peer handshake refused";
+        (refusalCode != null ? log.atWarn() : log.atInfo())
+            .addKeyValue("node", self.nodeId())
             .addKeyValue("peer", peer)
             .addKeyValue("url", uri)
             .addKeyValue("error", error)
-            .log(refused ? "peer handshake refused" : "peer stream down; retrying with backoff");
+            .log(message);
       }
       lastError = error;
     }
@@ -646,14 +779,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
               .setClientHello(
                   handshake.hello().getClientHello().toBuilder().setIncarnation(incarnation))
               .build());
-      Frame answer = listener.next(codec, options.handshakeTimeoutMs());
+      Frame answer = listener.next(handshakeCodec, options.handshakeTimeoutMs());
       if (answer.hasRefused()) {
         countRefusal(answer.getRefused().getCode(), "remote");
         throw new RefusedException(
+            answer.getRefused().getCode(),
             "refused by the peer: "
-                + answer.getRefused().getCode()
+                + Handshake.printable(answer.getRefused().getCode())
                 + ": "
-                + answer.getRefused().getMessage());
+                + Handshake.printable(answer.getRefused().getMessage()));
       }
       if (!answer.hasServerChallenge()) {
         throw new IOException("expected a challenge, got " + answer.getBodyCase());
@@ -662,7 +796,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       if (step instanceof Handshake.Step.Refuse refuse) {
         write(ws, refuse.frame());
         countRefusal(refuse.code(), "local");
-        throw new RefusedException(refuse.code() + ": " + refuse.message());
+        throw new RefusedException(refuse.code(), refuse.code() + ": " + refuse.message());
       }
       Handshake.Step.Authenticated authenticated = (Handshake.Step.Authenticated) step;
       if (!authenticated.peer().equals(peer)) {
@@ -678,20 +812,21 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                     + " answered");
         write(ws, refused);
         countRefusal("unexpected_node_id", "local");
-        throw new RefusedException(refused.getRefused().getMessage());
+        throw new RefusedException("unexpected_node_id", refused.getRefused().getMessage());
       }
       Frame proof = authenticated.frame();
       if (proof != null) {
         write(ws, proof);
       }
-      Frame welcome = listener.next(codec, options.handshakeTimeoutMs());
+      Frame welcome = listener.next(handshakeCodec, options.handshakeTimeoutMs());
       if (welcome.hasRefused()) {
         countRefusal(welcome.getRefused().getCode(), "remote");
         throw new RefusedException(
+            welcome.getRefused().getCode(),
             "refused by the peer: "
-                + welcome.getRefused().getCode()
+                + Handshake.printable(welcome.getRefused().getCode())
                 + ": "
-                + welcome.getRefused().getMessage());
+                + Handshake.printable(welcome.getRefused().getMessage()));
       }
       if (!welcome.hasWelcome()) {
         throw new IOException("expected welcome, got " + welcome.getBodyCase());
@@ -754,6 +889,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private static final class Inbound {
     final Handshake.Server handshake;
     final WsContext ctx;
+    final long openedNanos = System.nanoTime();
+    final AtomicBoolean holdsGateSlot = new AtomicBoolean(true);
     volatile @Nullable NodeId peer;
     volatile com.google.protobuf.ByteString incarnation = com.google.protobuf.ByteString.EMPTY;
     volatile String advertisedUrl = "";
@@ -765,17 +902,31 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
-  /** Registers the handlers of the {@link #PATH} endpoint. */
+  /** The refusal code of a failed proof: the two sides hold different cluster secrets. */
+  private static final String BAD_PROOF = "bad_proof";
+
+  /** The least time between two log lines about handshake refusals of one code, in ms. */
+  private static final long REFUSAL_LOG_MS = HandshakeGate.REFUSAL_LOG_INTERVAL_MS;
+
+  private final Map<String, LogThrottle> handshakeLogs = new ConcurrentHashMap<>();
+
+  /** The WebSocket status Jetty closes a stream with when a message is over the limit. */
+  private static final int MESSAGE_TOO_LARGE_STATUS = 1009;
+
+  /**
+   * Registers the handlers of the {@link #PATH} endpoint. The endpoint's largest message must be
+   * {@link #handshakeMessageBytesMax()}: a stream gets whole frames only once authenticated.
+   */
   public void endpoint(WsConfig ws) {
-    ws.onConnect(
-        ctx -> {
-          ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
-          inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
-        });
+    ws.onConnect(this::onOpen);
     ws.onBinaryMessage(ctx -> onFrame(ctx, ctx.data()));
     ws.onClose(
         ctx -> {
-          Inbound gone = inbound.remove(ctx.sessionId());
+          Inbound in = inbound.get(ctx.sessionId());
+          if (in != null && ctx.status() == MESSAGE_TOO_LARGE_STATUS) {
+            refusedTooLarge(in);
+          }
+          Inbound gone = forget(ctx.sessionId());
           if (gone != null && gone.peer != null) {
             log.atDebug()
                 .addKeyValue("peer", gone.peer)
@@ -783,7 +934,81 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                 .log("inbound peer stream closed");
           }
         });
-    ws.onError(ctx -> inbound.remove(ctx.sessionId()));
+    ws.onError(
+        ctx -> {
+          Inbound in = inbound.get(ctx.sessionId());
+          if (in != null
+              && ctx.error()
+                  instanceof org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException) {
+            refusedTooLarge(in);
+          }
+          forget(ctx.sessionId());
+        });
+  }
+
+  /**
+   * A stream opens: it takes one of the handshake slots, or is refused when they are all taken
+   * (1013, "try again later"), before it can send anything.
+   */
+  private void onOpen(WsContext ctx) {
+    if (closed) {
+      ctx.closeSession(1001, "closing");
+      return;
+    }
+    if (!gate.enter(ctx.session.getRemoteSocketAddress())) {
+      ctx.closeSession(1013, "too many peer streams in their handshake; retry later");
+      return;
+    }
+    ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
+    inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
+  }
+
+  /** Forgets a closed stream, giving back its handshake slot if it still held one. */
+  private @Nullable Inbound forget(String sessionId) {
+    Inbound gone = inbound.remove(sessionId);
+    if (gone != null && gone.holdsGateSlot.compareAndSet(true, false)) {
+      gate.leave();
+    }
+    return gone;
+  }
+
+  /** Jetty refused a message over the stream's limit, from its header: count it. */
+  private void refusedTooLarge(Inbound in) {
+    countFrameError(FrameException.Reason.TOO_LARGE);
+    NodeId peer = in.peer;
+    if (peer == null) {
+      gate.refused(
+          "too_large",
+          in.ctx.session.getRemoteSocketAddress(),
+          "a message over " + Handshake.MESSAGE_BYTES_MAX + " bytes before the handshake");
+    } else {
+      log.atWarn()
+          .addKeyValue("peer", peer)
+          .log("closed a peer stream: a message over {} bytes", options.frameBytesMax());
+    }
+  }
+
+  /** Closes the streams that have not authenticated within the handshake deadline. */
+  private void closeLateHandshakes() {
+    long deadlineNanos = TimeUnit.MILLISECONDS.toNanos(options.handshakeDeadlineMs());
+    long now = System.nanoTime();
+    for (Inbound in : inbound.values()) {
+      if (in.peer == null && now - in.openedNanos > deadlineNanos) {
+        try {
+          if (forget(in.ctx.sessionId()) != null) {
+            gate.refused(
+                "handshake_timeout",
+                in.ctx.session.getRemoteSocketAddress(),
+                "no handshake within " + options.handshakeDeadlineMs() + " ms");
+            in.ctx.closeSession(1008, "handshake_timeout");
+          }
+        } catch (RuntimeException e) {
+          // One stream that fails to close must not end the sweep (a scheduled task that throws
+          // never runs again).
+          log.debug("closing a late handshake failed", e);
+        }
+      }
+    }
   }
 
   private void onFrame(WsContext ctx, ByteBuffer data) {
@@ -797,7 +1022,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     in.lastFrameMs = System.currentTimeMillis();
     Frame frame;
     try {
-      frame = codec.decode(bytes);
+      frame = (in.peer == null ? handshakeCodec : codec).decode(bytes);
     } catch (FrameException e) {
       refuseFrame(ctx, in, e);
       return;
@@ -893,13 +1118,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     } else if (frame.hasClientProof()) {
       step = in.handshake.onProof(frame.getClientProof());
     } else if (frame.hasRefused()) {
-      // The dialler refused this node (it failed its proof, or has the dialler's own id).
-      countRefusal(frame.getRefused().getCode(), "remote");
-      log.atWarn()
-          .addKeyValue("code", frame.getRefused().getCode())
-          .addKeyValue("reason", frame.getRefused().getMessage())
-          .log("a dialling peer refused this node");
-      ctx.closeSession(1008, "refused");
+      refusedByDialler(ctx, in, frame.getRefused().getCode(), frame.getRefused().getMessage());
       return;
     } else {
       refuseFrame(
@@ -912,46 +1131,125 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
     switch (step) {
       case Handshake.Step.Send send -> ctx.send(ByteBuffer.wrap(codec.encode(send.frame())));
-      case Handshake.Step.Refuse refuse -> refuseInbound(ctx, refuse.code(), refuse.message());
-      case Handshake.Step.Authenticated authenticated -> {
-        NodeId peer = authenticated.peer();
-        Outbound known = outbound.get(peer);
-        boolean admitted =
-            (known == null || !known.active) && admission.admit(peer, advertised(in));
-        if (known == null && !admitted) {
-          refuseInbound(
-              ctx, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
-          return;
-        }
-        String duplicate = duplicateOf(in, peer);
-        if (duplicate != null) {
-          refuseInbound(ctx, "duplicate_node_id", duplicate);
-          return;
-        }
-        in.peer = peer;
-        touch(peer, System.currentTimeMillis());
-        Outbound back = outbound.get(peer);
-        if (back != null && back.state != State.CONNECTED) {
-          back.wakeups.release(); // the peer is reachable again: dial it now
-        }
-        Frame welcome = authenticated.frame();
-        if (welcome != null) {
-          ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
-        }
-        log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
-      }
+      case Handshake.Step.Refuse refuse -> refuseInbound(ctx, in, refuse.code(), refuse.message());
+      case Handshake.Step.Authenticated authenticated -> admit(ctx, in, authenticated);
     }
   }
 
-  /** Refuses a dialling peer: counts, logs, tells it why, and closes the stream. */
-  private void refuseInbound(WsContext ctx, String code, String message) {
+  /**
+   * A dialler proved it knows the secret: admits it if it is a member (or discovery admits it) and
+   * not a second process with a live peer's id, raises its stream's message limit and wakes this
+   * node's dialler to it.
+   */
+  private void admit(WsContext ctx, Inbound in, Handshake.Step.Authenticated authenticated) {
+    NodeId peer = authenticated.peer();
+    Outbound known = outbound.get(peer);
+    boolean admitted = (known == null || !known.active) && admission.admit(peer, advertised(in));
+    if (known == null && !admitted) {
+      refuseInbound(
+          ctx, in, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
+      return;
+    }
+    String duplicate = duplicateOf(in, peer);
+    if (duplicate != null) {
+      refuseInbound(ctx, in, "duplicate_node_id", duplicate);
+      return;
+    }
+    // Whole frames from now on, and the stream no longer counts among the strangers. Raised
+    // before the welcome leaves: the peer sends nothing larger until it has the welcome.
+    in.ctx.session.setMaxBinaryMessageSize(options.frameBytesMax() + FrameCodec.HEADER_BYTES);
+    in.peer = peer;
+    if (in.holdsGateSlot.compareAndSet(true, false)) {
+      gate.leave();
+    }
+    touch(peer, System.currentTimeMillis());
+    Outbound back = outbound.get(peer);
+    if (back != null && back.state != State.CONNECTED) {
+      back.reconnect.wake(); // the peer is reachable again: dial it now
+    }
+    Frame welcome = authenticated.frame();
+    if (welcome != null) {
+      ctx.send(ByteBuffer.wrap(codec.encode(welcome)));
+    }
+    log.atDebug().addKeyValue("peer", peer).log("inbound peer stream authenticated");
+  }
+
+  /**
+   * The dialler refused this node (this node failed its proof, or has the dialler's own id): counts
+   * and logs it (throttled: the dialler retries), and closes the stream.
+   */
+  private void refusedByDialler(WsContext ctx, Inbound in, String code, String message) {
+    countRefusal(code, "remote");
+    if (handshakeLogs.computeIfAbsent("remote", c -> new LogThrottle(REFUSAL_LOG_MS)).tryLog()
+        >= 0) {
+      NodeId dialler = in.handshake.client();
+      log.atWarn()
+          .addKeyValue("node", self.nodeId())
+          .addKeyValue("peer", dialler)
+          .addKeyValue("code", Handshake.printable(code))
+          .addKeyValue("reason", Handshake.printable(message))
+          .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+          .log(
+              BAD_PROOF.equals(code) && dialler != null
+                  ? "a dialling peer refused this node's proof: " + secretVerdict(dialler)
+                  : "a dialling peer refused this node");
+    }
+    ctx.closeSession(1008, "refused");
+  }
+
+  /**
+   * Refuses a dialling peer: counts, logs (throttled per code: the dialler retries), tells it why,
+   * and closes the stream.
+   */
+  private void refuseInbound(WsContext ctx, Inbound in, String code, String message) {
     countRefusal(code, "local");
-    log.atWarn()
-        .addKeyValue("code", code)
-        .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
-        .log("peer handshake refused: {}", message);
+    if (handshakeLogs.computeIfAbsent(code, c -> new LogThrottle(REFUSAL_LOG_MS)).tryLog() >= 0) {
+      NodeId dialler = in.handshake.client();
+      log.atWarn()
+          .addKeyValue("node", self.nodeId())
+          .addKeyValue("peer", dialler)
+          .addKeyValue("code", code)
+          .addKeyValue("remote", ctx.session.getRemoteSocketAddress())
+          .log(
+              "peer handshake refused: {}{}",
+              message,
+              BAD_PROOF.equals(code) && dialler != null ? ": " + secretVerdict(dialler) : "");
+    }
     ctx.send(ByteBuffer.wrap(codec.encode(Handshake.refusedFrame(code, message))));
     ctx.closeSession(1008, code);
+  }
+
+  /**
+   * Says, as far as this node can tell, which side of a secret mismatch holds the odd secret (issue
+   * 12, item 11): neither side can know whose secret is the cluster's, but a node whose secret
+   * other peers accept is not the odd one, and a node that no peer accepts yet may be.
+   */
+  private String secretVerdict(NodeId other) {
+    List<String> accepting = new ArrayList<>();
+    for (Outbound peer : outbound.values()) {
+      if (!peer.peer.equals(other) && peer.state == State.CONNECTED) {
+        accepting.add(peer.peer.value());
+      }
+    }
+    for (Inbound in : inbound.values()) {
+      NodeId peer = in.peer;
+      if (peer != null && !peer.equals(other) && !accepting.contains(peer.value())) {
+        accepting.add(peer.value());
+      }
+    }
+    if (!accepting.isEmpty()) {
+      return "node "
+          + other
+          + " holds a different cluster secret from this node's, which node(s) "
+          + String.join(", ", accepting)
+          + " accept: fix node "
+          + other
+          + "'s --cluster-secret";
+    }
+    return "this node's cluster secret differs from node "
+        + other
+        + "'s, and no other peer has accepted it yet: if the other members accept each other,"
+        + " this node's --cluster-secret is the one to fix";
   }
 
   private static @Nullable URI advertised(Inbound in) {

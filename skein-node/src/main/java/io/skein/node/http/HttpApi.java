@@ -12,7 +12,6 @@ import io.skein.ClosedException;
 import io.skein.NotPrimaryException;
 import io.skein.SkeinException;
 import io.skein.core.config.Config;
-import io.skein.internal.transport.FrameCodec;
 import io.skein.internal.transport.PeerTransport;
 import io.skein.node.config.NodeSettings;
 import io.skein.node.config.Settings;
@@ -119,10 +118,14 @@ public final class HttpApi {
               registerErrors(config.routes);
               config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);
+              // A stream's limit until it authenticates: a stranger must not make the node buffer
+              // a 16 MiB frame. The transport raises it per stream after the handshake. Peers
+              // send no text at all.
               config.jetty.modifyWebSocketServletFactory(
-                  factory ->
-                      factory.setMaxBinaryMessageSize(
-                          transport.frameBytesMax() + FrameCodec.HEADER_BYTES));
+                  factory -> {
+                    factory.setMaxBinaryMessageSize(transport.handshakeMessageBytesMax());
+                    factory.setMaxTextMessageSize(transport.handshakeMessageBytesMax());
+                  });
             });
   }
 

@@ -7,6 +7,7 @@ import io.skein.Durability;
 import io.skein.core.leader.LeaderConfig;
 import io.skein.core.leader.LeaderCore;
 import io.skein.core.leader.LeaderMessage;
+import io.skein.core.leader.LeaderReady;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
 import io.skein.core.model.DocumentKey;
@@ -21,7 +22,9 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -43,6 +46,10 @@ class LeaderLoopTest {
   @TempDir Path dir;
   private final Map<NodeId, LeaderLoop> loops = new ConcurrentHashMap<>();
   private final Map<NodeId, SqliteStore> stores = new ConcurrentHashMap<>();
+  private final Map<NodeId, SimpleMeterRegistry> meters = new ConcurrentHashMap<>();
+
+  /** Members that hear nothing from node 1 (a one-way cut). */
+  private final Set<NodeId> deafToOne = ConcurrentHashMap.newKeySet();
 
   @AfterEach
   void closeAll() {
@@ -72,7 +79,7 @@ class LeaderLoopTest {
             store,
             InstantSource.system(),
             new ChangeNotifier(store.lastLsn()),
-            new SimpleMeterRegistry());
+            meters.computeIfAbsent(id, n -> new SimpleMeterRegistry()));
     loop.attach(
         new PeerLink() {
           @Override
@@ -81,7 +88,7 @@ class LeaderLoopTest {
           @Override
           public void sendLeader(NodeId to, LeaderMessage message) {
             LeaderLoop target = loops.get(to);
-            if (target != null) {
+            if (target != null && !(id.equals(MEMBERS.get(0)) && deafToOne.contains(to))) {
               target.receive(message);
             }
           }
@@ -157,5 +164,40 @@ class LeaderLoopTest {
     assertThat(primaryIs(two)).as("no flapping back to node 1").isTrue();
     assertThat(Objects.requireNonNull(loops.get(one)).leaderStatus().epoch()).isEqualTo(epoch);
     assertThat(holds(one, "before")).isTrue();
+  }
+
+  @Test
+  void aRefusedPreVoteIsNotCountedOrLoggedAsALeadershipChange() throws Exception {
+    NodeId one = MEMBERS.get(0);
+    NodeId three = MEMBERS.get(2);
+    for (NodeId id : MEMBERS) {
+      start(id);
+    }
+    LeaderLoop loop = Objects.requireNonNull(loops.get(three));
+    assertThat(await(Duration.ofSeconds(10), () -> one.equals(loop.leaderStatus().leader())))
+        .isTrue();
+    long epoch = loop.leaderStatus().epoch();
+    List<LeaderReady.LeadershipChanged> seen = new CopyOnWriteArrayList<>();
+    loop.onLeadershipChanged(seen::add);
+    double changes = changes(three);
+
+    // Node 3 stops hearing the primary, asks for pre-votes, is refused (the others still hear
+    // node 1), and follows node 1 again once it hears it: nothing changed.
+    deafToOne.add(three);
+    assertThat(await(Duration.ofSeconds(10), () -> seen.stream().anyMatch(c -> c.leader() == null)))
+        .as("node 3 stopped following to ask for pre-votes")
+        .isTrue();
+    deafToOne.remove(three);
+    assertThat(await(Duration.ofSeconds(10), () -> one.equals(loop.leaderStatus().leader())))
+        .isTrue();
+    assertThat(loop.leaderStatus().epoch()).as("no election took place").isEqualTo(epoch);
+    assertThat(seen).as("the core reported the blip").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(changes(three)).as("but it is no leadership change").isEqualTo(changes);
+  }
+
+  private double changes(NodeId id) {
+    return Objects.requireNonNull(meters.get(id))
+        .counter("skein.leader.leadership.changes")
+        .count();
   }
 }

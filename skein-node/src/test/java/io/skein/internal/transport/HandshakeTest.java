@@ -57,7 +57,16 @@ class HandshakeTest {
     Handshake.Step[] steps = run(identity("1", "c", other), identity("2", "c", SECRET));
     assertThat(steps[0])
         .isInstanceOfSatisfying(
-            Handshake.Step.Refuse.class, r -> assertThat(r.code()).isEqualTo("bad_proof"));
+            Handshake.Step.Refuse.class,
+            r -> {
+              assertThat(r.code()).isEqualTo("bad_proof");
+              // Neither side can know whose secret is the cluster's: the words blame no one.
+              assertThat(r.message())
+                  .isEqualTo(
+                      "node 2 and node 1 hold different cluster secrets (node 2's proof does not"
+                          + " verify with node 1's)")
+                  .doesNotContain("does not know");
+            });
 
     // A client that skips the server check still fails the server's check.
     Handshake.Server server = new Handshake.Server(identity("2", "c", SECRET), nonce(2));

@@ -118,7 +118,8 @@ public final class LeaderSimulation {
     public long reconfigurationsPartitioned;
   }
 
-  private record InFlight(long deliverAtMs, long order, NodeId to, LeaderMessage message)
+  /** A message on its way, delivered in time order (ties in the order sent). */
+  record InFlight(long deliverAtMs, long order, NodeId to, LeaderMessage message)
       implements Comparable<InFlight> {
     @Override
     public int compareTo(InFlight other) {
