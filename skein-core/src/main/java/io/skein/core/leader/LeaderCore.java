@@ -102,6 +102,19 @@ public final class LeaderCore {
   private long lastHeartbeatMs = Long.MIN_VALUE / 2;
   private final Map<NodeId, Follower> followers = new LinkedHashMap<>();
   private final TreeMap<Long, OplogEntry> tail = new TreeMap<>();
+
+  /**
+   * The indexes of this log whose entries do not end their write: every entry of a batch but its
+   * last. A commit index never stops at one (advanceCommit, receiveAppend), and a new primary
+   * truncates a trailing run of them (becomePrimary), so a batch is committed whole or not at all.
+   * Kept for the part of the log above the commit index and for the in-memory tail; older flags
+   * come back with {@link LeaderInput.Loaded} when a follower needs old entries.
+   */
+  private final java.util.TreeSet<Long> open = new java.util.TreeSet<>();
+
+  /** The open indexes among {@link #toAppend}, for the shell to persist with the entries. */
+  private final List<Long> openToAppend = new ArrayList<>();
+
   private long localSequence;
   private final LinkedHashMap<Long, PendingWrite> pendingWrites = new LinkedHashMap<>();
   private final List<PendingRead> pendingReads = new ArrayList<>();
@@ -187,6 +200,11 @@ public final class LeaderCore {
     this.epochStarts.putAll(recovered.epochStarts());
     this.commitIndex = Math.min(recovered.commitIndex(), recovered.lastIndex());
     this.localSequence = recovered.lastIndex();
+    for (long index : recovered.openIndexes()) {
+      if (index > commitIndex && index <= lastIndex) {
+        open.add(index);
+      }
+    }
   }
 
   /** Creates a core that resumes from durable state. */
@@ -308,6 +326,7 @@ public final class LeaderCore {
             hardStateDirty ? new LeaderReady.HardState(epoch, votedFor) : null,
             truncateFrom,
             toAppend,
+            openToAppend,
             clock.last(),
             commitIndex,
             replies,
@@ -318,6 +337,7 @@ public final class LeaderCore {
     hardStateDirty = false;
     truncateFrom = 0;
     toAppend.clear();
+    openToAppend.clear();
     replies.clear();
     readReplies.clear();
     messages.clear();
@@ -498,6 +518,14 @@ public final class LeaderCore {
   }
 
   private void becomePrimary() {
+    // An unfinished batch at the end of the log (its primary died before sending the rest) can
+    // never be committed whole: the epoch marker below would commit it in part. It was never
+    // committed anywhere (commits stop only at batch ends), so truncating it loses no
+    // acknowledged write; the shell moves it to _system_rollback.
+    long end = lastEndAtOrBelow(lastIndex);
+    if (end < lastIndex) {
+      truncate(end + 1);
+    }
     role = Role.PRIMARY;
     leader = config.nodeId();
     followers.clear();
@@ -601,8 +629,13 @@ public final class LeaderCore {
       return;
     }
     List<OplogEntry> entries = new ArrayList<>();
-    for (Mutation mutation : propose.mutations()) {
-      entries.add(append(mutation));
+    List<Mutation> mutations = propose.mutations();
+    for (int i = 0; i < mutations.size(); i++) {
+      OplogEntry entry = append(mutations.get(i));
+      entries.add(entry);
+      if (i < mutations.size() - 1) {
+        markOpen(entry.index()); // only the batch's last entry ends it
+      }
     }
     pendingWrites.put(
         propose.requestId(),
@@ -637,6 +670,28 @@ public final class LeaderCore {
   }
 
   /** Records where an epoch's run starts; appends are always at the end of the log. */
+  private void markOpen(long index) {
+    open.add(index);
+    openToAppend.add(index);
+  }
+
+  /**
+   * Returns the highest index at or below {@code index} that ends a write (or the commit index).
+   */
+  private long lastEndAtOrBelow(long index) {
+    long end = index;
+    while (end > commitIndex && open.contains(end)) {
+      end--;
+    }
+    return end;
+  }
+
+  /** Forgets the flags of entries that are committed and no longer in the in-memory tail. */
+  private void pruneOpen() {
+    long keepFrom = Math.min(tail.isEmpty() ? lastIndex + 1 : tail.firstKey(), commitIndex + 1);
+    open.headSet(keepFrom, false).clear();
+  }
+
   private void noteEpoch(long index, long entryEpoch) {
     if (epochStarts.isEmpty() || epochStarts.lastEntry().getValue() != entryEpoch) {
       epochStarts.put(index, entryEpoch);
@@ -648,6 +703,7 @@ public final class LeaderCore {
     tailBytes += bytes(entry) - (replaced == null ? 0 : bytes(replaced));
     while (tail.size() > TAIL_ENTRIES_MAX || (tailBytes > TAIL_BYTES_MAX && tail.size() > 1)) {
       tailBytes -= bytes(tail.pollFirstEntry().getValue());
+      pruneOpen();
     }
   }
 
@@ -700,6 +756,9 @@ public final class LeaderCore {
       if (epochAt(n) != epoch) {
         break; // only entries of this epoch commit by counting (Raft, figure 8)
       }
+      if (open.contains(n)) {
+        continue; // a commit never stops inside a batch
+      }
       int holders = persistedIndex >= n ? 1 : 0;
       for (Follower f : followers.values()) {
         if (f.match >= n) {
@@ -708,6 +767,7 @@ public final class LeaderCore {
       }
       if (holders >= config.majority()) {
         commitIndex = n;
+        pruneOpen();
         break;
       }
     }
@@ -787,10 +847,14 @@ public final class LeaderCore {
 
   private void sendAppend(NodeId peer, Follower f, long from, List<OplogEntry> batch) {
     long prev = from - 1;
+    List<Long> openInBatch =
+        batch.isEmpty()
+            ? List.of()
+            : new ArrayList<>(open.subSet(from, true, from + batch.size() - 1, true));
     send(
         peer,
         new LeaderMessage.Append(
-            config.nodeId(), epoch, prev, epochAt(prev), batch, commitIndex, round));
+            config.nodeId(), epoch, prev, epochAt(prev), batch, openInBatch, commitIndex, round));
     f.next = from + batch.size();
   }
 
@@ -808,6 +872,7 @@ public final class LeaderCore {
         return; // the log changed meanwhile
       }
     }
+    open.addAll(loaded.openIndexes()); // forgotten again at the next prune
     sendAppend(loaded.peer(), f, loaded.fromIndex(), withinAppendBytes(loaded.entries()));
     replicate();
   }
@@ -928,11 +993,16 @@ public final class LeaderCore {
       }
       clock.observe(entry.hlc());
       accept(entry);
+      if (append.openIndexes().contains(index)) {
+        markOpen(index);
+      }
     }
     long matched = prev + append.entries().size();
-    long newCommit = Math.min(append.commitIndex(), matched);
+    // The primary's commit index ends a batch; this node's match may stop inside one.
+    long newCommit = lastEndAtOrBelow(Math.min(append.commitIndex(), matched));
     if (newCommit > commitIndex) {
       commitIndex = newCommit;
+      pruneOpen();
     }
     reply(append, true, matched);
   }
@@ -950,6 +1020,8 @@ public final class LeaderCore {
     }
     truncateFrom = truncateFrom == 0 ? from : Math.min(truncateFrom, from);
     toAppend.removeIf(e -> e.index() >= from);
+    open.tailSet(from, true).clear();
+    openToAppend.removeIf(i -> i >= from);
     Map<Long, OplogEntry> dropped = tail.tailMap(from, true);
     for (OplogEntry entry : dropped.values()) {
       tailBytes -= bytes(entry);

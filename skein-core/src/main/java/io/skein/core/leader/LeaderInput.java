@@ -58,11 +58,20 @@ public sealed interface LeaderInput {
    * @param peer the follower
    * @param fromIndex the first index asked for
    * @param entries the entries read, consecutive from {@code fromIndex}
+   * @param openIndexes which of them do not end their write (the non-final entries of a batch)
    */
-  record Loaded(NodeId peer, long fromIndex, List<OplogEntry> entries) implements LeaderInput {
-    /** Copies the list. */
+  record Loaded(
+      NodeId peer, long fromIndex, List<OplogEntry> entries, java.util.Set<Long> openIndexes)
+      implements LeaderInput {
+    /** Copies the collections. */
     public Loaded {
       entries = List.copyOf(entries);
+      openIndexes = java.util.Set.copyOf(openIndexes);
+    }
+
+    /** Entries that each end their write. */
+    public Loaded(NodeId peer, long fromIndex, List<OplogEntry> entries) {
+      this(peer, fromIndex, entries, java.util.Set.of());
     }
   }
 

@@ -65,6 +65,9 @@ public sealed interface LeaderMessage {
    * @param prevIndex the index before the first entry
    * @param prevEpoch the epoch of the entry at {@code prevIndex} (0 if 0)
    * @param entries consecutive entries from {@code prevIndex + 1}
+   * @param openIndexes the indexes among {@code entries} that do not end their write: a batch is
+   *     several entries, and only its last ends it (commit and truncation respect that, so a batch
+   *     is never committed in part)
    * @param commitIndex the primary's commit index
    * @param round the primary's heartbeat round, echoed back (confirms leadership for reads)
    */
@@ -74,17 +77,35 @@ public sealed interface LeaderMessage {
       long prevIndex,
       long prevEpoch,
       List<OplogEntry> entries,
+      List<Long> openIndexes,
       long commitIndex,
       long round)
       implements LeaderMessage {
-    /** Copies the list. */
+    /** Copies the lists, keeping only the open indexes that fall among the entries. */
     public Append {
       entries = List.copyOf(entries);
+      long first = prevIndex + 1;
+      long last = prevIndex + entries.size();
+      openIndexes =
+          openIndexes.stream().filter(i -> i >= first && i <= last).sorted().distinct().toList();
+    }
+
+    /** An append whose entries each end their write (and a heartbeat, which has none). */
+    public Append(
+        NodeId from,
+        long epoch,
+        long prevIndex,
+        long prevEpoch,
+        List<OplogEntry> entries,
+        long commitIndex,
+        long round) {
+      this(from, epoch, prevIndex, prevEpoch, entries, List.of(), commitIndex, round);
     }
 
     /** Returns this append with other entries after another {@code (prevIndex, prevEpoch)}. */
     public Append withEntries(long prevIndex, long prevEpoch, List<OplogEntry> entries) {
-      return new Append(from, epoch, prevIndex, prevEpoch, entries, commitIndex, round);
+      return new Append(
+          from, epoch, prevIndex, prevEpoch, entries, openIndexes, commitIndex, round);
     }
   }
 

@@ -26,6 +26,8 @@ import org.jspecify.annotations.Nullable;
  * @param hardState the epoch and vote to persist, or {@code null} if unchanged
  * @param truncateFrom the first index to remove from the log, or 0
  * @param entriesToAppend entries to append, consecutive after the log's end (after truncation)
+ * @param openToAppend the indexes among {@code entriesToAppend} that do not end their write, to be
+ *     persisted with them (commit and truncation must know batch ends after a restart)
  * @param hlcHighWater the clock's last timestamp
  * @param commitIndex the highest committed index
  * @param replies answers to proposals
@@ -38,6 +40,7 @@ public record LeaderReady(
     @Nullable HardState hardState,
     long truncateFrom,
     List<OplogEntry> entriesToAppend,
+    List<Long> openToAppend,
     Hlc hlcHighWater,
     long commitIndex,
     List<Reply> replies,
@@ -49,6 +52,7 @@ public record LeaderReady(
   /** Copies the lists. */
   public LeaderReady {
     entriesToAppend = List.copyOf(entriesToAppend);
+    openToAppend = List.copyOf(openToAppend);
     replies = List.copyOf(replies);
     readReplies = List.copyOf(readReplies);
     messages = List.copyOf(messages);

@@ -14,6 +14,8 @@ import org.jspecify.annotations.Nullable;
  * @param epochStarts for each epoch present in the log, its first index (firstIndex to epoch)
  * @param commitIndex the highest index it knows committed (0 if unknown; it is recomputed)
  * @param hlcHighWater the highest timestamp persisted
+ * @param openIndexes the indexes above {@code commitIndex} whose entries do not end their write
+ *     (the non-final entries of a batch)
  */
 public record LeaderRecovered(
     long epoch,
@@ -21,13 +23,26 @@ public record LeaderRecovered(
     long lastIndex,
     Map<Long, Long> epochStarts,
     long commitIndex,
-    Hlc hlcHighWater) {
+    Hlc hlcHighWater,
+    java.util.Set<Long> openIndexes) {
   /** A node that never ran. */
   public static final LeaderRecovered EMPTY =
       new LeaderRecovered(0, null, 0, Map.of(), 0, Hlc.ZERO);
 
-  /** Copies the map. */
+  /** Copies the collections. */
   public LeaderRecovered {
     epochStarts = Map.copyOf(epochStarts);
+    openIndexes = java.util.Set.copyOf(openIndexes);
+  }
+
+  /** A log in which every entry ends its write. */
+  public LeaderRecovered(
+      long epoch,
+      @Nullable NodeId votedFor,
+      long lastIndex,
+      Map<Long, Long> epochStarts,
+      long commitIndex,
+      Hlc hlcHighWater) {
+    this(epoch, votedFor, lastIndex, epochStarts, commitIndex, hlcHighWater, java.util.Set.of());
   }
 }

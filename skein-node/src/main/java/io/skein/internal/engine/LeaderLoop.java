@@ -126,6 +126,31 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   /** Time this loop spent in storage since the last tick, handed to the core as Busy. */
   private long busyNanos;
 
+  /**
+   * When the loop entered its current storage call (0 when it is not in one), for the keepalive: a
+   * whole batch applies in one transaction, which can take longer than an election interval.
+   */
+  private volatile long storageSinceNanos;
+
+  /**
+   * The last message that tells each peer this node is alive: a primary's last heartbeat to each
+   * follower, a secondary's last successful answer to its primary. Resent by the keepalive while
+   * the loop is stuck in storage, so peers do not take a long transaction for a death. A resent
+   * heartbeat or answer is an ordinary duplicate to its receiver (match indexes and rounds only
+   * grow there).
+   */
+  private final Map<NodeId, LeaderMessage> keepalive =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The heartbeat interval in force, for the keepalive's schedule. */
+  private volatile long heartbeatMs;
+
+  /** The most a keepalive stands in for a stuck loop: a disk that hangs must cost the role. */
+  static final long KEEPALIVE_MAX_MS = 30_000;
+
+  private final java.util.concurrent.ScheduledExecutorService keepaliveTimer;
+  private final Counter keepalives;
+
   /** Committed writes whose entries are not applied yet: answered once they are, in order. */
   private final java.util.ArrayDeque<Reply> appliedLater = new java.util.ArrayDeque<>();
 
@@ -185,6 +210,14 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         .description("The highest log index known committed")
         .register(meters);
     this.status = snapshot();
+    this.heartbeatMs = core.config().heartbeatMs();
+    this.keepalives =
+        Counter.builder("skein.leader.keepalives")
+            .description("Liveness messages resent while the loop was busy in storage")
+            .register(meters);
+    this.keepaliveTimer =
+        io.skein.internal.runtime.Threads.scheduler("skein-keepalive-" + core.config().nodeId());
+    keepaliveTimer.scheduleWithFixedDelay(this::keepAlive, 10, 10, TimeUnit.MILLISECONDS);
     this.thread =
         io.skein.internal.runtime.Threads.platform(
             "skein-leader-" + core.config().nodeId(), false, this::run);
@@ -310,6 +343,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     while ((control = controls.poll()) != null) {
       try {
         core.step(control.input());
+        heartbeatMs = core.config().heartbeatMs();
         control.taken().complete(null);
       } catch (IllegalArgumentException e) {
         control.taken().completeExceptionally(e); // refused: the core is unchanged
@@ -497,6 +531,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private void processReady() {
     while (core.hasReady()) {
       LeaderReady ready = core.ready();
+      if (ready.leadership() != null) {
+        keepalive.clear(); // a new role: the old liveness messages no longer hold
+      }
       LeaderReady.HardState hard = ready.hardState();
       PeerLink out = link;
       // A primary may send its appends before its own disk write (Raft thesis 10.2.1): it counts
@@ -517,11 +554,14 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         }
         ready.entriesToAppend().forEach(unapplied::appended);
         long persistStart = System.nanoTime();
+        storageSinceNanos = persistStart;
         store.appendLeaderLog(
             hard == null ? null : new SqliteStore.LeaderHardState(hard.epoch(), hard.votedFor()),
             ready.truncateFrom(),
             ready.entriesToAppend(),
+            ready.openToAppend(),
             ready.hlcHighWater());
+        storageSinceNanos = 0;
         busyNanos += System.nanoTime() - persistStart;
         core.step(new LeaderInput.Persisted(core.lastIndex()));
       }
@@ -554,20 +594,28 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         if (!(appendsFirst && message.message() instanceof LeaderMessage.Append)) {
           out.sendLeader(message.to(), message.message());
         }
+        rememberForKeepalive(message);
       }
       for (LeaderReady.LogRead read : ready.loads()) {
         List<OplogEntry> entries;
+        java.util.Set<Long> open;
         try {
           entries =
               store.leaderEntries(read.fromIndex(), read.limit(), LeaderCore.APPEND_BYTES_MAX);
+          open =
+              entries.isEmpty()
+                  ? java.util.Set.of()
+                  : store.leaderOpenIndexes(
+                      read.fromIndex(), entries.get(entries.size() - 1).index());
         } catch (StorageException e) {
           // The read pool is exhausted (reads hold every connection): the core asks again.
           log.atWarn()
               .addKeyValue("peer", read.peer())
               .log("log read for a follower failed: {}", e.getMessage());
           entries = List.of();
+          open = java.util.Set.of();
         }
-        core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries));
+        core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries, open));
       }
       LeaderReady.LeadershipChanged change = ready.leadership();
       if (change != null) {
@@ -600,8 +648,13 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     long commitIndex = core.commitIndex();
     if (commitIndex > appliedIndex) {
       long start = System.nanoTime();
-      List<Change> applied =
-          store.applyLeaderLog(Math.min(commitIndex, appliedIndex + APPLY_ENTRIES_MAX));
+      storageSinceNanos = start;
+      List<Change> applied;
+      try {
+        applied = store.applyLeaderLog(sliceEnd(commitIndex));
+      } finally {
+        storageSinceNanos = 0;
+      }
       busyNanos += System.nanoTime() - start;
       if (!applied.isEmpty()) {
         appliedIndex = applied.get(applied.size() - 1).entry().index();
@@ -617,6 +670,61 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       complete(appliedLater.poll());
     }
   }
+
+  /**
+   * Where the next apply stops: {@link #APPLY_ENTRIES_MAX} entries on, moved forward to the end of
+   * the batch it would cut (readers never see part of a batch; the commit index is always a batch
+   * end, so this stops there at the latest).
+   */
+  private long sliceEnd(long commitIndex) {
+    long end = Math.min(commitIndex, appliedIndex + APPLY_ENTRIES_MAX);
+    if (end < commitIndex) {
+      java.util.Set<Long> open = store.leaderOpenIndexes(end, commitIndex);
+      while (open.contains(end) && end < commitIndex) {
+        end++;
+      }
+    }
+    return end;
+  }
+
+  private void rememberForKeepalive(LeaderReady.Outgoing outgoing) {
+    LeaderMessage message = outgoing.message();
+    boolean heartbeat = message instanceof LeaderMessage.Append a && a.entries().isEmpty();
+    boolean answer = message instanceof LeaderMessage.AppendReply r && r.success();
+    if (heartbeat || answer) {
+      keepalive.put(outgoing.to(), message);
+    }
+  }
+
+  /**
+   * Resends the last liveness messages while the loop has been in one storage call for more than a
+   * heartbeat interval (and less than {@link #KEEPALIVE_MAX_MS}). Runs on the keepalive thread; the
+   * transport is thread-safe.
+   */
+  private void keepAlive() {
+    long since = storageSinceNanos;
+    if (since == 0) {
+      return;
+    }
+    long busyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+    if (busyMs < heartbeatMs || busyMs > KEEPALIVE_MAX_MS) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (TimeUnit.NANOSECONDS.toMillis(now - lastKeepaliveNanos) < heartbeatMs) {
+      return; // once per heartbeat interval, not every 10 ms
+    }
+    lastKeepaliveNanos = now;
+    PeerLink out = link;
+    keepalive.forEach(
+        (peer, message) -> {
+          out.sendLeader(peer, message);
+          keepalives.increment();
+        });
+  }
+
+  /** When the keepalive last sent (keepalive thread only). */
+  private long lastKeepaliveNanos;
 
   private static long lastIndex(Outcome.Committed committed) {
     List<OplogEntry> entries = committed.entries();
@@ -664,6 +772,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   @Override
   public void close() {
     closing = true;
+    keepaliveTimer.shutdownNow();
     wakeups.release();
     try {
       thread.join(5_000);

@@ -28,7 +28,18 @@ public final class Schema {
   public static final int APPLICATION_ID = 0x534B4E31;
 
   /** {@code PRAGMA user_version}: the schema version this code reads and writes. */
-  public static final int VERSION = 2;
+  public static final int VERSION = 3;
+
+  /**
+   * Leader mode: the log indexes whose entries do not end their write (every entry of a batch but
+   * its last), so that commits and truncations keep batches whole after a restart (version 3).
+   */
+  static final String LEADER_OPEN_TABLE =
+      "CREATE TABLE leader_open (log_index INTEGER PRIMARY KEY) WITHOUT ROWID";
+
+  /** Upgrades a version-2 file to version 3 (run in one transaction). */
+  public static final List<String> MIGRATE_FROM_2 =
+      List.of(LEADER_OPEN_TABLE, "PRAGMA user_version = 3");
 
   private static final String OPLOG_ORIGIN_SEQ_INDEX =
       "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0";
@@ -96,7 +107,8 @@ public final class Schema {
             name TEXT NOT NULL,
             fields TEXT NOT NULL,
             PRIMARY KEY (collection, name)
-          ) WITHOUT ROWID""");
+          ) WITHOUT ROWID""",
+          LEADER_OPEN_TABLE);
 
   /** Upgrades a version-1 file to version 2 (run in one transaction). */
   public static final List<String> MIGRATE_FROM_1 =

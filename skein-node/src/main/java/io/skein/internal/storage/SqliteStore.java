@@ -347,7 +347,7 @@ public final class SqliteStore implements Store {
           "it is an SQLite database of another application (application_id " + applicationId + ")");
     }
     long version = queryLong(probe, "PRAGMA user_version");
-    if (version != Schema.VERSION && version != 1) {
+    if (version != Schema.VERSION && version != 1 && version != 2) {
       throw refuse(
           file,
           "its schema version is "
@@ -406,7 +406,12 @@ public final class SqliteStore implements Store {
       return;
     }
     try (Statement s = writer.createStatement()) {
-      for (String ddl : Schema.MIGRATE_FROM_1) {
+      if (version == 1) {
+        for (String ddl : Schema.MIGRATE_FROM_1) {
+          s.execute(ddl);
+        }
+      }
+      for (String ddl : Schema.MIGRATE_FROM_2) {
         s.execute(ddl);
       }
       writer.commit();
@@ -414,7 +419,9 @@ public final class SqliteStore implements Store {
       writer.rollback();
       throw e;
     }
-    log.atInfo().addKeyValue("file", file).log("upgraded the database schema from 1 to 2");
+    log.atInfo()
+        .addKeyValue("file", file)
+        .log("upgraded the database schema from {} to {}", version, Schema.VERSION);
   }
 
   private static Connection connectForCheck(Path file) throws SQLException {
@@ -1122,6 +1129,19 @@ public final class SqliteStore implements Store {
       long truncateFrom,
       List<OplogEntry> entries,
       Hlc hlcHighWater) {
+    appendLeaderLog(hardState, truncateFrom, entries, List.of(), hlcHighWater);
+  }
+
+  /**
+   * Leader mode: persists the election state, a truncation and appended entries in one transaction,
+   * with the indexes among them that do not end their write.
+   */
+  public void appendLeaderLog(
+      @Nullable LeaderHardState hardState,
+      long truncateFrom,
+      List<OplogEntry> entries,
+      List<Long> openIndexes,
+      Hlc hlcHighWater) {
     writeLock.lock();
     try {
       ensureOpen();
@@ -1140,6 +1160,16 @@ public final class SqliteStore implements Store {
           insertOplog.addBatch();
         }
         insertOplog.executeBatch();
+        if (!openIndexes.isEmpty()) {
+          try (PreparedStatement p =
+              writer.prepareStatement("INSERT OR IGNORE INTO leader_open (log_index) VALUES (?)")) {
+            for (long index : openIndexes) {
+              p.setLong(1, index);
+              p.addBatch();
+            }
+            p.executeBatch();
+          }
+        }
         putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
         if (queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'") == null) {
           putMeta("leader_applied", "0");
@@ -1194,6 +1224,11 @@ public final class SqliteStore implements Store {
         insert.setLong(7, change.lsn());
         insert.executeUpdate();
       }
+    }
+    try (PreparedStatement forget =
+        writer.prepareStatement("DELETE FROM leader_open WHERE log_index >= ?")) {
+      forget.setLong(1, from);
+      forget.executeUpdate();
     }
     try (PreparedStatement delete =
         writer.prepareStatement(
@@ -1305,6 +1340,26 @@ public final class SqliteStore implements Store {
     return leaderEntries(fromIndex, limit, Long.MAX_VALUE);
   }
 
+  /** Leader mode: the indexes from {@code fromIndex} to {@code toIndex} that do not end a write. */
+  public java.util.Set<Long> leaderOpenIndexes(long fromIndex, long toIndex) {
+    return read(
+        c -> {
+          java.util.Set<Long> open = new java.util.HashSet<>();
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT log_index FROM leader_open WHERE log_index >= ? AND log_index <= ?")) {
+            p.setLong(1, fromIndex);
+            p.setLong(2, toIndex);
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                open.add(r.getLong(1));
+              }
+            }
+          }
+          return open;
+        });
+  }
+
   /**
    * Leader mode: the log entries from {@code fromIndex} on, in index order, at most {@code limit}
    * and, past the first, at most {@code bytesMax} of documents: a follower far behind on large
@@ -1381,13 +1436,25 @@ public final class SqliteStore implements Store {
               starts.put(r.getLong(2), r.getLong(1));
             }
           }
+          long appliedIndex = applied == null ? 0 : Long.parseLong(applied);
+          java.util.Set<Long> open = new java.util.HashSet<>();
+          try (PreparedStatement p =
+              c.prepareStatement("SELECT log_index FROM leader_open WHERE log_index > ?")) {
+            p.setLong(1, appliedIndex);
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                open.add(r.getLong(1));
+              }
+            }
+          }
           return new io.skein.core.leader.LeaderRecovered(
               epoch == null ? 0 : Long.parseLong(epoch),
               vote == null || vote.isEmpty() ? null : NodeId.of(vote),
               lastIndex,
               starts,
-              applied == null ? 0 : Long.parseLong(applied),
-              recovered.hlcHighWater());
+              appliedIndex,
+              recovered.hlcHighWater(),
+              open);
         });
   }
 

@@ -61,6 +61,7 @@ public final class LeaderWire {
                   .setPrevIndex(m.prevIndex())
                   .setPrevEpoch(m.prevEpoch())
                   .addAllEntries(m.entries().stream().map(WireMessages::entry).toList())
+                  .addAllOpenIndexes(m.openIndexes())
                   .setCommitIndex(m.commitIndex())
                   .setRound(m.round()));
       case LeaderMessage.AppendReply m ->
@@ -216,6 +217,7 @@ public final class LeaderWire {
         m.getPrevIndex(),
         m.getPrevEpoch(),
         entries,
+        m.getOpenIndexesList(),
         m.getCommitIndex(),
         m.getRound());
   }

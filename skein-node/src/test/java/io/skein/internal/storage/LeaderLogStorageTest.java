@@ -74,6 +74,32 @@ class LeaderLogStorageTest {
   }
 
   @Test
+  void batchEndsSurviveARestartAndATruncation() {
+    List<OplogEntry> entries = new java.util.ArrayList<>();
+    for (long i = 1; i <= 6; i++) {
+      entries.add(entry(ONE, 1, i, "d" + i, "{}"));
+    }
+    try (SqliteStore store = open()) {
+      // Two batches: 1-3 and 4-6; entries 1, 2, 4 and 5 do not end their write.
+      store.appendLeaderLog(
+          new SqliteStore.LeaderHardState(1, ONE),
+          0,
+          entries,
+          List.of(1L, 2L, 4L, 5L),
+          new Hlc(2_000, 0));
+      store.applyLeaderLog(3);
+      assertThat(store.leaderOpenIndexes(1, 6)).containsExactlyInAnyOrder(1L, 2L, 4L, 5L);
+    }
+    try (SqliteStore store = open()) {
+      assertThat(store.leaderRecovered().openIndexes())
+          .as("those above the applied index come back")
+          .containsExactlyInAnyOrder(4L, 5L);
+      store.appendLeaderLog(null, 5, List.of(), new Hlc(2_000, 0));
+      assertThat(store.leaderOpenIndexes(1, 6)).containsExactlyInAnyOrder(1L, 2L, 4L);
+    }
+  }
+
+  @Test
   void theLogIsAppliedAtCommitAndAnUncommittedSuffixGoesToRollback() {
     try (SqliteStore store = open()) {
       store.appendLeaderLog(

@@ -103,9 +103,9 @@ class SchemaMigrationTest {
           OplogEntry.create(ONE, 3, new Hlc(1_002, 0), Operation.PUT, C, DocumentId.of("c"), "{}");
       store.append(List.of(next), next.hlc());
       assertThat(store.entries(ONE, 3, 10)).containsExactly(next);
-      assertThat(store.writerPragma("user_version")).isEqualTo("2");
+      assertThat(store.writerPragma("user_version")).isEqualTo(Integer.toString(Schema.VERSION));
     }
-    // And it opens again as a version-2 file.
+    // And it opens again as a file of the current version.
     try (SqliteStore store =
         SqliteStore.open(dir, ONE, Durability.FSYNC, 2, new SimpleMeterRegistry())) {
       assertThat(store.recoveredState().versionVector()).containsEntry(ONE, 3L);

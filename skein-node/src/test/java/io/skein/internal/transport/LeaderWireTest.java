@@ -57,6 +57,15 @@ class LeaderWireTest {
             new LeaderMessage.Vote(ONE, epoch, epoch, prev),
             new LeaderMessage.VoteReply(ONE, epoch, flag),
             new LeaderMessage.Append(ONE, epoch, prev, epoch, entries, prev, 7),
+            new LeaderMessage.Append(
+                ONE,
+                epoch,
+                prev,
+                epoch,
+                entries,
+                entries.stream().map(OplogEntry::index).limit(entries.size() / 2).toList(),
+                prev,
+                7),
             new LeaderMessage.AppendReply(ONE, epoch, flag, prev, 9));
     for (LeaderMessage message : messages) {
       assertThat(roundTrip(message)).isEqualTo(message);

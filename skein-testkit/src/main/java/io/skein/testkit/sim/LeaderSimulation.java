@@ -88,10 +88,24 @@ public final class LeaderSimulation {
     }
   }
 
+  /** The client request an entry belongs to ("w" in its document), or its document. */
+  static String writeOf(OplogEntry entry) {
+    String document = String.valueOf(entry.document());
+    int start = document.indexOf("\"w\":");
+    if (start < 0) {
+      return document;
+    }
+    int end = document.indexOf(',', start);
+    return document.substring(start + 4, end < 0 ? document.length() - 1 : end);
+  }
+
   /** Counters of a run. */
   public static final class Stats {
     /** Client writes attempted. */
     public long writes;
+
+    /** Of those, batches of several operations. */
+    public long batches;
 
     /** Writes acknowledged with {@code w=majority} or {@code w=all}. */
     public long acknowledgedMajority;
@@ -160,7 +174,9 @@ public final class LeaderSimulation {
       nodes.add(
           new Node(
               new LeaderConfig(
-                  id, ids, 500, 100, 2_000, 64, 1_024, 100_000, id.equals(ids.get(0)))));
+                  // Appends of at most 8 entries: batches of up to 12 operations are often split
+                  // across appends, so followers hold parts of batches when primaries die.
+                  id, ids, 500, 100, 2_000, 8, 1_024, 100_000, id.equals(ids.get(0)))));
     }
   }
 
@@ -312,16 +328,22 @@ public final class LeaderSimulation {
       long requestId = nextRequestId++;
       node.clients.put(requestId, concern);
       node.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
-      node.core.step(
-          new LeaderInput.Propose(
-              requestId,
-              List.of(
-                  Mutation.put(
-                      COLLECTION,
-                      DocumentId.of("k" + random.nextInt(20)),
-                      "{\"w\":" + requestId + "}")),
-              concern));
+      // One write in four is a batch of 2 to 12 operations: a batch must commit whole or not at
+      // all, on every node, through crashes and elections (the batch checker in process()).
+      int operations = random.nextInt(4) == 0 ? 2 + random.nextInt(11) : 1;
+      List<Mutation> mutations = new ArrayList<>();
+      for (int m = 0; m < operations; m++) {
+        mutations.add(
+            Mutation.put(
+                COLLECTION,
+                DocumentId.of("k" + random.nextInt(20)),
+                "{\"w\":" + requestId + ",\"op\":" + m + "}"));
+      }
+      node.core.step(new LeaderInput.Propose(requestId, mutations, concern));
       stats.writes++;
+      if (operations > 1) {
+        stats.batches++;
+      }
     }
   }
 
@@ -439,6 +461,10 @@ public final class LeaderSimulation {
     final NodeId id;
     final LeaderConfig config;
     final List<OplogEntry> log = new ArrayList<>();
+
+    /** The persisted indexes whose entries do not end their write (a batch's non-final ones). */
+    final java.util.Set<Long> open = new java.util.HashSet<>();
+
     final Map<Long, WriteConcern> clients = new HashMap<>();
     long epoch;
     @Nullable NodeId votedFor;
@@ -463,8 +489,34 @@ public final class LeaderSimulation {
       }
       core =
           LeaderCore.restore(
-              core.config(), new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc));
+              core.config(),
+              new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc, open));
       alive = true;
+    }
+
+    /**
+     * A batch commits whole or not at all: every committed entry that does not end its write is
+     * followed, in the committed log, by the next entry of the same write (the same client request,
+     * "w" in the simulator's documents).
+     */
+    void checkBatchesWhole(long commit) {
+      for (long i : open) {
+        if (i < commit) {
+          String here = writeOf(log.get((int) i - 1));
+          String next = writeOf(log.get((int) i));
+          if (!here.equals(next)) {
+            throw new SimulationFailure(
+                id
+                    + " committed index "
+                    + i
+                    + " of write "
+                    + here
+                    + " followed by "
+                    + next
+                    + ": a batch in part");
+          }
+        }
+      }
     }
 
     void process(boolean quiet) {
@@ -512,6 +564,7 @@ public final class LeaderSimulation {
             log.remove(log.size() - 1);
             stats.truncated++;
           }
+          open.removeIf(i -> i >= from);
         }
         for (OplogEntry entry : ready.entriesToAppend()) {
           if (entry.index() != log.size() + 1) {
@@ -530,9 +583,15 @@ public final class LeaderSimulation {
           }
           log.add(entry);
         }
+        open.addAll(ready.openToAppend());
         hlc = Hlc.max(hlc, ready.hlcHighWater());
         core.step(new LeaderInput.Persisted(log.size()));
         long commit = Math.min(ready.commitIndex(), log.size());
+        if (open.contains(commit)) {
+          throw new SimulationFailure(
+              id + " committed up to index " + commit + ", inside a batch: a batch in part");
+        }
+        checkBatchesWhole(commit);
         for (long i = 1; i <= commit; i++) {
           OplogEntry entry = log.get((int) i - 1);
           OplogEntry first = committed.putIfAbsent(i, entry);
@@ -578,7 +637,13 @@ public final class LeaderSimulation {
           for (long i = read.fromIndex(); i <= log.size() && entries.size() < read.limit(); i++) {
             entries.add(log.get((int) i - 1));
           }
-          core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries));
+          java.util.Set<Long> openRead = new java.util.HashSet<>();
+          for (long i = read.fromIndex(); i < read.fromIndex() + entries.size(); i++) {
+            if (open.contains(i)) {
+              openRead.add(i);
+            }
+          }
+          core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries, openRead));
         }
       }
     }
