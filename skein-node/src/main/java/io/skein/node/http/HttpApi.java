@@ -118,6 +118,19 @@ public final class HttpApi {
               registerErrors(config.routes);
               config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);
+              // No HTTP sessions are kept: nothing here uses them, and Jetty's default cache held
+              // one (never expired) for every peer-endpoint upgrade, refused ones included, so a
+              // stranger could fill the heap at thousands a second. A null cache keeps none.
+              config.jetty.modifyServletContextHandler(
+                  handler -> {
+                    var sessions = handler.getSessionHandler();
+                    var cache = new org.eclipse.jetty.session.NullSessionCache(sessions);
+                    cache.setSessionDataStore(new org.eclipse.jetty.session.NullSessionDataStore());
+                    sessions.setSessionCache(cache);
+                    sessions.setMaxInactiveInterval(1);
+                    // Javalin still asks for one on every upgrade; no cookie goes out for it.
+                    sessions.setUsingCookies(false);
+                  });
               // A stream's limit until it authenticates: a stranger must not make the node buffer
               // a 16 MiB frame. The transport raises it per stream after the handshake. Peers
               // send no text at all.

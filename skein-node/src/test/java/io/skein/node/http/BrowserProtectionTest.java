@@ -279,6 +279,10 @@ class BrowserProtectionTest {
     Raw refused = raw("GET", "/v1/peer", fromPage, "");
     assertThat(refused.status()).isEqualTo(403);
     assertThat(refused.code()).isEqualTo("forbidden_origin");
+    // No HTTP session is made for it (one was, never expired: a way to fill the heap).
+    assertThat(refused.headers().keySet()).noneMatch(name -> name.equalsIgnoreCase("Set-Cookie"));
+    Raw plain = raw("GET", "/v1/peer", upgrade, "");
+    assertThat(plain.headers().keySet()).noneMatch(name -> name.equalsIgnoreCase("Set-Cookie"));
   }
 
   @Test
