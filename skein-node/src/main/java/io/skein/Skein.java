@@ -465,19 +465,19 @@ public final class Skein implements AutoCloseable {
         leader != null
             ? leader.submit(mutations, concern, mustExist)
             : Objects.requireNonNull(loop).submit(mutations, concern, mustExist);
+    // The core's deadline grows with the batch; the backstop stays well behind it.
+    long backstopMs =
+        Math.max(
+            WRITE_TIMEOUT_MS,
+            2 * LeaderCore.writeTimeoutMs(config.replicationTimeoutMs(), mutations.size()));
     WriteResult result;
     try {
-      result =
-          future.get(
-              Math.max(WRITE_TIMEOUT_MS, 2 * config.replicationTimeoutMs()), TimeUnit.MILLISECONDS);
+      result = future.get(backstopMs, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OutcomeUnknownException("interrupted while waiting for the write to commit");
     } catch (TimeoutException e) {
-      throw new OutcomeUnknownException(
-          "the write was not confirmed within "
-              + Math.max(WRITE_TIMEOUT_MS, 2 * config.replicationTimeoutMs())
-              + " ms");
+      throw new OutcomeUnknownException("the write was not confirmed within " + backstopMs + " ms");
     } catch (ExecutionException e) {
       if (e.getCause() instanceof SkeinException skeinException) {
         throw skeinException;

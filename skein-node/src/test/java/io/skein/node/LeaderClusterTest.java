@@ -293,7 +293,8 @@ class LeaderClusterTest {
   void aTenThousandOpBatchCommitsWithoutAnElection() throws Exception {
     members("1", "2", "3");
     for (String id : List.of("1", "2", "3")) {
-      start(id, settings(id, "leader").flag("--replication-timeout", "10"));
+      // The default replication timeout (2 s): the write deadline grows with the batch.
+      start(id, settings(id, "leader"));
     }
     assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
     assertThat(await(Duration.ofSeconds(10), () -> matchedEverywhere())).isTrue();

@@ -145,6 +145,16 @@ class LeaderCoreTest {
       drain();
     }
 
+    void proposeBatch(NodeId id, long requestId, int ops, WriteConcern concern) {
+      core(id).step(new LeaderInput.Tick(now));
+      List<Mutation> batch = new ArrayList<>();
+      for (int i = 0; i < ops; i++) {
+        batch.add(Mutation.put(C, DocumentId.of("b" + requestId + "-" + i), "{}"));
+      }
+      core(id).step(new LeaderInput.Propose(requestId, batch, concern));
+      drain();
+    }
+
     Outcome outcome(long requestId) {
       return replies.stream()
           .filter(r -> r.requestId() == requestId)
@@ -422,6 +432,26 @@ class LeaderCoreTest {
         .isInstanceOfSatisfying(
             Outcome.TimedOut.class, out -> assertThat(out.message()).contains("2000 ms"));
     assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
+
+  @Test
+  void aBatchsDeadlineGrowsWithItsSize() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    cluster.down.add(THREE); // w=all cannot be met: each write runs to its deadline
+    cluster.propose(ONE, 1, WriteConcern.ALL);
+    cluster.proposeBatch(ONE, 2, 4_001, WriteConcern.ALL);
+    long batchMs = LeaderCore.writeTimeoutMs(2_000, 4_001);
+    assertThat(batchMs).isEqualTo(2_000 + 4_000 * LeaderCore.DEADLINE_MICROS_PER_ENTRY / 1_000);
+    cluster.run(2_010);
+    assertThat(cluster.outcome(1))
+        .isInstanceOfSatisfying(
+            Outcome.TimedOut.class, out -> assertThat(out.message()).contains("2000 ms"));
+    assertThat(cluster.replied(2)).as("the batch still has time").isFalse();
+    cluster.run((int) (batchMs - 2_010) + 20);
+    assertThat(cluster.outcome(2))
+        .isInstanceOfSatisfying(
+            Outcome.TimedOut.class, out -> assertThat(out.message()).contains(batchMs + " ms"));
   }
 
   @Test
