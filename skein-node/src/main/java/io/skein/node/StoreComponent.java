@@ -81,7 +81,7 @@ final class StoreComponent implements Component {
     }
     Skein opened = Skein.open(builder.build());
     opened.queryLimits(
-        config.get(Settings.QUERY_TIMEOUT).toMillis(), config.get(Settings.MAX_CONCURRENT_QUERIES));
+        config.get(Settings.QUERY_TIMEOUT).toMillis(), Settings.maxConcurrentQueries(config));
     this.skein = opened;
     this.membership = members;
   }
@@ -104,8 +104,7 @@ final class StoreComponent implements Component {
     skein().reconfigure(timings(config), config.get(Settings.RELOAD_TIMEOUT).toMillis());
     skein()
         .queryLimits(
-            config.get(Settings.QUERY_TIMEOUT).toMillis(),
-            config.get(Settings.MAX_CONCURRENT_QUERIES));
+            config.get(Settings.QUERY_TIMEOUT).toMillis(), Settings.maxConcurrentQueries(config));
   }
 
   /** Returns the open store. */

@@ -137,8 +137,12 @@ public final class SqliteStore implements Store {
   /** The time budget of one query, in ms (limits.query-timeout). */
   private volatile long queryTimeoutMs = QUERY_TIMEOUT_MS_DEFAULT;
 
-  /** The default number of queries that may run at once. */
-  public static final int QUERIES_MAX_DEFAULT = 4;
+  /**
+   * The default number of queries that may run at once: the processors less one, at least one, so
+   * that heavy queries leave a core to replication and {@code /health}.
+   */
+  public static final int QUERIES_MAX_DEFAULT =
+      Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
 
   /** The default time budget of one query: 10 s. */
   public static final long QUERY_TIMEOUT_MS_DEFAULT = 10_000;

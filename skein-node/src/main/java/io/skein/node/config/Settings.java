@@ -268,7 +268,7 @@ public final class Settings {
       Setting.builder("limits.max-concurrent-queries", ValueTypes.integer(1, 1024))
           .flag("--max-concurrent-queries")
           .unit("queries")
-          .defaultValue(4)
+          .defaultText("the processors less one, at least 1")
           .reload(DYNAMIC)
           .description("Queries that run at once; others wait within their budget, then 503.")
           .build();
@@ -731,6 +731,17 @@ public final class Settings {
   public static Duration heartbeat(Config config) {
     Duration set = config.find(HEARTBEAT);
     return set != null ? set : config.get(ELECTION_INTERVAL).dividedBy(5);
+  }
+
+  /**
+   * Returns how many queries may run at once: the setting, or the processors less one (at least
+   * one). A query is CPU-bound SQLite work on a platform read thread; with as many of them as
+   * cores, the replication loop and {@code /health} wait for a core, and a primary under heavy
+   * queries misses its heartbeats.
+   */
+  public static int maxConcurrentQueries(Config config) {
+    Integer set = config.find(MAX_CONCURRENT_QUERIES);
+    return set != null ? set : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
   }
 
   /** Returns the rate limiter's burst: the setting, or one second of the rate (at least 1). */

@@ -51,6 +51,14 @@ class SettingsCatalogTest {
     assertThat(config.get(Settings.CLUSTER_MODE)).isEqualTo("leader");
     assertThat(config.get(Settings.ELECTION_INTERVAL)).hasMillis(500);
     assertThat(Settings.heartbeat(config)).hasMillis(100);
+    // A core stays free of queries for replication and /health.
+    assertThat(Settings.maxConcurrentQueries(config))
+        .isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() - 1));
+    assertThat(
+            Settings.maxConcurrentQueries(
+                NodeSettings.resolve(
+                    ConfigSources.builder().flag("--max-concurrent-queries", "7").build())))
+        .isEqualTo(7);
     assertThat(config.get(Settings.REPLICATION_TIMEOUT)).hasMillis(2_000);
     assertThat(config.get(Settings.SYNC_INTERVAL)).hasMillis(2_000);
     assertThat(config.get(Settings.MAX_CLOCK_OFFSET)).hasMillis(500);
