@@ -211,6 +211,12 @@ class LeaderClusterTest {
                           > 0))
           .as("node %s counts its commits", id)
           .isTrue();
+      // ...and times its durable log commits and their sizes, as dynamo mode does.
+      var meters = java.util.Objects.requireNonNull(servers.get(id0)).meters();
+      assertThat(meters.timer("skein.storage.commit").count()).as("node %s", id).isPositive();
+      assertThat(meters.summary("skein.storage.commit.entries").totalAmount())
+          .as("node %s", id)
+          .isPositive();
     }
   }
 
