@@ -285,6 +285,8 @@ public final class EventLoop implements AutoCloseable, Replicator {
   }
 
   private void run() {
+    // Reads from here use a connection no client can hold.
+    io.skein.internal.storage.SqliteStore.markLoopThread();
     List<Command> batch = new ArrayList<>();
     List<Inbound> inputs = new ArrayList<>();
     try {

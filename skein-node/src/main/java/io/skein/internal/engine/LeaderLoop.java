@@ -373,6 +373,8 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   }
 
   private void run() {
+    // Reads from here use a connection no client can hold.
+    io.skein.internal.storage.SqliteStore.markLoopThread();
     List<Event> events = new ArrayList<>();
     try {
       while (!closing) {

@@ -67,9 +67,26 @@ public final class Threads {
    * blocking work (JDBC) that must not run on a virtual thread, whose carrier it would pin.
    */
   public static java.util.concurrent.ExecutorService platformPool(String name, int size) {
+    return platformPool(name, size, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Creates a fixed pool of {@code size} daemon platform threads named {@code name-1..size} with at
+   * most {@code queueMax} tasks waiting: one more is refused with a {@link
+   * java.util.concurrent.RejectedExecutionException}, so that a flood of callers costs each of them
+   * a refusal, never a growing backlog.
+   */
+  public static java.util.concurrent.ExecutorService platformPool(
+      String name, int size, int queueMax) {
     AtomicInteger number = new AtomicInteger();
-    return Executors.newFixedThreadPool(
+    return new java.util.concurrent.ThreadPoolExecutor(
         size,
+        size,
+        0L,
+        java.util.concurrent.TimeUnit.MILLISECONDS,
+        queueMax == Integer.MAX_VALUE
+            ? new java.util.concurrent.LinkedBlockingQueue<>()
+            : new java.util.concurrent.ArrayBlockingQueue<>(queueMax),
         task -> {
           started.incrementAndGet();
           return Thread.ofPlatform()

@@ -127,6 +127,27 @@ public final class SqliteStore implements Store {
   private final java.util.concurrent.ExecutorService readExecutor;
 
   /**
+   * The most reads that may wait for a read thread: one more is refused as {@code overloaded}
+   * (503), so that a flood of readers (change streams, listings) costs each a refusal, never a
+   * growing backlog.
+   */
+  static final int READ_QUEUE_MAX = 1_024;
+
+  /**
+   * The replication loop's own read connection (log entries for a follower, a push, a snapshot):
+   * clients can hold every pooled connection (heavy queries, many change streams), and a loop that
+   * waited for one would stop heartbeating and cost the cluster its primary. Only threads marked by
+   * {@link #markLoopThread} use it, one at a time.
+   */
+  private final Connection loopReader;
+
+  private final java.util.concurrent.locks.ReentrantLock loopReadLock =
+      new java.util.concurrent.locks.ReentrantLock();
+
+  /** Threads whose reads use {@link #loopReader}: the replication loops. */
+  private static final ThreadLocal<Boolean> LOOP_THREAD = ThreadLocal.withInitial(() -> false);
+
+  /**
    * Admission of queries: at most {@code queriesMax} run at once (limits.max-concurrent-queries).
    */
   private final QueryGate queryGate = new QueryGate(QUERIES_MAX_DEFAULT);
@@ -162,6 +183,8 @@ public final class SqliteStore implements Store {
   private final Counter commitCounter;
   private final Counter commitFailureCounter;
   private final DistributionSummary commitEntries;
+
+  private final Counter readsRefused;
   private final Counter prunedCounter;
   private final Counter tombstoneCounter;
 
@@ -205,7 +228,9 @@ public final class SqliteStore implements Store {
       throw e;
     }
     this.readExecutor =
-        io.skein.internal.runtime.Threads.platformPool("skein-read", readConnections);
+        io.skein.internal.runtime.Threads.platformPool(
+            "skein-read", readConnections, READ_QUEUE_MAX);
+    this.loopReader = connect(file, durability, true);
     this.corruption = new Corruption(file, meters);
     this.readers = new ArrayBlockingQueue<>(readConnections);
     this.allReaders = new ArrayList<>(readConnections);
@@ -233,6 +258,10 @@ public final class SqliteStore implements Store {
     this.tombstoneCounter =
         Counter.builder("skein.storage.tombstones.collected")
             .description("Tombstones collected after every peer acknowledged them (D5)")
+            .register(meters);
+    this.readsRefused =
+        Counter.builder("skein.storage.reads.refused")
+            .description("Reads refused because too many were waiting for a read thread")
             .register(meters);
     this.commitEntries =
         DistributionSummary.builder("skein.storage.commit.entries")
@@ -1479,15 +1508,38 @@ public final class SqliteStore implements Store {
 
   /** A read that runs on a borrowed connection. */
   @FunctionalInterface
-  private interface ReadWork<T> {
+  interface ReadWork<T> {
     T run(Connection connection) throws SQLException;
   }
 
-  private <T> T read(ReadWork<T> work) {
+  <T> T read(ReadWork<T> work) {
     if (Thread.currentThread().isVirtual()) {
       return onReadThread(work);
     }
+    if (LOOP_THREAD.get()) {
+      return readOnLoopConnection(work);
+    }
     return readHere(work);
+  }
+
+  /**
+   * Marks the calling thread as a replication loop: its reads use a connection of their own, which
+   * no client can hold. Call once, at the start of the loop's thread.
+   */
+  public static void markLoopThread() {
+    LOOP_THREAD.set(true);
+  }
+
+  private <T> T readOnLoopConnection(ReadWork<T> work) {
+    loopReadLock.lock();
+    try {
+      ensureOpen();
+      return work.run(loopReader);
+    } catch (SQLException e) {
+      throw new StorageException("read_failed", "read from " + file + " failed: " + e, e);
+    } finally {
+      loopReadLock.unlock();
+    }
   }
 
   /** Runs a read on a platform read thread and waits for it (a virtual thread parks, unpinned). */
@@ -1501,7 +1553,12 @@ public final class SqliteStore implements Store {
     try {
       result = readExecutor.submit(work);
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      throw new StorageException("closed", "the store " + file + " is closed");
+      if (closed || readExecutor.isShutdown()) {
+        throw new StorageException("closed", "the store " + file + " is closed");
+      }
+      readsRefused.increment();
+      throw new StorageException(
+          "overloaded", READ_QUEUE_MAX + " reads are already waiting for a read thread");
     }
     try {
       return result.get();
@@ -1599,6 +1656,16 @@ public final class SqliteStore implements Store {
       for (Connection reader : allReaders) {
         closeQuietly(reader);
       }
+      try {
+        // The loops stop before the store closes; a read still running is abandoned after the
+        // wait, like a pooled one.
+        if (loopReadLock.tryLock(READ_BORROW_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+          loopReadLock.unlock();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      closeQuietly(loopReader);
       readExecutor.shutdownNow();
     } finally {
       writeLock.unlock();
