@@ -1,15 +1,21 @@
 package io.skein.node;
 
+import io.micrometer.core.instrument.Counter;
 import io.skein.ClosedException;
 import io.skein.core.config.Config;
 import io.skein.core.config.ConfigChange;
 import io.skein.internal.runtime.Component;
+import io.skein.internal.transport.PeerTransport;
 import io.skein.node.config.NodeSettings;
+import io.skein.node.config.Settings;
 import io.skein.node.http.HttpApi;
 import io.skein.node.http.NodeHandle;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP listener: the API v1, the admin API and the peer endpoint on the node's one port (D11).
@@ -17,8 +23,8 @@ import org.jspecify.annotations.Nullable;
  * routes read the running configuration on every request, so {@code limits.max-request-bytes}, the
  * change-stream caps, {@code http.header-timeout} and {@code admin.token} apply from the moment a
  * reload swaps the snapshot; the rate limiter, the CORS and Host policies and the idle timeout of
- * new connections are rebuilt here. {@code node.host} and {@code node.port} are {@code static} for
- * now.
+ * new connections are rebuilt here. A {@code node.host} or {@code node.port} change moves the
+ * listener (D8, {@link #move}).
  *
  * <p>Stopping drains: new requests are refused, those in flight finish (bounded), then the server
  * stops. It stops before the transport and the store, so in-flight writes still replicate.
@@ -26,13 +32,34 @@ import org.jspecify.annotations.Nullable;
 final class HttpComponent implements Component {
   private static final long DRAIN_TIMEOUT_MS = 10_000;
 
+  /**
+   * How long a move waits for the requests in flight on the old listener: less than the default
+   * {@code reload.reload-timeout} (10 s), so that a move with slow requests still completes. Long
+   * polls and change streams end at once when the drain starts (they reconnect to the new port).
+   */
+  private static final long MOVE_DRAIN_TIMEOUT_MS = 5_000;
+
+  /**
+   * How long a move keeps the old listener open (redirecting) for the peers to hear the new
+   * address: a reconnect and a handshake each, normally milliseconds.
+   */
+  private static final long MOVE_ANNOUNCE_TIMEOUT_MS = 3_000;
+
+  private static final Logger log = LoggerFactory.getLogger(HttpComponent.class);
+
   private final NodeHandle node;
   private final TransportComponent transport;
   private volatile @Nullable HttpApi api;
 
+  private final Counter moves;
+
   HttpComponent(NodeHandle node, TransportComponent transport) {
     this.node = node;
     this.transport = transport;
+    this.moves =
+        Counter.builder("skein.http.listener.moves")
+            .description("Times the listener moved to a new address at run time (D8)")
+            .register(node.meters());
   }
 
   @Override
@@ -42,7 +69,7 @@ final class HttpComponent implements Component {
 
   @Override
   public Set<String> sections() {
-    return Set.of("limits", "admin", "http");
+    return Set.of("limits", "admin", "http", "node");
   }
 
   @Override
@@ -53,8 +80,51 @@ final class HttpComponent implements Component {
   }
 
   @Override
-  public void reload(List<ConfigChange> changes, Config config) {
+  public void reload(List<ConfigChange> changes, Config config) throws InterruptedException {
+    boolean moves =
+        changes.stream()
+            .anyMatch(c -> c.setting() == Settings.NODE_HOST || c.setting() == Settings.NODE_PORT);
+    if (moves) {
+      move(config);
+    }
     api().configure(config);
+  }
+
+  /**
+   * Moves the listener (D8): binds the new address first, so that there is no moment without a
+   * listener and a failed bind (port in use, no permission) fails the reload with the old listener
+   * untouched; then advertises the new URL, which reconnects the outbound peer streams so that
+   * their handshakes announce it (the peers follow, and their redirects point at it); then drains
+   * the old listener: requests in flight there finish, new ones go to the new address.
+   */
+  private void move(Config config) throws InterruptedException {
+    HttpApi old = api();
+    int oldPort = old.port();
+    long started = System.nanoTime();
+    HttpApi moved = HttpApi.start(node, config);
+    this.api = moved;
+    String url = NodeSettings.url(config, moved.port());
+    old.redirectTo(url);
+    PeerTransport peers = transport.transport();
+    peers.advertise(url);
+    // The old listener stays open, redirecting, until every peer has heard the new address (its
+    // redirects to this node point there from then on), or the wait runs out.
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MOVE_ANNOUNCE_TIMEOUT_MS);
+    while (!peers.peersKnow(url) && System.nanoTime() < until) {
+      Thread.sleep(10);
+    }
+    if (!peers.peersKnow(url)) {
+      log.atWarn()
+          .addKeyValue("url", url)
+          .log("not every peer heard the new address in time; they learn it when they reconnect");
+    }
+    old.drainAndStop(MOVE_DRAIN_TIMEOUT_MS);
+    moves.increment();
+    log.atInfo()
+        .addKeyValue("from", oldPort)
+        .addKeyValue("to", url)
+        .addKeyValue("ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+        .log("listener moved");
   }
 
   /** Returns the listener. */

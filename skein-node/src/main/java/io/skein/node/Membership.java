@@ -198,6 +198,21 @@ final class Membership {
     return true;
   }
 
+  /**
+   * A peer moved its listener (D8) and the transport dials it at {@code url} now: a discovered
+   * peer's new address is saved, so that a restart dials it there too.
+   */
+  synchronized void moved(NodeId id, URI url) {
+    Known before = peers.get(id);
+    if (before == null || before.url().equals(url)) {
+      return;
+    }
+    peers.put(id, new Known(url, before.source(), before.lastSeenMs(), before.active()));
+    if (before.source() == Source.DISCOVERED) {
+      save();
+    }
+  }
+
   private void join(NodeId id, URI url, String how) {
     Known before = peers.get(id);
     if (before != null && before.source() == Source.STATIC) {

@@ -182,6 +182,11 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     }
   }
 
+  /** Returns the HTTP listener running now (for tests). */
+  io.skein.node.http.HttpApi httpApi() {
+    return http.api();
+  }
+
   @Override
   public int port() {
     return http.api().port();

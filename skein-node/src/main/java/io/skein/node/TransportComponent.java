@@ -78,6 +78,7 @@ final class TransportComponent implements Component {
             meters);
     peers.admission(membership::admit);
     peers.onConnected(membership::confirmed);
+    peers.onPeerMoved(membership::moved);
     membership.attach(peers, store.skein().replicator());
     peers.start();
     Gauge.builder(

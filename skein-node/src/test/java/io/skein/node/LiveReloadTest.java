@@ -470,9 +470,9 @@ class LiveReloadTest {
   void anOverrideThatDoesNotApplyDoesNotLinger() throws Exception {
     Path file = config("log:\n  level: info\n");
     NodeServer server = start(file);
-    ReloadOrchestrator.Result refused = server.override(Map.of("node.port", 1234));
+    ReloadOrchestrator.Result refused = server.override(Map.of("node.data-dir", "/elsewhere"));
     assertThat(refused.outcome()).isEqualTo(ReloadOrchestrator.Outcome.FAILED);
-    assertThat(refused.error()).contains("node.port").contains("static");
+    assertThat(refused.error()).contains("node.data-dir").contains("static");
     write(file, "log:\n  level: warn\n");
     assertThat(server.reload().outcome()).isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
     assertThat(rootLevel()).isEqualTo(Level.WARN);

@@ -244,6 +244,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final long liveStreamWindowMs;
   private volatile String selfUrl;
   private volatile Admission admission = (peer, url) -> false;
+  private volatile java.util.function.BiConsumer<NodeId, URI> peerMoved = (peer, url) -> {};
   private volatile java.util.function.Consumer<NodeId> connected = peer -> {};
   private volatile boolean started;
   private volatile boolean advertised;
@@ -302,7 +303,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     this.incarnation = com.google.protobuf.ByteString.copyFrom(incarnationBytes);
     this.liveStreamWindowMs = options.liveStreamWindowMs();
     for (Map.Entry<NodeId, URI> peer : peers.entrySet()) {
-      outbound.put(peer.getKey(), new Outbound(peer.getKey(), streamUri(peer.getValue())));
+      outbound.put(peer.getKey(), new Outbound(peer.getKey(), peer.getValue()));
     }
     this.applyDelay =
         Timer.builder("skein.replication.apply.delay")
@@ -359,14 +360,86 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     return selfUrl;
   }
 
-  /** Sets the URL this node tells the peers it dials; the first call starts the dialling. */
+  /**
+   * Sets the URL this node tells the peers it dials; the first call starts the dialling. A later
+   * call with another URL (the listener moved, D8) cuts this node's outbound streams: each dials
+   * again at once and announces the new URL in its handshake, which is how the peers learn it.
+   */
   public synchronized void advertise(String url) {
+    String before = this.selfUrl;
     this.selfUrl = url;
     boolean first = !advertised;
     advertised = true;
     if (first && started) {
       attachAndDial();
+    } else if (!first && !url.equals(before)) {
+      log.atInfo()
+          .addKeyValue("from", before)
+          .addKeyValue("to", url)
+          .log("this node moved; its peer streams reconnect to announce the new address");
+      for (Outbound peer : outbound.values()) {
+        // Only the peers reachable now are waited for (peersKnow): a peer that is down learns
+        // the address when it next connects.
+        peer.awaitingAnnounce = peer.state == State.CONNECTED;
+        peer.abort();
+        peer.reconnect.wake();
+      }
     }
+  }
+
+  /** Sets who hears that a peer announced a new address and is dialled there now (D8). */
+  public void onPeerMoved(java.util.function.BiConsumer<NodeId, URI> listener) {
+    this.peerMoved = listener;
+  }
+
+  /**
+   * Returns whether every active peer that was connected when this node last moved has an
+   * authenticated stream from this node whose handshake announced {@code url}: then each of them
+   * dials this node there, and redirects to it (D8).
+   */
+  public boolean peersKnow(String url) {
+    for (Outbound peer : outbound.values()) {
+      if (peer.active
+          && peer.awaitingAnnounce
+          && (peer.state != State.CONNECTED || !url.equals(peer.connectedAs))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Returns the base URL each known peer is dialled at now, which follows its moves (D8). */
+  public Map<NodeId, URI> peerUrls() {
+    Map<NodeId, URI> urls = new LinkedHashMap<>();
+    outbound.forEach((id, peer) -> urls.put(id, peer.base));
+    return urls;
+  }
+
+  /**
+   * An authenticated peer announced its address: if it moved (PeerAddress), dial it at the new one.
+   */
+  private void followMove(NodeId peer, @Nullable URI announced) {
+    Outbound known = outbound.get(peer);
+    if (known == null || announced == null) {
+      return;
+    }
+    URI next;
+    URI before;
+    synchronized (known) {
+      before = known.base;
+      next = PeerAddress.follow(known.base, known.announced, announced);
+      known.announced = announced;
+    }
+    if (next == null) {
+      return;
+    }
+    log.atInfo()
+        .addKeyValue("peer", peer)
+        .addKeyValue("from", before)
+        .addKeyValue("to", next)
+        .log("peer moved; dialling it at its new address");
+    addPeer(peer, next);
+    peerMoved.accept(peer, next);
   }
 
   /**
@@ -416,10 +489,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   /** Adds a peer to dial, or points a known one at a new URL and dials it again if inactive. */
   public void addPeer(NodeId peer, URI baseUrl) {
     URI stream = streamUri(baseUrl);
-    Outbound existing = outbound.computeIfAbsent(peer, id -> new Outbound(id, stream));
+    Outbound existing = outbound.computeIfAbsent(peer, id -> new Outbound(id, baseUrl));
     synchronized (existing) {
       boolean moved = !existing.uri.equals(stream);
       existing.uri = stream;
+      existing.base = baseUrl;
       if (moved) {
         existing.abort();
       }
@@ -565,6 +639,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private final class Outbound {
     final NodeId peer;
     volatile URI uri;
+
+    /** The base URL dialled (uri is its stream URL); redirects to the peer use it. */
+    volatile URI base;
+
+    /** The address the peer announced in its last authenticated stream, if any (D8). */
+    @Nullable URI announced;
+
+    /** The URL this node announced in the handshake of its current stream to the peer. */
+    volatile @Nullable String connectedAs;
+
+    /** Whether a move waits for this peer to hear the new address (it was connected then). */
+    volatile boolean awaitingAnnounce;
+
     volatile boolean active = true;
     final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     final AtomicLong queuedBytes = new AtomicLong();
@@ -589,9 +676,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             new java.util.Random());
     private boolean everConnected;
 
-    Outbound(NodeId peer, URI uri) {
+    Outbound(NodeId peer, URI base) {
       this.peer = peer;
-      this.uri = uri;
+      this.base = base;
+      this.uri = streamUri(base);
       String tag = peer.value();
       this.entriesSent =
           peerCounter("skein.peer.entries.sent", "Oplog entries sent to a peer", tag);
@@ -639,6 +727,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     void abort() {
       WebSocket current = socket;
       if (current != null) {
+        // The pump sees that its socket is gone within one poll and ends the stream: an idle
+        // stream would otherwise notice the abort only at its next send or ping.
+        socket = null;
         current.abort();
       }
     }
@@ -702,7 +793,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
                 .buildAsync(uri, listener)
                 .get(options.connectTimeoutMs() + 1_000, TimeUnit.MILLISECONDS);
         socket = ws;
+        String announcing = selfUrl;
         handshake(ws, listener);
+        connectedAs = announcing;
         streamUp();
         pump(ws, listener);
         return false;
@@ -773,11 +866,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             TimeoutException,
             IOException {
       Handshake.Client handshake = new Handshake.Client(self, nonce());
+      // The URL this node serves on: a peer dials back there, and follows it when it moves (D8).
+      String announcing = selfUrl;
       write(
           ws,
           handshake.hello().toBuilder()
               .setClientHello(
-                  handshake.hello().getClientHello().toBuilder().setIncarnation(incarnation))
+                  handshake.hello().getClientHello().toBuilder()
+                      .setIncarnation(incarnation)
+                      .setUrl(announcing))
               .build());
       Frame answer = listener.next(handshakeCodec, options.handshakeTimeoutMs());
       if (answer.hasRefused()) {
@@ -1163,6 +1260,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       gate.leave();
     }
     touch(peer, System.currentTimeMillis());
+    followMove(peer, advertised(in));
     Outbound back = outbound.get(peer);
     if (back != null && back.state != State.CONNECTED) {
       back.reconnect.wake(); // the peer is reachable again: dial it now

@@ -59,8 +59,9 @@ public final class Settings {
           .flag("--host")
           .legacyKey("host")
           .defaultValue("127.0.0.1")
-          .reload(STATIC)
-          .description("Address the HTTP API and peer streams bind.")
+          .reload(RESTART_COMPONENT)
+          .description(
+              "Address the HTTP API and peer streams bind; a change binds the new one first (D8).")
           .build();
 
   /** The port of the HTTP API and the peer streams. */
@@ -69,8 +70,10 @@ public final class Settings {
           .flag("--port")
           .legacyKey("port")
           .defaultValue(9000)
-          .reload(STATIC)
-          .description("Port of the HTTP API and the peer streams (D11); 0 picks a free one.")
+          .reload(RESTART_COMPONENT)
+          .description(
+              "Port of the HTTP API and the peer streams (D11); 0 picks a free one. A change binds"
+                  + " the new port first, then drains the old one (D8).")
           .build();
 
   /** Where the data file lives. */

@@ -12,10 +12,12 @@ import io.skein.ClosedException;
 import io.skein.NotPrimaryException;
 import io.skein.SkeinException;
 import io.skein.core.config.Config;
+import io.skein.internal.json.Json;
 import io.skein.internal.transport.PeerTransport;
 import io.skein.node.config.NodeSettings;
 import io.skein.node.config.Settings;
 import io.skein.node.config.TlsSettings;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -53,6 +55,7 @@ public final class HttpApi {
   private final io.micrometer.core.instrument.Counter rateLimited;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean stopping;
+  private volatile @Nullable URI movedTo;
   private volatile CorsPolicy cors;
   private volatile HostPolicy hosts;
   private volatile @Nullable Server server;
@@ -298,7 +301,20 @@ public final class HttpApi {
     throw refusal;
   }
 
+  /**
+   * The listener moved (D8): from now on this old listener answers every new request with {@code
+   * 307 moved} to the same path at {@code baseUrl} (whose host is the request's when the new bind
+   * is a wildcard), until it closes.
+   */
+  public void redirectTo(String baseUrl) {
+    movedTo = URI.create(baseUrl);
+  }
+
   private void admit(Context ctx) {
+    URI moved = movedTo;
+    if (moved != null) {
+      throw new MovedException(moved);
+    }
     if (stopping) {
       throw new ClosedException("the node is shutting down");
     }
@@ -329,7 +345,44 @@ public final class HttpApi {
     }
   }
 
+  /** A request reached a listener that moved away (D8). */
+  private static final class MovedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient URI target;
+
+    MovedException(URI target) {
+      super("this node moved to " + target, null, false, false);
+      this.target = target;
+    }
+  }
+
+  private static void moved(Context ctx, URI target) {
+    String host = target.getHost();
+    if (host == null || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+      // A wildcard bind names no place: the client reached this node by its Host, so keep it.
+      String seen = ctx.host();
+      host = seen == null ? "127.0.0.1" : HostPolicy.hostPart(seen);
+    }
+    String base =
+        target.getScheme()
+            + "://"
+            + (host.contains(":") ? "[" + host + "]" : host)
+            + ":"
+            + target.getPort();
+    String query = ctx.queryString();
+    String location = base + ctx.path() + (query == null || query.isEmpty() ? "" : "?" + query);
+    ctx.header("Location", location);
+    ObjectNode error = Json.MAPPER.createObjectNode();
+    error
+        .putObject("error")
+        .put("code", "moved")
+        .put("message", "this node now listens on " + base + "; repeat the request there")
+        .put("url", base);
+    ctx.status(307).contentType("application/json").result(error.toString());
+  }
+
   private void registerErrors(io.javalin.config.RoutesConfig routes) {
+    routes.exception(MovedException.class, (e, ctx) -> moved(ctx, e.target));
     routes.exception(SkeinException.class, (e, ctx) -> ApiErrors.write(ctx, e));
     routes.exception(
         NotPrimaryException.class, (e, ctx) -> ApiErrors.notPrimary(ctx, e, peerUrls()));
@@ -396,10 +449,14 @@ public final class HttpApi {
     ctx.status(ClientGoneException.STATUS).result("");
   }
 
-  /** Each configured peer's base URL by node id (leader mode: redirects to the primary). */
+  /**
+   * Each peer's base URL by node id (leader mode: redirects to the primary): where the transport
+   * dials it now, which follows a peer that moved its listener (D8), else the configured one.
+   */
   private Map<String, String> peerUrls() {
     Map<String, String> urls = new HashMap<>();
     NodeSettings.peerUrls(node.config()).forEach((id, url) -> urls.put(id.value(), url.toString()));
+    node.transport().peerUrls().forEach((id, url) -> urls.put(id.value(), url.toString()));
     return urls;
   }
 
