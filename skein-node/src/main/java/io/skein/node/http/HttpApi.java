@@ -110,6 +110,7 @@ public final class HttpApi {
               config.routes.before(this::checkHost);
               config.routes.before(this::cors);
               config.routes.before(this::admit);
+              config.routes.before(HttpApi::checkQueryString);
               config.routes.after(this::release);
               documents.register(config.routes);
               changes.register(config.routes);
@@ -320,6 +321,18 @@ public final class HttpApi {
     }
     ctx.attribute(COUNTED, Boolean.TRUE);
     inFlight.incrementAndGet();
+  }
+
+  /**
+   * Refuses a query string that is not percent-encoded UTF-8 with {@code 400 bad_request}, as Jetty
+   * refuses such a path. Javalin would drop a parameter with a bad escape ({@code ?w=%zz} wrote
+   * with the default write concern) and read other bytes as U+FFFD.
+   */
+  private static void checkQueryString(Context ctx) {
+    String problem = PercentEncoding.problem(ctx.queryString(), "the query string");
+    if (problem != null) {
+      throw new ApiException(400, "bad_request", problem);
+    }
   }
 
   private void release(Context ctx) {
