@@ -111,6 +111,7 @@ public final class HttpApi {
               config.routes.before(this::cors);
               config.routes.before(this::admit);
               config.routes.before(HttpApi::checkQueryString);
+              config.routes.before(HttpApi::checkTransferCoding);
               config.routes.after(this::release);
               documents.register(config.routes);
               changes.register(config.routes);
@@ -332,6 +333,31 @@ public final class HttpApi {
     String problem = PercentEncoding.problem(ctx.queryString(), "the query string");
     if (problem != null) {
       throw new ApiException(400, "bad_request", problem);
+    }
+  }
+
+  /**
+   * Refuses a transfer coding other than {@code chunked} with {@code 501 not_implemented} (RFC 9112
+   * §6.1), before the body is read: Jetty frames {@code Transfer-Encoding: gzip, chunked} by its
+   * chunks and hands on the bytes still gzipped, as if they were the body. One that does not end in
+   * {@code chunked} cannot be framed at all, and Jetty refuses it itself with {@code 400}, closing
+   * the connection (RFC 9112 §6.3).
+   */
+  private static void checkTransferCoding(Context ctx) {
+    java.util.Enumeration<String> headers = ctx.req().getHeaders("Transfer-Encoding");
+    while (headers != null && headers.hasMoreElements()) {
+      for (String coding : headers.nextElement().split(",", -1)) {
+        String name = coding.strip();
+        if (!name.isEmpty() && !name.equalsIgnoreCase("chunked")) {
+          throw new ApiException(
+              501,
+              "not_implemented",
+              "transfer coding '"
+                  + DocumentRoutes.shortened(name.toLowerCase(java.util.Locale.ROOT))
+                  + "' is not implemented: send the body with Transfer-Encoding: chunked alone, or"
+                  + " with a Content-Length");
+        }
+      }
     }
   }
 

@@ -112,6 +112,11 @@ final class JsonErrorHandler extends ErrorHandler {
   }
 
   private static String messageFor(int status, String message) {
+    if (status == 400 && message.equals("Bad Transfer-Encoding, chunked not last")) {
+      // Jetty's words for "Transfer-Encoding: gzip", where the client sent no chunked at all.
+      return "a request's Transfer-Encoding must end with chunked, or its body's length cannot be"
+          + " determined (RFC 9112 §6.3); this node decodes no other transfer coding";
+    }
     return switch (status) {
       case 426, 505 -> "this node speaks HTTP/1.1 and HTTP/1.0 only (" + message + ")";
       default -> message;
