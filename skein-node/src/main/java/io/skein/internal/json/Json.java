@@ -56,6 +56,31 @@ public final class Json {
 
   private static final Pattern QUOTED_VALUE = Pattern.compile("Value \"([^\"]{0,40})");
 
+  /** Jackson's "Non-standard token 'NaN': enable `JsonReadFeature...` to allow". */
+  private static final Pattern NON_STANDARD_TOKEN =
+      Pattern.compile("^Non-standard token '([^']{0,40})'.*", Pattern.DOTALL);
+
+  /** Jackson's "maybe a (non-standard) comment? (not recognized as one since Feature ...)". */
+  private static final Pattern COMMENT_HINT =
+      Pattern.compile("maybe a \\(non-standard\\) comment\\?.*$", Pattern.DOTALL);
+
+  /**
+   * Jackson's hints naming the setting that would accept the input, at the end of a message: ":
+   * enable `JsonReadFeature.X` to allow" and " (consider enabling `JsonReadFeature.X` to ...)".
+   */
+  private static final Pattern FEATURE_HINT =
+      Pattern.compile(
+          ":?\\s*enable `[^`]*` to allow$|\\s*\\((?:consider )?enabl(?:e|ing) `.*\\)$",
+          Pattern.DOTALL);
+
+  /** Text quoted from the input, which may say anything ('...'). */
+  private static final Pattern QUOTED = Pattern.compile("'[^']*'");
+
+  /** Words of the parser's internals that no message may carry once quoted input is removed. */
+  private static final Pattern INTERNALS =
+      Pattern.compile(
+          "(?i:feature|fasterxml|jackson|enabl|streamread|constraint|java\\.|`)|\\bJson[A-Z]\\w*");
+
   /** The shared mapper; thread-safe once configured. */
   public static final ObjectMapper MAPPER = createMapper();
 
@@ -154,12 +179,36 @@ public final class Json {
     if (cut >= 0) {
       detail = detail.substring(0, cut);
     }
+    detail = sanitized(detail);
     JsonLocation location = e.getLocation();
     String where =
         location == null
             ? ""
             : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
     return "the body is not valid JSON" + where + ": " + detail;
+  }
+
+  /**
+   * Returns a parser message without the parser's vocabulary: Jackson names the settings that would
+   * accept the input ("enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"), which the API
+   * does not have. The useful part (what is wrong) is kept; a message that still names the parser's
+   * internals once the input it quotes is set aside is replaced whole.
+   */
+  static String sanitized(String detail) {
+    Matcher token = NON_STANDARD_TOKEN.matcher(detail);
+    if (token.matches()) {
+      return "'" + token.group(1) + "' is not a JSON value: JSON numbers have no NaN or Infinity";
+    }
+    String text =
+        detail.replace(
+            "JSON spec does not allow numbers to have plus signs",
+            "JSON numbers may not start with a plus sign");
+    text = COMMENT_HINT.matcher(text).replaceFirst("JSON has no comments");
+    text = FEATURE_HINT.matcher(text).replaceFirst("");
+    if (INTERNALS.matcher(QUOTED.matcher(text).replaceAll("''")).find()) {
+      return "unexpected input at this point";
+    }
+    return text;
   }
 
   /** Restates a parser limit in the API's words (Jackson's names its own settings). */

@@ -238,6 +238,40 @@ final class DocumentRoutes {
     if (problem != null) {
       throw new ApiException(415, "unsupported_media_type", problem);
     }
+    String coding = unsupportedContentCoding(ctx.req().getHeaders("Content-Encoding"));
+    if (coding != null) {
+      // RFC 9110 §12.5.3: the answer says which content codings are accepted.
+      ctx.header("Accept-Encoding", "identity");
+      throw new ApiException(
+          415,
+          "unsupported_media_type",
+          "a request body with Content-Encoding '"
+              + coding
+              + "' is not accepted: send it uncompressed, without Content-Encoding");
+    }
+  }
+
+  /**
+   * Returns the first content coding other than {@code identity} in the {@code Content-Encoding}
+   * headers, or {@code null}. No coding is decoded: a compressed body read as it is would be
+   * refused as not UTF-8 at best, and a body declared compressed but sent plain would be stored.
+   */
+  static @Nullable String unsupportedContentCoding(
+      java.util.@Nullable Enumeration<String> headers) {
+    while (headers != null && headers.hasMoreElements()) {
+      for (String coding : headers.nextElement().split(",", -1)) {
+        String name = coding.strip().toLowerCase(java.util.Locale.ROOT);
+        if (!name.isEmpty() && !name.equals("identity")) {
+          return shortened(name);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Shortens a client's text quoted in a message. */
+  static String shortened(String text) {
+    return text.length() > 40 ? text.substring(0, 40) + "..." : text;
   }
 
   /** Returns why a {@code Content-Type} is not JSON in UTF-8, or {@code null} if it is. */

@@ -113,6 +113,8 @@ public final class HttpApi {
               config.routes.before(this::checkHost);
               config.routes.before(this::cors);
               config.routes.before(this::admit);
+              config.routes.before(HttpApi::checkQueryString);
+              config.routes.before(HttpApi::checkTransferCoding);
               config.routes.after(this::release);
               documents.register(config.routes);
               changes.register(config.routes);
@@ -336,6 +338,43 @@ public final class HttpApi {
     }
     ctx.attribute(COUNTED, Boolean.TRUE);
     inFlight.incrementAndGet();
+  }
+
+  /**
+   * Refuses a query string that is not percent-encoded UTF-8 with {@code 400 bad_request}, as Jetty
+   * refuses such a path. Javalin would drop a parameter with a bad escape ({@code ?w=%zz} wrote
+   * with the default write concern) and read other bytes as U+FFFD.
+   */
+  private static void checkQueryString(Context ctx) {
+    String problem = PercentEncoding.problem(ctx.queryString(), "the query string");
+    if (problem != null) {
+      throw new ApiException(400, "bad_request", problem);
+    }
+  }
+
+  /**
+   * Refuses a transfer coding other than {@code chunked} with {@code 501 not_implemented} (RFC 9112
+   * §6.1), before the body is read: Jetty frames {@code Transfer-Encoding: gzip, chunked} by its
+   * chunks and hands on the bytes still gzipped, as if they were the body. One that does not end in
+   * {@code chunked} cannot be framed at all, and Jetty refuses it itself with {@code 400}, closing
+   * the connection (RFC 9112 §6.3).
+   */
+  private static void checkTransferCoding(Context ctx) {
+    java.util.Enumeration<String> headers = ctx.req().getHeaders("Transfer-Encoding");
+    while (headers != null && headers.hasMoreElements()) {
+      for (String coding : headers.nextElement().split(",", -1)) {
+        String name = coding.strip();
+        if (!name.isEmpty() && !name.equalsIgnoreCase("chunked")) {
+          throw new ApiException(
+              501,
+              "not_implemented",
+              "transfer coding '"
+                  + DocumentRoutes.shortened(name.toLowerCase(java.util.Locale.ROOT))
+                  + "' is not implemented: send the body with Transfer-Encoding: chunked alone, or"
+                  + " with a Content-Length");
+        }
+      }
+    }
   }
 
   private void release(Context ctx) {

@@ -37,6 +37,12 @@ final class JsonErrorHandler extends ErrorHandler {
       @Nullable String message,
       @Nullable Throwable cause,
       Callback callback) {
+    if (code == HttpStatus.BAD_REQUEST_400) {
+      String problem = pathProblem(request, cause);
+      if (problem != null) {
+        message = problem;
+      }
+    }
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.write(true, ByteBuffer.wrap(body(code, message)), callback);
   }
@@ -46,6 +52,29 @@ final class JsonErrorHandler extends ErrorHandler {
       int status, @Nullable String reason, HttpFields.Mutable fields) {
     fields.put(new HttpField(HttpHeader.CONTENT_TYPE, "application/json"));
     return ByteBuffer.wrap(body(status, reason));
+  }
+
+  /**
+   * Says what is wrong with the percent-escapes of the path, which Jetty answers with only "Bad
+   * Request" or "Bad UTF-8 encoding". When the escaped bytes are not UTF-8 the request still has
+   * its path, so the message can quote the escape; when an escape is not one ({@code %zz}, a lone
+   * {@code %}) Jetty has dropped the path, and only the cause it records tells.
+   */
+  private static @Nullable String pathProblem(Request request, @Nullable Throwable cause) {
+    String problem = PercentEncoding.problem(request.getHttpURI().getPath(), "the request path");
+    if (problem != null) {
+      return problem;
+    }
+    for (Throwable at = cause; at != null; at = at.getCause() == at ? null : at.getCause()) {
+      String text = String.valueOf(at.getMessage());
+      // Jetty 12: URIUtil's "Bad URI % encoding", or TypeUtil's NumberFormatException "!hex z".
+      if (text.contains("% encoding")
+          || (at instanceof NumberFormatException && text.startsWith("!hex"))) {
+        return "the request path has a bad percent-escape (a '%' must be followed by two hex"
+            + " digits; '%25' stands for '%' itself)";
+      }
+    }
+    return null;
   }
 
   private static byte[] body(int code, @Nullable String message) {
@@ -83,6 +112,11 @@ final class JsonErrorHandler extends ErrorHandler {
   }
 
   private static String messageFor(int status, String message) {
+    if (status == 400 && message.equals("Bad Transfer-Encoding, chunked not last")) {
+      // Jetty's words for "Transfer-Encoding: gzip", where the client sent no chunked at all.
+      return "a request's Transfer-Encoding must end with chunked, or its body's length cannot be"
+          + " determined (RFC 9112 §6.3); this node decodes no other transfer coding";
+    }
     return switch (status) {
       case 426, 505 -> "this node speaks HTTP/1.1 and HTTP/1.0 only (" + message + ")";
       default -> message;

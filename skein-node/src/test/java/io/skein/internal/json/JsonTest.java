@@ -48,6 +48,43 @@ class JsonTest {
   }
 
   @Test
+  void syntaxErrorsNameNeitherTheParsersFeaturesNorItsClasses() {
+    // Jackson says which of its settings would accept each of these; the API has no such settings.
+    String[][] cases = {
+      {"{\"a\":NaN}", "line 1, column 9: 'NaN' is not a JSON value: JSON numbers have no NaN or"},
+      {"[-Infinity]", "'-Infinity' is not a JSON value"},
+      {"{\"a\":+1}", "JSON numbers may not start with a plus sign"},
+      {"{\"a\":1 /* c */}", "Unexpected character ('/' (code 47)): JSON has no comments"},
+      {"[1, // c\n2]", "Unexpected character ('/' (code 47)): JSON has no comments"},
+      {"[1]\u001e", "only regular white space (\\r, \\n, \\t) is allowed between tokens"},
+      {"{'a':1}", "line 1, column 2: Unexpected character (''' (code 39))"},
+      {"{\"a\":01}", "Leading zeroes not allowed"},
+    };
+    for (String[] c : cases) {
+      assertThatThrownBy(() -> Json.parse(c[0]))
+          .as(c[0])
+          .isInstanceOf(InvalidRequestException.class)
+          .hasMessageStartingWith("the body is not valid JSON at line 1, column ")
+          .hasMessageContaining(c[1])
+          .hasMessageNotContaining("Feature")
+          .hasMessageNotContaining("enabl")
+          .hasMessageNotContaining("`")
+          .hasMessageNotContaining("com.fasterxml");
+    }
+  }
+
+  @Test
+  void aParserMessageThatStillNamesItsInternalsIsReplacedWhole() {
+    assertThat(Json.sanitized("Unexpected thing: see `JsonReadFeature.ALLOW_FOO`"))
+        .isEqualTo("unexpected input at this point");
+    assertThat(Json.sanitized("Cannot use com.fasterxml.jackson.core.Foo here"))
+        .isEqualTo("unexpected input at this point");
+    // What the client sent is quoted, and may say anything.
+    assertThat(Json.sanitized("Unrecognized token 'Feature': was expecting (JSON String)"))
+        .isEqualTo("Unrecognized token 'Feature': was expecting (JSON String)");
+  }
+
+  @Test
   void unpairedSurrogatesAreRefusedInKeysAndValuesAtAnyDepth() {
     String[] bodies = {
       "{\"a\":\"\\ud800\"}",
