@@ -140,9 +140,12 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
 
     /**
      * How long a stranger's stream may stay in its handshake, in ms: a real peer's handshake is two
-     * round trips and two HMACs, and its dialler waits as long for each answer.
+     * round trips and two HMACs, a few ms on a LAN and well under a second across continents; two
+     * seconds leave room for a loaded node while bounding how long a silent stream holds a slot.
+     * The dialler's own wait for each answer ({@code handshakeTimeoutMs}, 5 s) may be longer: this
+     * node's close ends that wait at once, and the dialler retries after its backoff.
      */
-    public static final long HANDSHAKE_DEADLINE_MS = 5_000;
+    public static final long HANDSHAKE_DEADLINE_MS = 2_000;
 
     /**
      * How many streams may be in their handshake at once: far more than the members that dial at
