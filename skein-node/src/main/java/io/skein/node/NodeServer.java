@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,11 +86,15 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   private final ReloadOrchestrator reloads;
   private volatile boolean closed;
 
-  private NodeServer(ConfigSources sources, Config config, String startHash) {
+  private NodeServer(
+      ConfigSources sources,
+      Config config,
+      String startHash,
+      UnaryOperator<PeerTransport.Options> transportTuning) {
     this.sources = sources;
     this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.store = new StoreComponent(meters);
-    this.transport = new TransportComponent(store, meters);
+    this.transport = new TransportComponent(store, meters, transportTuning);
     this.http = new HttpComponent(this, transport);
     this.discovery = new DiscoveryComponent(store, transport, meters);
     this.watch = new ConfigWatchComponent(files(sources), startHash, this::reloads);
@@ -146,11 +151,20 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
    * @throws HttpApi.BindException if the port cannot be bound
    */
   public static NodeServer start(ConfigSources sources) {
+    return start(sources, UnaryOperator.identity());
+  }
+
+  /**
+   * Starts a node whose peer transport options are adjusted after they are derived from the
+   * settings: for tests that need bounds no setting exposes (those on unauthenticated streams).
+   */
+  static NodeServer start(
+      ConfigSources sources, UnaryOperator<PeerTransport.Options> transportTuning) {
     // Hashed before the load: if the files change in between, the watcher sees a difference.
     String startHash = ConfigWatchComponent.hash(files(sources));
     Config config = NodeSettings.resolve(sources);
     checkPortFree(config);
-    NodeServer server = new NodeServer(sources, config, startHash);
+    NodeServer server = new NodeServer(sources, config, startHash, transportTuning);
     server.runtime.start();
     server.reloads.start();
     Skein skein = server.store.skein();

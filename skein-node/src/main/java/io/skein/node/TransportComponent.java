@@ -15,6 +15,7 @@ import io.skein.node.config.TlsSettings;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,11 +31,20 @@ final class TransportComponent implements Component {
 
   private final StoreComponent store;
   private final MeterRegistry meters;
+  private final UnaryOperator<PeerTransport.Options> tuning;
   private volatile @Nullable PeerTransport transport;
 
-  TransportComponent(StoreComponent store, MeterRegistry meters) {
+  /**
+   * Creates the component.
+   *
+   * @param tuning adjusts the transport's options derived from the settings (tests set small bounds
+   *     on strangers; the node passes them through)
+   */
+  TransportComponent(
+      StoreComponent store, MeterRegistry meters, UnaryOperator<PeerTransport.Options> tuning) {
     this.store = store;
     this.meters = meters;
+    this.tuning = tuning;
   }
 
   @Override
@@ -69,12 +79,13 @@ final class TransportComponent implements Component {
             NodeSettings.url(config, config.get(Settings.NODE_PORT)),
             membership.initialPeers(),
             () -> store.skein().replicator(),
-            PeerTransport.Options.defaults(
-                    config.get(Settings.SYNC_INTERVAL).toMillis(),
-                    PeerTransport.Options.reconnectCapMs(
-                        NodeSettings.leaderMode(config),
-                        config.get(Settings.ELECTION_INTERVAL).toMillis()))
-                .withSslContext(tls == null ? null : tls.clientContext()),
+            tuning.apply(
+                PeerTransport.Options.defaults(
+                        config.get(Settings.SYNC_INTERVAL).toMillis(),
+                        PeerTransport.Options.reconnectCapMs(
+                            NodeSettings.leaderMode(config),
+                            config.get(Settings.ELECTION_INTERVAL).toMillis()))
+                    .withSslContext(tls == null ? null : tls.clientContext())),
             meters);
     peers.admission(membership::admit);
     peers.onConnected(membership::confirmed);

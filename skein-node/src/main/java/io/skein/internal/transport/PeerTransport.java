@@ -34,7 +34,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
@@ -110,8 +109,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    *     presumed dead and replaced (a restarted peer)
    * @param handshakeDeadlineMs an inbound stream that has not authenticated this long after its
    *     upgrade is closed
-   * @param unauthenticatedStreamsMax how many inbound streams may be in their handshake at once;
-   *     more are refused
+   * @param unauthenticatedStreamsMax how many inbound streams may be in their handshake at once; a
+   *     new one past it evicts the oldest stream of the address holding the most ({@link
+   *     HandshakeGate})
+   * @param unauthenticatedStreamsPerAddressMax how many of those may come from one IP address; a
+   *     new one past it evicts that address's oldest (at most {@code unauthenticatedStreamsMax})
    * @param sslContext the client TLS context for {@code wss} peers, or {@code null} for plain
    */
   public record Options(
@@ -128,6 +130,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long liveStreamWindowMs,
       long handshakeDeadlineMs,
       int unauthenticatedStreamsMax,
+      int unauthenticatedStreamsPerAddressMax,
       @Nullable SSLContext sslContext) {
     /** The first reconnect delay ceiling, in ms. */
     public static final long BACKOFF_BASE_MS = 100;
@@ -137,15 +140,30 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
 
     /**
      * How long a stranger's stream may stay in its handshake, in ms: a real peer's handshake is two
-     * round trips and two HMACs, and its dialler waits as long for each answer.
+     * round trips and two HMACs, a few ms on a LAN and well under a second across continents; two
+     * seconds leave room for a loaded node while bounding how long a silent stream holds a slot.
+     * The dialler's own wait for each answer ({@code handshakeTimeoutMs}, 5 s) may be longer: this
+     * node's close ends that wait at once, and the dialler retries after its backoff.
      */
-    public static final long HANDSHAKE_DEADLINE_MS = 5_000;
+    public static final long HANDSHAKE_DEADLINE_MS = 2_000;
 
     /**
      * How many streams may be in their handshake at once: far more than the members that dial at
      * one time, and with {@link Handshake#MESSAGE_BYTES_MAX} each, at most 256 KiB of messages.
+     * Past it, a newcomer evicts the oldest stream of the address holding the most slots.
      */
     public static final int UNAUTHENTICATED_STREAMS_MAX = 64;
+
+    /**
+     * How many streams in their handshake one IP address (any port) may hold: a quarter of {@link
+     * #UNAUTHENTICATED_STREAMS_MAX}. A host dials this node once per member it runs, so 16 leaves
+     * room for a dozen co-located nodes reconnecting at once; and one address can never fill the
+     * slots alone: it takes strangers on at least four addresses before another address's stream is
+     * evicted, and on 63 before a real peer's single stream can be the one evicted. A new stream
+     * past it evicts the address's own oldest, so that a peer sharing an address with a stranger
+     * (behind a NAT or proxy, on one host) still gets in.
+     */
+    public static final int UNAUTHENTICATED_STREAMS_PER_ADDRESS_MAX = 16;
 
     /**
      * The defaults.
@@ -170,6 +188,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           3 * syncIntervalMs,
           HANDSHAKE_DEADLINE_MS,
           UNAUTHENTICATED_STREAMS_MAX,
+          UNAUTHENTICATED_STREAMS_PER_ADDRESS_MAX,
           null);
     }
 
@@ -204,7 +223,34 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           liveStreamWindowMs,
           handshakeDeadlineMs,
           unauthenticatedStreamsMax,
+          unauthenticatedStreamsPerAddressMax,
           context);
+    }
+
+    /**
+     * Returns these options with other bounds on unauthenticated streams: for tests, whose peers
+     * and strangers all come from 127.0.0.1, and which must not wait for the deadline.
+     */
+    public Options withStrangerLimits(
+        long handshakeDeadlineMs,
+        int unauthenticatedStreamsMax,
+        int unauthenticatedStreamsPerAddressMax) {
+      return new Options(
+          frameBytesMax,
+          sendQueueMessagesMax,
+          sendQueueBytesMax,
+          connectTimeoutMs,
+          handshakeTimeoutMs,
+          sendTimeoutMs,
+          backoffBaseMs,
+          backoffCapMs,
+          refusedBackoffCapMs,
+          idleTimeoutMs,
+          liveStreamWindowMs,
+          handshakeDeadlineMs,
+          unauthenticatedStreamsMax,
+          unauthenticatedStreamsPerAddressMax,
+          sslContext);
     }
   }
 
@@ -290,7 +336,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
             new HandshakeGate.Limits(
                 Handshake.MESSAGE_BYTES_MAX,
                 options.handshakeDeadlineMs(),
-                options.unauthenticatedStreamsMax()),
+                options.unauthenticatedStreamsMax(),
+                options.unauthenticatedStreamsPerAddressMax()),
             meters);
     HttpClient.Builder builder =
         HttpClient.newBuilder().connectTimeout(Duration.ofMillis(options.connectTimeoutMs()));
@@ -987,15 +1034,19 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     final Handshake.Server handshake;
     final WsContext ctx;
     final long openedNanos = System.nanoTime();
-    final AtomicBoolean holdsGateSlot = new AtomicBoolean(true);
+
+    /** The handshake slot, given back exactly once (authenticated, closed, late or evicted). */
+    final HandshakeGate.Slot slot;
+
     volatile @Nullable NodeId peer;
     volatile com.google.protobuf.ByteString incarnation = com.google.protobuf.ByteString.EMPTY;
     volatile String advertisedUrl = "";
     volatile long lastFrameMs = System.currentTimeMillis();
 
-    Inbound(Handshake.Server handshake, WsContext ctx) {
+    Inbound(Handshake.Server handshake, WsContext ctx, HandshakeGate.Slot slot) {
       this.handshake = handshake;
       this.ctx = ctx;
+      this.slot = slot;
     }
   }
 
@@ -1044,27 +1095,39 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   }
 
   /**
-   * A stream opens: it takes one of the handshake slots, or is refused when they are all taken
-   * (1013, "try again later"), before it can send anything.
+   * A stream opens: it takes one of the handshake slots before it can send anything. When its
+   * address holds its share, or every slot is taken, that evicts an older stream in its handshake
+   * ({@link HandshakeGate}), closed with 1013 ("try again later").
    */
   private void onOpen(WsContext ctx) {
     if (closed) {
       ctx.closeSession(1001, "closing");
       return;
     }
-    if (!gate.enter(ctx.session.getRemoteSocketAddress())) {
-      ctx.closeSession(1013, "too many peer streams in their handshake; retry later");
-      return;
-    }
+    String sessionId = ctx.sessionId();
+    HandshakeGate.Slot slot =
+        gate.enter(ctx.session.getRemoteSocketAddress(), reason -> evicted(sessionId, ctx, reason));
     ctx.session.setIdleTimeout(Duration.ofMillis(options.idleTimeoutMs()));
-    inbound.put(ctx.sessionId(), new Inbound(new Handshake.Server(self, nonce()), ctx));
+    Inbound in = new Inbound(new Handshake.Server(self, nonce()), ctx, slot);
+    inbound.put(sessionId, in);
+    if (!slot.held()) {
+      // Evicted by another stream's onOpen before it was registered: evicted() found nothing to
+      // forget, so forget it here (the close is already on its way).
+      inbound.remove(sessionId, in);
+    }
+  }
+
+  /** A newer stream took this one's handshake slot (the gate counted it): close it. */
+  private void evicted(String sessionId, WsContext ctx, String reason) {
+    inbound.remove(sessionId);
+    ctx.closeSession(1013, reason);
   }
 
   /** Forgets a closed stream, giving back its handshake slot if it still held one. */
   private @Nullable Inbound forget(String sessionId) {
     Inbound gone = inbound.remove(sessionId);
-    if (gone != null && gone.holdsGateSlot.compareAndSet(true, false)) {
-      gate.leave();
+    if (gone != null) {
+      gone.slot.release();
     }
     return gone;
   }
@@ -1092,7 +1155,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     for (Inbound in : inbound.values()) {
       if (in.peer == null && now - in.openedNanos > deadlineNanos) {
         try {
-          if (forget(in.ctx.sessionId()) != null) {
+          // Whoever gives the slot back ends the stream's time as a stranger: not if it has just
+          // authenticated, closed or been evicted.
+          if (in.slot.release()) {
+            inbound.remove(in.ctx.sessionId(), in);
             gate.refused(
                 "handshake_timeout",
                 in.ctx.session.getRemoteSocketAddress(),
@@ -1239,6 +1305,12 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    * node's dialler to it.
    */
   private void admit(WsContext ctx, Inbound in, Handshake.Step.Authenticated authenticated) {
+    // The handshake is over: the stream leaves the strangers, admitted or refused. Giving the slot
+    // back decides a race with its eviction or its deadline: if either took the slot first, the
+    // stream is being closed, so it must not change anything here (the peer retries).
+    if (!in.slot.release()) {
+      return;
+    }
     NodeId peer = authenticated.peer();
     Outbound known = outbound.get(peer);
     boolean admitted = (known == null || !known.active) && admission.admit(peer, advertised(in));
@@ -1252,13 +1324,10 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       refuseInbound(ctx, in, "duplicate_node_id", duplicate);
       return;
     }
-    // Whole frames from now on, and the stream no longer counts among the strangers. Raised
-    // before the welcome leaves: the peer sends nothing larger until it has the welcome.
+    // Whole frames from now on. Raised before the welcome leaves: the peer sends nothing larger
+    // until it has the welcome.
     in.ctx.session.setMaxBinaryMessageSize(options.frameBytesMax() + FrameCodec.HEADER_BYTES);
     in.peer = peer;
-    if (in.holdsGateSlot.compareAndSet(true, false)) {
-      gate.leave();
-    }
     touch(peer, System.currentTimeMillis());
     followMove(peer, advertised(in));
     Outbound back = outbound.get(peer);
