@@ -90,6 +90,7 @@ public final class NodeProcess implements AutoCloseable {
     private @Nullable Path logFile;
     private Duration startTimeout = Duration.ofSeconds(30);
     private int fixedPort;
+    private boolean portFromConfigFile;
 
     private Builder(Path nodeJar) {
       this.nodeJar = nodeJar;
@@ -122,6 +123,18 @@ public final class NodeProcess implements AutoCloseable {
         throw new IllegalArgumentException("port must be 1-65535, was " + port);
       }
       this.fixedPort = port;
+      return this;
+    }
+
+    /**
+     * Leaves {@code --port} off the command line: the node's config file must give the {@link
+     * #port(int) fixed port} as {@code node.port}, so that an edit of the file can move the node
+     * while it runs (a flag outranks the file).
+     *
+     * @throws IllegalStateException at start if no fixed port was given
+     */
+    public Builder portFromConfigFile() {
+      this.portFromConfigFile = true;
       return this;
     }
 
@@ -193,7 +206,14 @@ public final class NodeProcess implements AutoCloseable {
       command.add(javaCommand());
       command.addAll(jvmOptions);
       command.addAll(List.of("-jar", nodeJar.toString()));
-      command.addAll(List.of("--host", "127.0.0.1", "--port", Integer.toString(port)));
+      command.addAll(List.of("--host", "127.0.0.1"));
+      if (portFromConfigFile) {
+        if (fixedPort == 0) {
+          throw new IllegalStateException("portFromConfigFile needs a fixed port");
+        }
+      } else {
+        command.addAll(List.of("--port", Integer.toString(port)));
+      }
       command.addAll(arguments);
       try {
         Path parent = log.toAbsolutePath().getParent();
