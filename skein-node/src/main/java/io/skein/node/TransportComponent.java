@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The peer transport (D10, D11). It exists on every node, with or without peers: a node without
  * peers refuses every stream at the handshake ({@code unknown_peer}), and peers can join it later
- * (discovery). It dials once the HTTP listener has announced the URL this node serves on. Its
- * settings ({@code cluster.*}, {@code tls.*}) are {@code static} for now.
+ * (discovery). It dials once the HTTP listener has announced the URL this node serves on. It owns
+ * {@code cluster.peers} (dynamic in dynamo mode, see {@link #reload}); the other {@code cluster.*}
+ * settings and {@code tls.*} are {@code static}.
  */
 final class TransportComponent implements Component {
   private static final Logger log = LoggerFactory.getLogger(TransportComponent.class);
@@ -54,7 +55,7 @@ final class TransportComponent implements Component {
 
   @Override
   public Set<String> sections() {
-    return Set.of();
+    return Set.of("cluster");
   }
 
   @Override
@@ -110,8 +111,26 @@ final class TransportComponent implements Component {
     return peers;
   }
 
+  /**
+   * Applies a {@code cluster.peers} change (the other {@code cluster.*} settings are static). In
+   * dynamo mode a new peer is dialled at once, a removed one is no longer dialled and stays known
+   * for D5 until forgotten. In leader mode the members change only through a membership change,
+   * which this node does not offer yet: the change is refused, and the reload rolled back.
+   */
   @Override
-  public void reload(List<ConfigChange> changes, Config config) {}
+  public void reload(List<ConfigChange> changes, Config config) {
+    boolean peersChanged = changes.stream().anyMatch(c -> c.setting() == Settings.CLUSTER_PEERS);
+    if (!peersChanged) {
+      return;
+    }
+    if (NodeSettings.leaderMode(config)) {
+      throw new IllegalStateException(
+          "cluster.peers cannot change on a running leader-mode member: members join and leave"
+              + " one at a time through a membership change, which is not available yet; restart"
+              + " every member with the new list");
+    }
+    store.membership().setStatic(NodeSettings.peerUrls(config));
+  }
 
   @Override
   public void stop() {

@@ -102,7 +102,8 @@ class ListenerMoveIT {
   /** Writes one document through {@code entryPort}, following redirects as clients must. */
   private static HttpJson.Response writeThrough(int entryPort, String id) throws Exception {
     URI target =
-        URI.create("http://127.0.0.1:" + entryPort + "/v1/collections/m/docs/" + id + "?w=majority");
+        URI.create(
+            "http://127.0.0.1:" + entryPort + "/v1/collections/m/docs/" + id + "?w=majority");
     for (int hop = 0; hop < 5; hop++) {
       try (HttpJson http =
           new HttpJson(URI.create(target.getScheme() + "://" + target.getRawAuthority()))) {
@@ -142,8 +143,7 @@ class ListenerMoveIT {
   }
 
   @Test
-  void aSecondaryThenThePrimaryMoveUnderLoadWithoutAFailedRequestOrALostWrite()
-      throws Exception {
+  void aSecondaryThenThePrimaryMoveUnderLoadWithoutAFailedRequestOrALostWrite() throws Exception {
     for (int id = 1; id <= NODES; id++) {
       ports[id] = NodeProcess.freeLoopbackPort();
       Files.createDirectories(configPath(id).getParent());

@@ -126,8 +126,11 @@ public final class Settings {
           .flag("--peers")
           .legacyKey("peers")
           .defaultValue(List.of())
-          .reload(STATIC)
-          .description("The other members, in the seed's JSON shape.")
+          .reload(DYNAMIC)
+          .description(
+              "The other members, in the seed's JSON shape. Dynamo mode: changes live (a new peer"
+                  + " is dialled at once; a removed one stays known for tombstones until"
+                  + " `forget`). Leader mode: a live change is refused; restart the members.")
           .build();
 
   /** The cluster's name. */
