@@ -55,7 +55,7 @@ final class TransportComponent implements Component {
 
   @Override
   public Set<String> sections() {
-    return Set.of("cluster");
+    return Set.of("cluster", "node");
   }
 
   @Override
@@ -66,12 +66,7 @@ final class TransportComponent implements Component {
           "no cluster secret is set; this loopback-only cluster authenticates peers with a"
               + " well-known development secret. Set --cluster-secret for anything else.");
     }
-    Secret secret = NodeSettings.clusterSecret(config);
-    Handshake.Identity identity =
-        new Handshake.Identity(
-            config.get(Settings.CLUSTER_ID),
-            NodeSettings.nodeId(config),
-            secret.value().getBytes(StandardCharsets.UTF_8));
+    Handshake.Identity identity = identity(config);
     TlsSettings tls = NodeSettings.tls(config);
     Membership membership = store.membership();
     PeerTransport peers =
@@ -88,9 +83,7 @@ final class TransportComponent implements Component {
                             config.get(Settings.ELECTION_INTERVAL).toMillis()))
                     .withSslContext(tls == null ? null : tls.clientContext())),
             meters);
-    peers.admission(membership::admit);
-    peers.onConnected(membership::confirmed);
-    peers.onPeerMoved(membership::moved);
+    wire(peers, membership);
     membership.attach(peers, store.skein().replicator());
     peers.start();
     Gauge.builder(
@@ -100,6 +93,21 @@ final class TransportComponent implements Component {
         .description("Remote entries refused for an HLC beyond the max clock offset")
         .register(meters);
     this.transport = peers;
+  }
+
+  private static Handshake.Identity identity(Config config) {
+    Secret secret = NodeSettings.clusterSecret(config);
+    return new Handshake.Identity(
+        config.get(Settings.CLUSTER_ID),
+        NodeSettings.nodeId(config),
+        secret.value().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Points the transport's membership callbacks at the known peers of the open store. */
+  private static void wire(PeerTransport peers, Membership membership) {
+    peers.admission(membership::admit);
+    peers.onConnected(membership::confirmed);
+    peers.onPeerMoved(membership::moved);
   }
 
   /** Returns the transport. */
@@ -119,11 +127,23 @@ final class TransportComponent implements Component {
    */
   @Override
   public void reload(List<ConfigChange> changes, Config config) {
+    if (changes.stream().anyMatch(c -> c.setting() == Settings.NODE_ID)
+        && !transport().selfId().equals(NodeSettings.nodeId(config))) {
+      // The store component reopened the store under the new id (D9): follow it.
+      PeerTransport peers = transport();
+      Membership membership = store.membership();
+      wire(peers, membership);
+      peers.reidentify(identity(config));
+      membership.attach(peers, store.skein().replicator());
+    }
     boolean peersChanged = changes.stream().anyMatch(c -> c.setting() == Settings.CLUSTER_PEERS);
     if (!peersChanged) {
       return;
     }
     if (NodeSettings.leaderMode(config)) {
+      if (transport().peerUrls().keySet().equals(NodeSettings.peerUrls(config).keySet())) {
+        return; // the members this node runs with: a rollback of the refused change
+      }
       throw new IllegalStateException(
           "cluster.peers cannot change on a running leader-mode member: members join and leave"
               + " one at a time through a membership change, which is not available yet; restart"

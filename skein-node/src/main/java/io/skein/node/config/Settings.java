@@ -49,8 +49,11 @@ public final class Settings {
           .legacyKey("node-id")
           .defaultValue("1")
           .validator(Settings::nodeIdProblem)
-          .reload(STATIC)
-          .description("This node's id; its data lives in DATA_DIR/node-{id}.db.")
+          .reload(RESTART_COMPONENT)
+          .description(
+              "This node's id; its data lives in DATA_DIR/node-{id}.db. A change reopens the store"
+                  + " under the new id, a leave and a rejoin (D9); refused in leader mode with"
+                  + " peers.")
           .build();
 
   /** The address the port binds. */
