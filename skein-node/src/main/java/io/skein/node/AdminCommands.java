@@ -154,6 +154,29 @@ final class AdminCommands {
     }
   }
 
+  /** {@code datastore-node forget --peer ID}: {@code POST /admin/peers/{id}/forget}. */
+  @Command(
+      name = "forget",
+      mixinStandardHelpOptions = true,
+      description =
+          "Dynamo mode: tells a running node that a peer taken out of cluster.peers is gone for"
+              + " good, so tombstone collection stops waiting for it. The peer must never come"
+              + " back with its old data.")
+  static final class Forget extends Target implements Callable<Integer> {
+    @Option(names = "--peer", required = true, description = "The node id of the peer to forget.")
+    String peer = "";
+
+    @Override
+    public Integer call() {
+      return send(
+          "POST",
+          "/admin/peers/"
+              + java.net.URLEncoder.encode(peer, java.nio.charset.StandardCharsets.UTF_8)
+              + "/forget",
+          "");
+    }
+  }
+
   /** {@code datastore-node status}: {@code GET /v1/cluster}. */
   @Command(
       name = "status",

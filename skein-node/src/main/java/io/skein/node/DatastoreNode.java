@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       AdminCommands.Reload.class,
       AdminCommands.Status.class,
+      AdminCommands.Forget.class,
       AdminCommands.Check.class
     },
     description = {

@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.jspecify.annotations.Nullable;
@@ -44,7 +46,24 @@ final class Membership {
   /** Where a peer became known. */
   enum Source {
     STATIC,
-    DISCOVERED
+    DISCOVERED,
+    /**
+     * Taken out of {@code cluster.peers} at run time and not forgotten yet: not dialled and not
+     * counted for write concerns, but tombstone collection waits for it (D5), across restarts,
+     * until {@link #forget} says it is gone for good.
+     */
+    REMOVED
+  }
+
+  /** Why a peer cannot be forgotten. */
+  static final class ForgetRefused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final String code;
+
+    ForgetRefused(String code, String message) {
+      super(message, null, false, false);
+      this.code = code;
+    }
   }
 
   /**
@@ -86,10 +105,111 @@ final class Membership {
     this.expiryMs = expiryMs;
     this.clock = clock;
     long now = clock.millis();
-    if (discovery) {
-      load(now);
-    }
+    load(now, discovery);
     staticPeers.forEach((id, url) -> peers.put(id, new Known(url, Source.STATIC, now, true)));
+  }
+
+  /**
+   * {@code cluster.peers} changed at run time (dynamo mode): a new peer is dialled at once and
+   * counts for write concerns; a peer given a new URL is dialled there; a removed peer is no longer
+   * dialled and no longer counts, but stays known, so that no tombstone is collected before it
+   * acknowledged it (D5), until {@link #forget}.
+   *
+   * @return what changed, for the log and the reload's report
+   */
+  synchronized List<String> setStatic(Map<NodeId, URI> next) {
+    List<String> changes = new ArrayList<>();
+    long now = clock.millis();
+    PeerTransport t = transport;
+    Replicator r = replicator;
+    for (Map.Entry<NodeId, URI> entry : next.entrySet()) {
+      NodeId id = entry.getKey();
+      URI url = entry.getValue();
+      if (id.equals(self)) {
+        continue;
+      }
+      Known before = peers.get(id);
+      if (before != null
+          && before.source() == Source.STATIC
+          && before.active()
+          && before.url().equals(url)) {
+        continue;
+      }
+      peers.put(id, new Known(url, Source.STATIC, now, true));
+      if (before == null) {
+        addedLive.add(id);
+      }
+      candidates.remove(id);
+      pendingUrls.remove(id);
+      if (t != null && r != null) {
+        t.addPeer(id, url);
+        r.peerJoined(id);
+      }
+      changes.add((before == null || !before.active() ? "added " : "moved ") + id + " at " + url);
+    }
+    for (Map.Entry<NodeId, Known> entry : Map.copyOf(peers).entrySet()) {
+      Known known = entry.getValue();
+      if (known.source() != Source.STATIC || next.containsKey(entry.getKey())) {
+        continue;
+      }
+      if (addedLive.remove(entry.getKey())) {
+        // Added by a reload and never connected (a rolled-back reload, or a typo fixed): it never
+        // exchanged an entry, so there is nothing for D5 to wait for.
+        peers.remove(entry.getKey());
+        if (t != null && r != null) {
+          t.remove(entry.getKey());
+          r.peerLeft(entry.getKey());
+          r.peerForgotten(entry.getKey());
+        }
+        changes.add("removed " + entry.getKey() + " (never connected: forgotten)");
+        continue;
+      }
+      peers.put(entry.getKey(), new Known(known.url(), Source.REMOVED, now, false));
+      if (t != null && r != null) {
+        t.deactivate(entry.getKey());
+        r.peerLeft(entry.getKey());
+      }
+      changes.add("removed " + entry.getKey() + " (known until forgotten)");
+    }
+    if (!changes.isEmpty()) {
+      log.atInfo().addKeyValue("changes", changes).log("static peers changed");
+      save();
+    }
+    return changes;
+  }
+
+  /**
+   * Forgets a peer that is gone for good: it is no longer dialled or known, and tombstone
+   * collection stops waiting for it (D5). Only a peer that is not active can be forgotten: take it
+   * out of {@code cluster.peers} first (or let a discovered one expire).
+   *
+   * @throws ForgetRefused {@code unknown_peer} or {@code peer_active}
+   */
+  synchronized void forget(NodeId id) {
+    Known known = peers.get(id);
+    if (known == null) {
+      throw new ForgetRefused("unknown_peer", "node " + id + " is not a known peer of this node");
+    }
+    if (known.active()) {
+      throw new ForgetRefused(
+          "peer_active",
+          "node "
+              + id
+              + " is an active peer: take it out of cluster.peers (or wait until a discovered"
+              + " peer expires) before forgetting it");
+    }
+    peers.remove(id);
+    PeerTransport t = transport;
+    Replicator r = replicator;
+    if (t != null && r != null) {
+      t.remove(id);
+      r.peerForgotten(id);
+    }
+    log.atWarn()
+        .addKeyValue("peer", id)
+        .log(
+            "peer forgotten: tombstones no longer wait for it; it must not come back with its data");
+    save();
   }
 
   /**
@@ -125,6 +245,10 @@ final class Membership {
         (id, known) -> {
           if (known.active() && known.source() == Source.DISCOVERED) {
             replicator.peerJoined(id);
+          } else if (known.source() == Source.REMOVED) {
+            // Known but inactive: tombstones wait for it (D5) until it is forgotten.
+            replicator.peerJoined(id);
+            replicator.peerLeft(id);
           }
         });
   }
@@ -146,8 +270,8 @@ final class Membership {
     Known before = peers.get(id);
     PeerTransport t = transport;
     if (before != null) {
-      if (before.source() == Source.STATIC) {
-        return;
+      if (before.source() == Source.STATIC || before.source() == Source.REMOVED) {
+        return; // configured, or removed on purpose: beacons change neither
       }
       boolean connected = t != null && t.isConnected(id);
       URI dial = connected ? before.url() : url; // a beacon never moves a connected peer
@@ -167,8 +291,12 @@ final class Membership {
 
   private final Map<NodeId, URI> pendingUrls = new ConcurrentSkipListMap<>();
 
+  /** Peers added to {@code cluster.peers} by a reload that have not connected yet. */
+  private final java.util.Set<NodeId> addedLive = new java.util.HashSet<>();
+
   /** An outbound stream authenticated: a candidate or an inactive peer joins. */
   synchronized void confirmed(NodeId id) {
+    addedLive.remove(id); // it connected: from now on it may hold entries D5 must wait for
     URI candidate = pendingUrls.remove(id);
     candidates.remove(id);
     Known before = peers.get(id);
@@ -188,6 +316,9 @@ final class Membership {
       return false;
     }
     Known before = peers.get(id);
+    if (before != null && before.source() == Source.REMOVED) {
+      return false; // removed on purpose: it comes back through cluster.peers only
+    }
     URI dial = url != null ? url : before != null ? before.url() : null;
     if (dial == null) {
       return false;
@@ -279,12 +410,16 @@ final class Membership {
     ArrayNode array = Json.MAPPER.createArrayNode();
     peers.forEach(
         (id, known) -> {
-          if (known.source() == Source.DISCOVERED) {
-            array
-                .addObject()
-                .put("nodeId", id.value())
-                .put("url", known.url().toString())
-                .put("lastSeenMs", known.lastSeenMs());
+          if (known.source() == Source.DISCOVERED || known.source() == Source.REMOVED) {
+            var entry =
+                array
+                    .addObject()
+                    .put("nodeId", id.value())
+                    .put("url", known.url().toString())
+                    .put("lastSeenMs", known.lastSeenMs());
+            if (known.source() == Source.REMOVED) {
+              entry.put("removed", true);
+            }
           }
         });
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
@@ -299,7 +434,7 @@ final class Membership {
     }
   }
 
-  private void load(long now) {
+  private void load(long now, boolean discovered) {
     if (!Files.exists(file)) {
       return;
     }
@@ -308,7 +443,13 @@ final class Membership {
       for (JsonNode peer : array) {
         NodeId id = NodeId.of(peer.path("nodeId").asText());
         URI url = new URI(peer.path("url").asText());
-        if (!id.equals(self)) {
+        if (id.equals(self)) {
+          continue;
+        }
+        if (peer.path("removed").asBoolean(false)) {
+          // Removed, not forgotten: tombstones still wait for it (D5), discovery or not.
+          peers.put(id, new Known(url, Source.REMOVED, now, false));
+        } else if (discovered) {
           // Dialled again at start; it expires like any discovered peer if it stays silent.
           peers.put(id, new Known(url, Source.DISCOVERED, now, true));
         }

@@ -114,7 +114,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
             () -> sources.load().resolution(),
             NodeServer::policy,
             events,
-            new NodeEvents(config.get(Settings.NODE_ID), Clock.systemUTC()),
+            new NodeEvents(() -> snapshotNodeId(), Clock.systemUTC()),
             meters,
             Clock.systemUTC());
   }
@@ -165,15 +165,18 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     Config config = NodeSettings.resolve(sources);
     checkPortFree(config);
     NodeServer server = new NodeServer(sources, config, startHash, transportTuning);
+    NodeEvents leadership = new NodeEvents(server::snapshotNodeId, Clock.systemUTC());
+    // Every store the node opens (at start, and again after a node.id change) reports its
+    // leadership changes as events.
+    server.store.onOpen(
+        skein ->
+            skein.onLeadershipChanged(
+                change ->
+                    server.events.publish(
+                        leadership.leadershipChanged(
+                            change.isLeader(), change.leaderId(), change.epoch()))));
     server.runtime.start();
     server.reloads.start();
-    Skein skein = server.store.skein();
-    NodeEvents leadership = new NodeEvents(config.get(Settings.NODE_ID), Clock.systemUTC());
-    skein.onLeadershipChanged(
-        change ->
-            server.events.publish(
-                leadership.leadershipChanged(
-                    change.isLeader(), change.leaderId(), change.epoch())));
     return server;
   }
 
@@ -194,6 +197,26 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
       throw new HttpApi.BindException(
           "cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
     }
+  }
+
+  @Override
+  public String @Nullable [] forgetPeer(io.skein.core.model.NodeId peer) {
+    if (NodeSettings.leaderMode(config())) {
+      return new String[] {
+        "not_dynamo", "leader mode has no forgotten peers: its members are its configuration"
+      };
+    }
+    try {
+      store.membership().forget(peer);
+      return null;
+    } catch (Membership.ForgetRefused e) {
+      return new String[] {e.code, String.valueOf(e.getMessage())};
+    }
+  }
+
+  /** The node id of the configuration running now (it changes with a D9 reload). */
+  private String snapshotNodeId() {
+    return config().get(Settings.NODE_ID);
   }
 
   /** Returns the HTTP listener running now (for tests). */

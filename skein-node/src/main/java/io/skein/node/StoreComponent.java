@@ -1,5 +1,6 @@
 package io.skein.node;
 
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.skein.ClosedException;
 import io.skein.Durability;
@@ -39,13 +40,21 @@ final class StoreComponent implements Component {
     return "store";
   }
 
+  /** The meters the open store registered, removed when it closes for a reopen (D9). */
+  private volatile Set<Meter.Id> storeMeters = Set.of();
+
   @Override
   public Set<String> sections() {
-    return Set.of("replication", "limits");
+    return Set.of("replication", "limits", "node");
   }
 
   @Override
   public void start(Config config) {
+    open(config);
+  }
+
+  /** Opens {@code node-{id}.db} and the known peers for a configuration. */
+  private void open(Config config) {
     boolean leaderMode = NodeSettings.leaderMode(config);
     List<?> peers = config.get(Settings.CLUSTER_PEERS);
     if (leaderMode && !peers.isEmpty() && NodeSettings.durability(config) == Durability.BUFFERED) {
@@ -79,11 +88,74 @@ final class StoreComponent implements Component {
           Settings.heartbeat(config).toMillis(),
           config.get(Settings.CLUSTER_ROLE).equals("primary"));
     }
+    Set<Meter.Id> before = meterIds();
     Skein opened = Skein.open(builder.build());
+    Set<Meter.Id> owned = meterIds();
+    owned.removeAll(before);
+    this.storeMeters = owned;
     opened.queryLimits(
         config.get(Settings.QUERY_TIMEOUT).toMillis(), Settings.maxConcurrentQueries(config));
     this.skein = opened;
     this.membership = members;
+    for (java.util.function.Consumer<Skein> listener : openListeners) {
+      listener.accept(opened);
+    }
+  }
+
+  private final List<java.util.function.Consumer<Skein>> openListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Adds a listener called with every store this component opens (at start, and after D9). */
+  void onOpen(java.util.function.Consumer<Skein> listener) {
+    openListeners.add(listener);
+  }
+
+  private Set<Meter.Id> meterIds() {
+    Set<Meter.Id> ids = new java.util.HashSet<>();
+    meters.getMeters().forEach(m -> ids.add(m.getId()));
+    return ids;
+  }
+
+  /**
+   * A {@code node.id} change (D9) is a leave and a rejoin: the write loop drains and replication
+   * stops as the store closes ({@code node-{old}.db} is left as it is), then {@code node-{new}.db}
+   * is opened or created, its clock restored from that file, with its own known peers. The
+   * transport component then re-identifies the peer streams. Refused in leader mode with peers,
+   * where the old id must leave the membership through a membership change first.
+   */
+  private void reopen(Config config) {
+    Skein running = skein;
+    if (running != null && running.nodeId().equals(config.get(Settings.NODE_ID))) {
+      return; // already this id: a rollback of a change that was refused before it began
+    }
+    if (NodeSettings.leaderMode(config) && !config.get(Settings.CLUSTER_PEERS).isEmpty()) {
+      throw new IllegalStateException(
+          "node.id cannot change on a running leader-mode member with peers: the old id must"
+              + " leave the membership and the new one join through membership changes, which"
+              + " are not available yet; stop the member, and start it under the new id on an"
+              + " empty data directory after changing every member's cluster.peers");
+    }
+    NodeId next = NodeSettings.nodeId(config);
+    for (NodeId peer : NodeSettings.peerUrls(config).keySet()) {
+      if (peer.equals(next)) {
+        throw new IllegalArgumentException(
+            "node.id " + next + " is also in cluster.peers: two nodes cannot share an id");
+      }
+    }
+    Skein old = skein;
+    this.skein = null;
+    this.membership = null;
+    if (old != null) {
+      String before = old.nodeId();
+      old.close(); // drains the write loop, stops replication, closes node-{old}.db
+      storeMeters.forEach(meters::remove);
+      storeMeters = Set.of();
+      log.atInfo()
+          .addKeyValue("from", before)
+          .addKeyValue("to", next)
+          .log("node id changing: the old data file is closed and left as it is");
+    }
+    open(config);
   }
 
   /** Returns the live settings of a configuration. */
@@ -99,6 +171,9 @@ final class StoreComponent implements Component {
 
   @Override
   public void reload(List<ConfigChange> changes, Config config) {
+    if (changes.stream().anyMatch(c -> c.setting() == Settings.NODE_ID)) {
+      reopen(config);
+    }
     // Always sent, never compared with what the store reports: after a timed-out change the
     // store's view and the snapshot may differ, and a rollback must still put the old values back.
     skein().reconfigure(timings(config), config.get(Settings.RELOAD_TIMEOUT).toMillis());

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The peer transport (D10, D11). It exists on every node, with or without peers: a node without
  * peers refuses every stream at the handshake ({@code unknown_peer}), and peers can join it later
- * (discovery). It dials once the HTTP listener has announced the URL this node serves on. Its
- * settings ({@code cluster.*}, {@code tls.*}) are {@code static} for now.
+ * (discovery). It dials once the HTTP listener has announced the URL this node serves on. It owns
+ * {@code cluster.peers} (dynamic in dynamo mode, see {@link #reload}); the other {@code cluster.*}
+ * settings and {@code tls.*} are {@code static}.
  */
 final class TransportComponent implements Component {
   private static final Logger log = LoggerFactory.getLogger(TransportComponent.class);
@@ -54,7 +55,7 @@ final class TransportComponent implements Component {
 
   @Override
   public Set<String> sections() {
-    return Set.of();
+    return Set.of("cluster", "node");
   }
 
   @Override
@@ -65,12 +66,7 @@ final class TransportComponent implements Component {
           "no cluster secret is set; this loopback-only cluster authenticates peers with a"
               + " well-known development secret. Set --cluster-secret for anything else.");
     }
-    Secret secret = NodeSettings.clusterSecret(config);
-    Handshake.Identity identity =
-        new Handshake.Identity(
-            config.get(Settings.CLUSTER_ID),
-            NodeSettings.nodeId(config),
-            secret.value().getBytes(StandardCharsets.UTF_8));
+    Handshake.Identity identity = identity(config);
     TlsSettings tls = NodeSettings.tls(config);
     Membership membership = store.membership();
     PeerTransport peers =
@@ -87,9 +83,7 @@ final class TransportComponent implements Component {
                             config.get(Settings.ELECTION_INTERVAL).toMillis()))
                     .withSslContext(tls == null ? null : tls.clientContext())),
             meters);
-    peers.admission(membership::admit);
-    peers.onConnected(membership::confirmed);
-    peers.onPeerMoved(membership::moved);
+    wire(peers, membership);
     membership.attach(peers, store.skein().replicator());
     peers.start();
     Gauge.builder(
@@ -101,6 +95,21 @@ final class TransportComponent implements Component {
     this.transport = peers;
   }
 
+  private static Handshake.Identity identity(Config config) {
+    Secret secret = NodeSettings.clusterSecret(config);
+    return new Handshake.Identity(
+        config.get(Settings.CLUSTER_ID),
+        NodeSettings.nodeId(config),
+        secret.value().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Points the transport's membership callbacks at the known peers of the open store. */
+  private static void wire(PeerTransport peers, Membership membership) {
+    peers.admission(membership::admit);
+    peers.onConnected(membership::confirmed);
+    peers.onPeerMoved(membership::moved);
+  }
+
   /** Returns the transport. */
   PeerTransport transport() {
     PeerTransport peers = transport;
@@ -110,8 +119,38 @@ final class TransportComponent implements Component {
     return peers;
   }
 
+  /**
+   * Applies a {@code cluster.peers} change (the other {@code cluster.*} settings are static). In
+   * dynamo mode a new peer is dialled at once, a removed one is no longer dialled and stays known
+   * for D5 until forgotten. In leader mode the members change only through a membership change,
+   * which this node does not offer yet: the change is refused, and the reload rolled back.
+   */
   @Override
-  public void reload(List<ConfigChange> changes, Config config) {}
+  public void reload(List<ConfigChange> changes, Config config) {
+    if (changes.stream().anyMatch(c -> c.setting() == Settings.NODE_ID)
+        && !transport().selfId().equals(NodeSettings.nodeId(config))) {
+      // The store component reopened the store under the new id (D9): follow it.
+      PeerTransport peers = transport();
+      Membership membership = store.membership();
+      wire(peers, membership);
+      peers.reidentify(identity(config));
+      membership.attach(peers, store.skein().replicator());
+    }
+    boolean peersChanged = changes.stream().anyMatch(c -> c.setting() == Settings.CLUSTER_PEERS);
+    if (!peersChanged) {
+      return;
+    }
+    if (NodeSettings.leaderMode(config)) {
+      if (transport().peerUrls().keySet().equals(NodeSettings.peerUrls(config).keySet())) {
+        return; // the members this node runs with: a rollback of the refused change
+      }
+      throw new IllegalStateException(
+          "cluster.peers cannot change on a running leader-mode member: members join and leave"
+              + " one at a time through a membership change, which is not available yet; restart"
+              + " every member with the new list");
+    }
+    store.membership().setStatic(NodeSettings.peerUrls(config));
+  }
 
   @Override
   public void stop() {

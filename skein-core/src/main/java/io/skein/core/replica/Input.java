@@ -143,6 +143,14 @@ public sealed interface Input {
   record PeerLeft(NodeId peer) implements Input {}
 
   /**
+   * An operator forgot a peer that left for good: it is no longer known, so tombstone collection
+   * (D5) stops waiting for it to acknowledge. Ignored for an active peer (it must leave first).
+   *
+   * @param peer the peer
+   */
+  record PeerForgotten(NodeId peer) implements Input {}
+
+  /**
    * The shell changed the timings at run time (a reloaded config). The core replaces its config
    * with {@link ReplicaConfig#withTimings} and keeps all other state; nothing is rescheduled, so
    * each timer follows the new value from the next time it is checked:

@@ -160,6 +160,12 @@ public final class ReplicaCore {
           progress.active = false;
         }
       }
+      case Input.PeerForgotten forgotten -> {
+        PeerProgress progress = peers.get(forgotten.peer());
+        if (progress != null && !progress.active) {
+          peers.remove(forgotten.peer());
+        }
+      }
       case Input.Pruned pruned -> {
         pruneInFlight = false;
         pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));

@@ -302,6 +302,35 @@ class ReplicationCoreTest {
   }
 
   @Test
+  void aPeerThatLeftHoldsTombstonesBackUntilItIsForgotten() {
+    ReplicaCore core =
+        ReplicaCore.restore(
+            new ReplicaConfig(
+                ONE, 500, 100, 100, List.of(TWO, THREE), 2_000, 2_000, 64, 600_000, 16),
+            new RecoveredState(5, new Hlc(9_000, 0), Map.of(ONE, 5L)));
+    core.step(new Input.Tick(1_000_000));
+    core.ready();
+    core.step(new Input.Pruned(Map.of()));
+    // Node 2 tells its vector; node 3 never does (it is gone for good).
+    core.step(new Input.Received(new PeerMessage.Ack(TWO, Map.of(ONE, 5L))));
+    core.step(new Input.PeerLeft(THREE));
+    core.step(new Input.PeerForgotten(TWO)); // an active peer cannot be forgotten
+    core.step(new Input.Tick(1_070_000));
+    assertThat(core.ready().prunes())
+        .singleElement()
+        .satisfies(prune -> assertThat(prune.tombstoneStable()).isEmpty());
+    core.step(new Input.Pruned(Map.of()));
+    assertThat(core.knownPeers()).containsExactly(TWO, THREE);
+
+    core.step(new Input.PeerForgotten(THREE));
+    assertThat(core.knownPeers()).containsExactly(TWO);
+    core.step(new Input.Tick(1_140_000));
+    assertThat(core.ready().prunes())
+        .singleElement()
+        .satisfies(prune -> assertThat(prune.tombstoneStable()).containsEntry(ONE, 5L));
+  }
+
+  @Test
   void aNewWriteDoesNotStallThePeersCatchUpStream() {
     ReplicaCore core =
         ReplicaCore.restore(

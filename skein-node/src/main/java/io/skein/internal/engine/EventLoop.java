@@ -224,6 +224,11 @@ public final class EventLoop implements AutoCloseable, Replicator {
     return enqueueMembership(new Input.PeerLeft(peer));
   }
 
+  @Override
+  public boolean peerForgotten(NodeId peer) {
+    return enqueueMembership(new Input.PeerForgotten(peer));
+  }
+
   /**
    * Membership changes are rare (one per peer joining or leaving) and must never be dropped: a lost
    * join would make the core ignore the peer, a lost leave would keep counting it. They go through

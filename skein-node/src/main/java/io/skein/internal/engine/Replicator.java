@@ -52,6 +52,16 @@ public interface Replicator {
    */
   boolean peerLeft(NodeId peer);
 
+  /**
+   * Forgets a peer that left for good: tombstone collection (D5) stops waiting for it. Dynamo mode
+   * only; an active peer is not forgotten.
+   *
+   * @return false if the notice was dropped or this mode has no such thing
+   */
+  default boolean peerForgotten(NodeId peer) {
+    return false;
+  }
+
   /** Attaches the transport that carries outgoing messages. */
   void attach(PeerLink link);
 

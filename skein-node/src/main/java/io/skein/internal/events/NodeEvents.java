@@ -60,12 +60,17 @@ public final class NodeEvents {
   /** Event data is small JSON made here; a plain mapper is enough (and keeps this layer low). */
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final URI source;
+  private final java.util.function.Supplier<String> nodeId;
   private final InstantSource clock;
 
   /** Creates a builder of events from one node. */
   public NodeEvents(String nodeId, InstantSource clock) {
-    this.source = URI.create("/skein/nodes/" + nodeId);
+    this(() -> nodeId, clock);
+  }
+
+  /** Creates a builder of events from a node whose id may change at run time (D9). */
+  public NodeEvents(java.util.function.Supplier<String> nodeId, InstantSource clock) {
+    this.nodeId = nodeId;
     this.clock = clock;
   }
 
@@ -166,7 +171,7 @@ public final class NodeEvents {
     Instant now = clock.instant();
     return CloudEventBuilder.v1()
         .withId(UUID.randomUUID().toString())
-        .withSource(source)
+        .withSource(URI.create("/skein/nodes/" + nodeId.get()))
         .withType(type)
         .withTime(now.atOffset(ZoneOffset.UTC))
         .withDataContentType("application/json")

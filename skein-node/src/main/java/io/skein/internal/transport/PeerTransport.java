@@ -272,7 +272,7 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       long lastContactMs,
       @Nullable String lastError) {}
 
-  private final Handshake.Identity self;
+  private volatile Handshake.Identity self;
   private final java.util.function.Supplier<Replicator> replicators;
   private final Options options;
   private final FrameCodec codec;
@@ -402,6 +402,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     }
   }
 
+  /** Returns the node id this transport authenticates as. */
+  public NodeId selfId() {
+    return self.nodeId();
+  }
+
   /** Returns the URL this node tells the peers it dials. */
   public String selfUrl() {
     return selfUrl;
@@ -432,6 +437,36 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
         peer.reconnect.wake();
       }
     }
+  }
+
+  /**
+   * This node's id changed (D9, a leave and a rejoin): every stream, authenticated as the old id,
+   * is closed; the outbound ones dial again at once as the new id, and the store opened for the new
+   * id becomes the replicator the streams deliver to.
+   */
+  public synchronized void reidentify(Handshake.Identity next) {
+    Handshake.Identity before = self;
+    self = next;
+    for (Inbound in : List.copyOf(inbound.values())) {
+      if (forget(in.ctx.sessionId()) != null) {
+        try {
+          in.ctx.closeSession(1012, "the node's identity changed");
+        } catch (RuntimeException e) {
+          log.debug("closing a stream at an identity change failed", e);
+        }
+      }
+    }
+    for (Outbound peer : outbound.values()) {
+      peer.abort();
+      peer.reconnect.wake();
+    }
+    if (started && advertised) {
+      replicators.get().attach(this);
+    }
+    log.atInfo()
+        .addKeyValue("from", before.nodeId())
+        .addKeyValue("to", next.nodeId())
+        .log("peer streams reconnect under the new node id");
   }
 
   /** Sets who hears that a peer announced a new address and is dialled there now (D8). */

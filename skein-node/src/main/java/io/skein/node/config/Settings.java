@@ -49,8 +49,11 @@ public final class Settings {
           .legacyKey("node-id")
           .defaultValue("1")
           .validator(Settings::nodeIdProblem)
-          .reload(STATIC)
-          .description("This node's id; its data lives in DATA_DIR/node-{id}.db.")
+          .reload(RESTART_COMPONENT)
+          .description(
+              "This node's id; its data lives in DATA_DIR/node-{id}.db. A change reopens the store"
+                  + " under the new id, a leave and a rejoin (D9); refused in leader mode with"
+                  + " peers.")
           .build();
 
   /** The address the port binds. */
@@ -126,8 +129,11 @@ public final class Settings {
           .flag("--peers")
           .legacyKey("peers")
           .defaultValue(List.of())
-          .reload(STATIC)
-          .description("The other members, in the seed's JSON shape.")
+          .reload(DYNAMIC)
+          .description(
+              "The other members, in the seed's JSON shape. Dynamo mode: changes live (a new peer"
+                  + " is dialled at once; a removed one stays known for tombstones until"
+                  + " `forget`). Leader mode: a live change is refused; restart the members.")
           .build();
 
   /** The cluster's name. */

@@ -32,7 +32,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The admin API (DESIGN.md "Admin API"): {@code POST /admin/reload}, {@code POST
- * /admin/reload/reset}, {@code GET /admin/config} and {@code GET /admin/events}.
+ * /admin/reload/reset}, {@code GET /admin/config}, {@code GET /admin/events} and {@code POST
+ * /admin/peers/{id}/forget}.
  *
  * <p>It is off unless {@code admin.token} is set: then every route answers {@code 403
  * admin_disabled}, naming the setting. With a token, a request without {@code Authorization: Bearer
@@ -66,6 +67,29 @@ final class AdminRoutes {
     routes.post("/admin/reload/reset", HttpApi.named("/admin/reload/reset", this::reset));
     routes.get("/admin/config", HttpApi.named("/admin/config", this::config));
     routes.get("/admin/events", HttpApi.named("/admin/events", this::events));
+    routes.post(
+        "/admin/peers/{id}/forget", HttpApi.named("/admin/peers/{id}/forget", this::forget));
+  }
+
+  /**
+   * {@code POST /admin/peers/{id}/forget}: a peer that left for good (taken out of {@code
+   * cluster.peers}, or a discovered one that expired) stops holding tombstones back (D5).
+   */
+  private void forget(Context ctx) {
+    io.skein.core.model.NodeId peer;
+    try {
+      peer = io.skein.core.model.NodeId.of(ctx.pathParam("id"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, "invalid_node_id", String.valueOf(e.getMessage()));
+    }
+    String[] refused = node.forgetPeer(peer);
+    if (refused != null) {
+      int status = refused[0].equals("unknown_peer") ? 404 : 409;
+      throw new ApiException(status, refused[0], refused[1]);
+    }
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.put("forgotten", peer.value());
+    DocumentRoutes.json(ctx.status(200), body);
   }
 
   private void authorize(Context ctx) {

@@ -6,6 +6,7 @@ import io.skein.core.config.Config;
 import io.skein.internal.events.EventBus;
 import io.skein.internal.runtime.ReloadOrchestrator;
 import io.skein.internal.transport.PeerTransport;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the HTTP routes read on every request: the node's current store, configuration, transport
@@ -39,4 +40,12 @@ public interface NodeHandle {
 
   /** Returns the event bus ({@code GET /admin/events}). */
   EventBus events();
+
+  /**
+   * Forgets a peer that is gone for good (dynamo mode, D5): tombstone collection stops waiting for
+   * it.
+   *
+   * @return {@code null} if it was forgotten, else why not: {@code {code, message}}
+   */
+  String @Nullable [] forgetPeer(io.skein.core.model.NodeId peer);
 }
