@@ -101,16 +101,15 @@ class NodeRenameIT {
     for (int node = 1; node <= 3; node++) {
       ports[node] = NodeProcess.freeLoopbackPort();
     }
-    Map<Integer, String> ids = Map.of(1, "1", 2, "2", 3, "3");
     for (int node = 1; node <= 3; node++) {
       Map<String, Integer> peers = new java.util.TreeMap<>();
       for (int other = 1; other <= 3; other++) {
         if (other != node) {
-          peers.put(ids.get(other), ports[other]);
+          peers.put(Integer.toString(other), ports[other]);
         }
       }
       Files.createDirectories(configPath(node).getParent());
-      Files.writeString(configPath(node), yaml(ids.get(node), peers));
+      Files.writeString(configPath(node), yaml(Integer.toString(node), peers));
       nodes.put(
           node,
           NodeProcess.builder(ItSupport.nodeJar())
