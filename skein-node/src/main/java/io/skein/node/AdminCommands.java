@@ -172,6 +172,7 @@ final class AdminCommands {
           "POST",
           "/admin/peers/"
               + java.net.URLEncoder.encode(peer, java.nio.charset.StandardCharsets.UTF_8)
+                  .replace("+", "%20")
               + "/forget",
           "");
     }

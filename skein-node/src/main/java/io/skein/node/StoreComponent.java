@@ -155,6 +155,14 @@ final class StoreComponent implements Component {
           .addKeyValue("to", next)
           .log("node id changing: the old data file is closed and left as it is");
     }
+    if (config.get(Settings.CLUSTER_PEERS).isEmpty() && !config.get(Settings.DISCOVERY_ENABLED)) {
+      log.atWarn()
+          .addKeyValue("nodeId", next)
+          .log(
+              "node id changed on a node without peers: node-{}.db is what it serves from now on,"
+                  + " and nothing will fill it; the earlier data stays in its own file",
+              next);
+    }
     open(config);
   }
 
