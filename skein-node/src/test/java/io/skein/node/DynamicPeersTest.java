@@ -20,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -79,18 +78,6 @@ class DynamicPeersTest {
     return Objects.requireNonNull(servers.get(id), id);
   }
 
-  private static boolean await(Duration timeout, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      Thread.sleep(20);
-    }
-    return true;
-  }
-
   private boolean holds(String id, String doc) {
     try (HttpJson http = new HttpJson(URI.create("http://127.0.0.1:" + port(id)))) {
       return http.get("/v1/collections/c/docs/" + doc).status() == 200;
@@ -131,7 +118,7 @@ class DynamicPeersTest {
     servers.put("2", NodeServer.start(settings("2", "dynamo", "1").build()));
     servers.put("3", NodeServer.start(settings("3", "dynamo", "1").build()));
     assertThat(
-            await(
+            ItSupport.awaitCondition(
                 Duration.ofSeconds(20), () -> server("1").transport().isConnected(NodeId.of("2"))))
         .isTrue();
     assertThat(put("3", "before", "1")).isEqualTo(200);
@@ -144,9 +131,11 @@ class DynamicPeersTest {
     assertThat(added.outcome())
         .as(added.toString())
         .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
-    assertThat(await(Duration.ofSeconds(20), () -> holds("1", "before"))).isTrue();
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(20), () -> holds("1", "before")))
+        .isTrue();
     assertThat(put("1", "three-counts", "all")).as("w=all waits for nodes 2 and 3").isEqualTo(200);
-    assertThat(await(Duration.ofSeconds(20), () -> holds("3", "three-counts"))).isTrue();
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(20), () -> holds("3", "three-counts")))
+        .isTrue();
 
     // Remove node 2: no longer dialled, and a w=all write no longer needs it.
     ReloadOrchestrator.Result removed = server("1").override(Map.of("cluster.peers", peers("3")));
@@ -197,7 +186,8 @@ class DynamicPeersTest {
       assertThat(put(Integer.toString(1 + i % 3), "before-" + i, "1")).isEqualTo(200);
     }
     assertThat(
-            await(Duration.ofSeconds(20), () -> holds("3", "before-19") && holds("3", "before-0")))
+            ItSupport.awaitCondition(
+                Duration.ofSeconds(20), () -> holds("3", "before-19") && holds("3", "before-0")))
         .isTrue();
 
     // The peers learn the new id first (node 3 becomes a removed peer they keep for D5), then
@@ -223,7 +213,7 @@ class DynamicPeersTest {
         .isEqualTo(200);
     // Node 9 starts from an empty file and gets everything; nodes 1 and 2 get node 9's write.
     assertThat(
-            await(
+            ItSupport.awaitCondition(
                 Duration.ofSeconds(30),
                 () -> {
                   for (int i = 0; i < 20; i++) {

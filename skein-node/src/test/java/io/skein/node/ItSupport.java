@@ -99,6 +99,17 @@ final class ItSupport {
     return true;
   }
 
+  /** Writes a file the way editors do: a temporary file renamed over the old one. */
+  static void replaceFile(Path file, String content) throws IOException {
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(temporary, content);
+    Files.move(
+        temporary,
+        file,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
   /** Returns {@code "\"" + version + "\""}, the ETag of a version. */
   static String etag(String version) {
     return "\"" + version + "\"";

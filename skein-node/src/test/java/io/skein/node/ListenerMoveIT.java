@@ -13,7 +13,6 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,13 +60,6 @@ class ListenerMoveIT {
 
   private static String yaml(int port) {
     return "node:\n  port: " + port + "\nreload:\n  check-interval: 2s\n";
-  }
-
-  private static void replace(Path file, String content) throws IOException {
-    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(temporary, content);
-    Files.move(
-        temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private HttpJson http(int id) {
@@ -153,7 +145,7 @@ class ListenerMoveIT {
   private void move(int id) throws Exception {
     int before = ports[id];
     int after = NodeProcess.freeLoopbackPort();
-    replace(configPath(id), yaml(after));
+    ItSupport.replaceFile(configPath(id), yaml(after));
     assertThat(awaitCondition(Duration.ofSeconds(30), () -> serves(after)))
         .as("node %d serves on its new port %d", id, after)
         .isTrue();

@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -83,18 +82,6 @@ class ListenerMoveTest {
 
   private NodeServer server(String id) {
     return java.util.Objects.requireNonNull(servers.get(id), id);
-  }
-
-  private static boolean await(Duration timeout, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      Thread.sleep(20);
-    }
-    return true;
   }
 
   private static @Nullable JsonNode cluster(NodeServer server) {
@@ -159,7 +146,7 @@ class ListenerMoveTest {
     NodeServer two = server("2");
     NodeServer three = server("3");
     assertThat(
-            await(
+            ItSupport.awaitCondition(
                 Duration.ofSeconds(30),
                 () -> follows(one, "1") && follows(two, "1") && follows(three, "1")))
         .isTrue();
@@ -198,7 +185,9 @@ class ListenerMoveTest {
         .as(moved2.toString())
         .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
     assertThat(two.port()).isEqualTo(twoAfter);
-    assertThat(await(Duration.ofSeconds(10), () -> refusesConnections(twoBefore))).isTrue();
+    assertThat(
+            ItSupport.awaitCondition(Duration.ofSeconds(10), () -> refusesConnections(twoBefore)))
+        .isTrue();
 
     Thread.sleep(1_000);
     int oneBefore = one.port();
@@ -207,7 +196,9 @@ class ListenerMoveTest {
     assertThat(moved1.outcome())
         .as(moved1.toString())
         .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
-    assertThat(await(Duration.ofSeconds(10), () -> refusesConnections(oneBefore))).isTrue();
+    assertThat(
+            ItSupport.awaitCondition(Duration.ofSeconds(10), () -> refusesConnections(oneBefore)))
+        .isTrue();
     Thread.sleep(1_000);
     writing.set(false);
     for (Thread writer : writers) {
@@ -218,7 +209,7 @@ class ListenerMoveTest {
     assertThat(acknowledged).hasSizeGreaterThan(20);
     for (NodeServer server : List.of(one, two, three)) {
       assertThat(
-              await(
+              ItSupport.awaitCondition(
                   Duration.ofSeconds(20),
                   () -> acknowledged.stream().allMatch(id -> holds(server, id))))
           .as("every acknowledged write is on node %s", server.port())

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.skein.testkit.HttpJson;
 import io.skein.testkit.NodeProcess;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,13 +60,6 @@ class NodeRenameIT {
                 .append("}\n"));
     text.append("replication:\n  sync-interval: 300ms\n");
     return text.toString();
-  }
-
-  private static void replace(Path file, String content) throws IOException {
-    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(temporary, content);
-    Files.move(
-        temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private HttpJson http(int node) {
@@ -153,9 +144,9 @@ class NodeRenameIT {
     assertThat(awaitCondition(Duration.ofSeconds(20), () -> acknowledged.size() > 100)).isTrue();
 
     // The peers swap node 3 for node 9 (same address); then node 3 becomes node 9.
-    replace(configPath(1), yaml("1", Map.of("2", ports[2], "9", ports[3])));
-    replace(configPath(2), yaml("2", Map.of("1", ports[1], "9", ports[3])));
-    replace(configPath(3), yaml("9", Map.of("1", ports[1], "2", ports[2])));
+    ItSupport.replaceFile(configPath(1), yaml("1", Map.of("2", ports[2], "9", ports[3])));
+    ItSupport.replaceFile(configPath(2), yaml("2", Map.of("1", ports[1], "9", ports[3])));
+    ItSupport.replaceFile(configPath(3), yaml("9", Map.of("1", ports[1], "2", ports[2])));
     assertThat(awaitCondition(Duration.ofSeconds(30), () -> nodeId(3).equals("9")))
         .as("node 3 runs as node 9")
         .isTrue();
