@@ -718,6 +718,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
   private record Queued(
       @Nullable PeerMessage message, @Nullable LeaderMessage leader, long bytes) {}
 
+  /** Put in a send queue to wake its pump at once (an abort); carries nothing. */
+  private static final Queued WAKE = new Queued(null, null, 0);
+
   private final class Outbound {
     final NodeId peer;
     volatile URI uri;
@@ -809,10 +812,11 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     void abort() {
       WebSocket current = socket;
       if (current != null) {
-        // The pump sees that its socket is gone within one poll and ends the stream: an idle
+        // The pump wakes (WAKE), sees that its socket is gone and ends the stream: an idle
         // stream would otherwise notice the abort only at its next send or ping.
         socket = null;
         current.abort();
+        queue.offer(WAKE);
       }
     }
 
@@ -1023,6 +1027,9 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
           throw new IOException("peer closed the stream: " + listener.closedReason);
         }
         Queued next = queue.poll(500, TimeUnit.MILLISECONDS);
+        if (next == WAKE) {
+          continue; // an abort: the loop's condition sees the socket gone
+        }
         if (next == null) {
           // A stream may carry nothing for long (in leader mode, one secondary to another): a
           // ping keeps the peer's idle timeout from closing it, so it is up when an election
