@@ -76,16 +76,24 @@ final class HttpComponent implements Component {
   public void start(Config config) {
     HttpApi started = HttpApi.start(node, config);
     this.api = started;
+    this.listening = config;
     transport.transport().advertise(NodeSettings.url(config, started.port()));
   }
 
+  /** The configuration the running listener was bound with (its node.host and node.port). */
+  private volatile @Nullable Config listening;
+
   @Override
   public void reload(List<ConfigChange> changes, Config config) throws InterruptedException {
-    boolean moves =
-        changes.stream()
-            .anyMatch(c -> c.setting() == Settings.NODE_HOST || c.setting() == Settings.NODE_PORT);
-    if (moves) {
-      move(config);
+    Config bound = listening;
+    boolean relocate =
+        bound == null
+            || !bound.get(Settings.NODE_HOST).equals(config.get(Settings.NODE_HOST))
+            || !bound.get(Settings.NODE_PORT).equals(config.get(Settings.NODE_PORT));
+    // Compared with what the listener runs, not with the change list: the rollback of a move
+    // whose bind failed finds the old listener already where it should be, and leaves it.
+    if (relocate && bound != null) {
+      move(config, bound);
     }
     api().configure(config);
   }
@@ -97,12 +105,39 @@ final class HttpComponent implements Component {
    * their handshakes announce it (the peers follow, and their redirects point at it); then drains
    * the old listener: requests in flight there finish, new ones go to the new address.
    */
-  private void move(Config config) throws InterruptedException {
+  private void move(Config config, Config bound) throws InterruptedException {
     HttpApi old = api();
     int oldPort = old.port();
     long started = System.nanoTime();
-    HttpApi moved = HttpApi.start(node, config);
+    HttpApi moved;
+    try {
+      moved = HttpApi.start(node, config);
+    } catch (HttpApi.BindException e) {
+      if (config.get(Settings.NODE_PORT) != oldPort) {
+        throw e; // the old listener is untouched
+      }
+      // The same port on another address (127.0.0.1 to 0.0.0.0, say): the two binds overlap and
+      // cannot coexist, so this one move closes the old listener first, then binds; a failure
+      // puts the old one back. Requests that arrive in between are refused.
+      old.drainAndStop(MOVE_DRAIN_TIMEOUT_MS);
+      try {
+        moved = HttpApi.start(node, config);
+      } catch (HttpApi.BindException again) {
+        this.api = HttpApi.start(node, bound);
+        throw again;
+      }
+      this.api = moved;
+      this.listening = config;
+      transport.transport().advertise(NodeSettings.url(config, moved.port()));
+      moves.increment();
+      log.atInfo()
+          .addKeyValue("from", bound.get(Settings.NODE_HOST) + ":" + oldPort)
+          .addKeyValue("to", NodeSettings.url(config, moved.port()))
+          .log("listener moved to another address on the same port, closing the old one first");
+      return;
+    }
     this.api = moved;
+    this.listening = config;
     String url = NodeSettings.url(config, moved.port());
     old.redirectTo(url);
     PeerTransport peers = transport.transport();

@@ -300,6 +300,9 @@ final class Membership {
     URI candidate = pendingUrls.remove(id);
     candidates.remove(id);
     Known before = peers.get(id);
+    if (before != null && before.source() == Source.REMOVED) {
+      return; // removed on purpose: only cluster.peers brings it back
+    }
     if (candidate != null && before == null) {
       join(id, candidate, "beacon");
     } else if (before != null && !before.active()) {
@@ -335,7 +338,7 @@ final class Membership {
    */
   synchronized void moved(NodeId id, URI url) {
     Known before = peers.get(id);
-    if (before == null || before.url().equals(url)) {
+    if (before == null || before.url().equals(url) || !before.active()) {
       return;
     }
     peers.put(id, new Known(url, before.source(), before.lastSeenMs(), before.active()));

@@ -160,6 +160,33 @@ class DynamicPeersTest {
   }
 
   @Test
+  void aRemovedPeerThatKeepsDiallingOrMovesIsNotTakenBack() throws Exception {
+    ports.put("1", NodeProcess.freeLoopbackPort());
+    ports.put("2", NodeProcess.freeLoopbackPort());
+    servers.put("1", NodeServer.start(settings("1", "dynamo", "2").build()));
+    servers.put("2", NodeServer.start(settings("2", "dynamo", "1").build()));
+    assertThat(
+            ItSupport.awaitCondition(
+                Duration.ofSeconds(20), () -> server("1").transport().isConnected(NodeId.of("2"))))
+        .isTrue();
+    assertThat(server("1").override(Map.of("cluster.peers", "[]")).outcome())
+        .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    // Node 2 still lists node 1, keeps dialling it, and moves its port (it announces the move).
+    int moved = NodeProcess.freeLoopbackPort();
+    assertThat(server("2").override(Map.of("node.port", moved)).outcome())
+        .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+    ports.put("2", moved);
+    assertThat(put("2", "from-removed", "1")).isEqualTo(200);
+    Thread.sleep(1_500); // several sync intervals and reconnects
+    assertThat(holds("1", "from-removed")).as("a removed peer exchanges nothing").isFalse();
+    assertThat(server("1").transport().isConnected(NodeId.of("2"))).isFalse();
+    assertThat(peersFile("1")).contains("\"removed\":true");
+    assertThat(forget("1", "2").statusCode())
+        .as("still removed, so it can be forgotten")
+        .isEqualTo(200);
+  }
+
+  @Test
   void aPeerAddedByMistakeAndRemovedBeforeItConnectedLeavesNothingBehind() throws Exception {
     ports.put("1", NodeProcess.freeLoopbackPort());
     ports.put("9", NodeProcess.freeLoopbackPort()); // nobody listens there

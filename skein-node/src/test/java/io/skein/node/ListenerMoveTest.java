@@ -230,6 +230,25 @@ class ListenerMoveTest {
   }
 
   @Test
+  void aHostChangeOnTheSamePortClosesTheOldListenerFirstAndComesBack() throws Exception {
+    List<Member> all = members("1");
+    NodeServer one = NodeServer.start(settings(all.get(0), List.of(all.get(0))).build());
+    servers.put("1", one);
+    int port = one.port();
+    // 127.0.0.1 and 0.0.0.0 on one port overlap: the new bind cannot come first.
+    for (String host : List.of("0.0.0.0", "127.0.0.1")) {
+      ReloadOrchestrator.Result moved = one.override(Map.of("node.host", host));
+      assertThat(moved.outcome())
+          .as(moved.toString())
+          .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+      assertThat(one.port()).isEqualTo(port);
+      try (HttpJson http = new HttpJson(URI.create("http://127.0.0.1:" + port))) {
+        assertThat(http.get("/health").status()).isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
   void aListenerThatMovedAwayRedirectsEveryNewRequestUntilItCloses() throws Exception {
     List<Member> all = members("1");
     NodeServer one = NodeServer.start(settings(all.get(0), List.of(all.get(0))).build());
@@ -262,8 +281,7 @@ class ListenerMoveTest {
     try (AutoCloseable subscription = one.onEvent(events::add);
         ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       ReloadOrchestrator.Result result = one.override(Map.of("node.port", taken.getLocalPort()));
-      assertThat(result.outcome())
-          .isIn(ReloadOrchestrator.Outcome.FAILED, ReloadOrchestrator.Outcome.ROLLED_BACK);
+      assertThat(result.outcome()).isEqualTo(ReloadOrchestrator.Outcome.ROLLED_BACK);
       assertThat(result.failedModule()).isEqualTo("http");
       assertThat(result.error())
           .contains("cannot listen")
@@ -272,6 +290,14 @@ class ListenerMoveTest {
       try (HttpJson http = new HttpJson(URI.create("http://127.0.0.1:" + before))) {
         assertThat(http.put("/v1/collections/c/docs/still", "{}").status()).isIn(200, 201);
       }
+      assertThat(events).anySatisfy(e -> assertThat(e.getType()).isEqualTo("reload.rolledback"));
+      // The node reloads normally afterwards: another setting, then a move to a free port.
+      assertThat(one.override(Map.of("log.level", "debug")).outcome())
+          .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+      int free = NodeProcess.freeLoopbackPort();
+      assertThat(one.override(Map.of("node.port", free)).outcome())
+          .isEqualTo(ReloadOrchestrator.Outcome.COMPLETED);
+      assertThat(one.port()).isEqualTo(free);
       assertThat(events)
           .anySatisfy(
               e -> {

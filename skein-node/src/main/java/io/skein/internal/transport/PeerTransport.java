@@ -502,8 +502,8 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
    */
   private void followMove(NodeId peer, @Nullable URI announced) {
     Outbound known = outbound.get(peer);
-    if (known == null || announced == null) {
-      return;
+    if (known == null || announced == null || !known.active) {
+      return; // only an active member's move is followed: a removed peer stays removed
     }
     URI next;
     URI before;
@@ -1237,7 +1237,15 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
       onHandshakeFrame(ctx, in, frame);
       return;
     }
-    Replicator replicator = replicators.get();
+    Replicator replicator;
+    try {
+      replicator = replicators.get();
+    } catch (RuntimeException e) {
+      // The store is closed for a moment (a node.id change reopens it, D9): the message is
+      // dropped, as a full inbox drops one; the peer resends, and anti-entropy repairs.
+      log.debug("a peer message arrived while the store was not open; dropped", e);
+      return;
+    }
     if (LeaderWire.isLeaderFrame(frame) != replicator.leaderMode()) {
       refuseFrame(
           ctx,
@@ -1356,9 +1364,14 @@ public final class PeerTransport implements PeerLink, AutoCloseable {
     NodeId peer = authenticated.peer();
     Outbound known = outbound.get(peer);
     boolean admitted = (known == null || !known.active) && admission.admit(peer, advertised(in));
-    if (known == null && !admitted) {
+    if (!admitted && (known == null || !known.active)) {
+      // Unknown, or known but not a member now (removed from cluster.peers, or an expired
+      // discovered peer that discovery does not take back): it exchanges nothing.
       refuseInbound(
-          ctx, in, "unknown_peer", "node " + peer + " is not a configured member of this cluster");
+          ctx,
+          in,
+          "unknown_peer",
+          "node " + peer + " is not an active member of this cluster (unknown or removed)");
       return;
     }
     String duplicate = duplicateOf(in, peer);
