@@ -116,6 +116,55 @@ final class StoreComponent implements Component {
     return ids;
   }
 
+  /** The most a node.id change waits for the active peers to hold this node's entries. */
+  private static final long LEAVE_DRAIN_MS = 3_000;
+
+  /**
+   * Before the store closes for a new id, gives the active peers a bounded moment to take every
+   * entry written on this node that they lack (a sync runs every interval): what is still missing
+   * then stays in the old file only, and is said so.
+   */
+  private static void drainToPeers(Skein old, Membership members) {
+    java.util.Set<NodeId> active = new java.util.TreeSet<>();
+    members
+        .known()
+        .forEach(
+            (id, known) -> {
+              if (known.active()) {
+                active.add(id);
+              }
+            });
+    long until =
+        System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(LEAVE_DRAIN_MS);
+    java.util.Map<NodeId, Long> behind = java.util.Map.of();
+    while (true) {
+      java.util.Map<NodeId, Long> lag = old.replicator().status().ownLagEntries();
+      behind = new java.util.TreeMap<>();
+      for (NodeId peer : active) {
+        long missing = lag.getOrDefault(peer, 0L);
+        if (missing > 0) {
+          behind.put(peer, missing);
+        }
+      }
+      if (behind.isEmpty() || System.nanoTime() - until > 0) {
+        break;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (!behind.isEmpty()) {
+      log.atWarn()
+          .addKeyValue("missingByPeer", behind)
+          .log(
+              "node id changing before every active peer holds this node's entries; the missing"
+                  + " ones stay in the old file (rename the node back to send them)");
+    }
+  }
+
   /**
    * A {@code node.id} change (D9) is a leave and a rejoin: the write loop drains and replication
    * stops as the store closes ({@code node-{old}.db} is left as it is), then {@code node-{new}.db}
@@ -143,6 +192,10 @@ final class StoreComponent implements Component {
       }
     }
     Skein old = skein;
+    Membership oldMembers = membership;
+    if (old != null && oldMembers != null) {
+      drainToPeers(old, oldMembers);
+    }
     this.skein = null;
     this.membership = null;
     if (old != null) {

@@ -294,6 +294,21 @@ public final class ReplicaCore {
   }
 
   /**
+   * Returns how many entries written on this node a peer does not hold yet (as far as this node
+   * knows): what would be lost to it if this node's file went away now.
+   *
+   * @throws IllegalArgumentException if the peer is not known
+   */
+  public long ownLagEntries(NodeId peer) {
+    PeerProgress progress = peers.get(peer);
+    if (progress == null) {
+      throw new IllegalArgumentException(peer + " is not a peer");
+    }
+    NodeId self = config.nodeId();
+    return Math.max(0, durable.getOrDefault(self, 0L) - progress.durable(self));
+  }
+
+  /**
    * Returns how many entries a peer lacks of what this node holds, by the last vector the peer sent
    * (replication lag, in entries).
    */

@@ -273,10 +273,12 @@ public final class EventLoop implements AutoCloseable, Replicator {
 
   private ReplicationStatus snapshot() {
     Map<NodeId, Long> lag = new HashMap<>();
+    Map<NodeId, Long> own = new HashMap<>();
     for (NodeId peer : core.knownPeers()) {
       lag.put(peer, core.lagEntries(peer));
+      own.put(peer, core.ownLagEntries(peer));
     }
-    return new ReplicationStatus(core.durableVector(), lag, core.refusedEntries());
+    return new ReplicationStatus(core.durableVector(), lag, own, core.refusedEntries());
   }
 
   private void checkAccepting() {

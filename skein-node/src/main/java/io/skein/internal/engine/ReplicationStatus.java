@@ -11,10 +11,20 @@ import java.util.Map;
  * @param refusedEntries remote entries refused for an HLC beyond the max offset
  */
 public record ReplicationStatus(
-    Map<NodeId, Long> durable, Map<NodeId, Long> lagEntries, long refusedEntries) {
+    Map<NodeId, Long> durable,
+    Map<NodeId, Long> lagEntries,
+    Map<NodeId, Long> ownLagEntries,
+    long refusedEntries) {
   /** Copies the maps. */
   public ReplicationStatus {
     durable = Map.copyOf(durable);
     lagEntries = Map.copyOf(lagEntries);
+    ownLagEntries = Map.copyOf(ownLagEntries);
+  }
+
+  /** A status without per-origin lag (leader mode, where the log orders everything). */
+  public ReplicationStatus(
+      Map<NodeId, Long> durable, Map<NodeId, Long> lagEntries, long refusedEntries) {
+    this(durable, lagEntries, lagEntries, refusedEntries);
   }
 }
