@@ -393,9 +393,14 @@ public final class LeaderCore {
       case SECONDARY, PRE_CANDIDATE, CANDIDATE -> {
         // A member started as primary that has not seen any primary yet asks for pre-votes every
         // heartbeat until its streams are up: at a cold start it must stand before the
-        // secondaries' first timeout. Pre-votes change no epoch, so asking often is harmless.
+        // secondaries' first timeout. A pre-candidate whose round was refused (a voter still
+        // heard the old primary) asks again every heartbeat too: the voters stop refusing one
+        // election interval after their last heartbeat, before a higher-ranked voter's own
+        // staggered timeout, and the lowest live id must ask inside that window to win. Pre-votes
+        // change no epoch, so asking often is harmless.
         long timeout =
-            config.startAsPrimary() && !seenPrimary && role != Role.CANDIDATE
+            (config.startAsPrimary() && !seenPrimary && role != Role.CANDIDATE)
+                    || role == Role.PRE_CANDIDATE
                 ? config.heartbeatMs()
                 : config.electionTimeoutMs();
         if (nowMs - lastHeardLeaderMs >= timeout && nowMs - electionStartedMs >= timeout) {

@@ -435,6 +435,30 @@ class LeaderCoreTest {
   }
 
   @Test
+  void theLowestSurvivorWinsAlthoughItStoodWhileTheOthersStillHeardThePrimary() {
+    Cluster cluster = new Cluster(true);
+    cluster.run(300);
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    // Node 2 stops hearing the primary early and asks for pre-votes; node 3 still hears it and
+    // refuses. Then the primary dies: node 3's refusals end one election interval after its last
+    // heartbeat, before its own (later, rank-staggered) timeout, and node 2 must ask again in
+    // that window rather than a whole timeout later.
+    cluster.appendsDropped.add(TWO);
+    cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRE_CANDIDATE, 5_000);
+    // The primary dies 450 ms into node 2's refused round: waiting a whole timeout (750 ms) to
+    // ask again would come after node 3's own timeout (1,000 ms after its last heartbeat).
+    cluster.run(450);
+    cluster.down.add(ONE);
+    cluster.appendsDropped.remove(TWO);
+    cluster.runUntil(
+        () ->
+            cluster.core(TWO).role() == LeaderCore.Role.PRIMARY
+                || cluster.core(THREE).role() == LeaderCore.Role.PRIMARY,
+        5_000);
+    assertThat(cluster.core(TWO).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
+
+  @Test
   void aBatchsDeadlineGrowsWithItsSize() {
     Cluster cluster = new Cluster(true);
     cluster.run(300);
