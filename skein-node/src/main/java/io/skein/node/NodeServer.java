@@ -200,17 +200,16 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   }
 
   @Override
-  public String @Nullable [] forgetPeer(io.skein.core.model.NodeId peer) {
+  public @Nullable ForgetRefusal forgetPeer(io.skein.core.model.NodeId peer) {
     if (NodeSettings.leaderMode(config())) {
-      return new String[] {
-        "not_dynamo", "leader mode has no forgotten peers: its members are its configuration"
-      };
+      return new ForgetRefusal(
+          "not_dynamo", "leader mode has no forgotten peers: its members are its configuration");
     }
     try {
       store.membership().forget(peer);
       return null;
     } catch (Membership.ForgetRefused e) {
-      return new String[] {e.code, String.valueOf(e.getMessage())};
+      return new ForgetRefusal(e.code, String.valueOf(e.getMessage()));
     }
   }
 

@@ -59,7 +59,7 @@ import org.sqlite.SQLiteConfig;
  * not SQLite, not Skein's, of another schema version, of another node, or that fails {@code PRAGMA
  * quick_check} stops the open with a {@link StorageException} and is left untouched.
  *
- * <p>Why one class of this size (about 1,400 lines, over the project's 1,000-line guide): every
+ * <p>Why one class of this size (about 1,700 lines, over the project's 1,000-line guide): every
  * write path (dynamo appends, snapshot applies, retention and tombstone collection, and the
  * leader-mode log: append, apply at commit with its fsync toggle, rollback) must run on the single
  * writer connection, under {@code writeLock}, with the same prepared statements and the same two
@@ -68,7 +68,9 @@ import org.sqlite.SQLiteConfig;
  * hides the one-writer invariant instead of keeping it in one place. The stateless parts live
  * elsewhere: {@link Schema} (DDL), {@link MetaCodec} (meta values) and {@code SqlQueryTranslator}
  * (queries). The file is ordered by concern (open and checks, dynamo writes, reads, retention,
- * snapshots, leader log) so each part reads on its own.
+ * snapshots, leader log) so each part reads on its own. The read side (the read pool, its bounded
+ * queue and the replication loops' own connection) shares {@code closed} and the close sequence,
+ * which must take every connection back before closing it; it stays here for the same reason.
  */
 public final class SqliteStore implements Store {
   private static final byte[] SQLITE_HEADER =

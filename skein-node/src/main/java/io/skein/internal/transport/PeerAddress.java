@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * configuration. Only an authenticated peer's announcement is followed, so a stranger cannot
  * redirect a node's streams.
  */
-final class PeerAddress {
+public final class PeerAddress {
   private PeerAddress() {}
 
   /**
@@ -79,7 +79,7 @@ final class PeerAddress {
   }
 
   /** Returns whether a host is a wildcard bind address, which names no place to dial. */
-  static boolean isWildcard(String host) {
+  public static boolean isWildcard(String host) {
     String h =
         host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     return h.equals("0.0.0.0") || h.equals("::") || h.equals("0:0:0:0:0:0:0:0") || h.isEmpty();

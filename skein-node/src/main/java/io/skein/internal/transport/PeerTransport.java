@@ -63,6 +63,16 @@ import org.slf4j.LoggerFactory;
  *       time when the loop's inbox is full (back-pressure onto the peer's socket).
  * </ul>
  *
+ * <p>Why one class of this size (about 1,500 lines, over the project's 1,000-line guide): the
+ * outbound side (one {@code Outbound} per peer: dialler thread, send queue, backoff) and the
+ * inbound side (handshake state per stream, admission, duplicate-id checks) meet on shared state
+ * that must change together: a peer that dials in wakes its dialler, an authenticated announcement
+ * moves its {@code Outbound} (D8), a new identity closes both sides at once (D9), and the peer view
+ * and metrics read both. The stateless pieces already live on their own ({@link Handshake}, {@link
+ * HandshakeGate}, {@link FrameCodec}, {@link PeerAddress}, {@link ReconnectWait}, {@code
+ * WireMessages}, {@code LeaderWire}). The file is ordered: options, lifecycle and addresses,
+ * outbound streams, inbound streams and the handshake.
+ *
  * <p>Thread-safe.
  */
 public final class PeerTransport implements PeerLink, AutoCloseable {

@@ -82,10 +82,10 @@ final class AdminRoutes {
     } catch (IllegalArgumentException e) {
       throw new ApiException(400, "invalid_node_id", String.valueOf(e.getMessage()));
     }
-    String[] refused = node.forgetPeer(peer);
+    NodeHandle.ForgetRefusal refused = node.forgetPeer(peer);
     if (refused != null) {
-      int status = refused[0].equals("unknown_peer") ? 404 : 409;
-      throw new ApiException(status, refused[0], refused[1]);
+      int status = refused.code().equals("unknown_peer") ? 404 : 409;
+      throw new ApiException(status, refused.code(), refused.message());
     }
     ObjectNode body = Json.MAPPER.createObjectNode();
     body.put("forgotten", peer.value());

@@ -397,10 +397,12 @@ public final class HttpApi {
 
   private static void moved(Context ctx, URI target) {
     String host = target.getHost();
-    if (host == null || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+    if (host == null || io.skein.internal.transport.PeerAddress.isWildcard(host)) {
       // A wildcard bind names no place: the client reached this node by its Host, so keep it.
       String seen = ctx.host();
       host = seen == null ? "127.0.0.1" : HostPolicy.hostPart(seen);
+    } else if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1); // bracketed again below
     }
     String base =
         target.getScheme()

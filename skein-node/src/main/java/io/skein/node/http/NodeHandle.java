@@ -42,10 +42,18 @@ public interface NodeHandle {
   EventBus events();
 
   /**
+   * Why a peer was not forgotten.
+   *
+   * @param code the error code ({@code unknown_peer}, {@code peer_active}, {@code not_dynamo})
+   * @param message what was wrong
+   */
+  record ForgetRefusal(String code, String message) {}
+
+  /**
    * Forgets a peer that is gone for good (dynamo mode, D5): tombstone collection stops waiting for
    * it.
    *
-   * @return {@code null} if it was forgotten, else why not: {@code {code, message}}
+   * @return {@code null} if it was forgotten, else why not
    */
-  String @Nullable [] forgetPeer(io.skein.core.model.NodeId peer);
+  @Nullable ForgetRefusal forgetPeer(io.skein.core.model.NodeId peer);
 }
