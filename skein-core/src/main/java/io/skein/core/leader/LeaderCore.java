@@ -546,6 +546,21 @@ public final class LeaderCore {
   }
 
   /**
+   * Whether this member lets {@code asker} stand now: a lower-ranked member always may; a higher
+   * one only once this member has given up waiting itself (its own staggered timeout ran out, or it
+   * stands already). Otherwise a member whose last heartbeat came early (it lagged under load)
+   * would time out first and win over a lower id that is alive and up to date (LeaderClusterIT saw
+   * node 3 win this way). If this member cannot win, it stands at its timeout, is refused, and
+   * grants.
+   */
+  private boolean mayStandBeforeMe(NodeId asker) {
+    return !seenPrimary // a cold start: the member started as primary stands first, whatever its id
+        || config.members().indexOf(asker) < config.rank()
+        || role != Role.SECONDARY
+        || nowMs - lastHeardLeaderMs >= config.electionTimeoutMs();
+  }
+
+  /**
    * Whether a primary other than {@code asker} was heard recently. The primary this member follows
    * may ask for votes itself: it lost the role (it stepped down, or a member it had not heard from
    * yet was in a later epoch), so there is no live primary to protect from it, and refusing would
@@ -941,6 +956,7 @@ public final class LeaderCore {
         pre.epoch() > epoch
             && role != Role.PRIMARY
             && !hearsPrimaryOtherThan(pre.from())
+            && mayStandBeforeMe(pre.from())
             && upToDate(pre.lastEpoch(), pre.lastIndex());
     send(pre.from(), new LeaderMessage.PreVoteReply(config.nodeId(), pre.epoch(), granted, epoch));
   }
