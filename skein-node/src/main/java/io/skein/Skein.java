@@ -101,7 +101,9 @@ public final class Skein implements AutoCloseable {
                 + " --data-dir, or keep running it alone or in dynamo mode.");
       }
       List<NodeId> members = new ArrayList<>(config.peers());
-      members.add(config.nodeId());
+      if (!leaderSettings.joining()) {
+        members.add(config.nodeId()); // a joiner is not a member until the primary adds it
+      }
       LeaderCore core =
           LeaderCore.restore(
               new LeaderConfig(

@@ -63,8 +63,17 @@ public record SkeinConfig(
    * @param heartbeatMs how often the primary sends heartbeats: a fifth of the election interval
    * @param startAsPrimary whether to stand for election at once ({@code --role primary}); the
    *     election, not this flag, decides who is primary
+   * @param joining whether this node joins a running cluster ({@code --role joining}): it is not a
+   *     member until a membership change on the primary adds it, so it never stands for election on
+   *     its own; its peers are the current members
    */
-  public record Leader(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {}
+  public record Leader(
+      long electionIntervalMs, long heartbeatMs, boolean startAsPrimary, boolean joining) {
+    /** A member the cluster starts with. */
+    public Leader(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {
+      this(electionIntervalMs, heartbeatMs, startAsPrimary, false);
+    }
+  }
 
   /**
    * The settings a running store changes live ({@link Skein#reconfigure}).
@@ -143,7 +152,9 @@ public record SkeinConfig(
         t.replicationTimeoutMs(),
         t.oplogRetentionMs(),
         discovery,
-        l == null ? null : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary()));
+        l == null
+            ? null
+            : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary(), l.joining()));
   }
 
   /** Whether writes go through an elected primary (leader mode, with peers). */
@@ -325,6 +336,18 @@ public record SkeinConfig(
      */
     public Builder leaderMode(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {
       this.leader = new Leader(electionIntervalMs, heartbeatMs, startAsPrimary);
+      return this;
+    }
+
+    /**
+     * Leader mode, joining a running cluster: this node is not a member until the primary adds it
+     * (a membership change), and its peers are the current members.
+     *
+     * @param electionIntervalMs the failure-detection window, at least 10 ms
+     * @param heartbeatMs how often the primary sends heartbeats, below the election interval
+     */
+    public Builder joiningLeaderMode(long electionIntervalMs, long heartbeatMs) {
+      this.leader = new Leader(electionIntervalMs, heartbeatMs, false, true);
       return this;
     }
 

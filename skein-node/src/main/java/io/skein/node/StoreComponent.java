@@ -82,7 +82,10 @@ final class StoreComponent implements Component {
             .discovery(!leaderMode && config.get(Settings.DISCOVERY_ENABLED))
             .peers(members.initialPeers().keySet().stream().map(NodeId::value).toList())
             .meters(meters);
-    if (leaderMode) {
+    if (leaderMode && config.get(Settings.CLUSTER_ROLE).equals("joining")) {
+      builder.joiningLeaderMode(
+          config.get(Settings.ELECTION_INTERVAL).toMillis(), Settings.heartbeat(config).toMillis());
+    } else if (leaderMode) {
       builder.leaderMode(
           config.get(Settings.ELECTION_INTERVAL).toMillis(),
           Settings.heartbeat(config).toMillis(),

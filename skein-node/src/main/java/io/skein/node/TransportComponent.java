@@ -6,14 +6,20 @@ import io.skein.ClosedException;
 import io.skein.core.config.Config;
 import io.skein.core.config.ConfigChange;
 import io.skein.core.config.Secret;
+import io.skein.core.leader.LeaderMembers;
+import io.skein.core.model.NodeId;
+import io.skein.internal.engine.LeaderLoop;
 import io.skein.internal.runtime.Component;
 import io.skein.internal.transport.Handshake;
 import io.skein.internal.transport.PeerTransport;
 import io.skein.node.config.NodeSettings;
 import io.skein.node.config.Settings;
 import io.skein.node.config.TlsSettings;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
@@ -86,6 +92,10 @@ final class TransportComponent implements Component {
     wire(peers, membership);
     membership.attach(peers, store.skein().replicator());
     peers.start();
+    LeaderLoop loop = store.skein().leaderLoop();
+    if (loop != null) {
+      loop.onMembers(changed -> followMembers(peers, membership, loop));
+    }
     Gauge.builder(
             "skein.replication.refused.entries",
             store,
@@ -108,6 +118,40 @@ final class TransportComponent implements Component {
     peers.admission(membership::admit);
     peers.onConnected(membership::confirmed);
     peers.onPeerMoved(membership::moved);
+  }
+
+  /**
+   * Leader mode: dials the members of the configuration in force (voters and learners) and stops
+   * dialling the others, which the handshake then refuses. A member this node already dials keeps
+   * its address (a port move is followed by the transport, D8); a new one is dialled at the address
+   * its configuration entry carries. Acts on the loop's latest configuration, not on the one it was
+   * called with, so calls that overlap end on the latest.
+   */
+  private static void followMembers(PeerTransport peers, Membership membership, LeaderLoop loop) {
+    LeaderMembers members = loop.members();
+    Map<NodeId, URI> known = peers.peerUrls();
+    Map<NodeId, URI> next = new LinkedHashMap<>();
+    for (NodeId id : members.othersThan(peers.selfId())) {
+      URI url = known.get(id);
+      String announced = members.urls().get(id);
+      if (url == null && announced != null) {
+        url = URI.create(announced);
+      }
+      if (url == null) {
+        log.atWarn()
+            .addKeyValue("member", id)
+            .log("a member has no known address; add it to cluster.peers on this node");
+        continue;
+      }
+      next.put(id, url);
+    }
+    List<String> changes = membership.setStatic(next);
+    if (!changes.isEmpty()) {
+      log.atInfo()
+          .addKeyValue("voters", members.voters())
+          .addKeyValue("learners", members.learners())
+          .log("peers follow the members: {}", changes);
+    }
   }
 
   /** Returns the transport. */
@@ -146,8 +190,9 @@ final class TransportComponent implements Component {
       }
       throw new IllegalStateException(
           "cluster.peers cannot change on a running leader-mode member: members join and leave"
-              + " one at a time through a membership change, which is not available yet; restart"
-              + " every member with the new list");
+              + " one at a time through a membership change on the primary (`datastore-node"
+              + " members add|remove`, or POST /admin/members and DELETE /admin/members/{id});"
+              + " a new node starts with --role joining");
     }
     store.membership().setStatic(NodeSettings.peerUrls(config));
   }

@@ -8,7 +8,9 @@ import java.util.List;
  * The settings of a {@link LeaderCore}.
  *
  * @param nodeId this node
- * @param members every member, this node included
+ * @param members the members the cluster started with, this node included unless it joins a running
+ *     cluster (then it waits, never standing, until a configuration entry in the log makes it a
+ *     member); a configuration entry in the log replaces them ({@link LeaderMembers})
  * @param electionIntervalMs how long a secondary waits without hearing the primary before it starts
  *     an election (the failure-detection window); lower ids wait less (see {@link
  *     #electionTimeoutMs()})
@@ -36,8 +38,8 @@ public record LeaderConfig(
     List<NodeId> sorted = new ArrayList<>(members);
     sorted.sort(null);
     members = List.copyOf(sorted);
-    if (!members.contains(nodeId)) {
-      throw new IllegalArgumentException("members must include this node " + nodeId);
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("a cluster needs at least one member");
     }
     if (members.stream().distinct().count() != members.size()) {
       throw new IllegalArgumentException("members must be distinct: " + members);

@@ -92,6 +92,17 @@ public final class LeaderCore {
   private long persistedIndex;
   private final TreeMap<Long, Long> epochStarts = new TreeMap<>();
 
+  /**
+   * The configurations in the log, by the index of their entry; key 0 is the configured members, in
+   * force until the log holds a configuration entry. The last one is in force, committed or not
+   * (Raft's rule: a configuration takes effect when appended); a truncation that removes it brings
+   * back the one before.
+   */
+  private final TreeMap<Long, LeaderMembers> configs = new TreeMap<>();
+
+  private boolean membersDirty = true;
+  private @Nullable PendingChange pendingChange;
+
   // Volatile.
   private Role role = Role.SECONDARY;
   private @Nullable NodeId leader;
@@ -221,6 +232,12 @@ public final class LeaderCore {
 
   private record PendingRead(long requestId, long readIndex, long round) {}
 
+  /**
+   * The membership change a client waits on: answered once the configuration that completes it is
+   * committed (for an addition, the one that makes the learner a voter).
+   */
+  private record PendingChange(long requestId, NodeId member, boolean add, long deadlineMs) {}
+
   private LeaderCore(LeaderConfig config, LeaderRecovered recovered) {
     this.config = config;
     // The log, not the clock, orders leader-mode writes; but every primary must stamp later HLCs
@@ -233,6 +250,15 @@ public final class LeaderCore {
     this.epochStarts.putAll(recovered.epochStarts());
     this.commitIndex = Math.min(recovered.commitIndex(), recovered.lastIndex());
     this.localSequence = recovered.lastIndex();
+    configs.put(0L, LeaderMembers.of(config.members()));
+    recovered
+        .configurations()
+        .forEach(
+            (index, members) -> {
+              if (index > 0 && index <= lastIndex) {
+                configs.put(index, members);
+              }
+            });
     for (long index : recovered.openIndexes()) {
       if (index > commitIndex && index <= lastIndex) {
         open.add(index);
@@ -295,6 +321,24 @@ public final class LeaderCore {
     return result;
   }
 
+  /** Returns the configuration in force: the last one in the log, committed or not. */
+  public LeaderMembers members() {
+    return configs.lastEntry().getValue();
+  }
+
+  /** Returns the index of the configuration in force (0: the configured members). */
+  public long membersIndex() {
+    return configs.lastKey();
+  }
+
+  /**
+   * Returns whether a membership change is under way: the configuration in force is not committed,
+   * or a learner is catching up.
+   */
+  public boolean changingMembers() {
+    return membersIndex() > commitIndex || !members().learners().isEmpty();
+  }
+
   /** Returns the current config: the one it was restored with, or the last reconfigured. */
   public LeaderConfig config() {
     return config;
@@ -322,6 +366,7 @@ public final class LeaderCore {
       case LeaderInput.Loaded loaded -> loaded(loaded);
       case LeaderInput.Reconfigure reconfigure -> reconfigure(reconfigure);
       case LeaderInput.Busy busy -> busy(busy.busyMs());
+      case LeaderInput.ChangeMembers change -> changeMembers(change);
     }
   }
 
@@ -349,7 +394,8 @@ public final class LeaderCore {
         || !readReplies.isEmpty()
         || !messages.isEmpty()
         || !loads.isEmpty()
-        || leadership != null;
+        || leadership != null
+        || membersDirty;
   }
 
   /** Hands out the accumulated work. */
@@ -366,7 +412,8 @@ public final class LeaderCore {
             readReplies,
             messages,
             loads,
-            leadership);
+            leadership,
+            membersDirty ? members() : null);
     hardStateDirty = false;
     truncateFrom = 0;
     toAppend.clear();
@@ -376,6 +423,7 @@ public final class LeaderCore {
     messages.clear();
     loads.clear();
     leadership = null;
+    membersDirty = false;
     return ready;
   }
 
@@ -413,13 +461,17 @@ public final class LeaderCore {
             (config.startAsPrimary() && !seenPrimary && role != Role.CANDIDATE)
                     || role == Role.PRE_CANDIDATE
                 ? config.heartbeatMs()
-                : config.electionTimeoutMs();
-        if (nowMs - lastHeardLeaderMs >= timeout && nowMs - electionStartedMs >= timeout) {
-          startPreVote();
+                : electionTimeoutMs(config);
+        if (nowMs - lastHeardLeaderMs >= timeout
+            && nowMs - electionStartedMs >= timeout
+            && members().isVoter(config.nodeId())) {
+          startPreVote(); // a learner, or a member that was removed, never stands
         }
       }
     }
     expireWrites();
+    expireChange();
+    membershipProgress();
   }
 
   /**
@@ -438,7 +490,7 @@ public final class LeaderCore {
             reconfigure.replicationTimeoutMs());
     if (role == Role.SECONDARY
         && leader != null
-        && next.electionTimeoutMs() < config.electionTimeoutMs()) {
+        && electionTimeoutMs(next) < electionTimeoutMs(config)) {
       // The primary was judged alive under the old, longer timeout and may still beat at the old
       // rate: measured from its last heartbeat, the shorter timeout could fire at the next tick
       // and start a needless election. It gets one full new timeout from now instead.
@@ -458,13 +510,25 @@ public final class LeaderCore {
   }
 
   private boolean hasQuorum() {
-    int live = 1;
-    for (Follower f : followers.values()) {
-      if (nowMs - f.lastAckMs < config.replicationTimeoutMs()) {
+    LeaderMembers members = members();
+    int live = members.isVoter(config.nodeId()) ? 1 : 0;
+    for (Map.Entry<NodeId, Follower> f : followers.entrySet()) {
+      if (members.isVoter(f.getKey())
+          && nowMs - f.getValue().lastAckMs < config.replicationTimeoutMs()) {
         live++;
       }
     }
-    return live >= config.majority();
+    return live >= members.majority();
+  }
+
+  /**
+   * How long this member waits without a primary before it stands: the election interval plus half
+   * of it per lower-ranked voter of the configuration in force (see {@link
+   * LeaderConfig#electionTimeoutMs()}).
+   */
+  private long electionTimeoutMs(LeaderConfig timings) {
+    int rank = Math.max(0, members().rank(config.nodeId()));
+    return timings.electionIntervalMs() + rank * (timings.electionIntervalMs() / 2);
   }
 
   private void expireWrites() {
@@ -494,14 +558,18 @@ public final class LeaderCore {
     electionStartedMs = nowMs;
     leader = null;
     announce();
-    if (config.members().size() == 1) {
+    LeaderMembers members = members();
+    if (members.majority() == 1) {
       startElection();
       return;
     }
     role = Role.PRE_CANDIDATE;
     votes.clear();
     votes.add(config.nodeId());
-    for (NodeId peer : config.peers()) {
+    for (NodeId peer : members.othersThan(config.nodeId())) {
+      if (!members.isVoter(peer)) {
+        continue;
+      }
       send(peer, new LeaderMessage.PreVote(config.nodeId(), epoch + 1, lastEpoch(), lastIndex));
     }
   }
@@ -514,11 +582,15 @@ public final class LeaderCore {
     electionStartedMs = nowMs;
     votes.clear();
     votes.add(config.nodeId());
-    if (votes.size() >= config.majority()) {
+    LeaderMembers members = members();
+    if (votes.size() >= members.majority()) {
       becomePrimary();
       return;
     }
-    for (NodeId peer : config.peers()) {
+    for (NodeId peer : members.othersThan(config.nodeId())) {
+      if (!members.isVoter(peer)) {
+        continue;
+      }
       send(peer, new LeaderMessage.Vote(config.nodeId(), epoch, lastEpoch(), lastIndex));
     }
   }
@@ -555,9 +627,10 @@ public final class LeaderCore {
    */
   private boolean mayStandBeforeMe(NodeId asker) {
     return !seenPrimary // a cold start: the member started as primary stands first, whatever its id
-        || config.members().indexOf(asker) < config.rank()
+        || members().rank(config.nodeId()) < 0
+        || members().rank(asker) < members().rank(config.nodeId())
         || role != Role.SECONDARY
-        || nowMs - lastHeardLeaderMs >= config.electionTimeoutMs();
+        || nowMs - lastHeardLeaderMs >= electionTimeoutMs(config);
   }
 
   /**
@@ -582,14 +655,7 @@ public final class LeaderCore {
     role = Role.PRIMARY;
     leader = config.nodeId();
     followers.clear();
-    for (NodeId peer : config.peers()) {
-      Follower f = new Follower();
-      f.next = lastIndex + 1;
-      f.probe = lastIndex + 1;
-      f.lastAckMs = nowMs;
-      f.lastProgressMs = nowMs;
-      followers.put(peer, f);
-    }
+    syncFollowers();
     // The epoch's marker entry: committing it commits everything before it (Raft's no-op).
     OplogEntry marker =
         append(
@@ -639,6 +705,13 @@ public final class LeaderCore {
       readReplies.add(new LeaderReady.ReadReply(read.requestId(), -1, leader));
     }
     pendingReads.clear();
+    if (pendingChange != null) {
+      replies.add(
+          new Reply(
+              pendingChange.requestId(),
+              new Outcome.TimedOut(why + "; the membership change's outcome is unknown")));
+      pendingChange = null;
+    }
   }
 
   private void announce() {
@@ -719,7 +792,50 @@ public final class LeaderCore {
     noteEpoch(lastIndex, epoch);
     toAppend.add(entry);
     remember(entry);
+    noteConfiguration(entry);
     return entry;
+  }
+
+  /**
+   * Puts a configuration entry in force the moment it enters the log (Raft's rule), and on a
+   * primary starts or stops replicating to the members it adds or removes.
+   *
+   * @throws IllegalStateException if the entry's document is not a configuration
+   */
+  private void noteConfiguration(OplogEntry entry) {
+    if (!entry.collection().equals(LeaderMembers.COLLECTION)
+        || !entry.id().equals(LeaderMembers.DOCUMENT)
+        || entry.document() == null) {
+      return;
+    }
+    LeaderMembers members;
+    try {
+      members = LeaderMembers.parse(java.util.Objects.requireNonNull(entry.document()));
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "entry " + entry.index() + " is not a valid configuration: " + e.getMessage(), e);
+    }
+    configs.put(entry.index(), members);
+    membersDirty = true;
+    if (role == Role.PRIMARY) {
+      syncFollowers();
+    }
+  }
+
+  /** Gives a primary one follower per other voter and learner of the configuration in force. */
+  private void syncFollowers() {
+    List<NodeId> others = members().othersThan(config.nodeId());
+    followers.keySet().retainAll(others);
+    for (NodeId peer : others) {
+      if (!followers.containsKey(peer)) {
+        Follower f = new Follower();
+        f.next = lastIndex + 1;
+        f.probe = lastIndex + 1;
+        f.lastAckMs = nowMs;
+        f.lastProgressMs = nowMs;
+        followers.put(peer, f);
+      }
+    }
   }
 
   /** Records where an epoch's run starts; appends are always at the end of the log. */
@@ -777,13 +893,14 @@ public final class LeaderCore {
     }
     for (Iterator<PendingRead> it = pendingReads.iterator(); it.hasNext(); ) {
       PendingRead read = it.next();
-      int confirmed = 1;
-      for (Follower f : followers.values()) {
-        if (f.ackedRound >= read.round()) {
+      LeaderMembers members = members();
+      int confirmed = members.isVoter(config.nodeId()) ? 1 : 0;
+      for (Map.Entry<NodeId, Follower> f : followers.entrySet()) {
+        if (members.isVoter(f.getKey()) && f.getValue().ackedRound >= read.round()) {
           confirmed++;
         }
       }
-      if (confirmed >= config.majority()) {
+      if (confirmed >= members.majority()) {
         it.remove();
         readReplies.add(
             new LeaderReady.ReadReply(
@@ -805,6 +922,8 @@ public final class LeaderCore {
   }
 
   private void advanceCommit() {
+    LeaderMembers members = members();
+    boolean selfVotes = members.isVoter(config.nodeId());
     for (long n = lastIndex; n > commitIndex; n--) {
       if (epochAt(n) != epoch) {
         break; // only entries of this epoch commit by counting (Raft, figure 8)
@@ -812,13 +931,13 @@ public final class LeaderCore {
       if (open.contains(n)) {
         continue; // a commit never stops inside a batch
       }
-      int holders = persistedIndex >= n ? 1 : 0;
-      for (Follower f : followers.values()) {
-        if (f.match >= n) {
+      int holders = selfVotes && persistedIndex >= n ? 1 : 0;
+      for (Map.Entry<NodeId, Follower> f : followers.entrySet()) {
+        if (members.isVoter(f.getKey()) && f.getValue().match >= n) {
           holders++;
         }
       }
-      if (holders >= config.majority()) {
+      if (holders >= members.majority()) {
         commitIndex = n;
         pruneOpen();
         break;
@@ -826,6 +945,7 @@ public final class LeaderCore {
     }
     seenPrimary |= commitIndex >= epochStartIndex;
     releaseReads();
+    membershipProgress();
   }
 
   private void releaseWrites() {
@@ -837,12 +957,185 @@ public final class LeaderCore {
             case MAJORITY -> commitIndex >= write.index();
             case ALL ->
                 persistedIndex >= write.index()
-                    && followers.values().stream().allMatch(f -> f.match >= write.index());
+                    && followers.entrySet().stream()
+                        .allMatch(
+                            f ->
+                                !members().isVoter(f.getKey())
+                                    || f.getValue().match >= write.index());
           };
       if (met) {
         it.remove();
         replies.add(new Reply(write.requestId(), new Outcome.Committed(write.entries())));
       }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Membership changes (Raft's single-server change, thesis §4).
+
+  private void changeMembers(LeaderInput.ChangeMembers change) {
+    String refusal = membershipRefusal(change);
+    if (refusal != null) {
+      int colon = refusal.indexOf(':');
+      replies.add(
+          new Reply(
+              change.requestId(),
+              role != Role.PRIMARY
+                  ? new Outcome.NotPrimary(leader, refusal.substring(colon + 2))
+                  : new Outcome.Rejected(
+                      refusal.substring(0, colon), refusal.substring(colon + 2))));
+      return;
+    }
+    LeaderMembers members = members();
+    NodeId member = change.member();
+    if (pendingChange != null) {
+      // Only an addition still catching up can be waiting here (anything else is refused above):
+      // a second request for it takes over the wait, a removal cancels it.
+      replies.add(
+          new Reply(
+              pendingChange.requestId(),
+              change.add()
+                  ? new Outcome.TimedOut(
+                      "a later request for the same change took over; the change goes on")
+                  : new Outcome.Rejected(
+                      "change_cancelled", "a removal of " + member + " cancelled its addition")));
+      pendingChange = null;
+    }
+    pendingChange =
+        new PendingChange(change.requestId(), member, change.add(), nowMs + change.timeoutMs());
+    if (change.add() && members.learners().contains(member)) {
+      membershipProgress(); // already a learner: wait for it to catch up
+      return;
+    }
+    appendConfiguration(
+        change.add() ? members.withLearner(member, change.url()) : members.without(member));
+  }
+
+  /**
+   * Returns why a membership change cannot start now, as {@code "code: message"}, or {@code null}.
+   */
+  private @Nullable String membershipRefusal(LeaderInput.ChangeMembers change) {
+    LeaderMembers members = members();
+    NodeId member = change.member();
+    if (role != Role.PRIMARY) {
+      return "not_primary: only the primary changes the members";
+    }
+    if (commitIndex < epochStartIndex) {
+      return "change_in_progress: this primary has not committed its first entry yet; retry"
+          + " shortly";
+    }
+    if (membersIndex() > commitIndex) {
+      return "change_in_progress: the configuration at index "
+          + membersIndex()
+          + " is not committed yet; one change at a time";
+    }
+    boolean cancelsLearner = !change.add() && members.learners().contains(member);
+    boolean sameLearner = change.add() && members.learners().contains(member);
+    if (!members.learners().isEmpty() && !cancelsLearner && !sameLearner) {
+      return "change_in_progress: "
+          + members.learners()
+          + " is still catching up as a learner; one change at a time (remove it to cancel)";
+    }
+    if (change.add()) {
+      if (members.isVoter(member)) {
+        return "already_member: " + member + " is already a voting member";
+      }
+      if (members.voters().size() + members.learners().size() >= LeaderMembers.MEMBERS_MAX) {
+        return "too_many_members: a cluster has at most " + LeaderMembers.MEMBERS_MAX + " members";
+      }
+      return null;
+    }
+    if (!members.contains(member)) {
+      return "not_member: " + member + " is not a member (members: " + members.voters() + ")";
+    }
+    if (cancelsLearner) {
+      return null;
+    }
+    LeaderMembers next = members.without(member);
+    if (next.voters().isEmpty()) {
+      return "would_lose_quorum: " + member + " is the last voting member";
+    }
+    int live = next.isVoter(config.nodeId()) ? 1 : 0;
+    for (Map.Entry<NodeId, Follower> f : followers.entrySet()) {
+      if (next.isVoter(f.getKey())
+          && nowMs - f.getValue().lastAckMs < config.replicationTimeoutMs()
+          && f.getValue().match > 0) {
+        live++;
+      }
+    }
+    if (live < next.majority()) {
+      return "would_lose_quorum: without "
+          + member
+          + " the members "
+          + next.voters()
+          + " need "
+          + next.majority()
+          + " live voters and only "
+          + live
+          + " answered within "
+          + config.replicationTimeoutMs()
+          + " ms";
+    }
+    return null;
+  }
+
+  private void appendConfiguration(LeaderMembers next) {
+    append(Mutation.put(LeaderMembers.COLLECTION, LeaderMembers.DOCUMENT, next.toDocument()));
+    replicate();
+  }
+
+  /**
+   * Moves a membership change on, on a primary, once the configuration in force is committed: makes
+   * a learner that caught up a voter (within one append of the log's end, and heard within an
+   * election interval), answers the change a client waits on, and steps down if this primary is no
+   * longer a voter.
+   */
+  private void membershipProgress() {
+    if (role != Role.PRIMARY || membersIndex() > commitIndex) {
+      return;
+    }
+    LeaderMembers members = members();
+    if (!members.isVoter(config.nodeId())) {
+      PendingChange change = pendingChange;
+      if (change != null) {
+        pendingChange = null;
+        replies.add(new Reply(change.requestId(), new Outcome.Committed(List.of())));
+      }
+      stepDown("this node was removed from the members at index " + membersIndex());
+      return;
+    }
+    for (NodeId learner : members.learners()) {
+      Follower f = followers.get(learner);
+      if (f != null
+          && f.match > 0
+          && lastIndex - f.match <= config.appendEntriesMax()
+          && nowMs - f.lastAckMs < config.electionIntervalMs()) {
+        appendConfiguration(members.promoted(learner));
+        return; // one change at a time: the next waits for this one to commit
+      }
+    }
+    PendingChange change = pendingChange;
+    if (change != null && members.isVoter(change.member()) == change.add()) {
+      pendingChange = null;
+      replies.add(new Reply(change.requestId(), new Outcome.Committed(List.of())));
+    }
+  }
+
+  private void expireChange() {
+    PendingChange change = pendingChange;
+    if (change != null && nowMs >= change.deadlineMs()) {
+      pendingChange = null;
+      replies.add(
+          new Reply(
+              change.requestId(),
+              new Outcome.TimedOut(
+                  (change.add() ? "adding " : "removing ")
+                      + change.member()
+                      + " did not complete in time; the change goes on (members "
+                      + members().voters()
+                      + ", learners "
+                      + members().learners()
+                      + ")")));
     }
   }
 
@@ -938,9 +1231,14 @@ public final class LeaderCore {
   }
 
   private void receive(LeaderMessage message) {
-    if (!config.members().contains(message.from()) || message.from().equals(config.nodeId())) {
+    if (message.from().equals(config.nodeId())) {
       return;
     }
+    // Anyone the transport authenticated is heard, member or not (Raft, thesis §4.1): a member
+    // whose log lags may not know the primary that a later configuration added, and must follow it
+    // to learn that configuration. Votes stay safe (one per epoch, up-to-date logs only), and a
+    // removed member that keeps standing is refused while the members hear their primary.
+    // Only votes count by membership (receivePreVoteReply, receiveVoteReply).
     switch (message) {
       case LeaderMessage.PreVote pre -> receivePreVote(pre);
       case LeaderMessage.PreVoteReply reply -> receivePreVoteReply(reply);
@@ -967,11 +1265,14 @@ public final class LeaderCore {
       becomeSecondary(reply.voterEpoch(), null);
       return;
     }
-    if (role != Role.PRE_CANDIDATE || reply.epoch() != epoch + 1 || !reply.granted()) {
+    if (role != Role.PRE_CANDIDATE
+        || reply.epoch() != epoch + 1
+        || !reply.granted()
+        || !members().isVoter(reply.from())) {
       return;
     }
     votes.add(reply.from());
-    if (votes.size() >= config.majority()) {
+    if (votes.size() >= members().majority()) {
       startElection();
     }
   }
@@ -1000,11 +1301,14 @@ public final class LeaderCore {
       becomeSecondary(reply.epoch(), null);
       return;
     }
-    if (role != Role.CANDIDATE || reply.epoch() != epoch || !reply.granted()) {
+    if (role != Role.CANDIDATE
+        || reply.epoch() != epoch
+        || !reply.granted()
+        || !members().isVoter(reply.from())) {
       return;
     }
     votes.add(reply.from());
-    if (votes.size() >= config.majority()) {
+    if (votes.size() >= members().majority()) {
       becomePrimary();
     }
   }
@@ -1082,6 +1386,13 @@ public final class LeaderCore {
     }
     dropped.clear();
     epochStarts.tailMap(from, true).clear();
+    if (!configs.tailMap(from, true).isEmpty()) {
+      configs.tailMap(from, true).clear(); // the configuration before comes back in force
+      membersDirty = true;
+      if (role == Role.PRIMARY) {
+        syncFollowers();
+      }
+    }
     lastIndex = from - 1;
     persistedIndex = Math.min(persistedIndex, lastIndex);
   }
@@ -1095,6 +1406,7 @@ public final class LeaderCore {
     noteEpoch(lastIndex, entry.epoch());
     toAppend.add(entry);
     remember(entry);
+    noteConfiguration(entry);
   }
 
   private void receiveAppendReply(LeaderMessage.AppendReply reply) {

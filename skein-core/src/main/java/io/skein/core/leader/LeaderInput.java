@@ -121,4 +121,30 @@ public sealed interface LeaderInput {
    * @param busyMs how long the shell was busy, in ms, at least 0
    */
   record Busy(long busyMs) implements LeaderInput {}
+
+  /**
+   * A membership change (Raft's single-server change, thesis §4): add one member or remove one.
+   * Only a primary takes it, and only one at a time: it is refused while an earlier configuration
+   * is not committed, while a learner is still catching up, and before the primary's epoch marker
+   * is committed. An added member joins as a learner (it receives the log, does not vote, does not
+   * count for a majority) and is made a voter by the primary once it is within one append of the
+   * log's end. A removal that would leave fewer live voters than the new majority is refused. The
+   * reply is {@link io.skein.core.replica.Outcome.Committed} once the final configuration is
+   * committed; a primary that removed itself steps down then.
+   *
+   * @param requestId the shell's id for the reply
+   * @param member the member to add or remove
+   * @param add whether to add it (else remove it; removing a learner cancels its addition)
+   * @param url where the added member listens, carried in the configuration so every member can
+   *     dial it, or {@code null}
+   * @param timeoutMs how long to wait for the change before answering {@code TimedOut} (the change
+   *     goes on: a learner is promoted whenever it catches up)
+   */
+  record ChangeMembers(
+      long requestId,
+      io.skein.core.model.NodeId member,
+      boolean add,
+      @org.jspecify.annotations.Nullable String url,
+      long timeoutMs)
+      implements LeaderInput {}
 }

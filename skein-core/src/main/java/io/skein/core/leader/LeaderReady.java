@@ -35,6 +35,8 @@ import org.jspecify.annotations.Nullable;
  * @param messages messages to send
  * @param loads log reads for followers
  * @param leadership a leadership change to announce, or {@code null}
+ * @param members the configuration in force, if it changed since the last ready (the first ready
+ *     always carries it), or {@code null}: the shell dials its members
  */
 public record LeaderReady(
     @Nullable HardState hardState,
@@ -47,7 +49,8 @@ public record LeaderReady(
     List<ReadReply> readReplies,
     List<Outgoing> messages,
     List<LogRead> loads,
-    @Nullable LeadershipChanged leadership) {
+    @Nullable LeadershipChanged leadership,
+    @Nullable LeaderMembers members) {
 
   /** Copies the lists. */
   public LeaderReady {

@@ -16,6 +16,8 @@ import org.jspecify.annotations.Nullable;
  * @param hlcHighWater the highest timestamp persisted
  * @param openIndexes the indexes above {@code commitIndex} whose entries do not end their write
  *     (the non-final entries of a batch)
+ * @param configurations the configuration entries in its log ({@link LeaderMembers#COLLECTION}), by
+ *     index: at least the last one at or below {@code commitIndex} and every one above it
  */
 public record LeaderRecovered(
     long epoch,
@@ -24,7 +26,8 @@ public record LeaderRecovered(
     Map<Long, Long> epochStarts,
     long commitIndex,
     Hlc hlcHighWater,
-    java.util.Set<Long> openIndexes) {
+    java.util.Set<Long> openIndexes,
+    Map<Long, LeaderMembers> configurations) {
   /** A node that never ran. */
   public static final LeaderRecovered EMPTY =
       new LeaderRecovered(0, null, 0, Map.of(), 0, Hlc.ZERO);
@@ -33,6 +36,19 @@ public record LeaderRecovered(
   public LeaderRecovered {
     epochStarts = Map.copyOf(epochStarts);
     openIndexes = java.util.Set.copyOf(openIndexes);
+    configurations = Map.copyOf(configurations);
+  }
+
+  /** A log without configuration entries: its members are the configured ones. */
+  public LeaderRecovered(
+      long epoch,
+      @Nullable NodeId votedFor,
+      long lastIndex,
+      Map<Long, Long> epochStarts,
+      long commitIndex,
+      Hlc hlcHighWater,
+      java.util.Set<Long> openIndexes) {
+    this(epoch, votedFor, lastIndex, epochStarts, commitIndex, hlcHighWater, openIndexes, Map.of());
   }
 
   /** A log in which every entry ends its write. */

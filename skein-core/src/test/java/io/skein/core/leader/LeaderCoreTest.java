@@ -58,6 +58,23 @@ class LeaderCoreTest {
       }
     }
 
+    /** Starts a node that will join: it knows the three members, not itself. */
+    void addJoiner(NodeId id) {
+      cores.put(
+          id,
+          LeaderCore.restore(
+              new LeaderConfig(
+                  id, List.of(ONE, TWO, THREE), 500, 100, 2_000, 64, 1_024, 1_000, false),
+              LeaderRecovered.EMPTY));
+      logs.put(id, new ArrayList<>());
+    }
+
+    void change(NodeId at, long requestId, NodeId member, boolean add) {
+      core(at).step(new LeaderInput.Tick(now));
+      core(at).step(new LeaderInput.ChangeMembers(requestId, member, add, null, 5_000));
+      drain();
+    }
+
     LeaderCore core(NodeId id) {
       return java.util.Objects.requireNonNull(cores.get(id));
     }
@@ -603,5 +620,205 @@ class LeaderCoreTest {
     assertThat(two.sent(LeaderMessage.PreVote.class))
         .as("later elections keep the rank-staggered timeout (A31)")
         .isEmpty();
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Membership changes.
+
+  private static final NodeId FOUR = NodeId.of("4");
+
+  private static Cluster withPrimaryOne() {
+    Cluster cluster = new Cluster(true);
+    cluster.runUntil(
+        () ->
+            cluster.core(ONE).role() == LeaderCore.Role.PRIMARY
+                && cluster.core(ONE).commitIndex() >= 1,
+        3_000);
+    return cluster;
+  }
+
+  @Test
+  void anAddedMemberCatchesUpAsALearnerThenVotes() {
+    Cluster cluster = withPrimaryOne();
+    for (long id = 1; id <= 50; id++) {
+      cluster.propose(ONE, id, WriteConcern.MAJORITY);
+    }
+    cluster.addJoiner(FOUR);
+    cluster.run(1_000);
+    assertThat(cluster.core(FOUR).role())
+        .as("a joiner that is not a member never stands")
+        .isEqualTo(LeaderCore.Role.SECONDARY);
+    assertThat(cluster.preVotesSent).doesNotContain(FOUR);
+
+    cluster.change(ONE, 100, FOUR, true);
+    cluster.runUntil(() -> cluster.replied(100), 3_000);
+    assertThat(cluster.outcome(100)).isInstanceOf(Outcome.Committed.class);
+    LeaderMembers members = cluster.core(ONE).members();
+    assertThat(members.voters()).containsExactly(ONE, TWO, THREE, FOUR);
+    assertThat(members.learners()).isEmpty();
+    cluster.run(300);
+    assertThat(cluster.log(FOUR)).isEqualTo(cluster.log(ONE));
+    assertThat(cluster.core(FOUR).members()).isEqualTo(members);
+    // Two configuration entries: the learner, then the voter.
+    assertThat(
+            cluster.log(ONE).stream()
+                .filter(e -> e.collection().equals(LeaderMembers.COLLECTION))
+                .map(e -> LeaderMembers.parse(java.util.Objects.requireNonNull(e.document())))
+                .toList())
+        .containsExactly(
+            LeaderMembers.of(List.of(ONE, TWO, THREE)).withLearner(FOUR, null), members);
+
+    // Four voters: a majority is three, so two down stop commits.
+    cluster.down.add(TWO);
+    cluster.down.add(THREE);
+    cluster.propose(ONE, 101, WriteConcern.MAJORITY);
+    assertThat(cluster.replied(101)).isFalse();
+    cluster.down.remove(TWO);
+    cluster.runUntil(() -> cluster.replied(101), 3_000);
+    assertThat(cluster.outcome(101)).isInstanceOf(Outcome.Committed.class);
+  }
+
+  @Test
+  void oneChangeAtATimeAndOnlyOnThePrimary() {
+    Cluster cluster = withPrimaryOne();
+    cluster.addJoiner(FOUR);
+    cluster.down.add(FOUR); // it never catches up
+    cluster.change(TWO, 1, FOUR, true);
+    assertThat(cluster.outcome(1)).isInstanceOf(Outcome.NotPrimary.class);
+    cluster.change(ONE, 2, FOUR, true);
+    assertThat(cluster.core(ONE).changingMembers()).isTrue();
+    cluster.change(ONE, 3, THREE, false);
+    assertThat(cluster.outcome(3))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class,
+            r -> {
+              assertThat(r.code()).isEqualTo("change_in_progress");
+              assertThat(r.message()).contains("4").contains("learner");
+            });
+    // Removing the learner cancels its addition.
+    cluster.change(ONE, 5, FOUR, false);
+    assertThat(cluster.outcome(2))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class, r -> assertThat(r.code()).isEqualTo("change_cancelled"));
+    cluster.runUntil(() -> cluster.replied(5), 2_000);
+    assertThat(cluster.outcome(5)).isInstanceOf(Outcome.Committed.class);
+    assertThat(cluster.core(ONE).members()).isEqualTo(LeaderMembers.of(List.of(ONE, TWO, THREE)));
+    assertThat(cluster.core(ONE).changingMembers()).isFalse();
+    cluster.change(ONE, 6, FOUR, false);
+    assertThat(cluster.outcome(6))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class, r -> assertThat(r.code()).isEqualTo("not_member"));
+    cluster.change(ONE, 4, ONE, true);
+    assertThat(cluster.outcome(4))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class, r -> assertThat(r.code()).isEqualTo("already_member"));
+  }
+
+  @Test
+  void aRemovalThatWouldLoseTheQuorumIsRefused() {
+    Cluster cluster = withPrimaryOne();
+    cluster.down.add(THREE);
+    cluster.run(2_100); // three has not answered for a replication timeout
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+    // Without two, the members would be {1, 3}, and 3 is down: no majority.
+    cluster.change(ONE, 1, TWO, false);
+    assertThat(cluster.outcome(1))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class,
+            r -> {
+              assertThat(r.code()).isEqualTo("would_lose_quorum");
+              assertThat(r.message()).contains("[1, 3]").contains("need 2");
+            });
+    assertThat(cluster.core(ONE).members().voters()).containsExactly(ONE, TWO, THREE);
+    // Removing the dead one is fine: {1, 2} are both live.
+    cluster.change(ONE, 2, THREE, false);
+    cluster.runUntil(() -> cluster.replied(2), 2_000);
+    assertThat(cluster.outcome(2)).isInstanceOf(Outcome.Committed.class);
+    assertThat(cluster.core(TWO).members().voters()).containsExactly(ONE, TWO);
+  }
+
+  @Test
+  void aPrimaryThatRemovesItselfStepsDownOnceTheChangeCommitsAndTheRestElect() {
+    Cluster cluster = withPrimaryOne();
+    cluster.propose(ONE, 1, WriteConcern.MAJORITY);
+    cluster.change(ONE, 2, ONE, false);
+    cluster.runUntil(() -> cluster.replied(2), 2_000);
+    assertThat(cluster.outcome(2)).isInstanceOf(Outcome.Committed.class);
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.SECONDARY);
+    cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRIMARY, 3_000);
+    assertThat(cluster.core(TWO).members().voters()).containsExactly(TWO, THREE);
+    cluster.propose(TWO, 3, WriteConcern.MAJORITY);
+    cluster.runUntil(() -> cluster.replied(3), 2_000);
+    assertThat(cluster.outcome(3)).isInstanceOf(Outcome.Committed.class);
+    cluster.run(3_000);
+    assertThat(cluster.core(ONE).role())
+        .as("a removed member never stands again")
+        .isEqualTo(LeaderCore.Role.SECONDARY);
+    assertThat(cluster.core(TWO).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
+
+  @Test
+  void anUncommittedConfigurationThatIsTruncatedGivesWayToTheOneBefore() {
+    Cluster cluster = withPrimaryOne();
+    cluster.run(200);
+    // One appends a configuration no one else receives, then dies.
+    cluster.appendsDropped.add(TWO);
+    cluster.appendsDropped.add(THREE);
+    cluster.change(ONE, 1, THREE, false);
+    assertThat(cluster.core(ONE).members().voters()).containsExactly(ONE, TWO);
+    cluster.down.add(ONE);
+    cluster.appendsDropped.clear();
+    cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRIMARY, 3_000);
+    cluster.propose(TWO, 2, WriteConcern.MAJORITY);
+    cluster.down.remove(ONE);
+    cluster.runUntil(() -> cluster.log(ONE).equals(cluster.log(TWO)), 3_000);
+    assertThat(cluster.core(ONE).members()).isEqualTo(LeaderMembers.of(List.of(ONE, TWO, THREE)));
+    assertThat(cluster.core(ONE).membersIndex()).isZero();
+  }
+
+  @Test
+  void configurationsSurviveARestartFromTheLog() {
+    LeaderMembers members =
+        LeaderMembers.of(List.of(ONE, TWO)).withLearner(FOUR, "http://127.0.0.1:9004");
+    LeaderCore core =
+        LeaderCore.restore(
+            new LeaderConfig(
+                TWO, List.of(ONE, TWO, THREE), 500, 100, 2_000, 64, 1_024, 1_000, false),
+            new LeaderRecovered(
+                1,
+                null,
+                10,
+                Map.of(1L, 1L),
+                5,
+                io.skein.core.hlc.Hlc.ZERO,
+                Set.of(),
+                Map.of(7L, members)));
+    assertThat(core.members()).isEqualTo(members);
+    assertThat(core.membersIndex()).isEqualTo(7);
+    assertThat(core.changingMembers()).isTrue();
+    assertThat(core.ready().members()).as("the first ready carries the members").isEqualTo(members);
+  }
+
+  @Test
+  void aConfigurationDocumentRoundTripsAndABadOneIsRefused() {
+    LeaderMembers members =
+        new LeaderMembers(
+            List.of(THREE, ONE), List.of(FOUR), Map.of(FOUR, "https://db4.example:8443"));
+    assertThat(members.voters()).containsExactly(ONE, THREE);
+    assertThat(LeaderMembers.parse(members.toDocument())).isEqualTo(members);
+    assertThat(members.majority()).isEqualTo(2);
+    assertThat(members.rank(THREE)).isEqualTo(1);
+    assertThat(members.rank(FOUR)).isEqualTo(-1);
+    assertThatThrownBy(() -> LeaderMembers.parse("{\"voters\":[\"1\"]}"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () -> LeaderMembers.parse("{\"voters\":[\"a b\"],\"learners\":[],\"urls\":{}}"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("a b");
+    assertThatThrownBy(() -> new LeaderMembers(List.of(ONE), List.of(ONE), Map.of()))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () -> new LeaderMembers(List.of(ONE), List.of(), Map.of(ONE, "http://x\"y:1")))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -10,6 +10,7 @@ import io.skein.OverloadedException;
 import io.skein.WriteFailedException;
 import io.skein.core.leader.LeaderCore;
 import io.skein.core.leader.LeaderInput;
+import io.skein.core.leader.LeaderMembers;
 import io.skein.core.leader.LeaderMessage;
 import io.skein.core.leader.LeaderReady;
 import io.skein.core.model.DocumentKey;
@@ -74,6 +75,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
    * @param lastIndex the last log index
    * @param matchIndexes per follower, the matched index (primary only)
    * @param appliedIndex the last index applied to the documents
+   * @param members the configuration in force (the last in the log, committed or not)
+   * @param membersIndex the log index of that configuration (0: the configured members)
+   * @param changingMembers whether a membership change is under way (the configuration is not
+   *     committed, or a learner is catching up)
    */
   public record Status(
       LeaderCore.Role role,
@@ -82,7 +87,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       long commitIndex,
       long lastIndex,
       Map<NodeId, Long> matchIndexes,
-      long appliedIndex) {}
+      long appliedIndex,
+      LeaderMembers members,
+      long membersIndex,
+      boolean changingMembers) {}
 
   private sealed interface Event {}
 
@@ -96,6 +104,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private record Read(CompletableFuture<Long> result) implements Event {}
 
   private record Message(LeaderMessage message) implements Event {}
+
+  private record MembersChange(LeaderInput.ChangeMembers input, CompletableFuture<Outcome> result)
+      implements Event {}
 
   /** A reconfiguration, and who waits for the core to take it. Rare: its own unbounded queue. */
   private record Control(LeaderInput.Reconfigure input, CompletableFuture<Void> taken) {}
@@ -112,6 +123,12 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private final Map<Long, CompletableFuture<WriteResult>> writes = new HashMap<>();
   private final Unapplied unapplied = new Unapplied();
   private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
+  private final Map<Long, CompletableFuture<Outcome>> changes = new HashMap<>();
+  private final List<Consumer<LeaderMembers>> membersListeners = new CopyOnWriteArrayList<>();
+
+  /** The configuration in force, set before the members listeners are called. */
+  private volatile LeaderMembers members;
+
   private final List<Consumer<LeaderReady.LeadershipChanged>> listeners =
       new CopyOnWriteArrayList<>();
   private final Thread thread;
@@ -209,6 +226,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
     Gauge.builder("skein.leader.commit.index", this, l -> l.status.commitIndex())
         .description("The highest log index known committed")
         .register(meters);
+    this.members = core.members();
     this.status = snapshot();
     this.heartbeatMs = core.config().heartbeatMs();
     this.keepalives =
@@ -403,6 +421,14 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
               core.step(new LeaderInput.ReadIndex(id));
             }
             case Message message -> core.step(new LeaderInput.Received(message.message()));
+            case MembersChange change -> {
+              long id = nextRequestId++;
+              changes.put(id, change.result());
+              LeaderInput.ChangeMembers in = change.input();
+              core.step(
+                  new LeaderInput.ChangeMembers(
+                      id, in.member(), in.add(), in.url(), in.timeoutMs()));
+            }
           }
         }
         events.clear();
@@ -431,6 +457,13 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
               "the leader loop stopped; the write may still commit under the next primary");
       writes.values().forEach(f -> f.completeExceptionally(unknown));
       reads.values().forEach(f -> f.completeExceptionally(new ClosedException("closing")));
+      changes
+          .values()
+          .forEach(
+              f ->
+                  f.complete(
+                      new Outcome.TimedOut(
+                          "the leader loop stopped; the membership change's outcome is unknown")));
       failQueued();
       failControls();
     }
@@ -444,6 +477,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       switch (event) {
         case Write write -> write.result().completeExceptionally(closed);
         case Read read -> read.result().completeExceptionally(closed);
+        case MembersChange change -> change.result().completeExceptionally(closed);
         case Message message -> {}
       }
     }
@@ -575,6 +609,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       // write is answered once its entries are applied, so that its client reads it back.
       applyCommitted();
       for (Reply reply : ready.replies()) {
+        CompletableFuture<Outcome> change = changes.remove(reply.requestId());
+        if (change != null) {
+          change.complete(reply.outcome());
+          continue;
+        }
         if (reply.outcome() instanceof Outcome.Committed committed
             && lastIndex(committed) > appliedIndex) {
           appliedLater.add(reply);
@@ -618,6 +657,22 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           open = java.util.Set.of();
         }
         core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries, open));
+      }
+      LeaderMembers members = ready.members();
+      if (members != null) {
+        this.members = members;
+        log.atInfo()
+            .addKeyValue("voters", members.voters())
+            .addKeyValue("learners", members.learners())
+            .addKeyValue("index", core.membersIndex())
+            .log("members in force");
+        for (Consumer<LeaderMembers> listener : membersListeners) {
+          try {
+            listener.accept(members);
+          } catch (RuntimeException e) {
+            log.warn("a members listener failed; replication goes on", e);
+          }
+        }
       }
       LeaderReady.LeadershipChanged change = ready.leadership();
       if (change != null) {
@@ -767,7 +822,40 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         core.commitIndex(),
         core.lastIndex(),
         core.matchIndexes(),
-        appliedIndex);
+        appliedIndex,
+        core.members(),
+        core.membersIndex(),
+        core.changingMembers());
+  }
+
+  /**
+   * Asks the core for a membership change ({@link LeaderInput.ChangeMembers}). The future completes
+   * with the core's outcome: {@code Committed} once the final configuration is committed, {@code
+   * NotPrimary}, {@code Rejected} (named refusals), or {@code TimedOut} (the change goes on).
+   *
+   * @throws ClosedException if the loop is not running
+   * @throws OverloadedException if its inbox is full
+   */
+  public CompletableFuture<Outcome> changeMembers(
+      NodeId member, boolean add, @Nullable String url, long timeoutMs) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    offer(new MembersChange(new LeaderInput.ChangeMembers(0, member, add, url, timeoutMs), result));
+    return result;
+  }
+
+  /**
+   * Calls {@code listener} with the configuration in force now and, on the loop's thread, each time
+   * it changes: the transport dials the members it names. Calls may overlap or arrive out of order;
+   * a listener that acts on {@link #members()} rather than its argument ends on the latest.
+   */
+  public void onMembers(Consumer<LeaderMembers> listener) {
+    membersListeners.add(listener);
+    listener.accept(members);
+  }
+
+  /** Returns the configuration in force. */
+  public LeaderMembers members() {
+    return members;
   }
 
   /** Stops the loop (pending writes fail); the store stays open. */

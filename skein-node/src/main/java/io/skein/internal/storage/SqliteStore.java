@@ -1489,6 +1489,31 @@ public final class SqliteStore implements Store {
               }
             }
           }
+          // Configuration entries are few (one per membership change): oplog_key finds them.
+          Map<Long, io.skein.core.leader.LeaderMembers> configurations = new HashMap<>();
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT log_index, body FROM oplog WHERE collection = ? AND id = ?"
+                      + " AND log_index > 0 AND snapshot = 0 AND body IS NOT NULL")) {
+            p.setString(1, io.skein.core.leader.LeaderMembers.COLLECTION.value());
+            p.setString(2, io.skein.core.leader.LeaderMembers.DOCUMENT.value());
+            try (ResultSet r = p.executeQuery()) {
+              while (r.next()) {
+                try {
+                  configurations.put(
+                      r.getLong(1), io.skein.core.leader.LeaderMembers.parse(r.getString(2)));
+                } catch (IllegalArgumentException e) {
+                  throw new StorageException(
+                      "corrupt_configuration",
+                      "the configuration entry at log index "
+                          + r.getLong(1)
+                          + " cannot be read: "
+                          + e.getMessage(),
+                      e);
+                }
+              }
+            }
+          }
           return new io.skein.core.leader.LeaderRecovered(
               epoch == null ? 0 : Long.parseLong(epoch),
               vote == null || vote.isEmpty() ? null : NodeId.of(vote),
@@ -1496,7 +1521,8 @@ public final class SqliteStore implements Store {
               starts,
               appliedIndex,
               recovered.hlcHighWater(),
-              open);
+              open,
+              configurations);
         });
   }
 

@@ -115,12 +115,16 @@ public final class Settings {
 
   /** The starting role in leader mode. */
   public static final Setting<String> CLUSTER_ROLE =
-      Setting.builder("cluster.role", ValueTypes.oneOf("primary", "secondary"))
+      Setting.builder("cluster.role", ValueTypes.oneOf("primary", "secondary", "joining"))
           .flag("--role")
           .legacyKey("role")
           .defaultValue("primary")
           .reload(STATIC)
-          .description("Leader mode: the role to start in; the election decides after that.")
+          .description(
+              "Leader mode: the role to start in; the election decides after that. `joining`: a"
+                  + " new node for a running cluster, with the current members as its peers; it"
+                  + " is not a member (never stands) until `datastore-node members add` on the"
+                  + " primary adds it.")
           .build();
 
   /** The statically configured peers. */

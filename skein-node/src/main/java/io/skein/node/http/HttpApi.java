@@ -84,6 +84,7 @@ public final class HttpApi {
     ChangeRoutes changes = new ChangeRoutes(node, this);
     ClusterRoutes cluster = new ClusterRoutes(node, this);
     AdminRoutes admin = new AdminRoutes(node, this);
+    MemberRoutes members = new MemberRoutes(node);
     PeerTransport transport = node.transport();
     TlsSettings tls = NodeSettings.tls(initial);
     String host = initial.get(Settings.NODE_HOST);
@@ -120,6 +121,7 @@ public final class HttpApi {
               changes.register(config.routes);
               cluster.register(config.routes);
               admin.register(config.routes);
+              members.register(config.routes);
               registerErrors(config.routes);
               config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);

@@ -30,8 +30,10 @@ import org.jspecify.annotations.Nullable;
  * A deterministic run of a leader-mode cluster (D1-D3) in virtual time, from one seeded PRNG:
  * client writes to random nodes with random write concerns, message loss, duplication and
  * reordering, crashes and restarts from durable state, symmetric and asymmetric partitions, slow
- * nodes, and on about one seed in three timings changed at run time; then a quiet phase. Checked
- * throughout and at the end:
+ * nodes, on about one seed in three timings changed at run time, and with {@link
+ * Config#membershipChangesPerMinute()} members added and removed one at a time (Raft's
+ * single-server change: {@link LeaderInput.ChangeMembers}); then a quiet phase. Checked throughout
+ * and at the end:
  *
  * <ul>
  *   <li>election safety: at most one primary per epoch, and every entry of an epoch comes from that
@@ -41,7 +43,11 @@ import org.jspecify.annotations.Nullable;
  *       final log of every node, at its index;
  *   <li>convergence: after the quiet phase there is one primary, every node follows it, and every
  *       log is identical and fully committed;
- *   <li>the log is gap-free and a committed entry is never truncated (checked at every persist).
+ *   <li>the log is gap-free and a committed entry is never truncated (checked at every persist);
+ *   <li>one membership change at a time: a primary appends a configuration only when the one before
+ *       it in its log is committed;
+ *   <li>with membership changes, convergence covers the members of the final configuration; a
+ *       removed node keeps a prefix of the committed log (the committed-entry checker above).
  * </ul>
  */
 public final class LeaderSimulation {
@@ -65,6 +71,10 @@ public final class LeaderSimulation {
    * @param partitionsPerMinute partition/heal events per minute
    * @param reconfigurationsPerMinute how often a member's timings change, on the seeds that
    *     reconfigure (about one in three); 0 for never
+   * @param initialMembers how many of the nodes the cluster starts with (the others start as
+   *     joiners, members of nothing until a change adds them); {@code nodes} for all
+   * @param membershipChangesPerMinute how often a client asks a random node to add or remove a
+   *     random member; 0 for never
    */
   public record Config(
       int nodes,
@@ -76,15 +86,25 @@ public final class LeaderSimulation {
       long delayMaxMs,
       double crashesPerMinute,
       double partitionsPerMinute,
-      double reconfigurationsPerMinute) {
+      double reconfigurationsPerMinute,
+      int initialMembers,
+      double membershipChangesPerMinute) {
     /** Three nodes under every fault, timings changed at run time included. */
     public static Config faulty() {
-      return new Config(3, 20_000, 15_000, 40, 0.05, 0.05, 40, 6, 6, 12);
+      return new Config(3, 20_000, 15_000, 40, 0.05, 0.05, 40, 6, 6, 12, 3, 0);
     }
 
     /** Five nodes under every fault, timings changed at run time included. */
     public static Config faultyFive() {
-      return new Config(5, 20_000, 15_000, 40, 0.05, 0.05, 40, 8, 8, 12);
+      return new Config(5, 20_000, 15_000, 40, 0.05, 0.05, 40, 8, 8, 12, 5, 0);
+    }
+
+    /**
+     * Five nodes of which three start as members, and members added and removed about every 2 s,
+     * under every fault (crashes, partitions, loss, slow nodes, timings changed at run time).
+     */
+    public static Config changingMembers() {
+      return new Config(5, 20_000, 20_000, 40, 0.05, 0.05, 40, 6, 6, 12, 3, 30);
     }
   }
 
@@ -130,6 +150,15 @@ public final class LeaderSimulation {
 
     /** Of those, the ones made while a partition was in force. */
     public long reconfigurationsPartitioned;
+
+    /** Membership changes asked for. */
+    public long membershipRequests;
+
+    /** Membership changes a primary answered as done (the final configuration committed). */
+    public long membershipChanges;
+
+    /** Of those, the ones completed while a partition or a crashed node was in force. */
+    public long membershipChangesUnderFaults;
   }
 
   /** A message on its way, delivered in time order (ties in the order sent). */
@@ -170,13 +199,16 @@ public final class LeaderSimulation {
     for (int i = 1; i <= config.nodes(); i++) {
       ids.add(NodeId.of(Integer.toString(i)));
     }
+    // The cluster starts with the first initialMembers; the rest are joiners, started with the
+    // members they will join (themselves excluded), as an operator starts a node before adding it.
+    List<NodeId> initial = ids.subList(0, Math.min(config.initialMembers(), ids.size()));
     for (NodeId id : ids) {
       nodes.add(
           new Node(
               new LeaderConfig(
                   // Appends of at most 8 entries: batches of up to 12 operations are often split
                   // across appends, so followers hold parts of batches when primaries die.
-                  id, ids, 500, 100, 2_000, 8, 1_024, 100_000, id.equals(ids.get(0)))));
+                  id, initial, 500, 100, 2_000, 8, 1_024, 100_000, id.equals(ids.get(0)))));
     }
   }
 
@@ -236,6 +268,7 @@ public final class LeaderSimulation {
       if (node.alive) {
         node.alive = false;
         node.clients.clear();
+        node.changes.clear();
         stats.crashes++;
       } else {
         node.restart();
@@ -265,12 +298,56 @@ public final class LeaderSimulation {
         slow.add(node);
       }
     }
+    if (random.nextDouble() < config.membershipChangesPerMinute() * perStep) {
+      changeMembers();
+    }
     if (reconfigurations.due()) {
       Node node = nodes.get(reconfigurations.node(nodes.size()));
       if (node.alive) {
         reconfigure(node, reconfigurations.restores() ? original(node) : randomTimings());
       }
     }
+  }
+
+  /**
+   * A client asks a live node (most often one that believes it is primary) to add a random
+   * non-member or remove a random member, as seen by that node. Removals keep at least two voters,
+   * so that a crash does not leave the cluster without a majority for the rest of the run.
+   */
+  private void changeMembers() {
+    Node node = nodes.get(random.nextInt(nodes.size()));
+    if (random.nextInt(4) != 0) {
+      // Most clients follow the redirect to whichever node believes it is primary.
+      for (Node candidate : nodes) {
+        if (candidate.alive && candidate.core.role() == LeaderCore.Role.PRIMARY) {
+          node = candidate;
+        }
+      }
+    }
+    if (!node.alive) {
+      return;
+    }
+    node.core.step(new LeaderInput.Tick(nowMs + 1_000_000));
+    io.skein.core.leader.LeaderMembers members = node.core.members();
+    List<NodeId> outside = new ArrayList<>();
+    for (Node other : nodes) {
+      if (!members.isVoter(other.id)) {
+        outside.add(other.id);
+      }
+    }
+    boolean add = !outside.isEmpty() && (members.voters().size() <= 2 || random.nextBoolean());
+    NodeId member;
+    if (add) {
+      member = outside.get(random.nextInt(outside.size()));
+    } else if (members.voters().size() > 2) {
+      member = members.voters().get(random.nextInt(members.voters().size()));
+    } else {
+      return;
+    }
+    long requestId = nextRequestId++;
+    node.changes.add(requestId);
+    stats.membershipRequests++;
+    node.core.step(new LeaderInput.ChangeMembers(requestId, member, add, null, 3_000));
   }
 
   /**
@@ -397,7 +474,15 @@ public final class LeaderSimulation {
     if (primary == null) {
       throw new SimulationFailure("no primary after the quiet phase");
     }
+    io.skein.core.leader.LeaderMembers members = primary.core.members();
+    if (primary.core.changingMembers()) {
+      throw new SimulationFailure(
+          "a membership change is still under way after the quiet phase: " + members);
+    }
     for (Node node : nodes) {
+      if (!members.contains(node.id)) {
+        continue; // removed, or never added: it keeps a committed prefix (checked at each persist)
+      }
       if (!primary.id.equals(node.core.leader())) {
         throw new SimulationFailure(
             node.id + " follows " + node.core.leader() + ", not " + primary.id + members());
@@ -432,16 +517,24 @@ public final class LeaderSimulation {
       LeaderConfig timings = node.core.config();
       members.append(
           String.format(
-              "%n  node %s: %s in epoch %d, election interval %d ms, heartbeat %d ms,"
-                  + " replication timeout %d ms",
+              "%n  node %s: %s in epoch %d, log %d, commit %d, members %s (index %d),"
+                  + " election interval %d ms, heartbeat %d ms, replication timeout %d ms",
               node.id,
               node.core.role(),
               node.core.epoch(),
+              node.log.size(),
+              node.core.commitIndex(),
+              node.core.members(),
+              node.core.membersIndex(),
               timings.electionIntervalMs(),
               timings.heartbeatMs(),
               timings.replicationTimeoutMs()));
     }
     return members.toString();
+  }
+
+  private static boolean isConfiguration(OplogEntry entry) {
+    return entry.collection().equals(io.skein.core.leader.LeaderMembers.COLLECTION);
   }
 
   /** Returns each node's log, for scenario assertions. */
@@ -466,6 +559,10 @@ public final class LeaderSimulation {
     final java.util.Set<Long> open = new java.util.HashSet<>();
 
     final Map<Long, WriteConcern> clients = new HashMap<>();
+
+    /** Membership change requests this node's clients wait on. */
+    final Set<Long> changes = new HashSet<>();
+
     long epoch;
     @Nullable NodeId votedFor;
     Hlc hlc = Hlc.ZERO;
@@ -480,17 +577,25 @@ public final class LeaderSimulation {
 
     void restart() {
       Map<Long, Long> starts = new HashMap<>();
+      Map<Long, io.skein.core.leader.LeaderMembers> configurations = new HashMap<>();
       long previous = -1;
       for (OplogEntry entry : log) {
         if (entry.epoch() != previous) {
           starts.put(entry.index(), entry.epoch());
           previous = entry.epoch();
         }
+        if (isConfiguration(entry)) {
+          configurations.put(
+              entry.index(),
+              io.skein.core.leader.LeaderMembers.parse(
+                  java.util.Objects.requireNonNull(entry.document())));
+        }
       }
       core =
           LeaderCore.restore(
               core.config(),
-              new LeaderRecovered(epoch, votedFor, log.size(), starts, 0, hlc, open));
+              new LeaderRecovered(
+                  epoch, votedFor, log.size(), starts, 0, hlc, open, configurations));
       alive = true;
     }
 
@@ -539,6 +644,7 @@ public final class LeaderSimulation {
             // followers may hold entries it lost.
             alive = false;
             clients.clear();
+            changes.clear();
             stats.crashes++;
             stats.tornCrashes++;
             return;
@@ -581,6 +687,28 @@ public final class LeaderSimulation {
                     + " and "
                     + entry.origin());
           }
+          if (isConfiguration(entry)
+              && core.role() == LeaderCore.Role.PRIMARY
+              && entry.epoch() == core.epoch()) {
+            // One change at a time: the configuration before this one must be committed. (Only
+            // a primary's own appends: a restarted member can receive entries it made before.)
+            for (int i = log.size() - 1; i >= 0; i--) {
+              if (isConfiguration(log.get(i))) {
+                if (i + 1 > ready.commitIndex()) {
+                  throw new SimulationFailure(
+                      id
+                          + " appended a configuration at "
+                          + entry.index()
+                          + " while the one at "
+                          + (i + 1)
+                          + " was not committed (commit index "
+                          + ready.commitIndex()
+                          + ")");
+                }
+                break;
+              }
+            }
+          }
           log.add(entry);
         }
         open.addAll(ready.openToAppend());
@@ -610,6 +738,15 @@ public final class LeaderSimulation {
           stats.elections++;
         }
         for (Reply reply : ready.replies()) {
+          if (changes.remove(reply.requestId())) {
+            if (reply.outcome() instanceof Outcome.Committed) {
+              stats.membershipChanges++;
+              if (!cut.isEmpty() || nodes.stream().anyMatch(n -> !n.alive)) {
+                stats.membershipChangesUnderFaults++;
+              }
+            }
+            continue;
+          }
           WriteConcern concern = clients.remove(reply.requestId());
           if (concern == null) {
             continue; // the client was lost in a crash

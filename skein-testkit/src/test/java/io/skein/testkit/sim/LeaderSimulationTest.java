@@ -49,4 +49,33 @@ class LeaderSimulationTest {
   void fiveNodesToo() {
     runSeeds(LeaderSimulation.Config.faultyFive(), Math.max(1, seeds() / 5));
   }
+
+  /**
+   * Members added and removed one at a time, during partitions, crashes, torn writes and timing
+   * changes: the same checkers, one change at a time, and convergence of the final members.
+   */
+  @Test
+  void membersAddedAndRemovedUnderFaults() {
+    Long only = Long.getLong("skein.sim.seed");
+    long from = only != null ? only : 1;
+    long to = only != null ? only : Math.max(1, seeds() / 4);
+    long requests = 0;
+    long changes = 0;
+    long underFaults = 0;
+    for (long seed = from; seed <= to; seed++) {
+      LeaderSimulation.Stats stats =
+          new LeaderSimulation(seed, LeaderSimulation.Config.changingMembers()).run();
+      requests += stats.membershipRequests;
+      changes += stats.membershipChanges;
+      underFaults += stats.membershipChangesUnderFaults;
+    }
+    System.out.printf(
+        "membership: %d seeds, %d requests, %d changes completed, %d under faults%n",
+        to - from + 1, requests, changes, underFaults);
+    assertThat(requests).isPositive();
+    if (only == null) {
+      assertThat(changes).as("membership changes completed").isGreaterThan(to - from);
+      assertThat(underFaults).as("changes completed during a partition or crash").isPositive();
+    }
+  }
 }
