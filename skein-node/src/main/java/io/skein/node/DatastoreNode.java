@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
       AdminCommands.Reload.class,
       AdminCommands.Status.class,
       AdminCommands.Forget.class,
+      AdminCommands.ClusterConfig.class,
       AdminCommands.Check.class
     },
     description = {
