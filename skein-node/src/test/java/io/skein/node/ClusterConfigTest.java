@@ -264,6 +264,49 @@ class ClusterConfigTest {
                         .allMatch(s -> s.config().get(Settings.RATE_LIMIT_CLIENTS) == 65_536)))
         .isTrue();
     assertThat(Objects.requireNonNull(one.config().get(Settings.RATE_LIMIT))).isEqualTo(50.0);
+
+    // A node that starts reads the collection and has the cluster-wide values in force at once.
+    servers.remove("1").close();
+    NodeServer again = NodeServer.start(settings(all.get(0), all, mode).build());
+    servers.put("1", again);
+    assertThat(again.config().get(Settings.RATE_LIMIT)).isEqualTo(50.0);
+    assertThat(again.config().entry("limits.rate-limit").source()).isEqualTo("cluster");
+    assertThat(again.config().get(Settings.MAX_DOCUMENT_BYTES)).isEqualTo(2L << 20);
+  }
+
+  @org.junit.jupiter.api.Test
+  void aValueTheReloadEngineRefusesOnThisNodeIsLeftOutAndTheOthersApplied() throws Exception {
+    // This node lets only the log and http modules reload: a replication change is refused here.
+    NodeServer node =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", "0")
+                .flag("--mode", "dynamo")
+                .flag("--data-dir", dir.resolve("data-solo").toString())
+                .flag("--admin-token", TOKEN)
+                .flag("--reload-watch", "false")
+                .flag("--reload-enabled-modules", "log,http")
+                .build());
+    servers.put("solo", node);
+    HttpResponse<String> written =
+        send(
+            node,
+            "PUT",
+            "/admin/cluster-config",
+            "{\"replication.replication-timeout\":\"5s\",\"log.level\":\"warn\"}");
+    assertThat(written.statusCode()).as(written.body()).isEqualTo(200);
+    assertThat(
+            await(
+                Duration.ofSeconds(30),
+                () ->
+                    node.config().get(Settings.LOG_LEVEL).equals("warn")
+                        && !node.clusterLayer().rejected().isEmpty()))
+        .isTrue();
+    assertThat(node.config().get(Settings.REPLICATION_TIMEOUT)).hasSeconds(2);
+    JsonNode timeout = setting(node, "replication.replication-timeout");
+    assertThat(timeout.get("cluster").get("status").asText()).isEqualTo("rejected");
+    assertThat(timeout.get("cluster").get("reason").asText()).contains("reload.enabled-modules");
+    assertThat(setting(node, "log.level").get("source").asText()).isEqualTo("cluster");
   }
 
   private static boolean leaderKnown(NodeServer server) {
