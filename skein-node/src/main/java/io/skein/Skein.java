@@ -239,7 +239,7 @@ public final class Skein implements AutoCloseable {
 
   /**
    * Returns the {@value #SYSTEM_CONFIG} collection: the cluster-wide settings a {@code
-   * datastore-node} follows (ARCHITECTURE.md A61). It replicates like any collection; a node
+   * datastore-node} follows (ARCHITECTURE.md A62). It replicates like any collection; a node
    * changes it through {@code PUT /admin/cluster-config}, which checks each value first, so
    * applications should leave it alone.
    */

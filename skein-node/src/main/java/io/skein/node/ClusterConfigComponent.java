@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Follows the replicated {@code _system_config} collection (cluster-wide settings, ARCHITECTURE.md
- * A60-A62) and reloads the node through the same {@link ReloadOrchestrator} as a file change does,
+ * A60-A64) and reloads the node through the same {@link ReloadOrchestrator} as a file change does,
  * with trigger {@code cluster}.
  *
  * <p>Design notes:

@@ -52,7 +52,7 @@ public final class NodeEvents {
   /** Leadership changed (leader mode). */
   public static final String LEADERSHIP_CHANGED = "cluster.leadership.changed";
 
-  /** A cluster-wide value was left out on this node (ARCHITECTURE.md A62). */
+  /** A cluster-wide value was left out on this node (ARCHITECTURE.md A63). */
   public static final String CLUSTER_VALUE_REJECTED = "config.cluster.rejected";
 
   private static final EventFormat FORMAT =

@@ -30,7 +30,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The cluster-wide settings (ARCHITECTURE.md A60-A62): {@code GET /admin/cluster-config} lists the
+ * The cluster-wide settings (ARCHITECTURE.md A60-A63): {@code GET /admin/cluster-config} lists the
  * values of the replicated {@code _system_config} collection and what this node left out; {@code
  * PUT /admin/cluster-config} with {@code {"replication.sync-interval":"1s", ...}} sets them ({@code
  * null} removes one). Behind the admin token, like every {@code /admin} route.
