@@ -2,7 +2,6 @@ package io.skein.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.Skein;
-import io.skein.Subscription;
 import io.skein.core.config.Config;
 import io.skein.core.config.ConfigChange;
 import io.skein.core.config.Violation;
@@ -32,10 +31,12 @@ import org.slf4j.LoggerFactory;
  * <p>Design notes:
  *
  * <ul>
- *   <li>The collection's change feed only <b>wakes</b> one follower thread; the thread re-reads the
- *       whole collection (at most {@value #DOCUMENTS_MAX} documents) and puts it in the {@link
- *       ClusterLayer}. A burst of changes costs one read and one reload, and a change that arrives
- *       during a reload costs one more: the follower waits for each reload before it looks again.
+ *   <li>One follower thread waits on the store's change notifier. When anything was committed, it
+ *       waits {@value #SETTLE_MS} ms more, re-reads the whole collection (at most {@value
+ *       #DOCUMENTS_MAX} small documents, through the documents index) and puts it in the {@link
+ *       ClusterLayer}; only if that changed does it ask for a reload, and it waits for the reload
+ *       before it looks again. A burst of changes costs one read and one reload, and a busy node
+ *       pays one small read per {@value #SETTLE_MS} ms: it never scans the oplog for them.
  *   <li>At start the follower reads the collection before anything else and applies what it holds
  *       in a reload; {@link #awaitFirstApply} lets the node wait for it, so a node that starts has
  *       the cluster-wide values in force when {@code start} returns.
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *       cluster reload that a component fails (or whose plan is refused for a cluster value) has
  *       its cluster values marked failed in the layer and is tried once more without them, so the
  *       node keeps its other values; a failed value stays out until it changes.
- *   <li>A reopened store (a {@code node.id} change, D9) is followed again from its own collection.
+ *   <li>The store is looked up at every turn, so a store reopened by a {@code node.id} change (D9)
+ *       is read at once and followed from then on.
  * </ul>
  *
  * <p>Owns no settings; its reload is a no-op.
@@ -54,8 +56,11 @@ final class ClusterConfigComponent implements Component {
   /** The most documents the follower reads; the layer takes at most {@code VALUES_MAX}. */
   static final int DOCUMENTS_MAX = 256;
 
-  /** How long a wake-up waits for more changes before the follower reads. */
-  private static final long SETTLE_MS = 50;
+  /** How long the follower lets changes settle before it reads, and so its most frequent read. */
+  static final long SETTLE_MS = 100;
+
+  /** How long one wait on the notifier lasts before the follower checks that it should go on. */
+  private static final long WAIT_MS = 1_000;
 
   /** The longest the follower waits for one reload. */
   private static final long RELOAD_WAIT_MS = 10 * 60_000;
@@ -64,13 +69,9 @@ final class ClusterConfigComponent implements Component {
   private final ClusterLayer layer;
   private final Supplier<ReloadOrchestrator> reloads;
   private final CountDownLatch firstApply = new CountDownLatch(1);
-  private final Object lock = new Object();
-  private boolean dirty = true;
-  private boolean stopped;
-  private boolean started;
-  private boolean retryPending; // the follower thread's own
-  private @Nullable Subscription subscription;
+  private volatile boolean stopped;
   private @Nullable Thread follower;
+  private boolean retryPending; // the follower thread's own
 
   ClusterConfigComponent(
       StoreComponent store,
@@ -91,14 +92,6 @@ final class ClusterConfigComponent implements Component {
               .log("cluster-wide value left out on this node: {}", rejection.reason());
           bus.publish(events.clusterValueRejected(rejection.path(), shown, rejection.reason()));
         });
-    store.onOpen(
-        skein -> {
-          synchronized (lock) {
-            if (started && !stopped) {
-              follow(skein);
-            }
-          }
-        });
   }
 
   @Override
@@ -112,12 +105,8 @@ final class ClusterConfigComponent implements Component {
   }
 
   @Override
-  public void start(Config config) {
-    synchronized (lock) {
-      started = true;
-      follow(store.skein());
-      follower = Threads.platform("skein-cluster-config", true, this::run);
-    }
+  public synchronized void start(Config config) {
+    follower = Threads.platform("skein-cluster-config", true, this::run);
   }
 
   @Override
@@ -127,12 +116,10 @@ final class ClusterConfigComponent implements Component {
 
   @Override
   public void stop() {
+    stopped = true;
     Thread running;
-    synchronized (lock) {
-      stopped = true;
-      closeSubscription();
+    synchronized (this) {
       running = follower;
-      lock.notifyAll();
     }
     firstApply.countDown();
     if (running != null) {
@@ -150,69 +137,51 @@ final class ClusterConfigComponent implements Component {
     return firstApply.await(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
-  /** Subscribes to a store's collection from now, and reads it once more. Under the lock. */
-  private void follow(Skein skein) {
-    closeSubscription();
-    try {
-      subscription = skein.systemConfig().subscribe("now", change -> wake());
-    } catch (RuntimeException e) {
-      log.warn("cannot follow {}: {}", Skein.SYSTEM_CONFIG, e.getMessage());
-    }
-    dirty = true;
-    lock.notifyAll();
-  }
-
-  private void closeSubscription() {
-    Subscription open = subscription;
-    subscription = null;
-    if (open != null) {
-      open.close();
-    }
-  }
-
-  private void wake() {
-    synchronized (lock) {
-      dirty = true;
-      lock.notifyAll();
-    }
-  }
-
   private void run() {
+    @Nullable Skein followed = null;
+    long seen = -1;
     try {
-      while (true) {
-        synchronized (lock) {
-          while (!dirty && !stopped) {
-            lock.wait();
+      while (!stopped) {
+        Skein skein;
+        try {
+          skein = store.skein();
+          if (skein == followed && !retryPending) {
+            skein.awaitChangeAfter(seen, WAIT_MS);
+            if (skein.parseToken("now") == seen) {
+              continue;
+            }
+            Thread.sleep(SETTLE_MS);
           }
-          if (stopped) {
-            return;
-          }
+          seen = skein.parseToken("now");
+        } catch (RuntimeException e) {
+          // The store is closed or being reopened (D9): look again shortly.
+          Thread.sleep(SETTLE_MS);
+          continue;
         }
-        Thread.sleep(SETTLE_MS);
-        synchronized (lock) {
-          dirty = false;
-        }
-        long retryMs = apply();
+        followed = skein;
+        long retryMs = apply(skein);
         firstApply.countDown();
         if (retryMs > 0) {
           Thread.sleep(retryMs);
-          wake();
         }
       }
     } catch (InterruptedException e) {
       // stopping
     } catch (RuntimeException e) {
       log.error("the cluster-wide settings follower stopped", e);
+    } finally {
+      firstApply.countDown();
     }
   }
 
   /** Reads the collection and reloads if it changed; returns a retry delay, or 0. */
-  private long apply() throws InterruptedException {
+  private long apply(Skein skein) throws InterruptedException {
     Map<String, JsonNode> values;
     try {
-      values = ClusterLayer.read(store.skein(), DOCUMENTS_MAX);
+      values = ClusterLayer.read(skein, DOCUMENTS_MAX);
     } catch (RuntimeException e) {
       log.warn("cannot read {}: {}", Skein.SYSTEM_CONFIG, e.getMessage());
+      retryPending = true;
       return 1_000;
     }
     boolean changed = layer.replace(values);
@@ -237,6 +206,8 @@ final class ClusterConfigComponent implements Component {
     } catch (ReloadOrchestrator.QueueFullException e) {
       retryPending = true;
       return 1_000;
+    } catch (ReloadOrchestrator.ShuttingDownException e) {
+      return 0;
     }
   }
 
