@@ -309,6 +309,47 @@ class ClusterConfigTest {
     assertThat(setting(node, "log.level").get("source").asText()).isEqualTo("cluster");
   }
 
+  @org.junit.jupiter.api.Test
+  void strayDocumentsAreReportedLeftOutAndDoNotBlockLaterChanges() throws Exception {
+    NodeServer node =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", "0")
+                .flag("--mode", "dynamo")
+                .flag("--data-dir", dir.resolve("data-stray").toString())
+                .flag("--admin-token", TOKEN)
+                .flag("--reload-watch", "false")
+                .build());
+    servers.put("stray", node);
+    // Written behind the admin API's back (embedded code, or a node of another version).
+    node.skein().systemConfig().put("limits.rate-limit", "{\"value\":\"lots\"}");
+    node.skein().systemConfig().put("replication.from-the-future", "{\"value\":\"1s\"}");
+    node.skein().systemConfig().put("node.data-dir", "{\"value\":\"/tmp/elsewhere\"}");
+    assertThat(await(Duration.ofSeconds(20), () -> node.clusterLayer().rejected().size() == 3))
+        .as(String.valueOf(node.clusterLayer().rejected()))
+        .isTrue();
+    assertThat(node.config().get(Settings.NODE_DATA_DIR)).endsWith("data-stray");
+    HttpResponse<String> written =
+        send(node, "PUT", "/admin/cluster-config", "{\"log.level\":\"warn\"}");
+    assertThat(written.statusCode()).as(written.body()).isEqualTo(200);
+    assertThat(
+            await(
+                Duration.ofSeconds(20), () -> node.config().get(Settings.LOG_LEVEL).equals("warn")))
+        .isTrue();
+    // A stray document can be removed through the API.
+    HttpResponse<String> removed =
+        send(
+            node,
+            "PUT",
+            "/admin/cluster-config",
+            "{\"replication.from-the-future\":null,\"node.data-dir\":null}");
+    assertThat(removed.statusCode()).as(removed.body()).isEqualTo(200);
+    assertThat(await(Duration.ofSeconds(20), () -> node.clusterLayer().rejected().size() == 1))
+        .isTrue();
+    assertThat(json(send(node, "GET", "/admin/cluster-config", "")).get("values").size())
+        .isEqualTo(2);
+  }
+
   private static boolean leaderKnown(NodeServer server) {
     try {
       HttpResponse<String> cluster = send(server, "GET", "/v1/cluster", "");

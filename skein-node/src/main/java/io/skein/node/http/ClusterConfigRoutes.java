@@ -13,7 +13,6 @@ import io.skein.core.config.Config;
 import io.skein.core.config.ConfigLayer;
 import io.skein.core.config.ConfigResolver;
 import io.skein.core.config.RawValue;
-import io.skein.core.config.Setting;
 import io.skein.core.config.SettingsCatalog;
 import io.skein.core.config.Violation;
 import io.skein.core.replica.WriteConcern;
@@ -180,8 +179,9 @@ final class ClusterConfigRoutes {
     Map<String, RawValue> cluster = new LinkedHashMap<>();
     after.forEach(
         (path, value) -> {
-          Setting<?> setting = catalog.byPath(path);
-          if (setting != null && setting.clusterWide()) {
+          // A stored value this node cannot read (written by another version) is that value's
+          // problem, reported by each node; it must not block every later change.
+          if (ClusterLayer.problem(catalog, path, value, name -> null) == null) {
             cluster.put(path, new RawValue(value, ClusterLayer.SOURCE + ": " + path));
           }
         });
