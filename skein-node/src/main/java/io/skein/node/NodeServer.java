@@ -105,6 +105,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     this.http = new HttpComponent(this, transport);
     this.discovery = new DiscoveryComponent(store, transport, meters);
     this.watch = new ConfigWatchComponent(files(sources), startHash, this::reloads);
+    io.micrometer.core.instrument.Gauge.builder(
+            "skein.config.cluster.rejected", sources.cluster(), l -> l.rejected().size())
+        .description("Cluster-wide values this node left out (GET /admin/cluster-config says why)")
+        .register(meters);
     this.clusterConfig =
         new ClusterConfigComponent(
             store,

@@ -241,6 +241,8 @@ class ClusterConfigTest {
     assertThat(listed.get("rejected").get(0).get("path").asText())
         .isEqualTo("limits.max-document-bytes");
     assertThat(json(send(one, "GET", "/admin/cluster-config", "")).get("rejected").size()).isZero();
+    assertThat(three.meters().get("skein.config.cluster.rejected").gauge().value()).isEqualTo(1.0);
+    assertThat(one.meters().get("skein.config.cluster.rejected").gauge().value()).isZero();
     assertThat(eventsOfThree)
         .filteredOn(e -> e.getType().equals(NodeEvents.CLUSTER_VALUE_REJECTED))
         .extracting(e -> NodeEvents.dataOf(e).get("path").asText())
