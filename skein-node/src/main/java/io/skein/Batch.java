@@ -41,6 +41,21 @@ public final class Batch {
   }
 
   /**
+   * Adds a put to a collection handle (one a {@link Skein} handed out, such as {@link
+   * Skein#systemConfig()}); see {@link #put(String, String, String)}.
+   */
+  public Batch put(DocumentCollection collection, String id, JsonNode document) {
+    return add(
+        DocumentCollection.putMutation(
+            collection.collectionName(), id, document, skein.config().documentBytesMax()));
+  }
+
+  /** Adds a delete to a collection handle; see {@link #delete(String, String)}. */
+  public Batch delete(DocumentCollection collection, String id) {
+    return add(Mutation.delete(collection.collectionName(), DocumentCollection.documentId(id)));
+  }
+
+  /**
    * Adds a delete. In a batch, deleting a document that does not exist is not an error: it writes a
    * tombstone, so the batch stays atomic and idempotent.
    */

@@ -42,6 +42,11 @@ public final class DocumentCollection {
     this.name = name;
   }
 
+  /** Returns the collection's checked name (a batch writes to it). */
+  CollectionName collectionName() {
+    return name;
+  }
+
   /** Returns the collection's name. */
   public String name() {
     return name.value();

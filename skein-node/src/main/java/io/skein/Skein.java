@@ -236,6 +236,19 @@ public final class Skein implements AutoCloseable {
     return new DocumentCollection(this, SqliteStore.ROLLBACK).list(after, limit);
   }
 
+  /** The replicated collection of cluster-wide settings, one document per setting path. */
+  public static final String SYSTEM_CONFIG = "_system_config";
+
+  /**
+   * Returns the {@value #SYSTEM_CONFIG} collection: the cluster-wide settings a {@code
+   * datastore-node} follows (ARCHITECTURE.md A62). It replicates like any collection; a node
+   * changes it through {@code PUT /admin/cluster-config}, which checks each value first, so
+   * applications should leave it alone.
+   */
+  public DocumentCollection systemConfig() {
+    return new DocumentCollection(this, CollectionName.system(SYSTEM_CONFIG));
+  }
+
   /** Starts an atomic batch of writes across collections. */
   public Batch batch() {
     return new Batch(this);

@@ -47,9 +47,9 @@ final class AdminCommands {
       return value;
     }
 
-    int send(String method, String path, String body) {
+    private HttpRequest request(URI uri, String method, String body) {
       HttpRequest.Builder request =
-          HttpRequest.newBuilder(URI.create(url.replaceAll("/+$", "") + path))
+          HttpRequest.newBuilder(uri)
               .timeout(Duration.ofMinutes(15))
               .header("Content-Type", "application/json")
               .method(method, HttpRequest.BodyPublishers.ofString(body));
@@ -57,10 +57,27 @@ final class AdminCommands {
       if (token != null) {
         request.header("Authorization", "Bearer " + token);
       }
+      return request.build();
+    }
+
+    int send(String method, String path, String body) {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
       try {
         HttpResponse<String> response =
-            client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            client.send(
+                request(URI.create(url.replaceAll("/+$", "") + path), method, body),
+                HttpResponse.BodyHandlers.ofString());
+        // A leader-mode secondary sends a write to the primary (307 not_primary): follow it once,
+        // with the same method, body and token.
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (response.statusCode() == 307
+            && location != null
+            && location.matches("(?i)https?://.*")) {
+          response =
+              client.send(
+                  request(URI.create(location), method, body),
+                  HttpResponse.BodyHandlers.ofString());
+        }
         spec.commandLine()
             .getOut()
             .println(response.body().isEmpty() ? "HTTP " + response.statusCode() : response.body());
@@ -72,6 +89,93 @@ final class AdminCommands {
         Thread.currentThread().interrupt();
         return 3;
       }
+    }
+  }
+
+  /** {@code datastore-node cluster-config get|set|unset}: the cluster-wide settings. */
+  @Command(
+      name = "cluster-config",
+      mixinStandardHelpOptions = true,
+      description =
+          "Reads or changes the cluster-wide settings (the replicated _system_config collection):"
+              + " every node applies them through its reload engine.",
+      subcommands = {ClusterConfigGet.class, ClusterConfigSet.class, ClusterConfigUnset.class})
+  static final class ClusterConfig implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create();
+
+    @Override
+    public Integer call() {
+      spec.commandLine().usage(spec.commandLine().getErr());
+      return 2;
+    }
+  }
+
+  /** {@code cluster-config get}: {@code GET /admin/cluster-config}. */
+  @Command(
+      name = "get",
+      mixinStandardHelpOptions = true,
+      description = "Prints the cluster-wide values, and those the node left out, with why.")
+  static final class ClusterConfigGet extends Target implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      return send("GET", "/admin/cluster-config", "");
+    }
+  }
+
+  /** {@code cluster-config set KEY=VALUE...}: {@code PUT /admin/cluster-config}. */
+  @Command(
+      name = "set",
+      mixinStandardHelpOptions = true,
+      description =
+          "Sets cluster-wide values, e.g. replication.sync-interval=1s limits.rate-limit=50. A"
+              + " VALUE that is JSON (a number, true, [..]) is sent as such, anything else as"
+              + " text. Nothing is written if any value is refused.")
+  static final class ClusterConfigSet extends Target implements Callable<Integer> {
+    @CommandLine.Parameters(arity = "1..*", paramLabel = "KEY=VALUE", description = "Values.")
+    List<String> assignments = new java.util.ArrayList<>();
+
+    @Override
+    public Integer call() {
+      var json = io.skein.internal.json.Json.MAPPER.createObjectNode();
+      for (String assignment : assignments) {
+        int eq = assignment.indexOf('=');
+        if (eq < 1) {
+          spec.commandLine().getErr().println("datastore-node: expected KEY=VALUE: " + assignment);
+          return 2;
+        }
+        json.set(assignment.substring(0, eq), value(assignment.substring(eq + 1)));
+      }
+      return send("PUT", "/admin/cluster-config", json.toString());
+    }
+
+    /** JSON if the text is a JSON scalar or array, else the text itself. */
+    static com.fasterxml.jackson.databind.JsonNode value(String text) {
+      try {
+        var parsed = io.skein.internal.json.Json.MAPPER.readTree(text);
+        if (parsed != null && !parsed.isMissingNode() && !parsed.isNull() && !parsed.isObject()) {
+          return parsed;
+        }
+      } catch (java.io.IOException e) {
+        // not JSON: text
+      }
+      return com.fasterxml.jackson.databind.node.TextNode.valueOf(text);
+    }
+  }
+
+  /** {@code cluster-config unset KEY...}: removes cluster-wide values. */
+  @Command(
+      name = "unset",
+      mixinStandardHelpOptions = true,
+      description = "Removes cluster-wide values; each node falls back to its own sources.")
+  static final class ClusterConfigUnset extends Target implements Callable<Integer> {
+    @CommandLine.Parameters(arity = "1..*", paramLabel = "KEY", description = "Setting paths.")
+    List<String> keys = new java.util.ArrayList<>();
+
+    @Override
+    public Integer call() {
+      var json = io.skein.internal.json.Json.MAPPER.createObjectNode();
+      keys.forEach(json::putNull);
+      return send("PUT", "/admin/cluster-config", json.toString());
     }
   }
 

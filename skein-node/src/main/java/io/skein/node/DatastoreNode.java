@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
       AdminCommands.Status.class,
       AdminCommands.Forget.class,
       MemberCommands.class,
+      AdminCommands.ClusterConfig.class,
       AdminCommands.Check.class
     },
     description = {

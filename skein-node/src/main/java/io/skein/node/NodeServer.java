@@ -62,6 +62,9 @@ import org.slf4j.LoggerFactory;
  *       <td>enabled and expiry dynamic; port, targets, interval restart-component</td></tr>
  *   <tr><td>7</td><td>{@link ConfigWatchComponent config-watch}: the config and env files</td>
  *       <td>reload</td><td>dynamic</td></tr>
+ *   <tr><td>8</td><td>{@link ClusterConfigComponent cluster-config}: follows the replicated
+ *       {@code _system_config} collection and reloads with trigger {@code cluster}</td>
+ *       <td>-</td><td>-</td></tr>
  * </table>
  *
  * <p>The HTTP listener stops before the transport and the store, so a shutdown (SIGTERM, or {@link
@@ -74,6 +77,9 @@ import org.slf4j.LoggerFactory;
 public final class NodeServer implements AutoCloseable, NodeHandle {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
 
+  /** The longest a start waits for the cluster-wide settings to be applied. */
+  private static final long FIRST_CLUSTER_APPLY_MS = 30_000;
+
   private final ConfigSources sources;
   private final PrometheusMeterRegistry meters;
   private final EventBus events = new EventBus();
@@ -82,6 +88,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   private final HttpComponent http;
   private final DiscoveryComponent discovery;
   private final ConfigWatchComponent watch;
+  private final ClusterConfigComponent clusterConfig;
   private final NodeRuntime runtime;
   private final ReloadOrchestrator reloads;
   private volatile boolean closed;
@@ -98,6 +105,17 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     this.http = new HttpComponent(this, transport);
     this.discovery = new DiscoveryComponent(store, transport, meters);
     this.watch = new ConfigWatchComponent(files(sources), startHash, this::reloads);
+    io.micrometer.core.instrument.Gauge.builder(
+            "skein.config.cluster.rejected", sources.cluster(), l -> l.rejected().size())
+        .description("Cluster-wide values this node left out (GET /admin/cluster-config says why)")
+        .register(meters);
+    this.clusterConfig =
+        new ClusterConfigComponent(
+            store,
+            sources,
+            this::reloads,
+            events,
+            new NodeEvents(() -> snapshotNodeId(), Clock.systemUTC()));
     List<Component> components =
         List.of(
             new MetricsComponent(meters),
@@ -106,7 +124,8 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
             transport,
             http,
             discovery,
-            watch);
+            watch,
+            clusterConfig);
     this.runtime = new NodeRuntime(components, config);
     this.reloads =
         new ReloadOrchestrator(
@@ -177,6 +196,16 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
                             change.isLeader(), change.leaderId(), change.epoch()))));
     server.runtime.start();
     server.reloads.start();
+    // The cluster-wide values stored in _system_config are in force before start returns.
+    try {
+      if (!server.clusterConfig.awaitFirstApply(FIRST_CLUSTER_APPLY_MS)) {
+        log.warn(
+            "the cluster-wide settings were not applied within {} ms; they will be",
+            FIRST_CLUSTER_APPLY_MS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     return server;
   }
 
@@ -246,6 +275,11 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   @Override
   public PrometheusMeterRegistry meters() {
     return meters;
+  }
+
+  @Override
+  public io.skein.node.config.ClusterLayer clusterLayer() {
+    return sources.cluster();
   }
 
   @Override

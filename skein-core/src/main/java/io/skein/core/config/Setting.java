@@ -32,6 +32,7 @@ public final class Setting<T> {
   private final @Nullable String legacyKey;
   private final String description;
   private final boolean secret;
+  private final boolean clusterWide;
   private final Validator<T> validator;
 
   private Setting(Builder<T> b) {
@@ -45,7 +46,12 @@ public final class Setting<T> {
     this.legacyKey = b.legacyKey;
     this.description = Objects.requireNonNull(b.description, "description of " + b.path);
     this.secret = b.secret;
+    this.clusterWide = b.clusterWide;
     this.validator = b.validator;
+    if (clusterWide && (secret || reloadClass != ReloadClass.DYNAMIC)) {
+      throw new IllegalArgumentException(
+          path + ": only a dynamic setting that is not secret may be cluster-wide");
+    }
   }
 
   /**
@@ -131,6 +137,15 @@ public final class Setting<T> {
   }
 
   /**
+   * Returns whether the setting may be given cluster-wide (the replicated {@code _system_config}
+   * collection): a dynamic, non-secret value that should be equal on every node. Node-local
+   * settings (identity, addresses, paths, secrets, TLS) never are.
+   */
+  public boolean clusterWide() {
+    return clusterWide;
+  }
+
+  /**
    * Parses and validates a raw value.
    *
    * @throws InvalidValueException naming what was expected
@@ -188,6 +203,7 @@ public final class Setting<T> {
     private @Nullable String legacyKey;
     private @Nullable String description;
     private boolean secret;
+    private boolean clusterWide;
     private Validator<T> validator = value -> null;
 
     private Builder(String path, ValueType<T> type) {
@@ -246,6 +262,15 @@ public final class Setting<T> {
       return this;
     }
 
+    /**
+     * Marks the setting cluster-wide: it may be set for every node at once. Only a dynamic setting
+     * that is not secret may be; {@link #build()} refuses the others.
+     */
+    public Builder<T> clusterWide() {
+      clusterWide = true;
+      return this;
+    }
+
     /** Adds a check beyond the type. */
     public Builder<T> validator(Validator<T> value) {
       validator = value;
@@ -256,6 +281,7 @@ public final class Setting<T> {
      * Builds the setting.
      *
      * @throws NullPointerException if the reload class or the description is missing
+     * @throws IllegalArgumentException if a cluster-wide setting is secret or not dynamic
      */
     public Setting<T> build() {
       return new Setting<>(this);

@@ -52,6 +52,9 @@ public final class NodeEvents {
   /** Leadership changed (leader mode). */
   public static final String LEADERSHIP_CHANGED = "cluster.leadership.changed";
 
+  /** A cluster-wide value was left out on this node (ARCHITECTURE.md A63). */
+  public static final String CLUSTER_VALUE_REJECTED = "config.cluster.rejected";
+
   private static final EventFormat FORMAT =
       Objects.requireNonNull(
           EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE),
@@ -132,6 +135,17 @@ public final class NodeEvents {
       data.put("leaderId", leaderId);
     }
     return event(LEADERSHIP_CHANGED, data.put("epoch", epoch));
+  }
+
+  /**
+   * {@code config.cluster.rejected}: {@code {path, value, reason}}; the caller passes a secret's or
+   * an unknown setting's value redacted.
+   */
+  public CloudEvent clusterValueRejected(
+      String path, com.fasterxml.jackson.databind.JsonNode value, String reason) {
+    ObjectNode data = JSON.createObjectNode().put("path", path);
+    data.set("value", value);
+    return event(CLUSTER_VALUE_REJECTED, data.put("reason", reason));
   }
 
   /** Returns the structured JSON form of an event (CloudEvents JSON format). */

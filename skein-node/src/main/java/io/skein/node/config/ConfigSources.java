@@ -17,10 +17,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Where a node's settings come from, lowest first (D6): defaults &lt; config file &lt; env file
- * &lt; environment &lt; flags &lt; runtime overrides. {@link #load()} reads the file-backed sources
- * again each time, so a reload sees their new content; the environment and the flags were fixed
- * when the process started (a running process cannot see its environment change) and never change.
- * Runtime overrides change through {@link #override}.
+ * &lt; environment &lt; cluster &lt; flags &lt; runtime overrides. The cluster layer ({@link
+ * ClusterLayer}) holds the cluster-wide values of the replicated {@code _system_config} collection
+ * (ARCHITECTURE.md A60). {@link #load()} reads the file-backed sources again each time, so a reload
+ * sees their new content; the environment and the flags were fixed when the process started (a
+ * running process cannot see its environment change) and never change. Runtime overrides change
+ * through {@link #override}.
  *
  * <p>Thread-safe: loads may run while overrides change.
  */
@@ -31,6 +33,7 @@ public final class ConfigSources {
   private final Map<String, String> environment;
   private final ConfigLayer flags;
   private final Map<String, RawValue> overrides = new LinkedHashMap<>();
+  private final ClusterLayer cluster;
 
   private ConfigSources(Builder builder) {
     this.catalog = builder.catalog;
@@ -38,6 +41,7 @@ public final class ConfigSources {
     this.envFile = builder.envFile;
     this.environment = Map.copyOf(builder.environment);
     this.flags = new ConfigLayer("flags", builder.flags, builder.flagProblems);
+    this.cluster = new ClusterLayer(catalog);
   }
 
   /** Starts a builder over the node's catalog, with no environment. */
@@ -76,11 +80,12 @@ public final class ConfigSources {
     }
     variables.putAll(environment);
     layers.add(environmentLayer());
-    layers.add(flags);
+    List<ConfigLayer> above = new ArrayList<>();
+    above.add(flags);
     synchronized (overrides) {
-      layers.add(ConfigLayer.of("override", overrides));
+      above.add(ConfigLayer.of("override", overrides));
     }
-    ConfigResolver.Resolution resolution = ConfigResolver.resolve(catalog, layers, variables::get);
+    ConfigResolver.Resolution resolution = cluster.resolve(layers, above, variables::get);
     return new Loaded(resolution, configHash, envHash);
   }
 
@@ -144,6 +149,11 @@ public final class ConfigSources {
           (path, raw) ->
               overrides.put(path, new RawValue(Json.MAPPER.valueToTree(raw), "override: " + path)));
     }
+  }
+
+  /** Returns the cluster-wide layer (the node's {@code _system_config} follower fills it). */
+  public ClusterLayer cluster() {
+    return cluster;
   }
 
   /** Returns the config file, or {@code null} if there is none. */

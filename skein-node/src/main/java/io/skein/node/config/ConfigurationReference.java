@@ -34,6 +34,9 @@ public final class ConfigurationReference {
         page.append(" | ").append(setting.unit() == null ? "" : setting.unit());
         page.append(" | ").append(escape(setting.defaultText()));
         page.append(" | ").append(setting.reloadClass().wireName());
+        if (setting.clusterWide()) {
+          page.append(", cluster-wide");
+        }
         page.append(" | ").append(escape(setting.description()));
         if (setting.secret()) {
           page.append(" Secret: redacted everywhere.");

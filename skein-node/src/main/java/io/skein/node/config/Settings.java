@@ -25,6 +25,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Reload classes: {@code dynamic} settings are applied live by their owner component; {@code
  * restart-component} ones restart their owner in place; {@code static} ones are refused at run time
  * with an error that names the field.
+ *
+ * <p>Cluster-wide settings ({@code .clusterWide()}) may also be given for every node at once in the
+ * replicated {@code _system_config} collection ({@code PUT /admin/cluster-config}): dynamic values
+ * that should be equal everywhere (timings, limits, rate limits, CORS, the log level). What
+ * identifies or addresses one node, its files, secrets and TLS material never are.
  */
 public final class Settings {
   private Settings() {}
@@ -175,6 +180,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofSeconds(2))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Dynamo mode: how often each peer is asked for what this node lacks.")
           .build();
 
@@ -188,6 +194,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofMillis(500))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Leader mode: a primary silent this long is presumed failed.")
           .build();
 
@@ -200,6 +207,7 @@ public final class Settings {
           .unit("s")
           .defaultText("a fifth of replication.election-interval")
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Leader mode: how often the primary sends heartbeats.")
           .build();
 
@@ -211,6 +219,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofSeconds(2))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("How long a write waits for its concern before 504 outcome_unknown (D2).")
           .build();
 
@@ -224,6 +233,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofDays(7))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Dynamo mode: how long oplog entries are kept; 0 keeps them for ever.")
           .build();
 
@@ -250,6 +260,7 @@ public final class Settings {
           .unit("bytes")
           .defaultValue(8L << 20)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Largest HTTP request body; larger ones get 413 body_too_large.")
           .build();
 
@@ -261,6 +272,7 @@ public final class Settings {
           .unit("bytes")
           .defaultValue(1L << 20)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Largest document (compact JSON); at most 4 MiB so one fits a peer frame.")
           .build();
 
@@ -273,6 +285,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofSeconds(10))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("A query (admission wait included) that runs longer gets 408 query_timeout.")
           .build();
 
@@ -293,6 +306,7 @@ public final class Settings {
           .unit("requests/s")
           .defaultValue(0.0)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Requests per second per client address; 0 turns the limit off.")
           .build();
 
@@ -303,6 +317,7 @@ public final class Settings {
           .unit("requests")
           .defaultText("one second of limits.rate-limit")
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Requests a client may make at once before the rate applies.")
           .build();
 
@@ -313,6 +328,7 @@ public final class Settings {
           .unit("clients")
           .defaultValue(65_536)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Client addresses the rate limiter remembers; the least recent go first.")
           .build();
 
@@ -323,6 +339,7 @@ public final class Settings {
           .unit("streams")
           .defaultValue(256)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Open SSE change streams per node; more get 503 overloaded.")
           .build();
 
@@ -333,6 +350,7 @@ public final class Settings {
           .unit("streams")
           .defaultValue(32)
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Open SSE change streams per client address; more get 429 too_many_streams.")
           .build();
 
@@ -349,6 +367,7 @@ public final class Settings {
           .defaultValue(List.of())
           .defaultText("(none: CORS is off)")
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Origins whose pages may call the API from a browser; * allows any.")
           .build();
 
@@ -360,6 +379,7 @@ public final class Settings {
           .flag("--cors-allowed-headers")
           .defaultValue(List.of("Content-Type", "Last-Event-ID"))
           .reload(DYNAMIC)
+          .clusterWide()
           .description(
               "Request headers a cross-origin page may send (add Authorization for admin).")
           .build();
@@ -372,6 +392,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofMinutes(10))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("How long a browser may reuse a CORS preflight answer.")
           .build();
 
@@ -397,6 +418,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofSeconds(30))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("A connection silent this long is closed; applies to new connections.")
           .build();
 
@@ -409,6 +431,7 @@ public final class Settings {
           .unit("s")
           .defaultValue(Duration.ofSeconds(10))
           .reload(DYNAMIC)
+          .clusterWide()
           .description("A request whose headers take longer to arrive is dropped (slowloris).")
           .build();
 
@@ -422,6 +445,7 @@ public final class Settings {
           .legacyKey("log-level")
           .defaultValue("info")
           .reload(DYNAMIC)
+          .clusterWide()
           .description("Level of the node's own loggers.")
           .build();
 

@@ -16,12 +16,14 @@ import io.skein.internal.events.EventBus;
 import io.skein.internal.events.NodeEvents;
 import io.skein.internal.json.Json;
 import io.skein.internal.runtime.ReloadOrchestrator;
+import io.skein.node.config.ClusterLayer;
 import io.skein.node.config.Settings;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -32,8 +34,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The admin API (DESIGN.md "Admin API"): {@code POST /admin/reload}, {@code POST
- * /admin/reload/reset}, {@code GET /admin/config}, {@code GET /admin/events} and {@code POST
- * /admin/peers/{id}/forget}.
+ * /admin/reload/reset}, {@code GET /admin/config}, {@code GET /admin/events}, {@code POST
+ * /admin/peers/{id}/forget}, and the cluster-wide settings ({@link ClusterConfigRoutes}).
  *
  * <p>It is off unless {@code admin.token} is set: then every route answers {@code 403
  * admin_disabled}, naming the setting. With a token, a request without {@code Authorization: Bearer
@@ -69,6 +71,7 @@ final class AdminRoutes {
     routes.get("/admin/events", HttpApi.named("/admin/events", this::events));
     routes.post(
         "/admin/peers/{id}/forget", HttpApi.named("/admin/peers/{id}/forget", this::forget));
+    new ClusterConfigRoutes(node).register(routes);
   }
 
   /**
@@ -241,11 +244,19 @@ final class AdminRoutes {
   }
 
   private void config(Context ctx) {
-    DocumentRoutes.json(ctx, configJson(node.config(), node.reloads()));
+    DocumentRoutes.json(ctx, configJson(node.config(), node.reloads(), node.clusterLayer()));
   }
 
-  /** Every setting with its value (secrets redacted), source, reload class, unit and default. */
-  static ObjectNode configJson(Config config, ReloadOrchestrator reloads) {
+  /**
+   * Every setting with its value (secrets redacted), source, reload class, unit and default; a
+   * cluster-wide setting says so, and one that has a cluster-wide value shows it with its status on
+   * this node: {@code applied}, {@code overridden} (by a pin: {@code overriddenBy} names the layer)
+   * or {@code rejected} (with the {@code reason}).
+   */
+  static ObjectNode configJson(Config config, ReloadOrchestrator reloads, ClusterLayer layer) {
+    Map<String, JsonNode> clusterValues = layer.values();
+    Map<String, ClusterLayer.Rejection> rejected = new java.util.HashMap<>();
+    layer.rejected().forEach(r -> rejected.put(r.path(), r));
     ObjectNode body = Json.MAPPER.createObjectNode();
     ArrayNode settings = body.putArray("settings");
     for (Config.Entry entry : config.entries()) {
@@ -257,7 +268,26 @@ final class AdminRoutes {
         item.put("unit", setting.unit());
       }
       item.put("default", setting.secret() ? Secret.REDACTED : setting.defaultText());
+      if (setting.clusterWide()) {
+        item.put("clusterWide", true);
+      }
+      JsonNode clusterValue = clusterValues.get(setting.path());
+      if (clusterValue != null) {
+        ObjectNode cluster = item.putObject("cluster");
+        cluster.set("value", ClusterLayer.shown(config.catalog(), setting.path(), clusterValue));
+        ClusterLayer.Rejection rejection = rejected.get(setting.path());
+        if (rejection != null) {
+          cluster.put("status", "rejected").put("reason", rejection.reason());
+        } else if (entry.source().equals(ClusterLayer.SOURCE)) {
+          cluster.put("status", "applied");
+        } else if (layer.taken().contains(setting.path())) {
+          cluster.put("status", "overridden").put("overriddenBy", entry.source());
+        } else {
+          cluster.put("status", "pending");
+        }
+      }
     }
+    body.set("clusterRejected", ClusterConfigRoutes.rejections(config.catalog(), layer));
     body.putObject("reload")
         .put("breaker", reloads.breakerState())
         .put("backoffSeconds", reloads.backoffRemaining().toMillis() / 1000.0);

@@ -35,6 +35,9 @@ public interface NodeHandle {
   /** Returns the port the API is bound to (the real one with port 0). */
   int port();
 
+  /** Returns the cluster-wide layer of the settings ({@code _system_config}). */
+  io.skein.node.config.ClusterLayer clusterLayer();
+
   /** Returns the reload engine. */
   ReloadOrchestrator reloads();
 

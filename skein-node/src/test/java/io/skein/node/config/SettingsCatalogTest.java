@@ -3,7 +3,9 @@ package io.skein.node.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.skein.core.config.Config;
+import io.skein.core.config.ReloadClass;
 import io.skein.core.config.Setting;
+import io.skein.core.config.ValueTypes;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
@@ -41,6 +43,62 @@ class SettingsCatalogTest {
         assertThat(setting.unit()).as(setting.path() + " measures something").isNotNull();
       }
     }
+  }
+
+  @Test
+  void clusterWideSettingsAreDynamicNotSecretAndNeverNodeLocal() {
+    java.util.Set<String> nodeLocal =
+        java.util.Set.of("node", "cluster", "tls", "admin", "discovery", "reload");
+    for (Setting<?> setting : Settings.CATALOG.settings()) {
+      if (setting.clusterWide()) {
+        assertThat(setting.reloadClass()).as(setting.path()).isEqualTo(ReloadClass.DYNAMIC);
+        assertThat(setting.secret()).as(setting.path()).isFalse();
+        assertThat(nodeLocal)
+            .as(setting.path() + " is node-local")
+            .doesNotContain(setting.section());
+      }
+    }
+    assertThat(
+            List.of(
+                Settings.SYNC_INTERVAL,
+                Settings.REPLICATION_TIMEOUT,
+                Settings.ELECTION_INTERVAL,
+                Settings.MAX_DOCUMENT_BYTES,
+                Settings.RATE_LIMIT,
+                Settings.RATE_LIMIT_BURST,
+                Settings.LOG_LEVEL))
+        .allMatch(Setting::clusterWide);
+    assertThat(
+            List.of(
+                Settings.NODE_ID,
+                Settings.NODE_PORT,
+                Settings.NODE_DATA_DIR,
+                Settings.CLUSTER_PEERS,
+                Settings.CLUSTER_SECRET,
+                Settings.ADMIN_TOKEN,
+                Settings.TLS_KEYSTORE,
+                Settings.MAX_CONCURRENT_QUERIES,
+                Settings.HTTP_ALLOWED_HOSTS))
+        .noneMatch(Setting::clusterWide);
+    // The builder refuses what the catalog must never hold.
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                Setting.builder("x.secret", ValueTypes.secret(1))
+                    .secret()
+                    .clusterWide()
+                    .reload(ReloadClass.DYNAMIC)
+                    .description("d")
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cluster-wide");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                Setting.builder("x.port", ValueTypes.integer(0, 1))
+                    .clusterWide()
+                    .reload(ReloadClass.STATIC)
+                    .description("d")
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
