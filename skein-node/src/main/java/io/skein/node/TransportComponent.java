@@ -121,14 +121,16 @@ final class TransportComponent implements Component {
   }
 
   /**
-   * Leader mode: dials the members of the configuration in force (voters and learners) and stops
-   * dialling the others, which the handshake then refuses. A member this node already dials keeps
-   * its address (a port move is followed by the transport, D8); a new one is dialled at the address
-   * its configuration entry carries. Acts on the loop's latest configuration, not on the one it was
-   * called with, so calls that overlap end on the latest.
+   * Leader mode: dials the members of the last committed configuration and of any later one (voters
+   * and learners; {@code LeaderCore.reachableMembers}) and stops dialling the others, which the
+   * handshake then refuses. A member that an uncommitted change removes is still talked to, so that
+   * the change can commit. A member this node already dials keeps its address (a port move is
+   * followed by the transport, D8); a new one is dialled at the address its configuration entry
+   * carries. Acts on the loop's latest configuration, not on the one it was called with, so calls
+   * that overlap end on the latest.
    */
   private static void followMembers(PeerTransport peers, Membership membership, LeaderLoop loop) {
-    LeaderMembers members = loop.members();
+    LeaderMembers members = loop.reachableMembers();
     Map<NodeId, URI> known = peers.peerUrls();
     Map<NodeId, URI> next = new LinkedHashMap<>();
     for (NodeId id : members.othersThan(peers.selfId())) {

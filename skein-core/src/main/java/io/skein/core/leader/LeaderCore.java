@@ -332,6 +332,21 @@ public final class LeaderCore {
   }
 
   /**
+   * Returns the members this node must keep talking to: those of the last configuration it knows
+   * committed and of every later one. A member that a configuration not yet committed removes still
+   * counts until it commits (a primary that removes itself needs its followers' answers to commit
+   * its own removal); a member the committed configuration removed does not.
+   */
+  public LeaderMembers reachableMembers() {
+    Map.Entry<Long, LeaderMembers> floor = configs.floorEntry(commitIndex);
+    LeaderMembers result = java.util.Objects.requireNonNull(floor).getValue();
+    for (LeaderMembers later : configs.tailMap(floor.getKey(), false).values()) {
+      result = result.union(later);
+    }
+    return result;
+  }
+
+  /**
    * Returns whether a membership change is under way: the configuration in force is not committed,
    * or a learner is catching up.
    */

@@ -140,6 +140,21 @@ public record LeaderMembers(List<NodeId> voters, List<NodeId> learners, Map<Node
     return new LeaderMembers(nextVoters, nextLearners, nextUrls);
   }
 
+  /**
+   * Returns the members of this configuration and of {@code other}: voters of either (learners of
+   * either that vote in neither stay learners), with both addresses ({@code other}'s win).
+   */
+  public LeaderMembers union(LeaderMembers other) {
+    java.util.Set<NodeId> allVoters = new java.util.TreeSet<>(voters);
+    allVoters.addAll(other.voters);
+    java.util.Set<NodeId> allLearners = new java.util.TreeSet<>(learners);
+    allLearners.addAll(other.learners);
+    allLearners.removeAll(allVoters);
+    Map<NodeId, String> allUrls = new TreeMap<>(urls);
+    allUrls.putAll(other.urls);
+    return new LeaderMembers(List.copyOf(allVoters), List.copyOf(allLearners), allUrls);
+  }
+
   /** Returns the document a configuration entry carries. */
   public String toDocument() {
     ObjectNode root = JSON.createObjectNode();

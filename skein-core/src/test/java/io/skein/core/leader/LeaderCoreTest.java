@@ -746,6 +746,9 @@ class LeaderCoreTest {
     assertThat(cluster.outcome(2)).isInstanceOf(Outcome.Committed.class);
     assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.SECONDARY);
     cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRIMARY, 3_000);
+    assertThat(cluster.core(TWO).reachableMembers().voters())
+        .as("once committed, the removed member is no longer talked to")
+        .containsExactly(TWO, THREE);
     assertThat(cluster.core(TWO).members().voters()).containsExactly(TWO, THREE);
     cluster.propose(TWO, 3, WriteConcern.MAJORITY);
     cluster.runUntil(() -> cluster.replied(3), 2_000);
@@ -766,6 +769,9 @@ class LeaderCoreTest {
     cluster.appendsDropped.add(THREE);
     cluster.change(ONE, 1, THREE, false);
     assertThat(cluster.core(ONE).members().voters()).containsExactly(ONE, TWO);
+    assertThat(cluster.core(ONE).reachableMembers().voters())
+        .as("a member an uncommitted change removes is still talked to")
+        .containsExactly(ONE, TWO, THREE);
     cluster.down.add(ONE);
     cluster.appendsDropped.clear();
     cluster.runUntil(() -> cluster.core(TWO).role() == LeaderCore.Role.PRIMARY, 3_000);

@@ -126,8 +126,11 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   private final Map<Long, CompletableFuture<Outcome>> changes = new HashMap<>();
   private final List<Consumer<LeaderMembers>> membersListeners = new CopyOnWriteArrayList<>();
 
-  /** The configuration in force, set before the members listeners are called. */
+  /** The configuration in force. */
   private volatile LeaderMembers members;
+
+  /** The members to keep talking to ({@link LeaderCore#reachableMembers()}), for listeners. */
+  private volatile LeaderMembers reachable;
 
   private final List<Consumer<LeaderReady.LeadershipChanged>> listeners =
       new CopyOnWriteArrayList<>();
@@ -227,6 +230,7 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         .description("The highest log index known committed")
         .register(meters);
     this.members = core.members();
+    this.reachable = core.reachableMembers();
     this.status = snapshot();
     this.heartbeatMs = core.config().heartbeatMs();
     this.keepalives =
@@ -666,9 +670,13 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
             .addKeyValue("learners", members.learners())
             .addKeyValue("index", core.membersIndex())
             .log("members in force");
+      }
+      LeaderMembers nowReachable = core.reachableMembers();
+      if (!nowReachable.equals(reachable)) {
+        this.reachable = nowReachable;
         for (Consumer<LeaderMembers> listener : membersListeners) {
           try {
-            listener.accept(members);
+            listener.accept(nowReachable);
           } catch (RuntimeException e) {
             log.warn("a members listener failed; replication goes on", e);
           }
@@ -844,13 +852,19 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   }
 
   /**
-   * Calls {@code listener} with the configuration in force now and, on the loop's thread, each time
-   * it changes: the transport dials the members it names. Calls may overlap or arrive out of order;
-   * a listener that acts on {@link #members()} rather than its argument ends on the latest.
+   * Calls {@code listener} with the members to keep talking to ({@link
+   * LeaderCore#reachableMembers()}) now and, on the loop's thread, each time they change: the
+   * transport dials them. Calls may overlap or arrive out of order; a listener that acts on {@link
+   * #reachableMembers()} rather than its argument ends on the latest.
    */
   public void onMembers(Consumer<LeaderMembers> listener) {
     membersListeners.add(listener);
-    listener.accept(members);
+    listener.accept(reachable);
+  }
+
+  /** Returns the members to keep talking to. */
+  public LeaderMembers reachableMembers() {
+    return reachable;
   }
 
   /** Returns the configuration in force. */

@@ -158,6 +158,12 @@ final class MemberRoutes {
     }
     switch (outcome) {
       case Outcome.Committed committed -> {
+        // The loop publishes its status after it answers: wait a moment for the committed view.
+        for (int i = 0;
+            i < 100 && loop.leaderStatus().membersIndex() > loop.leaderStatus().commitIndex();
+            i++) {
+          Thread.sleep(10);
+        }
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.set("configuration", configuration(loop.leaderStatus()));
         DocumentRoutes.json(ctx.status(200), body);
