@@ -50,11 +50,16 @@ final class StoreComponent implements Component {
 
   @Override
   public void start(Config config) {
-    open(config);
+    open(config, false);
   }
 
-  /** Opens {@code node-{id}.db} and the known peers for a configuration. */
-  private void open(Config config) {
+  /**
+   * Opens {@code node-{id}.db} and the known peers for a configuration.
+   *
+   * @param renamed whether this is a leader-mode member reopened under a new id: the new id is not
+   *     a member until the primary adds it, so it opens as {@code --role joining} does
+   */
+  private void open(Config config, boolean renamed) {
     boolean leaderMode = NodeSettings.leaderMode(config);
     List<?> peers = config.get(Settings.CLUSTER_PEERS);
     if (leaderMode && !peers.isEmpty() && NodeSettings.durability(config) == Durability.BUFFERED) {
@@ -82,7 +87,7 @@ final class StoreComponent implements Component {
             .discovery(!leaderMode && config.get(Settings.DISCOVERY_ENABLED))
             .peers(members.initialPeers().keySet().stream().map(NodeId::value).toList())
             .meters(meters);
-    if (leaderMode && config.get(Settings.CLUSTER_ROLE).equals("joining")) {
+    if (leaderMode && (renamed || config.get(Settings.CLUSTER_ROLE).equals("joining"))) {
       builder.joiningLeaderMode(
           config.get(Settings.ELECTION_INTERVAL).toMillis(), Settings.heartbeat(config).toMillis());
     } else if (leaderMode) {
@@ -172,22 +177,34 @@ final class StoreComponent implements Component {
    * A {@code node.id} change (D9) is a leave and a rejoin: the write loop drains and replication
    * stops as the store closes ({@code node-{old}.db} is left as it is), then {@code node-{new}.db}
    * is opened or created, its clock restored from that file, with its own known peers. The
-   * transport component then re-identifies the peer streams. Refused in leader mode with peers,
-   * where the old id must leave the membership through a membership change first.
+   * transport component then re-identifies the peer streams. In leader mode with peers the old id
+   * must have left the members first ({@code datastore-node members remove}), or the change is
+   * refused; the new id opens as a joiner, not a member until the primary adds it.
    */
   private void reopen(Config config) {
     Skein running = skein;
     if (running != null && running.nodeId().equals(config.get(Settings.NODE_ID))) {
       return; // already this id: a rollback of a change that was refused before it began
     }
-    if (NodeSettings.leaderMode(config) && !config.get(Settings.CLUSTER_PEERS).isEmpty()) {
-      throw new IllegalStateException(
-          "node.id cannot change on a running leader-mode member with peers: the old id must"
-              + " leave the membership and the new one join through membership changes, which"
-              + " are not available yet; stop the member, and start it under the new id on an"
-              + " empty data directory after changing every member's cluster.peers");
-    }
     NodeId next = NodeSettings.nodeId(config);
+    boolean leaderWithPeers =
+        NodeSettings.leaderMode(config) && !config.get(Settings.CLUSTER_PEERS).isEmpty();
+    io.skein.internal.engine.LeaderLoop loop = running == null ? null : running.leaderLoop();
+    if (leaderWithPeers
+        && running != null
+        && loop != null
+        && loop.members().contains(NodeId.of(running.nodeId()))) {
+      throw new IllegalStateException(
+          "node.id cannot change while "
+              + running.nodeId()
+              + " is a member of the leader-mode cluster: first remove it (datastore-node members"
+              + " remove --id "
+              + running.nodeId()
+              + ", on any member), then reload, then add the new id (datastore-node members add"
+              + " --id "
+              + next
+              + " --member-url <this node's URL>)");
+    }
     for (NodeId peer : NodeSettings.peerUrls(config).keySet()) {
       if (peer.equals(next)) {
         throw new IllegalArgumentException(
@@ -219,7 +236,7 @@ final class StoreComponent implements Component {
                   + " and nothing will fill it; the earlier data stays in its own file",
               next);
     }
-    open(config);
+    open(config, leaderWithPeers);
   }
 
   /** Returns the live settings of a configuration. */

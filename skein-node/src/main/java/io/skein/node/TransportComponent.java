@@ -181,6 +181,10 @@ final class TransportComponent implements Component {
       wire(peers, membership);
       peers.reidentify(identity(config));
       membership.attach(peers, store.skein().replicator());
+      LeaderLoop loop = store.skein().leaderLoop();
+      if (loop != null) {
+        loop.onMembers(changed -> followMembers(peers, membership, loop));
+      }
     }
     boolean peersChanged = changes.stream().anyMatch(c -> c.setting() == Settings.CLUSTER_PEERS);
     if (!peersChanged) {

@@ -240,4 +240,62 @@ class LeaderMembershipTest {
     }
     assertThat(holds("1", "c0")).as("a removed member no longer receives the log").isFalse();
   }
+
+  /**
+   * A leader-mode member renamed live (D9 through membership changes): refused while the old id is
+   * a member; after {@code members remove} the reload reopens the store under the new id as a
+   * joiner, and {@code members add} makes it a member that catches up from the primary. The old
+   * file is left as it was.
+   */
+  @Test
+  void aMemberIsRenamedLiveByLeavingAndJoiningAgain() throws Exception {
+    start("1", "primary", "2", "3");
+    start("2", "secondary", "1", "3");
+    start("3", "secondary", "1", "2");
+    awaitPrimary("1", "1", "2", "3");
+    for (int i = 0; i < 10; i++) {
+      assertThat(put("1", "a" + i)).isEqualTo(200);
+    }
+    NodeServer three = java.util.Objects.requireNonNull(servers.get("3"));
+    io.skein.internal.runtime.ReloadOrchestrator.Result refused =
+        three.override(Map.of("node.id", "9"));
+    assertThat(refused.outcome())
+        .isIn(
+            io.skein.internal.runtime.ReloadOrchestrator.Outcome.FAILED,
+            io.skein.internal.runtime.ReloadOrchestrator.Outcome.ROLLED_BACK);
+    assertThat(String.valueOf(refused.error())).contains("members remove --id 3");
+    assertThat(follows("3", "1")).as("the refused change left node 3 as it was").isTrue();
+
+    HttpResponse<String> removed = admin("1", "DELETE", "/admin/members/3", "");
+    assertThat(removed.statusCode()).as(removed.body()).isEqualTo(200);
+    assertThat(
+            ItSupport.awaitCondition(
+                Duration.ofSeconds(10), () -> voters("3").equals(List.of("1", "2"))))
+        .as("the primary feeds a removed member until it holds its removal")
+        .isTrue();
+    // Written while node 3 is out: it must get them as node 9.
+    assertThat(put("1", "b0")).isEqualTo(200);
+    io.skein.internal.runtime.ReloadOrchestrator.Result renamed =
+        three.override(Map.of("node.id", "9"));
+    assertThat(renamed.outcome())
+        .as(String.valueOf(renamed.error()))
+        .isEqualTo(io.skein.internal.runtime.ReloadOrchestrator.Outcome.COMPLETED);
+    Path oldFile = dir.resolve("data-3").resolve("node-3.db");
+    byte[] before = java.nio.file.Files.readAllBytes(oldFile);
+
+    ports.put("9", port("3"));
+    HttpResponse<String> added = add("2", "9");
+    assertThat(added.statusCode()).as(added.body()).isEqualTo(200);
+    assertThat(voters("1")).containsExactly("1", "2", "9");
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(20), () -> holds("9", "b0"))).isTrue();
+    for (int i = 0; i < 10; i++) {
+      assertThat(holds("9", "a" + i)).isTrue();
+    }
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(20), () -> follows("9", "1"))).isTrue();
+    assertThat(put("1", "c0")).isEqualTo(200);
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(20), () -> holds("9", "c0"))).isTrue();
+    assertThat(java.nio.file.Files.readAllBytes(oldFile))
+        .as("node-3.db is left as it was when the node left it")
+        .isEqualTo(before);
+  }
 }

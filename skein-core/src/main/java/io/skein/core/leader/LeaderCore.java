@@ -101,6 +101,15 @@ public final class LeaderCore {
   private final TreeMap<Long, LeaderMembers> configs = new TreeMap<>();
 
   private boolean membersDirty = true;
+
+  /**
+   * On a primary, members a configuration removed that do not hold that configuration yet, with its
+   * index: they keep receiving the log until they do (so a removed member learns it was removed,
+   * and neither stands nor waits for a primary that will never come), or until they have been
+   * silent for a replication timeout. They count for nothing.
+   */
+  private final Map<NodeId, Long> departing = new HashMap<>();
+
   private @Nullable PendingChange pendingChange;
 
   // Volatile.
@@ -343,6 +352,10 @@ public final class LeaderCore {
     for (LeaderMembers later : configs.tailMap(floor.getKey(), false).values()) {
       result = result.union(later);
     }
+    if (role == Role.PRIMARY && !departing.isEmpty()) {
+      result =
+          result.union(new LeaderMembers(List.of(), List.copyOf(departing.keySet()), Map.of()));
+    }
     return result;
   }
 
@@ -486,6 +499,7 @@ public final class LeaderCore {
     }
     expireWrites();
     expireChange();
+    releaseDeparted();
     membershipProgress();
   }
 
@@ -670,6 +684,7 @@ public final class LeaderCore {
     role = Role.PRIMARY;
     leader = config.nodeId();
     followers.clear();
+    departing.clear();
     syncFollowers();
     // The epoch's marker entry: committing it commits everything before it (Raft's no-op).
     OplogEntry marker =
@@ -837,10 +852,24 @@ public final class LeaderCore {
     }
   }
 
-  /** Gives a primary one follower per other voter and learner of the configuration in force. */
+  /**
+   * Gives a primary one follower per other voter and learner of the configuration in force, and
+   * keeps the followers it removed until they hold the configuration that removed them.
+   */
   private void syncFollowers() {
     List<NodeId> others = members().othersThan(config.nodeId());
-    followers.keySet().retainAll(others);
+    for (Iterator<Map.Entry<NodeId, Follower>> it = followers.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<NodeId, Follower> f = it.next();
+      if (others.contains(f.getKey())) {
+        departing.remove(f.getKey());
+      } else if (f.getValue().match < membersIndex() && role == Role.PRIMARY) {
+        departing.putIfAbsent(f.getKey(), membersIndex());
+      } else {
+        departing.remove(f.getKey());
+        it.remove();
+      }
+    }
     for (NodeId peer : others) {
       if (!followers.containsKey(peer)) {
         Follower f = new Follower();
@@ -1133,6 +1162,25 @@ public final class LeaderCore {
     if (change != null && members.isVoter(change.member()) == change.add()) {
       pendingChange = null;
       replies.add(new Reply(change.requestId(), new Outcome.Committed(List.of())));
+    }
+  }
+
+  /** Stops feeding departing members that hold their removal, or that fell silent. */
+  private void releaseDeparted() {
+    if (departing.isEmpty()) {
+      return;
+    }
+    for (Iterator<Map.Entry<NodeId, Long>> it = departing.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<NodeId, Long> gone = it.next();
+      Follower f = followers.get(gone.getKey());
+      if (f == null
+          || f.match >= gone.getValue()
+          || nowMs - f.lastAckMs >= config.replicationTimeoutMs()) {
+        it.remove();
+        if (f != null && !members().contains(gone.getKey())) {
+          followers.remove(gone.getKey());
+        }
+      }
     }
   }
 
@@ -1443,6 +1491,7 @@ public final class LeaderCore {
       f.next = Math.max(f.next, f.match + 1);
       advanceCommit();
       releaseWrites();
+      releaseDeparted();
     } else {
       f.next = Math.max(f.match + 1, Math.min(f.next, reply.index() + 1));
       f.probe = Math.min(f.probe, f.next);

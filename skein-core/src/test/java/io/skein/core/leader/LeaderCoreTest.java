@@ -827,4 +827,22 @@ class LeaderCoreTest {
             () -> new LeaderMembers(List.of(ONE), List.of(), Map.of(ONE, "http://x\"y:1")))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void aRemovedMemberLearnsItWasRemovedAndNeverStands() {
+    Cluster cluster = withPrimaryOne();
+    cluster.change(ONE, 1, THREE, false);
+    cluster.runUntil(() -> cluster.replied(1), 2_000);
+    assertThat(cluster.outcome(1)).isInstanceOf(Outcome.Committed.class);
+    cluster.run(300);
+    assertThat(cluster.core(THREE).members().voters()).containsExactly(ONE, TWO);
+    assertThat(cluster.core(ONE).reachableMembers().contains(THREE))
+        .as("once it holds its removal the primary stops feeding it")
+        .isFalse();
+    cluster.preVotesSent.clear();
+    cluster.run(3_000); // no primary feeds it any more: it times out, but it is not a voter
+    assertThat(cluster.preVotesSent).doesNotContain(THREE);
+    assertThat(cluster.core(THREE).role()).isEqualTo(LeaderCore.Role.SECONDARY);
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
 }

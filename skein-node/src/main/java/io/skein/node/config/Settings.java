@@ -142,7 +142,8 @@ public final class Settings {
           .description(
               "The other members, in the seed's JSON shape. Dynamo mode: changes live (a new peer"
                   + " is dialled at once; a removed one stays known for tombstones until"
-                  + " `forget`). Leader mode: a live change is refused; restart the members.")
+                  + " `forget`). Leader mode: a live change is refused; members join and leave"
+                  + " through `datastore-node members add|remove` on the primary.")
           .build();
 
   /** The cluster's name. */
