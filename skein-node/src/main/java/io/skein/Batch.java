@@ -47,7 +47,11 @@ public final class Batch {
   public Batch put(DocumentCollection collection, String id, JsonNode document) {
     return add(
         DocumentCollection.putMutation(
-            collection.collectionName(), id, document, skein.config().documentBytesMax()));
+            collection.collectionName(),
+            id,
+            document,
+            DocumentCollection.bytesMax(
+                collection.collectionName(), skein.config().documentBytesMax())));
   }
 
   /** Adds a delete to a collection handle; see {@link #delete(String, String)}. */

@@ -77,7 +77,25 @@ public final class DocumentCollection {
    * @return the new version
    */
   public String put(String id, JsonNode document, WriteConcern concern) {
-    Mutation mutation = putMutation(name, id, document, skein.config().documentBytesMax());
+    return putChecked(id, document, concern);
+  }
+
+  /**
+   * The most bytes a document in {@code collection} may hold: the configured limit for user
+   * collections; a fixed {@link #SYSTEM_DOCUMENT_BYTES_MAX} for system ones, whose documents the
+   * node writes itself (a cluster-wide {@code limits.max-document-bytes} set very low must not stop
+   * the node from writing the next cluster-wide setting).
+   */
+  static int bytesMax(CollectionName collection, int userBytesMax) {
+    return collection.isSystem() ? SYSTEM_DOCUMENT_BYTES_MAX : userBytesMax;
+  }
+
+  /** The size limit of a document in a system collection, whatever the user limit is. */
+  static final int SYSTEM_DOCUMENT_BYTES_MAX = 64 * 1024;
+
+  private String putChecked(String id, JsonNode document, WriteConcern concern) {
+    Mutation mutation =
+        putMutation(name, id, document, bytesMax(name, skein.config().documentBytesMax()));
     List<OplogEntry> entries = skein.write(List.of(mutation), concern, false);
     return requireCommitted(entries).get(0).version().toString();
   }

@@ -60,6 +60,18 @@ final class AdminCommands {
       return request.build();
     }
 
+    /**
+     * Whether a redirect may be followed with the admin token: to http or https only, and never
+     * from https down to http (the token would cross the network in clear).
+     */
+    static boolean safeRedirect(URI from, URI to) {
+      String scheme = String.valueOf(to.getScheme()).toLowerCase(java.util.Locale.ROOT);
+      if (!scheme.equals("http") && !scheme.equals("https")) {
+        return false;
+      }
+      return !("https".equalsIgnoreCase(from.getScheme()) && scheme.equals("http"));
+    }
+
     int send(String method, String path, String body) {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
       try {
@@ -70,9 +82,11 @@ final class AdminCommands {
         // A leader-mode secondary sends a write to the primary (307 not_primary): follow it once,
         // with the same method, body and token.
         String location = response.headers().firstValue("Location").orElse(null);
+        URI first = URI.create(url.replaceAll("/+$", "") + path);
         if (response.statusCode() == 307
             && location != null
-            && location.matches("(?i)https?://.*")) {
+            && location.matches("(?i)https?://.*")
+            && safeRedirect(first, first.resolve(location))) {
           response =
               client.send(
                   request(URI.create(location), method, body),

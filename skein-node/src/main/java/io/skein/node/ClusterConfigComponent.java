@@ -190,10 +190,28 @@ final class ClusterConfigComponent implements Component {
     }
     retryPending = false;
     try {
+      return reloadAndBlame();
+    } catch (RuntimeException e) {
+      // A reload that did not finish, or failed in a way no branch above expects: keep following
+      // and try again, rather than let this thread end and the node stop following for good.
+      log.warn("a cluster-wide settings reload failed; retrying in 5 s: {}", e.toString());
+      retryPending = true;
+      return 5_000;
+    }
+  }
+
+  private long reloadAndBlame() throws InterruptedException {
+    try {
       ReloadOrchestrator.Result result = reload();
       if (result.outcome() == ReloadOrchestrator.Outcome.FAILED
           || result.outcome() == ReloadOrchestrator.Outcome.ROLLED_BACK) {
-        Set<String> blamed = blame(result, layer.taken());
+        Set<String> blamed =
+            blame(
+                result,
+                layer.taken(),
+                result.failedModule() == null
+                    ? Set.of()
+                    : reloads.get().sectionsOf(String.valueOf(result.failedModule())));
         if (!blamed.isEmpty()) {
           layer.failed(blamed, String.valueOf(result.error()));
           reload(); // the node's other values, without the ones it could not apply
@@ -226,9 +244,14 @@ final class ClusterConfigComponent implements Component {
 
   /**
    * The cluster values a failed reload is blamed on: those its refused plan names, or, when a
-   * component failed, every cluster value it changed.
+   * component failed, the cluster values it changed in the sections that component owns (a value of
+   * another component that merely rolled back with it is not to blame).
+   *
+   * @param failedSections the sections of the component that failed; empty to blame every cluster
+   *     value the reload changed
    */
-  static Set<String> blame(ReloadOrchestrator.Result result, Set<String> cluster) {
+  static Set<String> blame(
+      ReloadOrchestrator.Result result, Set<String> cluster, Set<String> failedSections) {
     Set<String> blamed = new LinkedHashSet<>();
     if (!result.violations().isEmpty()) {
       for (Violation violation : result.violations()) {
@@ -238,7 +261,8 @@ final class ClusterConfigComponent implements Component {
       }
     } else if (result.failedModule() != null) {
       for (ConfigChange change : result.changes()) {
-        if (cluster.contains(change.fieldPath())) {
+        if (cluster.contains(change.fieldPath())
+            && (failedSections.isEmpty() || failedSections.contains(change.setting().section()))) {
           blamed.add(change.fieldPath());
         }
       }

@@ -58,7 +58,21 @@ final class MemberCommands implements Callable<Integer> {
             client.send(request.build(), HttpResponse.BodyHandlers.ofString());
         String location = response.headers().firstValue("Location").orElse(null);
         if (response.statusCode() == 307 && location != null && hop < REDIRECTS_MAX) {
-          uri = uri.resolve(location);
+          URI next = uri.resolve(location);
+          if (!AdminCommands.Target.safeRedirect(uri, next)) {
+            target
+                .spec
+                .commandLine()
+                .getErr()
+                .println(
+                    "datastore-node: not following a redirect from "
+                        + uri
+                        + " to "
+                        + next
+                        + ": the admin token would leave https");
+            return 1;
+          }
+          uri = next;
           target
               .spec
               .commandLine()

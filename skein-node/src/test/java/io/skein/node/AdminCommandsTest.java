@@ -61,4 +61,18 @@ class AdminCommandsTest {
     assertThat(unreachable.status()).isEqualTo(3);
     assertThat(unreachable.err()).contains("cannot reach");
   }
+
+  @Test
+  void theCliFollowsRedirectsWithTheTokenOnlyWithinHttpOrHttps() {
+    java.net.URI https = java.net.URI.create("https://db1.example:9000/admin/members");
+    java.net.URI http = java.net.URI.create("http://127.0.0.1:9000/admin/members");
+    assertThat(AdminCommands.Target.safeRedirect(http, https)).isTrue();
+    assertThat(AdminCommands.Target.safeRedirect(http, http)).isTrue();
+    assertThat(AdminCommands.Target.safeRedirect(https, https)).isTrue();
+    assertThat(AdminCommands.Target.safeRedirect(https, http))
+        .as("the token never leaves https")
+        .isFalse();
+    assertThat(AdminCommands.Target.safeRedirect(http, java.net.URI.create("ftp://x:1/")))
+        .isFalse();
+  }
 }

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /** Which cluster-wide values a failed reload is blamed on, and so left out on this node. */
 class ClusterConfigBlameTest {
-  private static final Set<String> CLUSTER = Set.of("log.level", "replication.sync-interval");
+  private static final Set<String> CLUSTER =
+      Set.of("log.level", "replication.sync-interval", "limits.rate-limit");
 
   @Test
   void aRefusedPlanBlamesOnlyTheClusterValuesItNames() {
@@ -27,7 +28,8 @@ class ClusterConfigBlameTest {
             List.of(
                 new Violation("log.level", "log.level", "its module 'log' is not enabled"),
                 new Violation("node.data-dir", "node.data-dir", "is static")));
-    assertThat(ClusterConfigComponent.blame(refused, CLUSTER)).containsExactly("log.level");
+    assertThat(ClusterConfigComponent.blame(refused, CLUSTER, Set.of()))
+        .containsExactly("log.level");
   }
 
   @Test
@@ -43,8 +45,12 @@ class ClusterConfigBlameTest {
             "store",
             "module 'store' failed",
             List.of());
-    assertThat(ClusterConfigComponent.blame(rolledBack, CLUSTER))
+    // A component that owns replication.* failed; limits.rate-limit only rolled back with it.
+    assertThat(ClusterConfigComponent.blame(rolledBack, CLUSTER, Set.of("replication")))
         .containsExactly("replication.sync-interval");
+    assertThat(ClusterConfigComponent.blame(rolledBack, CLUSTER, Set.of("log")))
+        .as("a failure of a component whose sections changed nothing blames nothing")
+        .isEmpty();
   }
 
   @Test
@@ -57,6 +63,6 @@ class ClusterConfigBlameTest {
             null,
             "invalid configuration",
             List.of(new Violation("node.port", "--port", "not a port")));
-    assertThat(ClusterConfigComponent.blame(broken, CLUSTER)).isEmpty();
+    assertThat(ClusterConfigComponent.blame(broken, CLUSTER, Set.of())).isEmpty();
   }
 }

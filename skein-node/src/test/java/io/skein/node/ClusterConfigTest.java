@@ -311,6 +311,94 @@ class ClusterConfigTest {
     assertThat(setting(node, "log.level").get("source").asText()).isEqualTo("cluster");
   }
 
+  /**
+   * One bad cluster-wide value must not lock the operator out: a tiny document limit does not stop
+   * the next settings write, a tiny rate limit does not throttle admin requests that carry the
+   * token (those without it still are), and the public change feed does not show the settings.
+   */
+  @org.junit.jupiter.api.Test
+  void aBadClusterWideValueDoesNotLockTheOperatorOut() throws Exception {
+    NodeServer node =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", "0")
+                .flag("--mode", "dynamo")
+                .flag("--data-dir", dir.resolve("data-lockout").toString())
+                .flag("--admin-token", TOKEN)
+                .flag("--reload-watch", "false")
+                .build());
+    servers.put("lockout", node);
+    HttpResponse<String> tiny =
+        send(node, "PUT", "/admin/cluster-config", "{\"limits.max-document-bytes\":64}");
+    assertThat(tiny.statusCode()).as(tiny.body()).isEqualTo(200);
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return setting(node, "limits.max-document-bytes").path("value").asLong() == 64;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    HttpResponse<String> next =
+        send(
+            node,
+            "PUT",
+            "/admin/cluster-config",
+            "{\"limits.max-document-bytes\":1048576,\"limits.rate-limit\":0.01,"
+                + "\"limits.rate-limit-burst\":1}");
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return setting(node, "limits.rate-limit").path("value").asDouble() == 0.01;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    for (int i = 0; i < 5; i++) {
+      assertThat(send(node, "GET", "/admin/cluster-config", "").statusCode()).isEqualTo(200);
+    }
+    HttpRequest anonymous =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port() + "/admin/config"))
+            .timeout(Duration.ofSeconds(30))
+            .build();
+    int limited = 0;
+    for (int i = 0; i < 3; i++) {
+      if (HTTP.send(anonymous, HttpResponse.BodyHandlers.ofString()).statusCode() == 429) {
+        limited++;
+      }
+    }
+    assertThat(limited).as("admin requests without the token are still limited").isPositive();
+    HttpRequest feed =
+        HttpRequest.newBuilder(
+                URI.create(
+                    "http://127.0.0.1:" + node.port() + "/v1/changes?include_docs=true&limit=100"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + TOKEN)
+            .build();
+    send(node, "PUT", "/admin/cluster-config", "{\"limits.rate-limit\":null}");
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> {
+                  try {
+                    return setting(node, "limits.rate-limit").path("value").asDouble() == 0;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                }))
+        .isTrue();
+    HttpResponse<String> changes = HTTP.send(feed, HttpResponse.BodyHandlers.ofString());
+    assertThat(changes.statusCode()).isEqualTo(200);
+    assertThat(changes.body()).doesNotContain("_system_config");
+  }
+
   @org.junit.jupiter.api.Test
   void strayDocumentsAreReportedLeftOutAndDoNotBlockLaterChanges() throws Exception {
     NodeServer node =

@@ -284,6 +284,16 @@ public final class ReloadOrchestrator implements AutoCloseable {
     return request.done();
   }
 
+  /** Returns the sections the component named {@code name} owns (empty if there is none). */
+  public Set<String> sectionsOf(String name) {
+    for (Component component : components) {
+      if (component.name().equals(name)) {
+        return component.sections();
+      }
+    }
+    return Set.of();
+  }
+
   /** Closes the circuit breaker (the admin API's reset). */
   public void resetBreaker() {
     breaker.reset();

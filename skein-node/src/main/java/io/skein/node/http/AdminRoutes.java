@@ -95,6 +95,23 @@ final class AdminRoutes {
     DocumentRoutes.json(ctx.status(200), body);
   }
 
+  /**
+   * Whether the request carries the admin token (compared in constant time); false if it is off.
+   */
+  static boolean presentsToken(Context ctx, io.skein.core.config.Config config) {
+    Secret token = config.find(Settings.ADMIN_TOKEN);
+    if (token == null) {
+      return false;
+    }
+    String header = ctx.header("Authorization");
+    String presented =
+        header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+            ? header.substring(7).strip()
+            : "";
+    return MessageDigest.isEqual(
+        presented.getBytes(StandardCharsets.UTF_8), token.value().getBytes(StandardCharsets.UTF_8));
+  }
+
   private void authorize(Context ctx) {
     Secret token = node.config().find(Settings.ADMIN_TOKEN);
     if (token == null) {

@@ -52,6 +52,15 @@ final class ChangeRoutes {
     routes.get("/v1/changes", HttpApi.named("/v1/changes", this::changes));
   }
 
+  /**
+   * Whether a change is to a system collection ({@code _system_epochs}, {@code _system_members},
+   * {@code _system_config}, ...): the feed is the clients' view, and clients can neither read nor
+   * write those collections through the API. The page's {@code last} still moves past them.
+   */
+  private static boolean isSystem(ChangeEvent change) {
+    return change.collection().startsWith(io.skein.core.model.CollectionName.SYSTEM_PREFIX);
+  }
+
   private void changes(Context ctx) throws IOException, InterruptedException {
     String accept = ctx.header("Accept");
     if (accept != null && accept.contains("text/event-stream")) {
@@ -64,7 +73,9 @@ final class ChangeRoutes {
     boolean includeDocs = includeDocs(ctx);
     ArrayNode changes = Json.MAPPER.createArrayNode();
     for (ChangeEvent change : page.changes()) {
-      changes.add(toJson(change, includeDocs));
+      if (!isSystem(change)) {
+        changes.add(toJson(change, includeDocs));
+      }
     }
     ObjectNode body = Json.MAPPER.createObjectNode();
     body.set("changes", changes);
@@ -139,7 +150,9 @@ final class ChangeRoutes {
     while (!api.isStopping() && skein.isHealthy()) {
       ChangeFeedPage page = skein.changes(position, PAGE_LIMIT_DEFAULT);
       for (ChangeEvent change : page.changes()) {
-        write(out, event(change, includeDocs));
+        if (!isSystem(change)) {
+          write(out, event(change, includeDocs));
+        }
       }
       if (!page.changes().isEmpty()) {
         lastWriteMs = System.currentTimeMillis();

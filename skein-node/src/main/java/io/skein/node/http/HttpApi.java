@@ -323,7 +323,11 @@ public final class HttpApi {
       throw new ClosedException("the node is shutting down");
     }
     String path = ctx.path();
-    if (!path.equals("/health") && !path.equals("/metrics")) {
+    // Health, metrics and admin requests that carry the right token are never rate limited: a
+    // cluster-wide limit set too low by mistake must not lock the operator out of fixing it.
+    // Admin requests without it still are (guessing the token costs the same as any request).
+    boolean admin = path.startsWith("/admin/") && AdminRoutes.presentsToken(ctx, node.config());
+    if (!path.equals("/health") && !path.equals("/metrics") && !admin) {
       java.time.Duration wait = rateLimiter.tryAcquire(ctx.ip());
       if (wait != null) {
         rateLimited.increment();
