@@ -27,12 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A leader-mode cluster grows from three to five real processes and shrinks back to three while
- * clients write (issue 10 item 3), through the {@code datastore-node members} CLI: nodes 4 and 5
- * start with {@code --role joining} and are added one at a time (each catches up as a learner
- * first); then node 5 is removed, and then the primary itself, which steps down once its removal
- * commits. Checked: no request fails while members are added or a secondary removed; while the
- * primary leaves, only retryable answers (no primary for a moment, outcome unknown for the writes
- * in flight); and every acknowledged write is on every final member.
+ * clients write (issue 10 item 3), through the {@code datastore-node members} CLI and the admin
+ * API: nodes 4 and 5 start with {@code --role joining} and are added one at a time (each catches up
+ * as a learner first); then node 5 is removed, and then the primary itself, which steps down once
+ * its removal commits. Checked: no request fails while members are added or a secondary removed;
+ * while the primary leaves, only retryable answers (no primary for a moment, outcome unknown for
+ * the writes in flight); and every acknowledged write is on every final member.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class LeaderMembershipIT {
@@ -108,6 +108,29 @@ class LeaderMembershipIT {
     assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
     System.out.println("members " + String.join(" ", arguments) + " -> " + output.strip());
     return process.exitValue();
+  }
+
+  /** An admin request over HTTP that follows redirects to the primary; returns the status. */
+  private int admin(int on, String method, String path, String body) throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + ports[on] + path);
+    try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+      for (int hop = 0; ; hop++) {
+        java.net.http.HttpResponse<String> answer =
+            client.send(
+                java.net.http.HttpRequest.newBuilder(uri)
+                    .timeout(Duration.ofSeconds(90))
+                    .header("Authorization", "Bearer " + TOKEN)
+                    .header("Content-Type", "application/json")
+                    .method(method, java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (answer.statusCode() != 307 || hop == 3) {
+          System.out.println(method + " " + path + " -> " + answer.body());
+          return answer.statusCode();
+        }
+        uri = uri.resolve(answer.headers().firstValue("Location").orElseThrow());
+      }
+    }
   }
 
   /** Writes one document through node {@code entry}, following redirects and retrying 503. */
@@ -208,8 +231,13 @@ class LeaderMembershipIT {
         .isZero();
     long addFour = System.nanoTime() - started;
     started = System.nanoTime();
-    assertThat(members(3, "add", "--id", "5", "--member-url", "http://127.0.0.1:" + ports[5]))
-        .isZero();
+    assertThat(
+            admin(
+                3,
+                "POST",
+                "/admin/members",
+                "{\"id\":\"5\",\"url\":\"http://127.0.0.1:" + ports[5] + "\"}"))
+        .isEqualTo(200);
     long addFive = System.nanoTime() - started;
     for (int id = 1; id <= 5; id++) {
       int node = id;
@@ -226,7 +254,7 @@ class LeaderMembershipIT {
 
     phase.set("shrink");
     started = System.nanoTime();
-    assertThat(members(1, "remove", "--id", "5")).isZero();
+    assertThat(admin(1, "DELETE", "/admin/members/5", "")).isEqualTo(200);
     long removeFive = System.nanoTime() - started;
     phase.set("primary-leaves");
     started = System.nanoTime();
@@ -255,9 +283,9 @@ class LeaderMembershipIT {
     }
 
     System.out.printf(
-        "membership IT: add 4 %d ms, add 5 %d ms, remove 5 %d ms, remove the primary %d ms (new"
-            + " primary after %d ms); %d writes acknowledged, %d retryable answers while the"
-            + " primary left%n",
+        "membership IT: add 4 (CLI) %d ms, add 5 (HTTP) %d ms, remove 5 (HTTP) %d ms, remove the"
+            + " primary (CLI) %d ms (new primary after %d ms); %d writes acknowledged, %d"
+            + " retryable answers while the primary left%n",
         addFour / 1_000_000,
         addFive / 1_000_000,
         removeFive / 1_000_000,
