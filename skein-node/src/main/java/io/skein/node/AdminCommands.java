@@ -42,7 +42,18 @@ final class AdminCommands {
         return System.getenv("SKEIN_ADMIN_TOKEN");
       }
       if (value.startsWith("${") && value.endsWith("}")) {
-        return System.getenv(value.substring(2, value.length() - 1));
+        String name = value.substring(2, value.length() - 1);
+        String resolved = System.getenv(name);
+        if (resolved == null) {
+          spec.commandLine()
+              .getErr()
+              .println(
+                  "datastore-node: --admin-token names ${"
+                      + name
+                      + "}, which is not set in this environment; the request goes without a"
+                      + " token");
+        }
+        return resolved;
       }
       return value;
     }

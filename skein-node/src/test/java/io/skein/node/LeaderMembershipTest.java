@@ -273,6 +273,14 @@ class LeaderMembershipTest {
                 Duration.ofSeconds(10), () -> voters("3").equals(List.of("1", "2"))))
         .as("the primary feeds a removed member until it holds its removal")
         .isTrue();
+    JsonNode removedView = java.util.Objects.requireNonNull(cluster(port("3")));
+    assertThat(removedView.path("configuration").path("member").asBoolean(true)).isFalse();
+    assertThat(
+            java.util.Objects.requireNonNull(cluster(port("1")))
+                .path("configuration")
+                .path("member")
+                .asBoolean(false))
+        .isTrue();
     // Written while node 3 is out: it must get them as node 9.
     assertThat(put("1", "b0")).isEqualTo(200);
     io.skein.internal.runtime.ReloadOrchestrator.Result renamed =

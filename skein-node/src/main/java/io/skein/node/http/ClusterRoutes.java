@@ -68,7 +68,7 @@ final class ClusterRoutes {
       body.put("commitIndex", leaderStatus.commitIndex());
       body.put("lastIndex", leaderStatus.lastIndex());
       body.put("appliedIndex", leaderStatus.appliedIndex());
-      body.set("configuration", MemberRoutes.configuration(leaderStatus));
+      body.set("configuration", MemberRoutes.configuration(leaderStatus, self));
     } else if (NodeSettings.leaderMode(config)) {
       // One node without peers: it orders its own writes.
       body.put("role", "primary");

@@ -165,7 +165,7 @@ final class MemberRoutes {
           Thread.sleep(10);
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
-        body.set("configuration", configuration(loop.leaderStatus()));
+        body.set("configuration", configuration(loop.leaderStatus(), self()));
         DocumentRoutes.json(ctx.status(200), body);
       }
       case Outcome.NotPrimary notPrimary -> {
@@ -185,7 +185,7 @@ final class MemberRoutes {
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("status", "in_progress");
         body.put("message", timedOut.message());
-        body.set("configuration", configuration(loop.leaderStatus()));
+        body.set("configuration", configuration(loop.leaderStatus(), self()));
         DocumentRoutes.json(ctx.status(202), body);
       }
       case Outcome.PersistFailed failed ->
@@ -195,10 +195,11 @@ final class MemberRoutes {
 
   /**
    * The configuration in force, for answers and {@code /v1/cluster}: voters, learners, the log
-   * index of its entry (0: the configured members), whether it is committed, and whether a change
-   * is under way.
+   * index of its entry (0: the configured members), whether it is committed, whether a change is
+   * under way, and whether {@code self} is a member (a voter or a learner; not while it joins or
+   * once it was removed).
    */
-  static ObjectNode configuration(LeaderLoop.Status status) {
+  static ObjectNode configuration(LeaderLoop.Status status, NodeId self) {
     LeaderMembers members = status.members();
     ObjectNode body = Json.MAPPER.createObjectNode();
     ArrayNode voters = body.putArray("voters");
@@ -208,6 +209,11 @@ final class MemberRoutes {
     body.put("index", status.membersIndex());
     body.put("committed", status.membersIndex() <= status.commitIndex());
     body.put("changeInProgress", status.changingMembers());
+    body.put("member", members.contains(self));
     return body;
+  }
+
+  private NodeId self() {
+    return io.skein.node.config.NodeSettings.nodeId(node.config());
   }
 }
