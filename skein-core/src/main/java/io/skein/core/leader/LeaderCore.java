@@ -110,6 +110,14 @@ public final class LeaderCore {
    */
   private final Map<NodeId, Long> departing = new HashMap<>();
 
+  // reachableMembers()'s last answer and the inputs it was computed from. A truncation followed
+  // by an append can replace a configuration at the same index: that clears the cache too.
+  private @Nullable LeaderMembers reachableCache;
+  private long reachableFloor = -1;
+  private long reachableLast = -1;
+  private Role reachableRole = Role.SECONDARY;
+  private Set<NodeId> reachableDeparting = Set.of();
+
   private @Nullable PendingChange pendingChange;
 
   // Volatile.
@@ -348,6 +356,15 @@ public final class LeaderCore {
    */
   public LeaderMembers reachableMembers() {
     Map.Entry<Long, LeaderMembers> floor = configs.floorEntry(commitIndex);
+    long key = java.util.Objects.requireNonNull(floor).getKey();
+    LeaderMembers cached = reachableCache;
+    if (cached != null
+        && key == reachableFloor
+        && configs.lastKey() == reachableLast
+        && role == reachableRole
+        && departing.keySet().equals(reachableDeparting)) {
+      return cached; // called every loop turn: most turns change none of its inputs
+    }
     LeaderMembers result = java.util.Objects.requireNonNull(floor).getValue();
     for (LeaderMembers later : configs.tailMap(floor.getKey(), false).values()) {
       result = result.union(later);
@@ -356,6 +373,11 @@ public final class LeaderCore {
       result =
           result.union(new LeaderMembers(List.of(), List.copyOf(departing.keySet()), Map.of()));
     }
+    reachableCache = result;
+    reachableFloor = key;
+    reachableLast = configs.lastKey();
+    reachableRole = role;
+    reachableDeparting = Set.copyOf(departing.keySet());
     return result;
   }
 
@@ -847,6 +869,7 @@ public final class LeaderCore {
     }
     configs.put(entry.index(), members);
     membersDirty = true;
+    reachableCache = null;
     if (role == Role.PRIMARY) {
       syncFollowers();
     }
@@ -1452,6 +1475,7 @@ public final class LeaderCore {
     if (!configs.tailMap(from, true).isEmpty()) {
       configs.tailMap(from, true).clear(); // the configuration before comes back in force
       membersDirty = true;
+      reachableCache = null;
       if (role == Role.PRIMARY) {
         syncFollowers();
       }
