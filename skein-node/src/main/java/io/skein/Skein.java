@@ -249,6 +249,14 @@ public final class Skein implements AutoCloseable {
     return new DocumentCollection(this, CollectionName.system(SYSTEM_CONFIG));
   }
 
+  /**
+   * Returns the replicated remote-peer list ({@value RemotePeers#COLLECTION}): the peers outside
+   * this cluster that its gateway syncs with.
+   */
+  public RemotePeers remotePeers() {
+    return new RemotePeers(this);
+  }
+
   /** Starts an atomic batch of writes across collections. */
   public Batch batch() {
     return new Batch(this);

@@ -37,6 +37,10 @@ import picocli.CommandLine.Spec;
       AdminCommands.Status.class,
       AdminCommands.Forget.class,
       MemberCommands.class,
+      RemotePeerCommands.AddCloudPeer.class,
+      RemotePeerCommands.AddStaticPeer.class,
+      RemotePeerCommands.Peers.class,
+      RemotePeerCommands.SealSecret.class,
       AdminCommands.ClusterConfig.class,
       AdminCommands.Check.class
     },

@@ -85,6 +85,7 @@ public final class HttpApi {
     ClusterRoutes cluster = new ClusterRoutes(node, this);
     AdminRoutes admin = new AdminRoutes(node, this);
     MemberRoutes members = new MemberRoutes(node);
+    RemotePeerRoutes remotePeers = new RemotePeerRoutes(node);
     PeerTransport transport = node.transport();
     TlsSettings tls = NodeSettings.tls(initial);
     String host = initial.get(Settings.NODE_HOST);
@@ -122,6 +123,7 @@ public final class HttpApi {
               cluster.register(config.routes);
               admin.register(config.routes);
               members.register(config.routes);
+              remotePeers.register(config.routes);
               registerErrors(config.routes);
               config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);
