@@ -146,6 +146,20 @@ public final class Settings {
                   + " through `datastore-node members add|remove` on the primary.")
           .build();
 
+  /** The remote peers to add at start-up (the seed's {@code InitialRemotePeers}). */
+  public static final Setting<List<io.skein.RemotePeer>> REMOTE_INITIAL_PEERS =
+      Setting.builder("remote.initial-peers", new RemotePeerListType())
+          .flag("--initial-remote-peers")
+          .legacyKey("initial-remote-peers")
+          .defaultValue(List.of())
+          .reload(STATIC)
+          .description(
+              "Remote peers added to the replicated list at start-up, in its document shape; a"
+                  + " peer already in the list is left alone. A client secret is a ${ENV_NAME}"
+                  + " reference or a sealed value, never plain text. Leader mode: written by the"
+                  + " primary, so give it to every member.")
+          .build();
+
   /** The cluster's name. */
   public static final Setting<String> CLUSTER_ID =
       Setting.builder(
@@ -687,6 +701,7 @@ public final class Settings {
               CLUSTER_MODE,
               CLUSTER_ROLE,
               CLUSTER_PEERS,
+              REMOTE_INITIAL_PEERS,
               CLUSTER_ID,
               CLUSTER_SECRET,
               SYNC_INTERVAL,
