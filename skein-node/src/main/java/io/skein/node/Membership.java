@@ -117,6 +117,19 @@ final class Membership {
    *
    * @return what changed, for the log and the reload's report
    */
+  /**
+   * Leader mode: any peer that proves the cluster secret at the handshake is admitted (and dialled
+   * back at the address it announces), except one removed on purpose. A member whose log lags may
+   * not know a primary, or the voters, that later configurations added, and must hear them to learn
+   * those configurations (Raft, thesis section 4.1); votes and commits count by configuration, not
+   * by who is connected.
+   */
+  void admitAuthenticated(boolean value) {
+    this.admitAuthenticated = value;
+  }
+
+  private volatile boolean admitAuthenticated;
+
   synchronized List<String> setStatic(Map<NodeId, URI> next) {
     List<String> changes = new ArrayList<>();
     long now = clock.millis();
@@ -315,7 +328,7 @@ final class Membership {
    * proved it holds the cluster secret); otherwise it is refused.
    */
   synchronized boolean admit(NodeId id, @Nullable URI url) {
-    if (!discovery || id.equals(self)) {
+    if ((!discovery && !admitAuthenticated) || id.equals(self)) {
       return false;
     }
     Known before = peers.get(id);

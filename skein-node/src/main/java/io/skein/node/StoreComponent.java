@@ -76,6 +76,9 @@ final class StoreComponent implements Component {
             !leaderMode && config.get(Settings.DISCOVERY_ENABLED),
             config.get(Settings.DISCOVERY_EXPIRY).toMillis(),
             InstantSource.system());
+    if (leaderMode) {
+      members.admitAuthenticated(true);
+    }
     SkeinConfig.Builder builder =
         SkeinConfig.builder(NodeSettings.dataDir(config), config.get(Settings.NODE_ID))
             .durability(NodeSettings.durability(config))
@@ -193,7 +196,10 @@ final class StoreComponent implements Component {
     if (leaderWithPeers
         && running != null
         && loop != null
-        && loop.members().contains(NodeId.of(running.nodeId()))) {
+        && (loop.members().contains(NodeId.of(running.nodeId()))
+            || loop.leaderStatus().membersIndex() > loop.leaderStatus().commitIndex())) {
+      // Its removal must be committed, not only in its log: a new primary could truncate an
+      // uncommitted one, and the old id would stay a voter that no longer exists.
       throw new IllegalStateException(
           "node.id cannot change while "
               + running.nodeId()

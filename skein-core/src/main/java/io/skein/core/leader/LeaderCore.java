@@ -103,10 +103,11 @@ public final class LeaderCore {
   private boolean membersDirty = true;
 
   /**
-   * On a primary, members a configuration removed that do not hold that configuration yet, with its
-   * index: they keep receiving the log until they do (so a removed member learns it was removed,
-   * and neither stands nor waits for a primary that will never come), or until they have been
-   * silent for a replication timeout. They count for nothing.
+   * On a primary, members a configuration removed, with its index: they keep receiving the log
+   * until they hold that configuration and have answered a heartbeat that says it is committed (so
+   * a removed member learns it is out for good, and neither stands nor waits for a primary that
+   * will never come), or until they have been silent for a replication timeout. They count for
+   * nothing.
    */
   private final Map<NodeId, Long> departing = new HashMap<>();
 
@@ -235,6 +236,17 @@ public final class LeaderCore {
 
     long lastAckMs;
     long lastProgressMs;
+
+    /**
+     * A departing member: the first heartbeat round that tells it its removal is committed (0: not
+     * sent yet). It is fed until it answers that round, so it knows it is out for good.
+     */
+    long commitRound;
+
+    /** A learner's catch-up round: the log end it must reach, and when the round began. */
+    long catchUpTarget = -1;
+
+    long catchUpStartMs;
     long ackedRound;
     boolean loading;
   }
@@ -514,8 +526,8 @@ public final class LeaderCore {
                 : electionTimeoutMs(config);
         if (nowMs - lastHeardLeaderMs >= timeout
             && nowMs - electionStartedMs >= timeout
-            && members().isVoter(config.nodeId())) {
-          startPreVote(); // a learner, or a member that was removed, never stands
+            && mayStand()) {
+          startPreVote(); // a learner, or a member whose removal it knows committed, never stands
         }
       }
     }
@@ -610,13 +622,13 @@ public final class LeaderCore {
     leader = null;
     announce();
     LeaderMembers members = members();
-    if (members.majority() == 1) {
-      startElection();
-      return;
-    }
     role = Role.PRE_CANDIDATE;
     votes.clear();
     votes.add(config.nodeId());
+    if (voteCount() >= members.majority()) {
+      startElection(); // this node is the only voter
+      return;
+    }
     for (NodeId peer : members.othersThan(config.nodeId())) {
       if (!members.isVoter(peer)) {
         continue;
@@ -634,7 +646,7 @@ public final class LeaderCore {
     votes.clear();
     votes.add(config.nodeId());
     LeaderMembers members = members();
-    if (votes.size() >= members.majority()) {
+    if (voteCount() >= members.majority()) {
       becomePrimary();
       return;
     }
@@ -644,6 +656,32 @@ public final class LeaderCore {
       }
       send(peer, new LeaderMessage.Vote(config.nodeId(), epoch, lastEpoch(), lastIndex));
     }
+  }
+
+  /**
+   * Whether this node may stand: it is a voter of a configuration it does not know to be replaced
+   * by a committed one (the last committed configuration or a later one). A primary that removed
+   * itself and stepped down, or crashed, before its removal committed must be able to stand again:
+   * the other voters may still be in the configuration that counts it, and need its vote, which it
+   * refuses to anyone whose log lacks the removal. Once elected it commits the removal and steps
+   * down (thesis section 4.2.2). Votes count by the latest configuration ({@link #voteCount()}), so
+   * standing outside it is safe.
+   */
+  private boolean mayStand() {
+    return members().isVoter(config.nodeId())
+        || reachableMembers().voters().contains(config.nodeId());
+  }
+
+  /** Counts the votes (or pre-votes) of voters of the configuration in force. */
+  private int voteCount() {
+    LeaderMembers members = members();
+    int count = 0;
+    for (NodeId voter : votes) {
+      if (members.isVoter(voter)) {
+        count++;
+      }
+    }
+    return count;
   }
 
   private long lastEpoch() {
@@ -854,10 +892,24 @@ public final class LeaderCore {
    *
    * @throws IllegalStateException if the entry's document is not a configuration
    */
+  private static boolean isConfiguration(OplogEntry entry) {
+    return entry.collection().equals(LeaderMembers.COLLECTION)
+        && entry.id().equals(LeaderMembers.DOCUMENT)
+        && entry.document() != null;
+  }
+
+  private static boolean readsAsConfiguration(OplogEntry entry) {
+    try {
+      return !LeaderMembers.parse(java.util.Objects.requireNonNull(entry.document()))
+          .voters()
+          .isEmpty();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   private void noteConfiguration(OplogEntry entry) {
-    if (!entry.collection().equals(LeaderMembers.COLLECTION)
-        || !entry.id().equals(LeaderMembers.DOCUMENT)
-        || entry.document() == null) {
+    if (!isConfiguration(entry)) {
       return;
     }
     LeaderMembers members;
@@ -1055,6 +1107,18 @@ public final class LeaderCore {
     }
     LeaderMembers members = members();
     NodeId member = change.member();
+    LeaderMembers next = null;
+    if (!(change.add() && members.learners().contains(member))) {
+      try {
+        next = change.add() ? members.withLearner(member, change.url()) : members.without(member);
+      } catch (IllegalArgumentException e) {
+        replies.add(
+            new Reply(
+                change.requestId(),
+                new Outcome.Rejected("invalid_url", String.valueOf(e.getMessage()))));
+        return; // nothing changed: a change already waiting keeps waiting
+      }
+    }
     if (pendingChange != null) {
       // Only an addition still catching up can be waiting here (anything else is refused above):
       // a second request for it takes over the wait, a removal cancels it.
@@ -1070,12 +1134,11 @@ public final class LeaderCore {
     }
     pendingChange =
         new PendingChange(change.requestId(), member, change.add(), nowMs + change.timeoutMs());
-    if (change.add() && members.learners().contains(member)) {
+    if (next == null) {
       membershipProgress(); // already a learner: wait for it to catch up
       return;
     }
-    appendConfiguration(
-        change.add() ? members.withLearner(member, change.url()) : members.without(member));
+    appendConfiguration(next);
   }
 
   /**
@@ -1158,8 +1221,8 @@ public final class LeaderCore {
    * longer a voter.
    */
   private void membershipProgress() {
-    if (role != Role.PRIMARY || membersIndex() > commitIndex) {
-      return;
+    if (role != Role.PRIMARY || membersIndex() > commitIndex || commitIndex < epochStartIndex) {
+      return; // the thesis's rule for every change: this primary's epoch marker commits first
     }
     LeaderMembers members = members();
     if (!members.isVoter(config.nodeId())) {
@@ -1173,12 +1236,25 @@ public final class LeaderCore {
     }
     for (NodeId learner : members.learners()) {
       Follower f = followers.get(learner);
-      if (f != null
-          && f.match > 0
-          && lastIndex - f.match <= config.appendEntriesMax()
-          && nowMs - f.lastAckMs < config.electionIntervalMs()) {
-        appendConfiguration(members.promoted(learner));
-        return; // one change at a time: the next waits for this one to commit
+      if (f == null || f.match == 0) {
+        continue;
+      }
+      // Rounds (thesis section 4.2.1): a round ends when the learner holds the log's end as it was
+      // when the round began. One that ended within an election interval means the learner keeps
+      // up with the writes: it votes. A slower one starts another round, so a learner catching up
+      // under constant load is promoted once it keeps pace, however far behind the log's end it
+      // is at any moment.
+      if (f.catchUpTarget < 0) {
+        f.catchUpTarget = lastIndex;
+        f.catchUpStartMs = nowMs;
+      } else if (f.match >= f.catchUpTarget) {
+        if (nowMs - f.catchUpStartMs < config.electionIntervalMs()
+            && nowMs - f.lastAckMs < config.electionIntervalMs()) {
+          appendConfiguration(members.promoted(learner));
+          return; // one change at a time: the next waits for this one to commit
+        }
+        f.catchUpTarget = lastIndex;
+        f.catchUpStartMs = nowMs;
       }
     }
     PendingChange change = pendingChange;
@@ -1196,9 +1272,12 @@ public final class LeaderCore {
     for (Iterator<Map.Entry<NodeId, Long>> it = departing.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<NodeId, Long> gone = it.next();
       Follower f = followers.get(gone.getKey());
-      if (f == null
-          || f.match >= gone.getValue()
-          || nowMs - f.lastAckMs >= config.replicationTimeoutMs()) {
+      long removal = gone.getValue();
+      if (f != null && f.match >= removal && commitIndex >= removal && f.commitRound == 0) {
+        f.commitRound = round + 1; // the next heartbeat tells it the removal is committed
+      }
+      boolean told = f != null && f.commitRound > 0 && f.ackedRound >= f.commitRound;
+      if (f == null || told || nowMs - f.lastAckMs >= config.replicationTimeoutMs()) {
         it.remove();
         if (f != null && !members().contains(gone.getKey())) {
           followers.remove(gone.getKey());
@@ -1358,7 +1437,7 @@ public final class LeaderCore {
       return;
     }
     votes.add(reply.from());
-    if (votes.size() >= members().majority()) {
+    if (voteCount() >= members().majority()) {
       startElection();
     }
   }
@@ -1394,7 +1473,7 @@ public final class LeaderCore {
       return;
     }
     votes.add(reply.from());
-    if (votes.size() >= members().majority()) {
+    if (voteCount() >= members().majority()) {
       becomePrimary();
     }
   }
@@ -1427,6 +1506,15 @@ public final class LeaderCore {
       return;
     }
     long index = prev;
+    for (OplogEntry entry : append.entries()) {
+      if (isConfiguration(entry) && !readsAsConfiguration(entry)) {
+        // Only a primary writes configurations, and it writes valid ones: a garbled one (a bug, or
+        // a peer of another version) is refused whole, before anything changes, so this member
+        // keeps its log and its role; the primary retries and the lag shows.
+        reply(append, false, prev);
+        return;
+      }
+    }
     for (OplogEntry entry : append.entries()) {
       index++;
       if (index <= lastIndex) {

@@ -845,4 +845,48 @@ class LeaderCoreTest {
     assertThat(cluster.core(THREE).role()).isEqualTo(LeaderCore.Role.SECONDARY);
     assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
   }
+
+  /**
+   * The thesis's corner (section 4.2.2): a primary removes itself, the other voter never gets the
+   * new configuration, and the primary steps down. The other voter still counts it and needs its
+   * vote, which it refuses (its log is longer): the removed primary must stand again, win, commit
+   * its removal and step down.
+   */
+  @Test
+  void aPrimaryWhoseOwnRemovalDidNotReachTheOthersStandsAgainToFinishIt() {
+    Cluster cluster = withPrimaryOne();
+    cluster.change(ONE, 1, THREE, false);
+    cluster.runUntil(() -> cluster.replied(1), 2_000);
+    cluster.run(300);
+    assertThat(cluster.core(TWO).members().voters()).containsExactly(ONE, TWO);
+    cluster.appendsDropped.add(TWO);
+    cluster.change(ONE, 2, ONE, false);
+    assertThat(cluster.core(ONE).members().voters()).containsExactly(TWO);
+    cluster.runUntil(() -> cluster.core(ONE).role() != LeaderCore.Role.PRIMARY, 5_000);
+    cluster.appendsDropped.clear();
+    cluster.runUntil(
+        () ->
+            cluster.core(TWO).role() == LeaderCore.Role.PRIMARY
+                && cluster.core(TWO).members().voters().equals(List.of(TWO))
+                && cluster.core(TWO).commitIndex() >= cluster.core(TWO).membersIndex(),
+        20_000);
+    cluster.propose(TWO, 3, WriteConcern.MAJORITY);
+    cluster.runUntil(() -> cluster.replied(3), 2_000);
+    assertThat(cluster.outcome(3)).isInstanceOf(Outcome.Committed.class);
+  }
+
+  @Test
+  void anAddressTheConfigurationCannotCarryIsRefusedAndChangesNothing() {
+    Cluster cluster = withPrimaryOne();
+    cluster.core(ONE).step(new LeaderInput.Tick(cluster.now));
+    cluster
+        .core(ONE)
+        .step(new LeaderInput.ChangeMembers(1, FOUR, true, "http://[fe80::1%eth0]:9000", 5_000));
+    cluster.drain();
+    assertThat(cluster.outcome(1))
+        .isInstanceOfSatisfying(
+            Outcome.Rejected.class, r -> assertThat(r.code()).isEqualTo("invalid_url"));
+    assertThat(cluster.core(ONE).changingMembers()).isFalse();
+    assertThat(cluster.core(ONE).role()).isEqualTo(LeaderCore.Role.PRIMARY);
+  }
 }

@@ -14,6 +14,8 @@ import io.skein.internal.engine.LeaderLoop;
 import io.skein.internal.json.Json;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -139,7 +141,14 @@ final class MemberRoutes {
           "invalid_url",
           "'url' must be http://host:port or https://host:port, with no path: " + text);
     }
-    return uri.getScheme() + "://" + uri.getRawAuthority();
+    String url = uri.getScheme() + "://" + uri.getRawAuthority();
+    try {
+      // The configuration entry's own check (an IPv6 zone, for one, is not carried).
+      new LeaderMembers(List.of(), List.of(), Map.of(NodeId.of("check"), url));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, "invalid_url", "'url' cannot be carried to the members: " + text);
+    }
+    return url;
   }
 
   private void answer(
