@@ -89,6 +89,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   private final DiscoveryComponent discovery;
   private final ConfigWatchComponent watch;
   private final ClusterConfigComponent clusterConfig;
+
+  /** Writes {@code remote.initial-peers} into the replicated list, or {@code null} if none. */
+  private volatile @Nullable InitialRemotePeers initialRemotePeers;
+
   private final NodeRuntime runtime;
   private final ReloadOrchestrator reloads;
   private volatile boolean closed;
@@ -206,7 +210,17 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    java.util.List<io.skein.RemotePeer> initial = config.get(Settings.REMOTE_INITIAL_PEERS);
+    if (!initial.isEmpty()) {
+      server.initialRemotePeers = new InitialRemotePeers(server.store::skein, initial);
+    }
     return server;
+  }
+
+  /** Whether every {@code remote.initial-peers} entry is in the replicated list (tests). */
+  boolean initialRemotePeersDone() {
+    InitialRemotePeers initial = initialRemotePeers;
+    return initial == null || initial.done();
   }
 
   /**
@@ -444,6 +458,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
       return;
     }
     closed = true;
+    InitialRemotePeers initial = initialRemotePeers;
+    if (initial != null) {
+      initial.close();
+    }
     reloads.close();
     runtime.close();
     log.atInfo().addKeyValue("nodeId", runtime.config().get(Settings.NODE_ID)).log("node stopped");

@@ -183,4 +183,58 @@ class RemotePeersTest {
     }
     return -1;
   }
+
+  private NodeServer solo(String initialPeers) {
+    NodeServer server =
+        NodeServer.start(
+            ConfigSources.builder()
+                .flag("--port", "0")
+                .flag("--node-id", "1")
+                .flag("--mode", "dynamo")
+                .flag("--data-dir", dir.resolve("data-solo").toString())
+                .flag("--admin-token", TOKEN)
+                .flag("--initial-remote-peers", initialPeers)
+                .build());
+    servers.put("solo", server);
+    return server;
+  }
+
+  @Test
+  void initialPeersAreAddedOnceAndAnExistingPeerIsLeftAlone() throws Exception {
+    String first =
+        "[{\"nodeId\":\"cloud-1\",\"address\":\"cloud.example.com:443\",\"oauth2\":"
+            + "{\"authority\":\"https://login.example.com/t\",\"clientId\":\"skein\","
+            + "\"clientSecret\":\"${SKEIN_CLOUD_SECRET}\",\"scopes\":[\"skein:sync\"]}},"
+            + "{\"nodeId\":5,\"address\":\"10.0.0.5:9000\"}]";
+    NodeServer node = solo(first);
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(10), node::initialRemotePeersDone))
+        .isTrue();
+    assertThat(node.skein().remotePeers().listPeers())
+        .extracting(io.skein.RemotePeer::nodeId)
+        .containsExactly("5", "cloud-1");
+    node.skein().remotePeers().disablePeer("5");
+    node.close();
+    servers.clear();
+
+    // The same file again, with node 5 at another address: the list keeps what it holds.
+    NodeServer again = solo(first.replace("10.0.0.5:9000", "10.0.0.6:9000"));
+    assertThat(ItSupport.awaitCondition(Duration.ofSeconds(10), again::initialRemotePeersDone))
+        .isTrue();
+    io.skein.RemotePeer five = again.skein().remotePeers().get("5").orElseThrow();
+    assertThat(five.address()).isEqualTo("10.0.0.5:9000");
+    assertThat(five.enabled()).isFalse();
+    again.close();
+    servers.clear();
+
+    String plain =
+        "[{\"nodeId\":\"c\",\"address\":\"c.example.com:443\",\"oauth2\":"
+            + "{\"authority\":\"https://l.example.com\",\"clientId\":\"x\","
+            + "\"clientSecret\":\""
+            + CLIENT_SECRET
+            + "\"}}]";
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> solo(plain))
+        .hasMessageContaining("--initial-remote-peers")
+        .hasMessageContaining("oauth2.clientSecret")
+        .hasMessageNotContaining(CLIENT_SECRET);
+  }
 }
