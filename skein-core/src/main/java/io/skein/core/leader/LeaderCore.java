@@ -50,16 +50,23 @@ import org.jspecify.annotations.Nullable;
  * confirm the role with a quorum round, not a time lease. So a reconfiguration, or members that
  * disagree on timings, can slow an election or cause a needless one, never break those rules.
  *
- * <p>Why one class of this size (about 1,100 lines, over the project's 1,000-line guide): it is one
+ * <p>Membership changes (issue 10) are Raft's single-server change: a configuration is a log entry
+ * ({@link LeaderMembers}), in force as soon as it is in the log, and every majority (commit,
+ * step-down, read confirmation, votes) counts the voters of the configuration in force; learners
+ * catch up before they vote; one change at a time; see docs/internals/leader-mode.md.
+ *
+ * <p>Why one class of this size (about 1,600 lines, over the project's 1,000-line guide): it is one
  * state machine whose rules read each other's state at every step. Elections (epoch, vote,
- * pre-votes, rank-staggered timers), the log (append, truncate, open batch ends) and commitment
- * (match indexes, the commit rule, pending writes and reads) all change {@code role}, {@code
- * epoch}, {@code commitIndex} and the unpersisted hard state together, and the safety argument
- * above is about their combination. Split into classes, those fields would be shared mutable state
- * behind package-private accessors, and a reader checking a rule would have to follow it across
- * files. The immutable parts live elsewhere ({@link LeaderConfig}, {@link LeaderMessage}, {@link
- * LeaderReady}, {@link LeaderRecovered}); the file is ordered by concern (time, writes and reads,
- * persistence, messages) and the simulators test it as one unit.
+ * pre-votes, rank-staggered timers), the log (append, truncate, open batch ends), commitment (match
+ * indexes, the commit rule, pending writes and reads) and membership (the configuration in force,
+ * which every majority counts, learners, departing members) all change {@code role}, {@code epoch},
+ * {@code commitIndex}, the followers and the unpersisted hard state together, and the safety
+ * argument above is about their combination: a configuration's truncation changes the majority the
+ * commit rule uses, a commit changes who may stand. Split into classes, those fields would be
+ * shared mutable state behind package-private accessors, and a reader checking a rule would have to
+ * follow it across files. The immutable parts live elsewhere ({@link LeaderConfig}, {@link
+ * LeaderMessage}, {@link LeaderReady}, {@link LeaderRecovered}); the file is ordered by concern
+ * (time, writes and reads, persistence, messages) and the simulators test it as one unit.
  *
  * <p>Not thread-safe: one owner drives it.
  */
