@@ -168,6 +168,12 @@ class LeaderMembershipTest {
     start("3", "secondary", "1", "2");
     awaitPrimary("1", "1", "2", "3");
     assertThat(voters("2")).containsExactly("1", "2", "3");
+    JsonNode secondaryView = java.util.Objects.requireNonNull(cluster(port("2")));
+    assertThat(secondaryView.path("gateway").path("nodeId").asText()).isEqualTo("1");
+    assertThat(secondaryView.path("isGateway").asBoolean(true)).isFalse();
+    assertThat(
+            java.util.Objects.requireNonNull(cluster(port("1"))).path("isGateway").asBoolean(false))
+        .isTrue();
     for (int i = 0; i < 20; i++) {
       assertThat(put("1", "a" + i)).isEqualTo(200);
     }

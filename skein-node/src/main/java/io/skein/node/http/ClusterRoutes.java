@@ -69,6 +69,14 @@ final class ClusterRoutes {
       body.put("lastIndex", leaderStatus.lastIndex());
       body.put("appliedIndex", leaderStatus.appliedIndex());
       body.set("configuration", MemberRoutes.configuration(leaderStatus, self));
+      // Leader mode's gateway to remote peers is the primary (DESIGN.md D1): a majority elected
+      // it, so at most one exists per epoch.
+      if (leader == null) {
+        body.putNull("gateway");
+      } else {
+        body.putObject("gateway").put("nodeId", leader.value());
+      }
+      body.put("isGateway", leaderStatus.role() == io.skein.core.leader.LeaderCore.Role.PRIMARY);
     } else if (NodeSettings.leaderMode(config)) {
       // One node without peers: it orders its own writes.
       body.put("role", "primary");
