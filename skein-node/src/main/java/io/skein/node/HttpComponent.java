@@ -45,6 +45,14 @@ final class HttpComponent implements Component {
    */
   private static final long MOVE_ANNOUNCE_TIMEOUT_MS = 3_000;
 
+  /**
+   * How long the old listener keeps redirecting after every peer heard the new address: a redirect
+   * a peer sent just before it heard (to the old address) still finds a listener that redirects
+   * again, instead of a closed port. Seen in CI: a client followed such a redirect a few ms after
+   * the old port closed.
+   */
+  static final long MOVE_LINGER_MS = 500;
+
   private static final Logger log = LoggerFactory.getLogger(HttpComponent.class);
 
   private final NodeHandle node;
@@ -153,6 +161,7 @@ final class HttpComponent implements Component {
           .addKeyValue("url", url)
           .log("not every peer heard the new address in time; they learn it when they reconnect");
     }
+    Thread.sleep(MOVE_LINGER_MS);
     old.drainAndStop(MOVE_DRAIN_TIMEOUT_MS);
     moves.increment();
     log.atInfo()

@@ -105,12 +105,29 @@ class ListenerMoveIT {
    * and retrying a {@code 503} after its {@code Retry-After} (a few times).
    */
   private static HttpJson.Response writeThrough(int entryPort, String id) throws Exception {
-    HttpJson.Response answer = writeOnce(entryPort, id);
+    HttpJson.Response answer = writeOnceRetryingConnections(entryPort, id);
     for (int retry = 0; retry < 10 && answer.status() == 503; retry++) {
       Thread.sleep(100);
-      answer = writeOnce(entryPort, id);
+      answer = writeOnceRetryingConnections(entryPort, id);
     }
     return answer;
+  }
+
+  /**
+   * A connection to an address that just closed (a redirect that raced the move) fails: a PUT is
+   * idempotent, and a client tries it again from its entry point (RFC 9110 section 9.2.2).
+   */
+  private static HttpJson.Response writeOnceRetryingConnections(int entryPort, String id)
+      throws Exception {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return writeOnce(entryPort, id);
+      } catch (java.io.IOException e) {
+        if (attempt == 2) {
+          throw e;
+        }
+      }
+    }
   }
 
   private static HttpJson.Response writeOnce(int entryPort, String id) throws Exception {
