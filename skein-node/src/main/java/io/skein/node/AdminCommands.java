@@ -84,31 +84,52 @@ final class AdminCommands {
     }
 
     int send(String method, String path, String body) {
+      return send(method, path, body, 1, false);
+    }
+
+    /**
+     * Sends a request and prints the answer, following {@code 307} redirects (a leader-mode
+     * secondary sends a change to the primary) with the same method, body and token, never out of
+     * https ({@link #safeRedirect}).
+     *
+     * @param redirectsMax how many redirects to follow
+     * @param onlyOk whether only {@code 200} succeeds ({@code 202}: the change is still under way)
+     * @return 0 on success, 1 if the node answered otherwise, 3 if it could not be reached
+     */
+    int send(String method, String path, String body, int redirectsMax, boolean onlyOk) {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      URI uri = URI.create(url.replaceAll("/+$", "") + path);
       try {
-        HttpResponse<String> response =
-            client.send(
-                request(URI.create(url.replaceAll("/+$", "") + path), method, body),
-                HttpResponse.BodyHandlers.ofString());
-        // A leader-mode secondary sends a write to the primary (307 not_primary): follow it once,
-        // with the same method, body and token.
-        String location = response.headers().firstValue("Location").orElse(null);
-        URI first = URI.create(url.replaceAll("/+$", "") + path);
-        if (response.statusCode() == 307
-            && location != null
-            && location.matches("(?i)https?://.*")
-            && safeRedirect(first, first.resolve(location))) {
-          response =
-              client.send(
-                  request(URI.create(location), method, body),
-                  HttpResponse.BodyHandlers.ofString());
+        for (int hop = 0; ; hop++) {
+          HttpResponse<String> response =
+              client.send(request(uri, method, body), HttpResponse.BodyHandlers.ofString());
+          String location = response.headers().firstValue("Location").orElse(null);
+          if (response.statusCode() == 307 && location != null && hop < redirectsMax) {
+            URI next = uri.resolve(location);
+            if (!safeRedirect(uri, next)) {
+              spec.commandLine()
+                  .getErr()
+                  .println(
+                      "datastore-node: not following a redirect from "
+                          + uri
+                          + " to "
+                          + next
+                          + ": the admin token would leave https");
+              return 1;
+            }
+            uri = next;
+            spec.commandLine().getErr().println("datastore-node: following the primary at " + uri);
+            continue;
+          }
+          spec.commandLine()
+              .getOut()
+              .println(
+                  response.body().isEmpty() ? "HTTP " + response.statusCode() : response.body());
+          int status = response.statusCode();
+          return (onlyOk ? status == 200 : status / 100 == 2) ? 0 : 1;
         }
-        spec.commandLine()
-            .getOut()
-            .println(response.body().isEmpty() ? "HTTP " + response.statusCode() : response.body());
-        return response.statusCode() / 100 == 2 ? 0 : 1;
       } catch (IOException | IllegalArgumentException e) {
-        spec.commandLine().getErr().println("datastore-node: cannot reach " + url + ": " + e);
+        spec.commandLine().getErr().println("datastore-node: cannot reach " + uri + ": " + e);
         return 3;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

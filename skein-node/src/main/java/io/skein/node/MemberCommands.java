@@ -1,12 +1,7 @@
 package io.skein.node;
 
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
@@ -38,62 +33,9 @@ final class MemberCommands implements Callable<Integer> {
 
   private static final int REDIRECTS_MAX = 3;
 
-  /** Sends a request, following {@code 307} redirects to the primary. */
+  /** Sends a request, following {@code 307} redirects to the primary; only 200 succeeds. */
   static int sendFollowing(AdminCommands.Target target, String method, String path, String body) {
-    String base = target.url.replaceAll("/+$", "");
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    URI uri = URI.create(base + path);
-    try {
-      for (int hop = 0; ; hop++) {
-        HttpRequest.Builder request =
-            HttpRequest.newBuilder(uri)
-                .timeout(Duration.ofMinutes(3))
-                .header("Content-Type", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofString(body));
-        String token = target.token();
-        if (token != null) {
-          request.header("Authorization", "Bearer " + token);
-        }
-        HttpResponse<String> response =
-            client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        String location = response.headers().firstValue("Location").orElse(null);
-        if (response.statusCode() == 307 && location != null && hop < REDIRECTS_MAX) {
-          URI next = uri.resolve(location);
-          if (!AdminCommands.Target.safeRedirect(uri, next)) {
-            target
-                .spec
-                .commandLine()
-                .getErr()
-                .println(
-                    "datastore-node: not following a redirect from "
-                        + uri
-                        + " to "
-                        + next
-                        + ": the admin token would leave https");
-            return 1;
-          }
-          uri = next;
-          target
-              .spec
-              .commandLine()
-              .getErr()
-              .println("datastore-node: following the primary at " + uri);
-          continue;
-        }
-        target
-            .spec
-            .commandLine()
-            .getOut()
-            .println(response.body().isEmpty() ? "HTTP " + response.statusCode() : response.body());
-        return response.statusCode() == 200 ? 0 : 1;
-      }
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      target.spec.commandLine().getErr().println("datastore-node: cannot reach " + uri + ": " + e);
-      return 3;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 3;
-    }
+    return target.send(method, path, body, REDIRECTS_MAX, true);
   }
 
   /** {@code datastore-node members add --id ID [--member-url URL]}. */
