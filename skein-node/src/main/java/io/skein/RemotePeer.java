@@ -59,7 +59,8 @@ public record RemotePeer(
         }
       }
       throw new InvalidRequestException(
-          "invalid_remote_peer", "type must be StaticRemote or CloudRemote, was '" + text + "'");
+          "invalid_remote_peer",
+          "type must be StaticRemote or CloudRemote, was '" + abbreviate(text) + "'");
     }
   }
 
@@ -264,7 +265,8 @@ public record RemotePeer(
       String name = names.next();
       if (!List.of("nodeId", "address", "type", "oauth2", "enabled").contains(name)) {
         throw invalid(
-            name, "unknown field (a remote peer has nodeId, address, type, oauth2, enabled)");
+            abbreviate(name),
+            "unknown field (a remote peer has nodeId, address, type, oauth2, enabled)");
       }
     }
     JsonNode nodeId = doc.get("nodeId");
@@ -282,7 +284,7 @@ public record RemotePeer(
       for (var names = oauthNode.fieldNames(); names.hasNext(); ) {
         String name = names.next();
         if (!List.of("authority", "clientId", "clientSecret", "scopes").contains(name)) {
-          throw invalid("oauth2." + name, "unknown field");
+          throw invalid("oauth2." + abbreviate(name), "unknown field");
         }
       }
       List<String> scopes = new ArrayList<>();

@@ -84,6 +84,15 @@ class RemotePeerTest {
                 RemotePeer.fromDocument(
                     "x", Json.parseObject("{\"nodeId\":\"y\",\"address\":\"h:1\"}", "d")))
         .hasMessageStartingWith("nodeId:");
+    String longType = "x".repeat(10_000);
+    assertThatThrownBy(
+            () ->
+                RemotePeer.fromDocument(
+                    "x",
+                    Json.parseObject("{\"address\":\"h:1\",\"type\":\"" + longType + "\"}", "d")))
+        .as("a long value is not echoed whole")
+        .hasMessageStartingWith("type must be")
+        .hasMessageNotContaining(longType);
     // http:// is allowed on a loopback authority, for tests against a local OAuth2 server.
     assertThat(
             new RemotePeer(
