@@ -176,4 +176,15 @@ public sealed interface Input {
    */
   record Reconfigure(long syncIntervalMs, long replicationTimeoutMs, long retentionMs)
       implements Input {}
+
+  /**
+   * Turns the gateway election (D1) on or off and sets its timings. Off by default: an embedded
+   * store without remote peers needs no gateway.
+   *
+   * @param enabled whether this node takes part in the election
+   * @param electionIntervalMs how long a silent gateway or peer is presumed alive
+   * @param heartbeatMs how often this node beacons; less than the election interval
+   */
+  record ConfigureGateway(boolean enabled, long electionIntervalMs, long heartbeatMs)
+      implements Input {}
 }

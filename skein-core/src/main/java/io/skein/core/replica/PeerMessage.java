@@ -105,4 +105,23 @@ public sealed interface PeerMessage {
       vector = Map.copyOf(vector);
     }
   }
+
+  /**
+   * Gateway election (D1): {@code from} asks for this node's vote to be the gateway in {@code
+   * epoch}. See {@link GatewayElection}.
+   */
+  record GatewayVoteRequest(NodeId from, long epoch) implements PeerMessage {}
+
+  /**
+   * Gateway election: the answer to a {@link GatewayVoteRequest}. A refusal carries the voter's own
+   * epoch, so a candidate behind it catches up.
+   */
+  record GatewayVote(NodeId from, long epoch, boolean granted) implements PeerMessage {}
+
+  /**
+   * Gateway election: sent by every node every heartbeat. It says which epoch the sender is in and
+   * which gateway it follows ({@code null}: none; the sender itself: it is the gateway), so a
+   * gateway counts its followers and a node notices a live one.
+   */
+  record GatewayBeacon(NodeId from, long epoch, @Nullable NodeId gateway) implements PeerMessage {}
 }

@@ -3,6 +3,7 @@ package io.skein.core.replica;
 import io.skein.core.hlc.Hlc;
 import io.skein.core.oplog.OplogEntry;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The work a {@link ReplicaCore} hands to its shell after a round of {@link ReplicaCore#step}
@@ -45,7 +46,9 @@ public record Ready(
     List<Load> loads,
     List<SnapshotApply> snapshotApplies,
     List<SnapshotRead> snapshotReads,
-    List<Prune> prunes) {
+    List<Prune> prunes,
+    @Nullable GatewayTerm gatewayTerm,
+    @Nullable GatewayStatus gatewayChanged) {
   /** Copies the lists. */
   public Ready {
     snapshotApplies = List.copyOf(snapshotApplies);
@@ -65,6 +68,8 @@ public record Ready(
         && loads.isEmpty()
         && snapshotApplies.isEmpty()
         && snapshotReads.isEmpty()
-        && prunes.isEmpty();
+        && prunes.isEmpty()
+        && gatewayTerm == null
+        && gatewayChanged == null;
   }
 }

@@ -15,19 +15,31 @@ import org.jspecify.annotations.Nullable;
  * @param horizon per origin, the highest sequence whose entry is no longer held one by one (pruned,
  *     or covered by a snapshot); peers that need such entries get a snapshot
  * @param receiving a snapshot transfer in progress, or {@code null}
+ * @param gatewayTerm the gateway election's durable state (D1)
  */
 public record RecoveredState(
     long lastLocalSequence,
     Hlc hlcHighWater,
     Map<NodeId, Long> versionVector,
     Map<NodeId, Long> horizon,
-    @Nullable SnapshotProgress receiving) {
+    @Nullable SnapshotProgress receiving,
+    GatewayTerm gatewayTerm) {
   /** The state of a node that never wrote anything. */
   public static final RecoveredState EMPTY = new RecoveredState(0, Hlc.ZERO, Map.of());
 
   /** Returns the state of a node that never pruned nor received a snapshot. */
   public RecoveredState(long lastLocalSequence, Hlc hlcHighWater, Map<NodeId, Long> versionVector) {
     this(lastLocalSequence, hlcHighWater, versionVector, Map.of(), null);
+  }
+
+  /** A state without a gateway election behind it. */
+  public RecoveredState(
+      long lastLocalSequence,
+      Hlc hlcHighWater,
+      Map<NodeId, Long> versionVector,
+      Map<NodeId, Long> horizon,
+      @Nullable SnapshotProgress receiving) {
+    this(lastLocalSequence, hlcHighWater, versionVector, horizon, receiving, GatewayTerm.NONE);
   }
 
   /** Validates the sequence and copies the vector. */

@@ -94,6 +94,9 @@ public final class ReplicaCore {
   private long lastPruneMs;
   private boolean pruneInFlight;
 
+  /** Who is the gateway to remote peers (D1); off until {@link Input.ConfigureGateway}. */
+  private final GatewayElection gateway;
+
   private record PendingWrite(
       long requestId,
       long lastSequence,
@@ -113,6 +116,7 @@ public final class ReplicaCore {
     horizon.forEach((origin, seq) -> durable.merge(origin, seq, Math::max));
     accepted.putAll(durable);
     receiving = recovered.receiving();
+    gateway = new GatewayElection(config.nodeId(), recovered.gatewayTerm());
     lastPruneMs = Long.MIN_VALUE / 2;
     for (NodeId peer : config.peers()) {
       peers.put(peer, new PeerProgress());
@@ -164,6 +168,7 @@ public final class ReplicaCore {
         PeerProgress progress = peers.get(forgotten.peer());
         if (progress != null && !progress.active) {
           peers.remove(forgotten.peer());
+          gateway.forget(forgotten.peer());
         }
       }
       case Input.Pruned pruned -> {
@@ -171,6 +176,9 @@ public final class ReplicaCore {
         pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
       }
       case Input.Reconfigure reconfigure -> reconfigure(reconfigure);
+      case Input.ConfigureGateway configure ->
+          gateway.configure(
+              configure.enabled(), configure.electionIntervalMs(), configure.heartbeatMs());
     }
   }
 
@@ -182,7 +190,8 @@ public final class ReplicaCore {
         || !loads.isEmpty()
         || !snapshotApplies.isEmpty()
         || !snapshotReads.isEmpty()
-        || !prunes.isEmpty();
+        || !prunes.isEmpty()
+        || gateway.hasWork();
   }
 
   /** Hands out the accumulated work and clears it. See {@link Ready} for the order contract. */
@@ -196,7 +205,9 @@ public final class ReplicaCore {
             loads,
             snapshotApplies,
             snapshotReads,
-            prunes);
+            prunes,
+            gateway.takeTermToPersist(),
+            gateway.takeChange());
     if (!entriesToPersist.isEmpty()) {
       handedOut = Map.copyOf(accepted);
       for (OplogEntry entry : entriesToPersist) {
@@ -248,6 +259,20 @@ public final class ReplicaCore {
   /** Returns the durable version vector: the highest sequence held of each origin. */
   public Map<NodeId, Long> durableVector() {
     return Map.copyOf(durable);
+  }
+
+  /** Returns which node this node takes for the gateway to remote peers (D1). */
+  public GatewayStatus gatewayStatus() {
+    return gateway.status(nowMs);
+  }
+
+  /**
+   * The members that vote in the gateway election: every known peer, active or not. A majority of
+   * the configured members, not of those discovery currently sees, so two nodes with different
+   * views of who is up still count against the same total and their majorities intersect (D1).
+   */
+  private List<NodeId> electionMembers() {
+    return List.copyOf(peers.keySet());
   }
 
   /** Returns the members: this node and its active peers. */
@@ -485,6 +510,7 @@ public final class ReplicaCore {
 
   private void tick(long tickMs) {
     nowMs = tickMs;
+    gateway.tick(nowMs, electionMembers(), messages);
     if (!peers.isEmpty() && nowMs - lastSyncMs >= config.syncIntervalMs()) {
       lastSyncMs = nowMs;
       for (Map.Entry<NodeId, PeerProgress> peer : peers.entrySet()) {
@@ -593,6 +619,7 @@ public final class ReplicaCore {
       return; // Not a member: the transport should have refused it; ignore.
     }
     progress.lastHeardMs = nowMs;
+    gateway.heard(message.from(), nowMs);
     switch (message) {
       case PeerMessage.Push push -> receivePush(push, progress);
       case PeerMessage.Ack ack -> {
@@ -603,6 +630,12 @@ public final class ReplicaCore {
       case PeerMessage.SyncRequest request -> receiveSyncRequest(request, progress);
       case PeerMessage.SnapshotChunk chunk -> receiveSnapshotChunk(chunk);
       case PeerMessage.SnapshotAck ack -> receiveSnapshotAck(ack, progress);
+      case PeerMessage.GatewayVoteRequest request ->
+          gateway.receive(request, nowMs, electionMembers(), messages);
+      case PeerMessage.GatewayVote vote ->
+          gateway.receive(vote, nowMs, electionMembers(), messages);
+      case PeerMessage.GatewayBeacon beacon ->
+          gateway.receive(beacon, nowMs, electionMembers(), messages);
     }
   }
 

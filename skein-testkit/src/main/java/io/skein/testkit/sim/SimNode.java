@@ -6,6 +6,8 @@ import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Envelope;
+import io.skein.core.replica.GatewayStatus;
+import io.skein.core.replica.GatewayTerm;
 import io.skein.core.replica.Input;
 import io.skein.core.replica.Load;
 import io.skein.core.replica.Prune;
@@ -46,6 +48,13 @@ final class SimNode {
   private final Map<NodeId, Long> horizon = new HashMap<>();
   private @Nullable SnapshotProgress receiving;
   private Hlc hlcHighWater = Hlc.ZERO;
+  private GatewayTerm gatewayTerm = GatewayTerm.NONE;
+
+  /** The gateway election's settings, applied again after a restart as the node's config is. */
+  private Input.@Nullable ConfigureGateway gatewaySettings;
+
+  /** Receives every change of this node's gateway status (the run's gateway checker). */
+  Consumer<GatewayStatus> gatewayChanges = change -> {};
 
   private ReplicaCore core;
   private boolean alive = true;
@@ -113,12 +122,25 @@ final class SimNode {
     long lastLocal = vector.getOrDefault(id, 0L);
     core =
         ReplicaCore.restore(
-            core.config(), new RecoveredState(lastLocal, hlcHighWater, vector, horizon, receiving));
+            core.config(),
+            new RecoveredState(lastLocal, hlcHighWater, vector, horizon, receiving, gatewayTerm));
     alive = true;
+    Input.ConfigureGateway settings = gatewaySettings;
+    if (settings != null) {
+      core.step(settings);
+    }
   }
 
   void step(Input input) {
+    if (input instanceof Input.ConfigureGateway settings) {
+      gatewaySettings = settings;
+    }
     core.step(input);
+  }
+
+  /** The gateway election state this node persisted. */
+  GatewayTerm gatewayTerm() {
+    return gatewayTerm;
   }
 
   /**
@@ -131,6 +153,18 @@ final class SimNode {
   void process(Consumer<Envelope> send, Consumer<Reply> replies) {
     while (core.hasReady()) {
       Ready ready = core.ready();
+      GatewayTerm term = ready.gatewayTerm();
+      if (term != null) {
+        if (term.epoch() < gatewayTerm.epoch()) {
+          throw new SimulationFailure(
+              id + " was asked to persist gateway epoch " + term + " after " + gatewayTerm);
+        }
+        gatewayTerm = term;
+      }
+      GatewayStatus changed = ready.gatewayChanged();
+      if (changed != null) {
+        gatewayChanges.accept(changed);
+      }
       if (!ready.entriesToPersist().isEmpty()) {
         persist(ready.entriesToPersist(), ready.hlcHighWater());
         core.step(new Input.Persisted(localSequence()));

@@ -9,6 +9,7 @@ import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.oplog.Version;
 import io.skein.core.replica.Envelope;
+import io.skein.core.replica.GatewayStatus;
 import io.skein.core.replica.Input;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.Outcome;
@@ -110,6 +111,9 @@ public final class Simulation {
 
     /** Of those, the ones made while a partition was in force. */
     public long reconfigurationsPartitioned;
+
+    /** Gateway elections won (each in its own epoch). */
+    public long gatewayElections;
   }
 
   private record Acknowledged(DocumentKey key, Version version) {}
@@ -143,7 +147,39 @@ public final class Simulation {
           config.clockSkewMaxMs() == 0
               ? 0
               : random.nextLong(-config.clockSkewMaxMs(), config.clockSkewMaxMs() + 1);
-      nodes.add(new SimNode(replicaConfig, skew, history::apply));
+      SimNode node = new SimNode(replicaConfig, skew, history::apply);
+      node.step(new Input.ConfigureGateway(true, GATEWAY_ELECTION_MS, GATEWAY_HEARTBEAT_MS));
+      node.gatewayChanges = change -> gatewayChanged(node, change);
+      nodes.add(node);
+    }
+  }
+
+  /** The gateway election's timings: the defaults of leader mode's election (0.5 s, 100 ms). */
+  private static final long GATEWAY_ELECTION_MS = 500;
+
+  private static final long GATEWAY_HEARTBEAT_MS = 100;
+
+  /** Which node won each epoch's gateway election: at most one per epoch (D1). */
+  private final Map<Long, NodeId> gatewayOfEpoch = new java.util.TreeMap<>();
+
+  private void gatewayChanged(SimNode node, GatewayStatus change) {
+    if (!change.isGateway()) {
+      return;
+    }
+    NodeId before = gatewayOfEpoch.putIfAbsent(change.epoch(), node.id);
+    if (before == null) {
+      stats.gatewayElections++;
+    } else if (!before.equals(node.id)) {
+      throw new SimulationFailure(
+          "two gateways in epoch "
+              + change.epoch()
+              + ": "
+              + before
+              + " and "
+              + node.id
+              + " (every epoch's winners: "
+              + gatewayOfEpoch
+              + ")");
     }
   }
 
@@ -403,6 +439,7 @@ public final class Simulation {
   // Checkers.
 
   private void check() {
+    checkGateway();
     SortedMap<DocumentKey, DocumentState> expected = history.documents();
     for (SimNode node : nodes) {
       SortedMap<DocumentKey, DocumentState> actual = node.documents();
@@ -460,6 +497,30 @@ public final class Simulation {
                   + " acknowledged with w=all is missing on "
                   + node.id);
         }
+      }
+    }
+  }
+
+  /**
+   * After the quiet phase every node is up and connected, so the lowest id must be the gateway and
+   * every node must follow it: the election converges on the seed's choice once faults stop.
+   */
+  private void checkGateway() {
+    NodeId lowest = nodes.get(0).id;
+    for (SimNode node : nodes) {
+      GatewayStatus status = node.core().gatewayStatus();
+      if (!lowest.equals(status.gateway()) || status.isGateway() != node.id.equals(lowest)) {
+        StringBuilder all = new StringBuilder();
+        for (SimNode n : nodes) {
+          all.append("\n  node ")
+              .append(n.id)
+              .append(": ")
+              .append(n.core().gatewayStatus())
+              .append(" term ")
+              .append(n.gatewayTerm());
+        }
+        throw new SimulationFailure(
+            all + "\nafter the quiet phase " + node.id + " does not follow gateway " + lowest);
       }
     }
   }
