@@ -132,6 +132,10 @@ public final class Skein implements AutoCloseable {
               config.writeQueueMax(),
               config.groupCommitMax(),
               config.meters());
+      // The gateway election (D1) runs on every multi-writer store: alone, a node is its own
+      // gateway; with peers, the lowest id that reaches a majority is.
+      this.loop.configureGateway(
+          true, config.gateway().electionIntervalMs(), config.gateway().heartbeatMs());
     }
   }
 
@@ -187,11 +191,7 @@ public final class Skein implements AutoCloseable {
         leader != null
             ? leader.reconfigure(
                 timings.electionIntervalMs(), timings.heartbeatMs(), timings.replicationTimeoutMs())
-            : Objects.requireNonNull(loop)
-                .reconfigure(
-                    timings.syncIntervalMs(),
-                    timings.replicationTimeoutMs(),
-                    timings.oplogRetentionMs());
+            : reconfigureLoop(Objects.requireNonNull(loop), next);
     // The change is queued: the loop takes changes in order, so whatever happens to this wait,
     // the loop ends up running the last values queued. config() says so from now on, and a later
     // call (a rollback) queues the old values behind these.
@@ -212,6 +212,17 @@ public final class Skein implements AutoCloseable {
       }
       throw new WriteFailedException("the change failed: " + cause);
     }
+  }
+
+  /** Multi-writer mode: queues the replication timings and the gateway's, taken in that order. */
+  private static CompletableFuture<Void> reconfigureLoop(EventLoop loop, SkeinConfig next) {
+    CompletableFuture<Void> timings =
+        loop.reconfigure(
+            next.syncIntervalMs(), next.replicationTimeoutMs(), next.oplogRetentionMs());
+    CompletableFuture<Void> gateway =
+        loop.configureGateway(
+            true, next.gateway().electionIntervalMs(), next.gateway().heartbeatMs());
+    return CompletableFuture.allOf(timings, gateway);
   }
 
   /**
@@ -382,7 +393,37 @@ public final class Skein implements AutoCloseable {
                       change.isLeader(),
                       change.leader() == null ? null : change.leader().value(),
                       change.epoch())));
+    } else {
+      Objects.requireNonNull(loop)
+          .onGatewayChanged(
+              change -> {
+                NodeId gateway = change.gateway();
+                listener.accept(
+                    LeadershipChanged.gateway(
+                        change.isGateway(),
+                        gateway == null ? null : gateway.value(),
+                        change.epoch()));
+              });
     }
+  }
+
+  /**
+   * Returns which node this node takes for the gateway to remote and cloud peers (D1): in leader
+   * mode the primary, in multi-writer mode the winner of the gateway election.
+   */
+  public GatewayView gateway() {
+    if (leader != null) {
+      LeaderLoop.Status status = leader.leaderStatus();
+      NodeId primary = status.leader();
+      return new GatewayView(
+          status.role() == io.skein.core.leader.LeaderCore.Role.PRIMARY,
+          primary == null ? null : primary.value(),
+          status.epoch());
+    }
+    io.skein.core.replica.GatewayStatus status = Objects.requireNonNull(loop).gatewayStatus();
+    NodeId gateway = status.gateway();
+    return new GatewayView(
+        status.isGateway(), gateway == null ? null : gateway.value(), status.epoch());
   }
 
   /**

@@ -35,6 +35,8 @@ import org.jspecify.annotations.Nullable;
  * @param discovery whether peers may join at run time (LAN discovery in {@code datastore-node})
  * @param leader leader-follower settings, or {@code null} for multi-writer replication; with peers,
  *     one primary elected among this node and its peers orders every write
+ * @param gateway multi-writer mode: the timings of the gateway election (D1) that picks which node
+ *     syncs with remote and cloud peers
  */
 public record SkeinConfig(
     Path dataDir,
@@ -53,7 +55,36 @@ public record SkeinConfig(
     long replicationTimeoutMs,
     long oplogRetentionMs,
     boolean discovery,
-    @Nullable Leader leader) {
+    @Nullable Leader leader,
+    Gateway gateway) {
+
+  /**
+   * Multi-writer mode's gateway election (DESIGN.md D1): the lowest node id that reaches a majority
+   * of the members becomes the gateway to remote and cloud peers.
+   *
+   * @param electionIntervalMs how long a silent gateway is presumed alive, at least 10 ms
+   * @param heartbeatMs how often each node beacons whom it follows, below the election interval
+   */
+  public record Gateway(long electionIntervalMs, long heartbeatMs) {
+    /** The defaults: 500 ms and 100 ms, leader mode's election timings. */
+    public static final Gateway DEFAULT = new Gateway(500, 100);
+
+    /** Checks the timings. */
+    public Gateway {
+      if (electionIntervalMs < 10) {
+        throw new IllegalArgumentException(
+            "gateway electionIntervalMs must be >= 10, was " + electionIntervalMs);
+      }
+      if (heartbeatMs < 1 || heartbeatMs >= electionIntervalMs) {
+        throw new IllegalArgumentException(
+            "gateway heartbeatMs ("
+                + heartbeatMs
+                + ") must be >= 1 and below electionIntervalMs ("
+                + electionIntervalMs
+                + ")");
+      }
+    }
+  }
 
   /**
    * Leader-follower settings (DESIGN.md D1-D3).
@@ -121,8 +152,8 @@ public record SkeinConfig(
   /** Returns the settings a running store can change. */
   public Timings timings() {
     Leader l = leader;
-    long election = l == null ? 500 : l.electionIntervalMs();
-    long heartbeat = l == null ? 100 : l.heartbeatMs();
+    long election = l == null ? gateway.electionIntervalMs() : l.electionIntervalMs();
+    long heartbeat = l == null ? gateway.heartbeatMs() : l.heartbeatMs();
     return new Timings(
         syncIntervalMs,
         replicationTimeoutMs,
@@ -154,7 +185,8 @@ public record SkeinConfig(
         discovery,
         l == null
             ? null
-            : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary(), l.joining()));
+            : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary(), l.joining()),
+        l == null ? new Gateway(t.electionIntervalMs(), t.heartbeatMs()) : gateway);
   }
 
   /** Whether writes go through an elected primary (leader mode, with peers). */
@@ -217,6 +249,7 @@ public record SkeinConfig(
     private long oplogRetentionMs = OPLOG_RETENTION_MS_DEFAULT;
     private boolean discovery;
     private @Nullable Leader leader;
+    private Gateway gateway = Gateway.DEFAULT;
 
     private Builder(Path dataDir, NodeId nodeId) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
@@ -340,6 +373,18 @@ public record SkeinConfig(
     }
 
     /**
+     * Multi-writer mode: sets the gateway election's timings; default {@link Gateway#DEFAULT}.
+     *
+     * @param electionIntervalMs how long a silent gateway is presumed alive, at least 10 ms
+     * @param heartbeatMs how often each node beacons, below the election interval
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public Builder gatewayElection(long electionIntervalMs, long heartbeatMs) {
+      this.gateway = new Gateway(electionIntervalMs, heartbeatMs);
+      return this;
+    }
+
+    /**
      * Leader mode, joining a running cluster: this node is not a member until the primary adds it
      * (a membership change), and its peers are the current members.
      *
@@ -401,7 +446,8 @@ public record SkeinConfig(
           replicationTimeoutMs,
           oplogRetentionMs,
           discovery,
-          leader);
+          leader,
+          gateway);
     }
 
     static void requirePositive(String name, long value) {

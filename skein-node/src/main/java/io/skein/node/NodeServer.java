@@ -194,10 +194,7 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     server.store.onOpen(
         skein ->
             skein.onLeadershipChanged(
-                change ->
-                    server.events.publish(
-                        leadership.leadershipChanged(
-                            change.isLeader(), change.leaderId(), change.epoch()))));
+                change -> server.events.publish(leadership.leadershipChanged(change))));
     server.runtime.start();
     server.reloads.start();
     // The cluster-wide values stored in _system_config are in force before start returns.

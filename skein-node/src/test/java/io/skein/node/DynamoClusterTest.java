@@ -188,6 +188,80 @@ class DynamoClusterTest {
     assertThat(metric(one, "skein_peer_entries_sent_total{peer=\"2\"}")).isGreaterThanOrEqualTo(1);
   }
 
+  private static String gatewayOf(NodeServer server) {
+    try {
+      JsonNode gateway = cluster(server).path("gateway");
+      return gateway.isObject() ? gateway.path("nodeId").asText() : "";
+    } catch (Exception e) {
+      return "?";
+    }
+  }
+
+  private static boolean isGateway(NodeServer server) {
+    try {
+      return cluster(server).path("isGateway").asBoolean(false);
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Test
+  void theLowestIdIsElectedGatewayAndTheNextLowestTakesOverWhenItStops() throws Exception {
+    List<Member> all = members("1", "2", "3");
+    NodeServer one = start(settings(all.get(0), all));
+    NodeServer two = start(settings(all.get(1), all));
+    NodeServer three = start(settings(all.get(2), all));
+    List<io.skein.LeadershipChanged> seenByTwo =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    two.skein().onLeadershipChanged(seenByTwo::add);
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () ->
+                    gatewayOf(one).equals("1")
+                        && gatewayOf(two).equals("1")
+                        && gatewayOf(three).equals("1")))
+        .isTrue();
+    assertThat(isGateway(one)).isTrue();
+    assertThat(isGateway(two) || isGateway(three)).isFalse();
+    long firstEpoch = cluster(two).path("gatewayEpoch").asLong();
+    assertThat(firstEpoch).isPositive();
+
+    one.close();
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () -> gatewayOf(two).equals("2") && gatewayOf(three).equals("2") && isGateway(two)))
+        .isTrue();
+    assertThat(isGateway(three)).isFalse();
+    assertThat(cluster(two).path("gatewayEpoch").asLong()).isGreaterThan(firstEpoch);
+    // The embedded listener heard node 2 become the gateway (in dynamo mode: no primary).
+    assertThat(
+            await(
+                Duration.ofSeconds(5),
+                () -> {
+                  synchronized (seenByTwo) {
+                    return seenByTwo.stream()
+                        .anyMatch(c -> c.isGateway() && "2".equals(c.gatewayId()) && !c.isLeader());
+                  }
+                }))
+        .isTrue();
+    assertThat(metric(two, "skein_gateway_changes_total")).isGreaterThanOrEqualTo(1);
+
+    // The lowest id takes the role back when it returns (the seed's rule, through a new epoch).
+    NodeServer again = start(settings(all.get(0), all));
+    assertThat(
+            await(
+                Duration.ofSeconds(20),
+                () ->
+                    gatewayOf(again).equals("1")
+                        && gatewayOf(two).equals("1")
+                        && gatewayOf(three).equals("1")
+                        && isGateway(again)
+                        && !isGateway(two)))
+        .isTrue();
+  }
+
   @Test
   void aWriteWhoseConcernCannotBeMetAnswers504OutcomeUnknownButStaysDurableLocally()
       throws Exception {

@@ -1,5 +1,6 @@
 package io.skein.internal.engine;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.skein.ClosedException;
@@ -13,6 +14,8 @@ import io.skein.core.model.NodeId;
 import io.skein.core.oplog.Operation;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Envelope;
+import io.skein.core.replica.GatewayStatus;
+import io.skein.core.replica.GatewayTerm;
 import io.skein.core.replica.Input;
 import io.skein.core.replica.Load;
 import io.skein.core.replica.Mutation;
@@ -38,8 +41,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,6 +110,10 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private long nextRequestId = 1;
   private volatile boolean closing;
   private volatile @Nullable Throwable failure;
+  private final List<Consumer<GatewayStatus>> gatewayListeners = new CopyOnWriteArrayList<>();
+  private volatile GatewayStatus gatewayStatus = GatewayStatus.NONE;
+  private @Nullable GatewayStatus lastGatewayReported;
+  private final Counter gatewayChanges;
 
   /**
    * Creates and starts the loop.
@@ -135,6 +144,10 @@ public final class EventLoop implements AutoCloseable, Replicator {
     Gauge.builder("skein.write.queue.capacity", queue, q -> queueCapacity)
         .description("Bound of the write queue")
         .register(meters);
+    this.gatewayChanges =
+        Counter.builder("skein.gateway.changes")
+            .description("Changes of the gateway to remote peers this node saw (D1)")
+            .register(meters);
     this.thread =
         io.skein.internal.runtime.Threads.platform("skein-loop-" + core.nodeId(), false, this::run);
   }
@@ -317,6 +330,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
         }
         batch.clear();
         processReady();
+        gatewayStatus = core.gatewayStatus();
         if (replicating || !core.knownPeers().isEmpty()) {
           status = snapshot();
         }
@@ -369,9 +383,16 @@ public final class EventLoop implements AutoCloseable, Replicator {
       for (Reply reply : ready.replies()) {
         complete(reply);
       }
+      boolean termSaved = saveGatewayTerm(ready.gatewayTerm());
       PeerLink out = link;
       for (Envelope envelope : ready.messages()) {
-        out.send(envelope.to(), envelope.message());
+        if (termSaved || !isGatewayMessage(envelope.message())) {
+          out.send(envelope.to(), envelope.message());
+        }
+      }
+      GatewayStatus gatewayChange = ready.gatewayChanged();
+      if (gatewayChange != null) {
+        gatewayChanged(gatewayChange);
       }
       for (Load load : ready.loads()) {
         List<OplogEntry> loaded = List.of();
@@ -412,6 +433,87 @@ public final class EventLoop implements AutoCloseable, Replicator {
       }
     }
     proposedLive.clear();
+  }
+
+  /**
+   * Persists the gateway election's term before the messages that depend on it leave (a vote sent
+   * and then forgotten by a crash could elect two gateways in one epoch).
+   *
+   * @return whether the messages may leave: no term to save, or it is on disk
+   */
+  private boolean saveGatewayTerm(@Nullable GatewayTerm term) {
+    if (term == null) {
+      return true;
+    }
+    try {
+      store.saveGatewayTerm(term);
+      return true;
+    } catch (StorageException e) {
+      // The votes and requests of this round stay unsent (they would promise what the disk does
+      // not hold); the election retries from the next round.
+      log.atWarn()
+          .setCause(e)
+          .log("saving the gateway election term failed; its votes stay unsent");
+      return false;
+    }
+  }
+
+  private static boolean isGatewayMessage(PeerMessage message) {
+    return message instanceof PeerMessage.GatewayVoteRequest
+        || message instanceof PeerMessage.GatewayVote
+        || message instanceof PeerMessage.GatewayBeacon;
+  }
+
+  private void gatewayChanged(GatewayStatus change) {
+    NodeId gateway = change.gateway();
+    boolean real = lastGatewayReported == null || !lastGatewayReported.equals(change);
+    lastGatewayReported = change;
+    if (!real) {
+      return;
+    }
+    log.atInfo()
+        .addKeyValue("isGateway", change.isGateway())
+        .addKeyValue("gateway", gateway)
+        .addKeyValue("epoch", change.epoch())
+        .log("gateway changed");
+    gatewayChanges.increment();
+    for (Consumer<GatewayStatus> listener : gatewayListeners) {
+      try {
+        listener.accept(change);
+      } catch (RuntimeException e) {
+        log.warn("a gateway listener failed; replication goes on", e);
+      }
+    }
+  }
+
+  /**
+   * Dynamo mode: turns the gateway election (D1) on or off, or changes its timings; the future
+   * completes once the core has taken the change.
+   */
+  public CompletableFuture<Void> configureGateway(
+      boolean enabled, long electionIntervalMs, long heartbeatMs) {
+    CompletableFuture<Void> taken = new CompletableFuture<>();
+    if (closing || failure != null) {
+      taken.completeExceptionally(new ClosedException("the write loop is not running"));
+      return taken;
+    }
+    membershipInbox.add(
+        new Control(new Input.ConfigureGateway(enabled, electionIntervalMs, heartbeatMs), taken));
+    wakeups.release();
+    return taken;
+  }
+
+  /**
+   * Adds a listener for gateway changes (called on the loop thread; must return quickly and must
+   * not write to this store).
+   */
+  public void onGatewayChanged(Consumer<GatewayStatus> listener) {
+    gatewayListeners.add(listener);
+  }
+
+  /** Returns which node this node takes for the gateway, as of the loop's last step. */
+  public GatewayStatus gatewayStatus() {
+    return gatewayStatus;
   }
 
   private void applySnapshot(SnapshotApply apply) {

@@ -126,15 +126,25 @@ public final class NodeEvents {
     return event(ROLLED_BACK, data(reloadId).put("reason", reason));
   }
 
-  /** {@code cluster.leadership.changed}: {@code {isLeader, leaderId, epoch}}. */
-  public CloudEvent leadershipChanged(boolean isLeader, @Nullable String leaderId, long epoch) {
-    ObjectNode data = JSON.createObjectNode().put("isLeader", isLeader);
-    if (leaderId == null) {
-      data.putNull("leaderId");
+  /**
+   * {@code cluster.leadership.changed}: {@code {isLeader, leaderId, epoch, isGateway, gatewayId}}.
+   * In dynamo mode {@code isLeader} is false, {@code leaderId} null and the epoch the gateway
+   * election's.
+   */
+  public CloudEvent leadershipChanged(io.skein.LeadershipChanged change) {
+    ObjectNode data = JSON.createObjectNode().put("isLeader", change.isLeader());
+    putNullable(data, "leaderId", change.leaderId());
+    data.put("epoch", change.epoch()).put("isGateway", change.isGateway());
+    putNullable(data, "gatewayId", change.gatewayId());
+    return event(LEADERSHIP_CHANGED, data);
+  }
+
+  private static void putNullable(ObjectNode data, String field, @Nullable String value) {
+    if (value == null) {
+      data.putNull(field);
     } else {
-      data.put("leaderId", leaderId);
+      data.put(field, value);
     }
-    return event(LEADERSHIP_CHANGED, data.put("epoch", epoch));
   }
 
   /**

@@ -19,6 +19,7 @@ import io.skein.core.oplog.Version;
 import io.skein.core.query.FieldPath;
 import io.skein.core.query.IndexSpec;
 import io.skein.core.query.Query;
+import io.skein.core.replica.GatewayTerm;
 import io.skein.core.replica.RecoveredState;
 import io.skein.core.replica.SnapshotApply;
 import io.skein.core.replica.SnapshotProgress;
@@ -513,7 +514,37 @@ public final class SqliteStore implements Store {
         vector,
         horizon,
         MetaCodec.parseProgress(
-            queryString(c, "SELECT value FROM meta WHERE key = 'snapshot_receive'")));
+            queryString(c, "SELECT value FROM meta WHERE key = 'snapshot_receive'")),
+        gatewayTerm(c));
+  }
+
+  private static GatewayTerm gatewayTerm(Connection c) throws SQLException {
+    String epoch = queryString(c, "SELECT value FROM meta WHERE key = 'gateway_epoch'");
+    if (epoch == null) {
+      return GatewayTerm.NONE;
+    }
+    String vote = queryString(c, "SELECT value FROM meta WHERE key = 'gateway_vote'");
+    return new GatewayTerm(
+        Long.parseLong(epoch), vote == null || vote.isEmpty() ? null : NodeId.of(vote));
+  }
+
+  @Override
+  public void saveGatewayTerm(GatewayTerm term) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      try {
+        putMeta("gateway_epoch", Long.toString(term.epoch()));
+        NodeId vote = term.votedFor();
+        putMeta("gateway_vote", vote == null ? "" : vote.value());
+        writer.commit();
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "gateway term rolled back: " + e, e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.query.IndexSpec;
 import io.skein.core.query.Query;
+import io.skein.core.replica.GatewayTerm;
 import io.skein.core.replica.RecoveredState;
 import io.skein.core.replica.SnapshotApply;
 import java.util.List;
@@ -26,6 +27,14 @@ import org.jspecify.annotations.Nullable;
 public interface Store extends AutoCloseable {
   /** Returns what the replica core needs to resume: last local sequence and HLC high-water. */
   RecoveredState recoveredState();
+
+  /**
+   * Persists the gateway election's durable state (D1) in its own committed transaction: the vote
+   * must be on disk before the message that carries it leaves.
+   *
+   * @throws StorageException if it could not be written (nothing changed)
+   */
+  void saveGatewayTerm(GatewayTerm term);
 
   /**
    * Appends entries to the oplog and applies them to the documents by last-write-wins, with the HLC

@@ -11,6 +11,9 @@ import io.skein.core.replica.PeerMessage;
 import io.skein.internal.transport.proto.Ack;
 import io.skein.internal.transport.proto.Entry;
 import io.skein.internal.transport.proto.Frame;
+import io.skein.internal.transport.proto.GatewayBeacon;
+import io.skein.internal.transport.proto.GatewayVote;
+import io.skein.internal.transport.proto.GatewayVoteRequest;
 import io.skein.internal.transport.proto.Push;
 import io.skein.internal.transport.proto.SnapshotAck;
 import io.skein.internal.transport.proto.SnapshotChunk;
@@ -78,6 +81,31 @@ public final class WireMessages {
           builder.setLastKey(key(last));
         }
         yield Frame.newBuilder().setSnapshotAck(builder).build();
+      }
+      case PeerMessage.GatewayVoteRequest request ->
+          Frame.newBuilder()
+              .setGatewayVoteRequest(
+                  GatewayVoteRequest.newBuilder()
+                      .setFrom(request.from().value())
+                      .setEpoch(request.epoch()))
+              .build();
+      case PeerMessage.GatewayVote vote ->
+          Frame.newBuilder()
+              .setGatewayVote(
+                  GatewayVote.newBuilder()
+                      .setFrom(vote.from().value())
+                      .setEpoch(vote.epoch())
+                      .setGranted(vote.granted()))
+              .build();
+      case PeerMessage.GatewayBeacon beacon -> {
+        NodeId gateway = beacon.gateway();
+        yield Frame.newBuilder()
+            .setGatewayBeacon(
+                GatewayBeacon.newBuilder()
+                    .setFrom(beacon.from().value())
+                    .setEpoch(beacon.epoch())
+                    .setGateway(gateway == null ? "" : gateway.value()))
+            .build();
       }
     };
   }
@@ -170,6 +198,22 @@ public final class WireMessages {
               ack.hasLastKey() ? key(ack.getLastKey()) : null,
               ack.getDone());
         }
+        case GATEWAY_VOTE_REQUEST ->
+            new PeerMessage.GatewayVoteRequest(
+                NodeId.of(frame.getGatewayVoteRequest().getFrom()),
+                epoch(frame.getGatewayVoteRequest().getEpoch()));
+        case GATEWAY_VOTE ->
+            new PeerMessage.GatewayVote(
+                NodeId.of(frame.getGatewayVote().getFrom()),
+                epoch(frame.getGatewayVote().getEpoch()),
+                frame.getGatewayVote().getGranted());
+        case GATEWAY_BEACON -> {
+          GatewayBeacon beacon = frame.getGatewayBeacon();
+          yield new PeerMessage.GatewayBeacon(
+              NodeId.of(beacon.getFrom()),
+              epoch(beacon.getEpoch()),
+              beacon.getGateway().isEmpty() ? null : NodeId.of(beacon.getGateway()));
+        }
         default ->
             throw new FrameException(
                 FrameException.Reason.MALFORMED,
@@ -179,6 +223,14 @@ public final class WireMessages {
       throw new FrameException(
           FrameException.Reason.MALFORMED, "invalid field: " + e.getMessage(), e);
     }
+  }
+
+  /** An election epoch: uint64 on the wire, a non-negative long in the core. */
+  private static long epoch(long wire) {
+    if (wire < 0) {
+      throw new IllegalArgumentException("epoch " + Long.toUnsignedString(wire) + " is too large");
+    }
+    return wire;
   }
 
   private static PeerMessage push(Push push) throws FrameException {

@@ -86,6 +86,16 @@ final class ClusterRoutes {
       body.put("role", "peer");
       body.put("epoch", 0);
       body.putNull("leader");
+      // Dynamo mode's gateway is elected (DESIGN.md D1): the lowest id that won a majority.
+      io.skein.GatewayView gateway = skein.gateway();
+      String gatewayId = gateway.gatewayId();
+      if (gatewayId == null) {
+        body.putNull("gateway");
+      } else {
+        body.putObject("gateway").put("nodeId", gatewayId);
+      }
+      body.put("isGateway", gateway.isGateway());
+      body.put("gatewayEpoch", gateway.epoch());
     }
     ArrayNode peers = body.putArray("peers");
     {

@@ -74,6 +74,11 @@ class GroupCommitTest {
     }
 
     @Override
+    public void saveGatewayTerm(io.skein.core.replica.GatewayTerm term) {
+      delegate.saveGatewayTerm(term);
+    }
+
+    @Override
     public Optional<StoredDocument> get(DocumentKey key) {
       return delegate.get(key);
     }

@@ -129,6 +129,25 @@ class SqliteStoreTest {
   }
 
   @Test
+  void theGatewayElectionsVoteSurvivesAReopen() {
+    try (SqliteStore store = open(ONE)) {
+      assertThat(store.recoveredState().gatewayTerm())
+          .isEqualTo(io.skein.core.replica.GatewayTerm.NONE);
+      store.saveGatewayTerm(new io.skein.core.replica.GatewayTerm(3, NodeId.of("2")));
+      store.saveGatewayTerm(new io.skein.core.replica.GatewayTerm(4, null));
+    }
+    try (SqliteStore store = open(ONE)) {
+      assertThat(store.recoveredState().gatewayTerm())
+          .isEqualTo(new io.skein.core.replica.GatewayTerm(4, null));
+      store.saveGatewayTerm(new io.skein.core.replica.GatewayTerm(4, ONE));
+    }
+    try (SqliteStore store = open(ONE)) {
+      assertThat(store.recoveredState().gatewayTerm())
+          .isEqualTo(new io.skein.core.replica.GatewayTerm(4, ONE));
+    }
+  }
+
+  @Test
   void refusesAFileThatIsNotSqliteAndLeavesItUntouched() throws Exception {
     Path file = dir.resolve("node-1.db");
     byte[] garbage =

@@ -45,7 +45,12 @@ class FrameCodecTest {
         List.of(
             PUSH,
             new PeerMessage.Ack(TWO, Map.of(TWO, 2L, NodeId.of("a"), 9L)),
-            new PeerMessage.SyncRequest(TWO, Map.of()));
+            new PeerMessage.SyncRequest(TWO, Map.of()),
+            new PeerMessage.GatewayVoteRequest(TWO, 7),
+            new PeerMessage.GatewayVote(TWO, 7, true),
+            new PeerMessage.GatewayVote(TWO, 8, false),
+            new PeerMessage.GatewayBeacon(TWO, 7, NodeId.of("a")),
+            new PeerMessage.GatewayBeacon(TWO, 0, null));
     for (PeerMessage message : messages) {
       Frame decoded = CODEC.decode(CODEC.encode(WireMessages.toFrame(message)));
       assertThat(WireMessages.fromFrame(decoded)).isEqualTo(message);
@@ -106,6 +111,24 @@ class FrameCodecTest {
                     .addEntries(WireMessages.entry(entry(1, "{}")).toBuilder().setOp(9)))
             .build();
     assertThatThrownBy(() -> WireMessages.fromFrame(badOp)).isInstanceOf(FrameException.class);
+    Frame hugeEpoch =
+        Frame.newBuilder()
+            .setGatewayVoteRequest(
+                io.skein.internal.transport.proto.GatewayVoteRequest.newBuilder()
+                    .setFrom("2")
+                    .setEpoch(-1L))
+            .build();
+    assertThatThrownBy(() -> WireMessages.fromFrame(hugeEpoch))
+        .isInstanceOf(FrameException.class)
+        .hasMessageContaining("epoch 18446744073709551615 is too large");
+    Frame badGateway =
+        Frame.newBuilder()
+            .setGatewayBeacon(
+                io.skein.internal.transport.proto.GatewayBeacon.newBuilder()
+                    .setFrom("2")
+                    .setGateway("not a node id"))
+            .build();
+    assertThatThrownBy(() -> WireMessages.fromFrame(badGateway)).isInstanceOf(FrameException.class);
     assertThatThrownBy(() -> CODEC.decode(CODEC.encode(Frame.getDefaultInstance())))
         .hasMessageContaining("no body");
   }
