@@ -365,7 +365,7 @@ class JwtVerifierTest {
             clock,
             TIMEOUT,
             TIMEOUT,
-            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
             null);
     String valid = signed(ISSUER_KEY, claims("rotate").build());
     String unknown2 = signed(rsaKey("k2"), claims("rotate").build());
@@ -391,7 +391,7 @@ class JwtVerifierTest {
     assertThat(verifier.verify(valid)).isInstanceOf(Accepted.class);
     assertThat(recorder.count("/rotate/jwks")).isEqualTo(2);
 
-    Thread.sleep(1_100);
+    Thread.sleep(2_200);
     assertUnauthenticated(verifier.verify(unknown3), unknown3, "unknown signing key 'k3'");
     assertThat(recorder.count("/rotate/jwks")).isEqualTo(3);
     assertThat(recorder.count("/rotate/.well-known/openid-configuration")).isEqualTo(1);
