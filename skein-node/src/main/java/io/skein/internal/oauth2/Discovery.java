@@ -112,6 +112,18 @@ final class Discovery {
    * loopback host (tests, and an authorization server on the same machine).
    */
   static @Nullable String urlProblem(String url) {
+    return urlProblem(url, false);
+  }
+
+  /**
+   * Returns what is wrong with an endpoint URL the server published (a JWK set's), or {@code null}:
+   * as {@link #urlProblem(String)}, but a query is allowed (some servers key their JWK set by one).
+   */
+  static @Nullable String endpointProblem(String url) {
+    return urlProblem(url, true);
+  }
+
+  private static @Nullable String urlProblem(String url, boolean queryAllowed) {
     URI uri;
     try {
       uri = new URI(url);
@@ -122,7 +134,7 @@ final class Discovery {
     if (!uri.isAbsolute()
         || host == null
         || uri.getRawUserInfo() != null
-        || uri.getRawQuery() != null
+        || (uri.getRawQuery() != null && !queryAllowed)
         || uri.getRawFragment() != null) {
       return "must be an https:// URL with a host and no query or fragment";
     }
