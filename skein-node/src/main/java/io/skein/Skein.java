@@ -20,6 +20,7 @@ import io.skein.internal.storage.SqliteStore;
 import io.skein.internal.storage.Store;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -405,6 +406,58 @@ public final class Skein implements AutoCloseable {
                         change.epoch()));
               });
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Site-to-site sync (internal: the gateway's cloud sync and the /v1/sync endpoint use these).
+
+  /** Whether this store replicates multi-writer (dynamo), the mode site-to-site sync needs. */
+  public boolean multiWriter() {
+    return loop != null;
+  }
+
+  private EventLoop multiWriterLoop() {
+    EventLoop l = loop;
+    if (l == null) {
+      throw new InvalidRequestException(
+          "cloud_sync_unsupported",
+          "site-to-site sync needs multi-writer replication (--mode dynamo); this node runs"
+              + " leader mode");
+    }
+    return l;
+  }
+
+  /**
+   * Internal: takes entries from another site (DESIGN.md "Remote peers and cloud"); the future
+   * completes with this node's durable version vector once they are persisted.
+   *
+   * @throws InvalidRequestException in leader mode
+   */
+  public CompletableFuture<Map<NodeId, Long>> ingestFromSite(
+      NodeId source, List<io.skein.core.oplog.OplogEntry> entries) {
+    ensureOpen();
+    return multiWriterLoop().ingest(source, entries);
+  }
+
+  /** Internal: this node's durable version vector (multi-writer mode). */
+  public Map<NodeId, Long> durableVector() {
+    ensureOpen();
+    return multiWriterLoop().durableVector();
+  }
+
+  /** Internal: up to {@code limit} oplog entries of one origin from {@code fromSequence} on. */
+  public List<io.skein.core.oplog.OplogEntry> oplogEntries(
+      NodeId origin, long fromSequence, int limit) {
+    ensureOpen();
+    return store.entries(origin, fromSequence, limit);
+  }
+
+  /** Internal: this node and the peers it replicates with (not remote sites). */
+  public java.util.Set<NodeId> clusterMembers() {
+    java.util.Set<NodeId> members = new java.util.HashSet<>(config.peers());
+    members.addAll(replicator().status().lagEntries().keySet());
+    members.add(config.nodeId());
+    return members;
   }
 
   /**

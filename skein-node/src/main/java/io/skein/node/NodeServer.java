@@ -95,6 +95,8 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
 
   private final NodeRuntime runtime;
   private final ReloadOrchestrator reloads;
+  private final io.skein.internal.site.SiteSyncServer siteSync;
+  private volatile io.skein.internal.site.@Nullable CloudSync cloudSync;
   private volatile boolean closed;
 
   private NodeServer(
@@ -109,6 +111,9 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     this.http = new HttpComponent(this, transport);
     this.discovery = new DiscoveryComponent(store, transport, meters);
     this.watch = new ConfigWatchComponent(files(sources), startHash, this::reloads);
+    this.siteSync =
+        new io.skein.internal.site.SiteSyncServer(
+            siteVerifier(config, meters), meters, Clock.systemUTC());
     io.micrometer.core.instrument.Gauge.builder(
             "skein.config.cluster.rejected", sources.cluster(), l -> l.rejected().size())
         .description("Cluster-wide values this node left out (GET /admin/cluster-config says why)")
@@ -140,6 +145,35 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
             new NodeEvents(() -> snapshotNodeId(), Clock.systemUTC()),
             meters,
             Clock.systemUTC());
+  }
+
+  /** The token check of {@code POST /v1/sync}, or {@code null} without {@code oauth2.issuer}. */
+  private static io.skein.internal.oauth2.@Nullable JwtVerifier siteVerifier(
+      Config config, PrometheusMeterRegistry meters) {
+    String issuer = config.find(Settings.OAUTH2_ISSUER);
+    if (issuer == null) {
+      return null;
+    }
+    return new io.skein.internal.oauth2.JwtVerifier(
+        issuer,
+        config.get(Settings.OAUTH2_AUDIENCE),
+        config.get(Settings.OAUTH2_SCOPE),
+        Clock.systemUTC(),
+        java.time.Duration.ofSeconds(5),
+        java.time.Duration.ofSeconds(10),
+        meters);
+  }
+
+  /** The gateway's settings for a cloud sync round, from the configuration in force. */
+  private io.skein.internal.site.CloudSync.Options cloudSyncOptions() {
+    Config config = runtime.config();
+    io.skein.node.config.TlsSettings tls = NodeSettings.tls(config);
+    return new io.skein.internal.site.CloudSync.Options(
+        config.get(Settings.SYNC_INTERVAL).toMillis(),
+        config.get(Settings.REMOTE_SCHEME),
+        tls == null ? null : tls.clientContext(),
+        java.time.Duration.ofSeconds(10),
+        NodeSettings.clusterSecret(config).value());
   }
 
   private static List<Path> files(ConfigSources sources) {
@@ -207,6 +241,13 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    server.cloudSync =
+        new io.skein.internal.site.CloudSync(
+            server.store::skein,
+            server::cloudSyncOptions,
+            sources::variable,
+            server.meters,
+            Clock.systemUTC());
     java.util.List<io.skein.RemotePeer> initial = config.get(Settings.REMOTE_INITIAL_PEERS);
     if (!initial.isEmpty()) {
       server.initialRemotePeers = new InitialRemotePeers(server.store::skein, initial);
@@ -266,6 +307,17 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   @Override
   public int port() {
     return http.api().port();
+  }
+
+  @Override
+  public io.skein.internal.site.SiteSyncServer siteSync() {
+    return siteSync;
+  }
+
+  @Override
+  public List<io.skein.internal.site.CloudSync.PeerState> cloudPeers() {
+    io.skein.internal.site.CloudSync sync = cloudSync;
+    return sync == null ? List.of() : sync.peers();
   }
 
   @Override
@@ -458,6 +510,10 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     InitialRemotePeers initial = initialRemotePeers;
     if (initial != null) {
       initial.close();
+    }
+    io.skein.internal.site.CloudSync sync = cloudSync;
+    if (sync != null) {
+      sync.close();
     }
     reloads.close();
     runtime.close();

@@ -187,4 +187,17 @@ public sealed interface Input {
    */
   record ConfigureGateway(boolean enabled, long electionIntervalMs, long heartbeatMs)
       implements Input {}
+
+  /**
+   * Entries from another site (a cloud or remote peer the gateway syncs with, DESIGN.md D1), not
+   * from a member of this cluster. They are taken by the rules of a push: per origin in sequence
+   * order, a duplicate skipped, an origin stopped at a gap, a corrupt entry or one whose clock is
+   * too far ahead. Nothing is acknowledged: the shell reads {@link ReplicaCore#durableVector()}
+   * once they are persisted, and the members of this cluster fetch them from this node by
+   * anti-entropy like any entry it holds.
+   *
+   * @param source the remote node they came from (for logs; it need not be a member)
+   * @param entries the entries, in sequence order per origin
+   */
+  record Ingest(NodeId source, List<OplogEntry> entries) implements Input {}
 }

@@ -176,6 +176,7 @@ public final class ReplicaCore {
         pruned.horizon().forEach((origin, seq) -> horizon.merge(origin, seq, Math::max));
       }
       case Input.Reconfigure reconfigure -> reconfigure(reconfigure);
+      case Input.Ingest ingest -> ingest(ingest.entries());
       case Input.ConfigureGateway configure ->
           gateway.configure(
               configure.enabled(), configure.electionIntervalMs(), configure.heartbeatMs());
@@ -639,11 +640,31 @@ public final class ReplicaCore {
     }
   }
 
+  private void ingest(List<OplogEntry> entries) {
+    takeInOrder(entries);
+  }
+
   private void receivePush(PeerMessage.Push push, PeerProgress progress) {
+    Taken taken = takeInOrder(push.entries());
+    if (taken.acceptedAny()) {
+      acksOwed.add(push.from());
+    }
+    if (taken.gap() && nowMs - progress.lastSyncSentMs >= config.syncIntervalMs() / 4) {
+      sendSyncRequest(push.from(), progress);
+    }
+  }
+
+  private record Taken(boolean acceptedAny, boolean gap) {}
+
+  /**
+   * Takes entries by the push rules: per origin in sequence order, duplicates skipped, an origin
+   * stopped at a gap, a corrupt entry or a clock too far ahead.
+   */
+  private Taken takeInOrder(List<OplogEntry> entries) {
     Set<NodeId> stopped = new LinkedHashSet<>();
     boolean acceptedAny = false;
     boolean gap = false;
-    for (OplogEntry entry : push.entries()) {
+    for (OplogEntry entry : entries) {
       NodeId origin = entry.origin();
       if (stopped.contains(origin) || !entry.isIntact()) {
         stopped.add(origin);
@@ -666,12 +687,7 @@ public final class ReplicaCore {
       accept(entry);
       acceptedAny = true;
     }
-    if (acceptedAny) {
-      acksOwed.add(push.from());
-    }
-    if (gap && nowMs - progress.lastSyncSentMs >= config.syncIntervalMs() / 4) {
-      sendSyncRequest(push.from(), progress);
-    }
+    return new Taken(acceptedAny, gap);
   }
 
   private void accept(OplogEntry entry) {

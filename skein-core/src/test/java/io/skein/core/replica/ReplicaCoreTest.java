@@ -45,6 +45,61 @@ class ReplicaCoreTest {
     assertThat(second.entries()).extracting(OplogEntry::sequence).containsExactly(2L, 3L);
   }
 
+  private static OplogEntry remote(String origin, long sequence, String id) {
+    return OplogEntry.create(
+        NodeId.of(origin),
+        sequence,
+        new Hlc(1_000 + sequence, 0),
+        io.skein.core.oplog.Operation.PUT,
+        C,
+        DocumentId.of(id),
+        "{}");
+  }
+
+  @Test
+  void entriesFromAnotherSiteAreTakenInOrderPerOriginWithoutAnyMessage() {
+    ReplicaCore core = core(10);
+    core.step(new Input.Tick(1_000));
+    core.step(
+        new Input.Ingest(
+            NodeId.of("cloud"),
+            List.of(
+                remote("c1", 1, "a"),
+                remote("c1", 2, "b"),
+                remote("c1", 2, "b"), // a duplicate
+                remote("c2", 2, "x"), // a gap: c2 stops here
+                remote("c2", 3, "y"))));
+    Ready ready = core.ready();
+    assertThat(ready.entriesToPersist())
+        .extracting(e -> e.origin().value() + "/" + e.sequence())
+        .containsExactly("c1/1", "c1/2");
+    assertThat(ready.messages()).isEmpty();
+    core.step(new Input.Persisted(0));
+    assertThat(core.durableVector()).containsEntry(NodeId.of("c1"), 2L);
+    assertThat(core.durableVector()).doesNotContainKey(NodeId.of("c2"));
+
+    // The same batch again (a retry after a lost answer) adds nothing.
+    core.step(new Input.Ingest(NodeId.of("cloud"), List.of(remote("c1", 2, "b"))));
+    assertThat(core.hasReady()).isFalse();
+
+    // A tampered entry stops its origin.
+    OplogEntry good = remote("c1", 3, "c");
+    OplogEntry tampered =
+        new OplogEntry(
+            good.origin(),
+            good.sequence(),
+            good.hlc(),
+            good.operation(),
+            good.collection(),
+            good.id(),
+            "{\"evil\":1}",
+            0,
+            0,
+            good.checksum());
+    core.step(new Input.Ingest(NodeId.of("cloud"), List.of(tampered, remote("c1", 4, "d"))));
+    assertThat(core.hasReady()).isFalse();
+  }
+
   @Test
   void partialPersistenceReleasesOnlyCoveredWrites() {
     ReplicaCore core = core(10);

@@ -93,6 +93,13 @@ public final class EventLoop implements AutoCloseable, Replicator {
 
   private record Inbound(Input input, int permits) {}
 
+  /** Entries from another site, and who waits for this node's vector once they are durable. */
+  private record Ingest(Input.Ingest input, CompletableFuture<Map<NodeId, Long>> durable) {}
+
+  private static final int INGESTS_MAX = 16;
+  private final ArrayBlockingQueue<Ingest> ingests = new ArrayBlockingQueue<>(INGESTS_MAX);
+  private final List<Ingest> ingesting = new ArrayList<>();
+
   private final Semaphore wakeups = new Semaphore(0);
   private final java.util.concurrent.ConcurrentLinkedQueue<Control> membershipInbox =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -112,6 +119,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private volatile @Nullable Throwable failure;
   private final List<Consumer<GatewayStatus>> gatewayListeners = new CopyOnWriteArrayList<>();
   private volatile GatewayStatus gatewayStatus = GatewayStatus.NONE;
+  private volatile Map<NodeId, Long> durable;
   private @Nullable GatewayStatus lastGatewayReported;
   private final Counter gatewayChanges;
 
@@ -133,6 +141,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
     this.core = core;
     this.replicating = replicating;
     this.status = snapshot();
+    this.durable = Map.copyOf(core.durableVector());
     this.store = store;
     this.clock = clock;
     this.notifier = notifier;
@@ -179,6 +188,31 @@ public final class EventLoop implements AutoCloseable, Replicator {
   @Override
   public boolean receive(PeerMessage message) {
     return enqueue(new Input.Received(message));
+  }
+
+  /**
+   * Takes entries from another site (a cloud or remote peer, {@link Input.Ingest}). The future
+   * completes, once they are persisted, with this node's durable version vector: the entries it
+   * holds, those just taken included unless the group commit failed.
+   *
+   * @throws OverloadedException if too many batches wait already
+   * @throws ClosedException if the loop is closing or has failed
+   */
+  public CompletableFuture<Map<NodeId, Long>> ingest(NodeId source, List<OplogEntry> entries) {
+    checkAccepting();
+    Ingest ingest =
+        new Ingest(new Input.Ingest(source, List.copyOf(entries)), new CompletableFuture<>());
+    if (!ingests.offer(ingest)) {
+      throw new OverloadedException(
+          "too many batches from other sites wait to be written (" + INGESTS_MAX + ")");
+    }
+    wakeups.release();
+    return ingest.durable();
+  }
+
+  /** Returns this node's durable version vector, as of the loop's last group commit. */
+  public Map<NodeId, Long> durableVector() {
+    return durable;
   }
 
   @Override
@@ -324,12 +358,23 @@ public final class EventLoop implements AutoCloseable, Replicator {
           core.step(inbound.input());
         }
         inputs.clear();
+        ingests.drainTo(ingesting);
+        for (Ingest ingest : ingesting) {
+          core.step(ingest.input());
+        }
         queue.drainTo(batch, drainMax);
         for (Command command : batch) {
           propose(command);
         }
         batch.clear();
         processReady();
+        if (!ingesting.isEmpty()) {
+          Map<NodeId, Long> durable = Map.copyOf(core.durableVector());
+          for (Ingest ingest : ingesting) {
+            ingest.durable().complete(durable);
+          }
+          ingesting.clear();
+        }
         gatewayStatus = core.gatewayStatus();
         if (replicating || !core.knownPeers().isEmpty()) {
           status = snapshot();
@@ -376,6 +421,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
       List<OplogEntry> entries = ready.entriesToPersist();
       if (!entries.isEmpty()) {
         persist(entries, ready);
+        durable = Map.copyOf(core.durableVector());
         if (replicating || !core.knownPeers().isEmpty()) {
           status = snapshot(); // before the replies: a client that got its 200 sees its entry
         }
@@ -611,6 +657,13 @@ public final class EventLoop implements AutoCloseable, Replicator {
       queued.result().completeExceptionally(failed);
     }
     waiting.clear();
+    for (Ingest ingest : ingesting) {
+      ingest.durable().completeExceptionally(failed);
+    }
+    Ingest pending;
+    while ((pending = ingests.poll()) != null) {
+      pending.durable().completeExceptionally(failed);
+    }
   }
 
   private void stepControl(Control control) {
@@ -652,6 +705,10 @@ public final class EventLoop implements AutoCloseable, Replicator {
     Command late;
     while ((late = queue.poll()) != null) {
       late.result().completeExceptionally(closed);
+    }
+    Ingest pending;
+    while ((pending = ingests.poll()) != null) {
+      pending.durable().completeExceptionally(new ClosedException("the write loop stopped"));
     }
     Control control;
     while ((control = membershipInbox.poll()) != null) {

@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Each attempt is one GET with bounded timeouts and no redirects.
  */
-final class Discovery {
+public final class Discovery {
   private Discovery() {}
 
   /** The longest timeout a caller may configure. */
@@ -111,7 +111,7 @@ final class Discovery {
    * {@code https} URL with a host and no user info, query or fragment; {@code http} only on a
    * loopback host (tests, and an authorization server on the same machine).
    */
-  static @Nullable String urlProblem(String url) {
+  public static @Nullable String urlProblem(String url) {
     return urlProblem(url, false);
   }
 

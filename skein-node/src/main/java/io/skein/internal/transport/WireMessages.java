@@ -278,7 +278,8 @@ public final class WireMessages {
     return new DocumentKey(new CollectionName(wire.getCollection()), DocumentId.of(wire.getId()));
   }
 
-  static Entry entry(OplogEntry e) {
+  /** Encodes an oplog entry. */
+  public static Entry entry(OplogEntry e) {
     Entry.Builder builder =
         Entry.newBuilder()
             .setOrigin(e.origin().value())
@@ -297,7 +298,12 @@ public final class WireMessages {
     return builder.build();
   }
 
-  static OplogEntry entry(Entry wire) {
+  /**
+   * Decodes an oplog entry (its checksum is not checked here).
+   *
+   * @throws IllegalArgumentException if a field is invalid
+   */
+  public static OplogEntry entry(Entry wire) {
     Operation operation =
         switch (wire.getOp()) {
           case 1 -> Operation.PUT;
@@ -317,7 +323,8 @@ public final class WireMessages {
         wire.getChecksum());
   }
 
-  private static List<VectorEntry> vector(Map<NodeId, Long> vector) {
+  /** Encodes a version vector, sorted by origin. */
+  public static List<VectorEntry> vector(Map<NodeId, Long> vector) {
     return vector.entrySet().stream()
         .sorted(Map.Entry.comparingByKey())
         .map(
@@ -329,7 +336,12 @@ public final class WireMessages {
         .toList();
   }
 
-  private static Map<NodeId, Long> vector(List<VectorEntry> entries) {
+  /**
+   * Decodes a version vector.
+   *
+   * @throws IllegalArgumentException if an origin is invalid or repeated, or a sequence negative
+   */
+  public static Map<NodeId, Long> vector(List<VectorEntry> entries) {
     Map<NodeId, Long> vector = new HashMap<>();
     for (VectorEntry entry : entries) {
       if (entry.getSequence() < 0) {

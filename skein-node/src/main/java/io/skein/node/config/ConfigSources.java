@@ -89,6 +89,19 @@ public final class ConfigSources {
     return new Loaded(resolution, configHash, envHash);
   }
 
+  /**
+   * Resolves a {@code ${NAME}} reference as the settings do: the process environment, else the env
+   * file. Returns {@code null} if neither defines it.
+   */
+  public @Nullable String variable(String name) {
+    String value = environment.get(name);
+    if (value != null) {
+      return value;
+    }
+    Path env = envFile;
+    return env == null ? null : ConfigFile.variables(env).get(name);
+  }
+
   private ConfigLayer environmentLayer() {
     Map<String, RawValue> values = new LinkedHashMap<>();
     for (Setting<?> setting : catalog.settings()) {

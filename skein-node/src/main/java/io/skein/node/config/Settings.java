@@ -633,6 +633,63 @@ public final class Settings {
           .build();
 
   // ---------------------------------------------------------------------------------------------
+  // oauth2: a node that serves as a cloud peer (docs/operating/cloud.md)
+
+  /** The issuer whose tokens {@code POST /v1/sync} accepts; setting it turns site sync on. */
+  public static final Setting<String> OAUTH2_ISSUER =
+      Setting.builder(
+              "oauth2.issuer",
+              ValueTypes.text(
+                  "an https:// URL (http:// only on a loopback host)",
+                  s -> io.skein.internal.oauth2.Discovery.urlProblem(s) == null))
+          .flag("--oauth2-issuer")
+          .legacyKey("oauth2-issuer")
+          .defaultText("(none: this node takes no site-to-site sync)")
+          .reload(STATIC)
+          .description(
+              "Cloud peer: the OAuth2 issuer whose JWTs POST /v1/sync accepts (its keys are found"
+                  + " by OIDC discovery); exactly the tokens' iss.")
+          .build();
+
+  /** The audience tokens must name. */
+  public static final Setting<String> OAUTH2_AUDIENCE =
+      Setting.builder("oauth2.audience", ValueTypes.text("a non-empty string", s -> !s.isBlank()))
+          .flag("--oauth2-audience")
+          .legacyKey("oauth2-audience")
+          .defaultText("(none; required with oauth2.issuer)")
+          .reload(STATIC)
+          .description("Cloud peer: the audience a token's aud must contain.")
+          .build();
+
+  /** The scope tokens must carry. */
+  public static final Setting<String> OAUTH2_SCOPE =
+      Setting.builder(
+              "oauth2.scope",
+              ValueTypes.text(
+                  "1-128 printable characters without spaces, quotes or backslashes",
+                  s -> s.matches("[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}")))
+          .flag("--oauth2-scope")
+          .legacyKey("oauth2-scope")
+          .defaultValue("skein:sync")
+          .reload(STATIC)
+          .description("Cloud peer: the scope a token must carry; without it the answer is 403.")
+          .build();
+
+  /** How the gateway reaches cloud peers. */
+  public static final Setting<String> REMOTE_SCHEME =
+      Setting.builder(
+              "remote.scheme",
+              ValueTypes.text("https or http", s -> s.equals("https") || s.equals("http")))
+          .flag("--remote-scheme")
+          .defaultValue("https")
+          .reload(STATIC)
+          .description(
+              "Gateway: https (trusting tls.truststore, else the JDK's CAs) or http, for a cloud"
+                  + " peer on loopback or a trusted network only: the bearer token crosses in"
+                  + " clear.")
+          .build();
+
+  // ---------------------------------------------------------------------------------------------
   // discovery
 
   /** Whether LAN discovery runs. */
@@ -741,6 +798,10 @@ public final class Settings {
               TLS_TRUSTSTORE,
               TLS_TRUSTSTORE_PASSWORD,
               ADMIN_TOKEN,
+              OAUTH2_ISSUER,
+              OAUTH2_AUDIENCE,
+              OAUTH2_SCOPE,
+              REMOTE_SCHEME,
               DISCOVERY_ENABLED,
               DISCOVERY_PORT,
               DISCOVERY_TARGETS,
@@ -770,6 +831,13 @@ public final class Settings {
               new ConfigRule(
                   List.of(TLS_KEYSTORE_PASSWORD.path(), TLS_KEYSTORE.path()),
                   Settings::tlsComplete),
+              new ConfigRule(
+                  List.of(OAUTH2_ISSUER.path(), OAUTH2_AUDIENCE.path()),
+                  c ->
+                      (c.find(OAUTH2_ISSUER) == null) != (c.find(OAUTH2_AUDIENCE) == null)
+                          ? "oauth2.issuer and oauth2.audience go together: set both (a cloud"
+                              + " peer) or neither"
+                          : null),
               new ConfigRule(
                   List.of(RELOAD_BACKOFF_BASE.path(), RELOAD_BACKOFF_CAP.path()),
                   c ->

@@ -97,6 +97,42 @@ final class ClusterRoutes {
       body.put("isGateway", gateway.isGateway());
       body.put("gatewayEpoch", gateway.epoch());
     }
+    // The gateway's sync sessions with cloud peers (none on any other node).
+    ArrayNode cloud = body.putArray("cloudPeers");
+    for (io.skein.internal.site.CloudSync.PeerState state : node.cloudPeers()) {
+      ObjectNode entry =
+          cloud
+              .addObject()
+              .put("nodeId", state.nodeId())
+              .put("address", state.address())
+              .put("state", state.state())
+              .put("entriesSent", state.entriesSent())
+              .put("entriesReceived", state.entriesReceived());
+      Instant last = state.lastSync();
+      if (last == null) {
+        entry.putNull("lastSync");
+      } else {
+        entry.put("lastSync", last.toString());
+      }
+      if (state.lastError() != null) {
+        entry.put("lastError", state.lastError());
+      }
+      if (!state.behindHorizon().isEmpty()) {
+        ArrayNode behind = entry.putArray("behindHorizon");
+        state.behindHorizon().forEach(behind::add);
+      }
+    }
+    // On a node that serves as a cloud peer: the gateways that synced with it lately.
+    if (node.siteSync().enabled()) {
+      ArrayNode clients = body.putArray("siteClients");
+      for (io.skein.internal.site.SiteSyncServer.Client client : node.siteSync().clients()) {
+        clients
+            .addObject()
+            .put("nodeId", client.nodeId())
+            .put("clientId", client.clientId())
+            .put("lastSync", client.lastSync().toString());
+      }
+    }
     ArrayNode peers = body.putArray("peers");
     {
       ReplicationStatus status = skein.replicator().status();

@@ -304,6 +304,11 @@ final class DocumentRoutes {
   /** Reads the body as strict UTF-8 JSON text, declared {@code application/json}. */
   static String body(Context ctx) {
     requireJson(ctx);
+    return Json.decodeUtf8(bodyBytes(ctx));
+  }
+
+  /** Reads the body's bytes, at most the live request limit. */
+  static byte[] bodyBytes(Context ctx) {
     // Read at most the live limit plus one byte: a chunked body has no Content-Length for
     // admit() to refuse, and reading it whole first would let anyone fill the heap.
     Long limit = ctx.attribute(HttpApi.BODY_MAX);
@@ -327,7 +332,7 @@ final class DocumentRoutes {
       throw new io.skein.TooLargeException(
           "body_too_large", "the request body is over the limit of " + max + " bytes");
     }
-    return Json.decodeUtf8(bytes);
+    return bytes;
   }
 
   private static SkeinException prefixed(SkeinException e, String where) {

@@ -86,6 +86,7 @@ public final class HttpApi {
     AdminRoutes admin = new AdminRoutes(node, this);
     MemberRoutes members = new MemberRoutes(node);
     RemotePeerRoutes remotePeers = new RemotePeerRoutes(node);
+    SiteSyncRoutes siteSync = new SiteSyncRoutes(node);
     PeerTransport transport = node.transport();
     TlsSettings tls = NodeSettings.tls(initial);
     String host = initial.get(Settings.NODE_HOST);
@@ -124,6 +125,7 @@ public final class HttpApi {
               admin.register(config.routes);
               members.register(config.routes);
               remotePeers.register(config.routes);
+              siteSync.register(config.routes);
               registerErrors(config.routes);
               config.routes.wsBeforeUpgrade(PeerTransport.PATH, HttpApi::refuseBrowsers);
               config.routes.ws(PeerTransport.PATH, transport::endpoint);

@@ -6,6 +6,7 @@ import io.skein.core.config.Config;
 import io.skein.internal.events.EventBus;
 import io.skein.internal.runtime.ReloadOrchestrator;
 import io.skein.internal.transport.PeerTransport;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -59,4 +60,10 @@ public interface NodeHandle {
    * @return {@code null} if it was forgotten, else why not
    */
   @Nullable ForgetRefusal forgetPeer(io.skein.core.model.NodeId peer);
+
+  /** Returns the receiving end of site-to-site sync ({@code POST /v1/sync}). */
+  io.skein.internal.site.SiteSyncServer siteSync();
+
+  /** Returns the cloud peers this node syncs with as gateway (none unless it is the gateway). */
+  List<io.skein.internal.site.CloudSync.PeerState> cloudPeers();
 }
