@@ -228,7 +228,14 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
     server.store.onOpen(
         skein ->
             skein.onLeadershipChanged(
-                change -> server.events.publish(leadership.leadershipChanged(change))));
+                change ->
+                    server.events.publish(
+                        leadership.leadershipChanged(
+                            change.isLeader(),
+                            change.leaderId(),
+                            change.epoch(),
+                            change.isGateway(),
+                            change.gatewayId()))));
     server.runtime.start();
     server.reloads.start();
     // The cluster-wide values stored in _system_config are in force before start returns.

@@ -93,7 +93,11 @@ final class StoreComponent implements Component {
     if (leaderMode && (renamed || config.get(Settings.CLUSTER_ROLE).equals("joining"))) {
       builder.joiningLeaderMode(
           config.get(Settings.ELECTION_INTERVAL).toMillis(), Settings.heartbeat(config).toMillis());
-    } else if (leaderMode) {
+    } else if (!leaderMode) {
+      // Dynamo mode's gateway election (D1) runs on the same timings as leader mode's.
+      builder.gatewayElection(
+          config.get(Settings.ELECTION_INTERVAL).toMillis(), Settings.heartbeat(config).toMillis());
+    } else {
       builder.leaderMode(
           config.get(Settings.ELECTION_INTERVAL).toMillis(),
           Settings.heartbeat(config).toMillis(),

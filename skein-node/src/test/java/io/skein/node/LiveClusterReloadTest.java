@@ -116,8 +116,18 @@ class LiveClusterReloadTest {
   @Test
   void theSyncIntervalChangesLive() throws Exception {
     List<Member> all = members("1", "2");
-    NodeServer one = start("1", settings(all.get(0), all, "dynamo").flag("--sync-interval", "30"));
-    start("2", settings(all.get(1), all, "dynamo").flag("--sync-interval", "30"));
+    // A slow gateway election too: its beacons (one a heartbeat) would drown the count.
+    NodeServer one =
+        start(
+            "1",
+            settings(all.get(0), all, "dynamo")
+                .flag("--sync-interval", "30")
+                .flag("--election-interval", "60"));
+    start(
+        "2",
+        settings(all.get(1), all, "dynamo")
+            .flag("--sync-interval", "30")
+            .flag("--election-interval", "60"));
     assertThat(await(Duration.ofSeconds(20), () -> messagesSent(one, "2") > 0)).isTrue();
     Thread.sleep(500); // the catch-up at connect is over
     assertThat(sentOver(one, "2", Duration.ofMillis(1_500))).isLessThanOrEqualTo(2);

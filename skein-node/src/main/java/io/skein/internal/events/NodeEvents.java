@@ -131,11 +131,16 @@ public final class NodeEvents {
    * In dynamo mode {@code isLeader} is false, {@code leaderId} null and the epoch the gateway
    * election's.
    */
-  public CloudEvent leadershipChanged(io.skein.LeadershipChanged change) {
-    ObjectNode data = JSON.createObjectNode().put("isLeader", change.isLeader());
-    putNullable(data, "leaderId", change.leaderId());
-    data.put("epoch", change.epoch()).put("isGateway", change.isGateway());
-    putNullable(data, "gatewayId", change.gatewayId());
+  public CloudEvent leadershipChanged(
+      boolean isLeader,
+      @Nullable String leaderId,
+      long epoch,
+      boolean isGateway,
+      @Nullable String gatewayId) {
+    ObjectNode data = JSON.createObjectNode().put("isLeader", isLeader);
+    putNullable(data, "leaderId", leaderId);
+    data.put("epoch", epoch).put("isGateway", isGateway);
+    putNullable(data, "gatewayId", gatewayId);
     return event(LEADERSHIP_CHANGED, data);
   }
 
