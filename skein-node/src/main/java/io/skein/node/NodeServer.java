@@ -167,13 +167,30 @@ public final class NodeServer implements AutoCloseable, NodeHandle {
   /** The gateway's settings for a cloud sync round, from the configuration in force. */
   private io.skein.internal.site.CloudSync.Options cloudSyncOptions() {
     Config config = runtime.config();
-    io.skein.node.config.TlsSettings tls = NodeSettings.tls(config);
     return new io.skein.internal.site.CloudSync.Options(
         config.get(Settings.SYNC_INTERVAL).toMillis(),
         config.get(Settings.REMOTE_SCHEME),
-        tls == null ? null : tls.clientContext(),
+        cloudSslContext(config),
         java.time.Duration.ofSeconds(10),
         NodeSettings.clusterSecret(config).value());
+  }
+
+  private volatile javax.net.ssl.@Nullable SSLContext cloudSsl;
+  private volatile boolean cloudSslBuilt;
+
+  /**
+   * The TLS client context for cloud peers: one trusting {@code tls.truststore} when it is set
+   * (static, so built once), else {@code null}: the JDK's CAs, since a cloud node usually has a
+   * public certificate.
+   */
+  private javax.net.ssl.@Nullable SSLContext cloudSslContext(Config config) {
+    if (!cloudSslBuilt) {
+      io.skein.node.config.TlsSettings tls = NodeSettings.tls(config);
+      cloudSsl =
+          tls != null && config.find(Settings.TLS_TRUSTSTORE) != null ? tls.clientContext() : null;
+      cloudSslBuilt = true;
+    }
+    return cloudSsl;
   }
 
   private static List<Path> files(ConfigSources sources) {

@@ -249,7 +249,7 @@ public final class CloudSync implements AutoCloseable {
       }
     }
     for (RemotePeer peer : wanted) {
-      if (closed) {
+      if (closed || !stillGateway(skein)) {
         return;
       }
       Session session = sessions.get(peer.nodeId());
@@ -262,10 +262,21 @@ public final class CloudSync implements AutoCloseable {
             .log("cloud sync session opened");
       }
       for (int i = 0; i < ROUNDS_PER_INTERVAL && !closed; i++) {
+        if (i > 0 && !stillGateway(skein)) {
+          break; // deposed mid-burst: the next round closes the sessions
+        }
         if (!session.sync(skein, now)) {
           break;
         }
       }
+    }
+  }
+
+  private static boolean stillGateway(Skein skein) {
+    try {
+      return skein.gateway().isGateway();
+    } catch (ClosedException e) {
+      return false;
     }
   }
 
@@ -333,6 +344,7 @@ public final class CloudSync implements AutoCloseable {
     final HttpClient http;
     private @Nullable OAuth2TokenSource tokens;
     private @Nullable Map<NodeId, Long> theirs;
+    private int rotation;
     private volatile String state = "connecting";
     private volatile @Nullable Instant lastSync;
     private volatile @Nullable String lastError;
@@ -404,7 +416,7 @@ public final class CloudSync implements AutoCloseable {
             known == null
                 ? new SiteBatches.Outgoing(List.of(), true, List.of())
                 : SiteBatches.select(
-                    skein, mine, known, SiteBatches.ENTRIES_MAX, SiteBatches.BYTES_MAX);
+                    skein, mine, known, SiteBatches.ENTRIES_MAX, SiteBatches.BYTES_MAX, rotation++);
         SiteSyncRequest.Builder request =
             SiteSyncRequest.newBuilder()
                 .setProtocolVersion(SiteBatches.PROTOCOL_VERSION)
@@ -472,12 +484,16 @@ public final class CloudSync implements AutoCloseable {
         lastSync = clock.instant();
         lastError = null;
         roundsOk.increment();
-        return first || out.more() || answer.getMore();
+        // Again at once only while something moved: a peer that refuses an origin (its clock,
+        // say) must not get the same batch twenty times an interval.
+        boolean progress = first || !theirVector.equals(known) || !incoming.isEmpty();
+        return progress && (first || out.more() || answer.getMore());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         failed("interrupted");
         return false;
       } catch (OAuth2Exception e) {
+        tokens = null; // the next round resolves the secret again (it may have been rotated)
         failed("no token from " + authority() + ": " + e.getMessage());
       } catch (IOException e) {
         failed(
@@ -490,6 +506,10 @@ public final class CloudSync implements AutoCloseable {
         failed("taking the cloud peer's entries failed: " + describe(e));
       } catch (ClosedException e) {
         failed("the store closed");
+      } catch (RuntimeException e) {
+        // A storage error reading the oplog, a full ingest queue: this peer's round fails, the
+        // others still run.
+        failed(describe(e));
       }
       return false;
     }

@@ -36,7 +36,10 @@ public final class SiteBatches {
   /** The most entries in one request or answer. */
   public static final int ENTRIES_MAX = 2_000;
 
-  /** The most document bytes (roughly) in one request or answer. */
+  /**
+   * The most encoded entry bytes in one request or answer: half the default request limit ({@code
+   * limits.max-request-bytes}, 8 MiB), so a request fits it with room to spare.
+   */
   public static final long BYTES_MAX = 4L << 20;
 
   /** The collection other sites' system entries are written to, as deletes. */
@@ -73,48 +76,72 @@ public final class SiteBatches {
       Map<NodeId, Long> theirs,
       int entriesMax,
       long bytesMax) {
+    return select(skein, mine, theirs, entriesMax, bytesMax, 0);
+  }
+
+  /**
+   * As {@link #select(Skein, Map, Map, int, long)}, starting with the origin at {@code rotation}
+   * (modulo their number) in id order, so that an origin the other side keeps refusing (its clock
+   * too far ahead, say) cannot hold back the origins after it round after round. The byte bound
+   * counts each entry's encoded size; the first entry always fits, so a batch is never empty while
+   * the other side lacks something.
+   */
+  public static Outgoing select(
+      Skein skein,
+      Map<NodeId, Long> mine,
+      Map<NodeId, Long> theirs,
+      int entriesMax,
+      long bytesMax,
+      int rotation) {
     List<OplogEntry> out = new ArrayList<>();
     List<NodeId> behind = new ArrayList<>();
+    List<Map.Entry<NodeId, Long>> origins = new ArrayList<>(new TreeMap<>(mine).entrySet());
+    if (!origins.isEmpty()) {
+      java.util.Collections.rotate(origins, -Math.floorMod(rotation, origins.size()));
+    }
     long bytes = 0;
     boolean more = false;
-    for (Map.Entry<NodeId, Long> held : new TreeMap<>(mine).entrySet()) {
+    originsLoop:
+    for (Map.Entry<NodeId, Long> held : origins) {
       NodeId origin = held.getKey();
       long next = theirs.getOrDefault(origin, 0L) + 1;
       long last = held.getValue();
-      originLoop:
       while (next <= last) {
         int room = entriesMax - out.size();
-        if (room <= 0 || bytes >= bytesMax) {
+        if (room <= 0) {
           more = true;
-          break;
+          break originsLoop;
         }
         List<OplogEntry> chunk =
             skein.oplogEntries(
                 origin, next, (int) Math.min(Math.min(room, READ_CHUNK), last - next + 1));
         if (chunk.isEmpty() || chunk.get(0).sequence() != next) {
           behind.add(origin);
-          break;
+          continue originsLoop;
         }
         for (OplogEntry entry : chunk) {
           if (entry.sequence() != next) {
             behind.add(origin);
-            break originLoop;
+            continue originsLoop;
           }
-          out.add(forOtherSite(entry));
-          bytes += size(entry);
+          OplogEntry leaving = forOtherSite(entry);
+          long size = size(leaving);
+          if (!out.isEmpty() && bytes + size > bytesMax) {
+            more = true;
+            break originsLoop;
+          }
+          out.add(leaving);
+          bytes += size;
           next++;
         }
-      }
-      if (more) {
-        break;
       }
     }
     return new Outgoing(out, more, behind);
   }
 
+  /** The entry's encoded size in a request or answer, with the field's own overhead. */
   private static long size(OplogEntry entry) {
-    String document = entry.document();
-    return 128 + entry.id().value().length() + (document == null ? 0 : document.length());
+    return WireMessages.entry(entry).getSerializedSize() + 8L;
   }
 
   /**

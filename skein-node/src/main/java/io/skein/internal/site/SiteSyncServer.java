@@ -218,7 +218,13 @@ public final class SiteSyncServer {
       return refuse(503, "overloaded", String.valueOf(e.getMessage()), remote);
     }
     SiteBatches.Outgoing out =
-        SiteBatches.select(skein, mine, theirs, SiteBatches.ENTRIES_MAX, SiteBatches.BYTES_MAX);
+        SiteBatches.select(
+            skein,
+            mine,
+            theirs,
+            SiteBatches.ENTRIES_MAX,
+            SiteBatches.BYTES_MAX,
+            java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 16));
     SiteSyncResponse.Builder answer =
         SiteSyncResponse.newBuilder()
             .setProtocolVersion(SiteBatches.PROTOCOL_VERSION)

@@ -99,6 +99,11 @@ class SiteBatchesTest {
       assertThat(bounded.more()).isTrue();
       assertThat(SiteBatches.select(skein, mine, mine, 100, 1 << 20).entries()).isEmpty();
 
+      // The byte bound counts encoded entries: one entry always goes, then it stops.
+      SiteBatches.Outgoing tiny = SiteBatches.select(skein, mine, Map.of(), 100, 10);
+      assertThat(tiny.entries()).extracting(OplogEntry::sequence).containsExactly(1L);
+      assertThat(tiny.more()).isTrue();
+
       // Entries from another site are taken in order and the vector says so.
       Map<NodeId, Long> after =
           skein
@@ -108,6 +113,14 @@ class SiteBatchesTest {
               .get(10, TimeUnit.SECONDS);
       assertThat(after).containsEntry(NodeId.of("cloud"), 2L).containsEntry(ONE, 6L);
       assertThat(skein.collection("orders").get("d2")).isPresent();
+
+      // A rotation starts with another origin, so one the other side refuses cannot starve the
+      // rest.
+      Map<NodeId, Long> none = Map.of();
+      assertThat(SiteBatches.select(skein, after, none, 1, 1 << 20, 0).entries().get(0).origin())
+          .isEqualTo(ONE);
+      assertThat(SiteBatches.select(skein, after, none, 1, 1 << 20, 1).entries().get(0).origin())
+          .isEqualTo(NodeId.of("cloud"));
     }
   }
 
