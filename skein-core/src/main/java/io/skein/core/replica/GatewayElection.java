@@ -33,7 +33,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>A voter grants a vote in a higher epoch only to a candidate lower than every member it
  *       hears and lower than itself unless it cannot reach a majority itself; it grants the same
  *       epoch again only to the candidate it voted for. A refused request does not move the voter's
- *       epoch, so a candidate the others do not want cannot unseat a working gateway.
+ *       epoch. (A refused candidate's beacons do carry its new epoch, and any higher epoch makes a
+ *       gateway step down, so a node that cannot hear the gateway but hears a majority makes the
+ *       lowest id win again one epoch later: safe, but it churns. A pre-vote would stop that.)
  *   <li>A gateway stays one only while a majority (itself included) beacons that it follows it in
  *       its epoch within an election interval; otherwise it steps down, and the shell stops cloud
  *       sync. Any higher epoch seen makes it step down at once.
