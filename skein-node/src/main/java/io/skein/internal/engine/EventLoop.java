@@ -120,7 +120,6 @@ public final class EventLoop implements AutoCloseable, Replicator {
   private final List<Consumer<GatewayStatus>> gatewayListeners = new CopyOnWriteArrayList<>();
   private volatile GatewayStatus gatewayStatus = GatewayStatus.NONE;
   private volatile Map<NodeId, Long> durable;
-  private @Nullable GatewayStatus lastGatewayReported;
   private final Counter gatewayChanges;
 
   /**
@@ -512,11 +511,7 @@ public final class EventLoop implements AutoCloseable, Replicator {
 
   private void gatewayChanged(GatewayStatus change) {
     NodeId gateway = change.gateway();
-    boolean real = lastGatewayReported == null || !lastGatewayReported.equals(change);
-    lastGatewayReported = change;
-    if (!real) {
-      return;
-    }
+    // The core reports a change only when the gateway or this node's role differs from the last.
     log.atInfo()
         .addKeyValue("isGateway", change.isGateway())
         .addKeyValue("gateway", gateway)

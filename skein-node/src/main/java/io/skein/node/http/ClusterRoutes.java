@@ -82,6 +82,8 @@ final class ClusterRoutes {
       body.put("role", "primary");
       body.put("epoch", 0);
       body.putObject("leader").put("nodeId", self.value()).put("url", selfUrl);
+      body.putObject("gateway").put("nodeId", self.value());
+      body.put("isGateway", true);
     } else {
       body.put("role", "peer");
       body.put("epoch", 0);
