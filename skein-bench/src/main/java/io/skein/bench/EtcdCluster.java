@@ -262,6 +262,14 @@ final class EtcdCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns the process id of the member at {@code index} (0-based), or -1 if it is not running.
+   */
+  long pid(int index) {
+    Process process = processes.get(index);
+    return process != null && process.isAlive() ? process.pid() : -1;
+  }
+
   /** Returns the process ids of the members that are running. */
   List<Long> pids() {
     List<Long> pids = new ArrayList<>();

@@ -96,6 +96,8 @@ public final class LeaderBench {
    *     path of the binary
    * @param nodeJar the shaded {@code datastore-node.jar}
    * @param dataParent where the run's directory (data and logs) is created
+   * @param longLog entries written after the throughput windows before they run again with {@code
+   *     w=majority} on the long log (0: not run)
    */
   record Options(
       int nodes,
@@ -116,7 +118,8 @@ public final class LeaderBench {
       String durability,
       String etcd,
       Path nodeJar,
-      Path dataParent) {
+      Path dataParent,
+      long longLog) {
 
     /**
      * Checks the settings.
@@ -201,7 +204,8 @@ public final class LeaderBench {
                   "--durability",
                   "--etcd",
                   "--node-jar",
-                  "--dir"));
+                  "--dir",
+                  "--long-log"));
       boolean quick = a.flag("--quick");
       int nodes = Arguments.intOf(a.positive("--nodes", 3));
       return new Options(
@@ -223,7 +227,8 @@ public final class LeaderBench {
           a.text("--durability", "fsync"),
           a.text("--etcd", "auto"),
           Path.of(a.text("--node-jar", Arguments.defaultNodeJar())),
-          Path.of(a.text("--dir", TempDirs.defaultParent().toString())));
+          Path.of(a.text("--dir", TempDirs.defaultParent().toString())),
+          a.nonNegative("--long-log", quick ? 0 : 1_000_000));
     }
 
     private static List<String> defaultRoles(int nodes) {
@@ -266,8 +271,11 @@ public final class LeaderBench {
       boolean leaderChanged,
       CpuMeter.Share cpu,
       double skeinCpus,
-      double etcdCpus) {
+      double etcdCpus,
+      PutCosts costs) {
     static final String SKEIN = "Skein";
+    static final String SKEIN_LONG_LOG = "Skein, long log";
+    static final String SKEIN_HEALTH = "Skein GET /health";
     static final String ETCD = "etcd";
 
     /** Returns what the system under load used, in CPUs, or -1 if unknown. */

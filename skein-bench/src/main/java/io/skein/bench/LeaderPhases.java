@@ -222,33 +222,146 @@ final class LeaderPhases implements AutoCloseable {
         }
       }
     }
+    // The ceiling the client sets: GET /health, which touches neither storage nor replication.
+    for (int clients : options.clients()) {
+      rows.add(healthWindow(clients));
+    }
+    if (options.longLog() > 0) {
+      fillLog(options.longLog());
+      for (int round = 1; round <= options.rounds(); round++) {
+        for (int clients : options.clients()) {
+          rows.add(skeinWindow("majority", clients, round, LeaderBench.Throughput.SKEIN_LONG_LOG));
+        }
+      }
+    }
     return rows;
+  }
+
+  /**
+   * Writes batches of 1,000 puts with {@code w=majority} until the primary's log holds {@code
+   * entries} entries, from 4 clients, and waits for a healthy cluster.
+   */
+  private void fillLog(long entries) throws InterruptedException {
+    int primary = awaitHealthyPrimary("before filling the log");
+    URI batch = cluster.member(primary).baseUrl().resolve("/v1/batch?w=majority");
+    long start = System.nanoTime();
+    java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
+    long batches = (entries + 999) / 1_000;
+    progress.printf(Locale.ROOT, "filling the log with %,d entries ...%n", entries);
+    List<Thread> writers = new ArrayList<>();
+    java.util.Queue<String> failure = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    for (int w = 0; w < 4; w++) {
+      writers.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    long b;
+                    while ((b = next.getAndIncrement()) < batches && failure.isEmpty()) {
+                      StringBuilder body = new StringBuilder("{\"ops\":[");
+                      for (int i = 0; i < 1_000; i++) {
+                        long n = b * 1_000 + i;
+                        if (i > 0) {
+                          body.append(',');
+                        }
+                        body.append("{\"op\":\"put\",\"collection\":\"")
+                            .append(Documents.COLLECTION)
+                            .append("\",\"id\":\"fill-")
+                            .append(n % 100_000)
+                            .append("\",\"doc\":")
+                            .append(Documents.body(n))
+                            .append('}');
+                      }
+                      body.append("]}");
+                      try {
+                        HttpResponse<String> response =
+                            client.send(
+                                HttpRequest.newBuilder(batch)
+                                    .timeout(Duration.ofSeconds(60))
+                                    .header("Content-Type", "application/json")
+                                    .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                                    .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (response.statusCode() != 200) {
+                          failure.add(
+                              "batch answered " + response.statusCode() + ": " + response.body());
+                        }
+                      } catch (IOException e) {
+                        failure.add(e.toString());
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        failure.add("interrupted");
+                      }
+                    }
+                  }));
+    }
+    for (Thread t : writers) {
+      t.join();
+    }
+    if (!failure.isEmpty()) {
+      throw new IllegalStateException("filling the log failed: " + failure.peek());
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    notes.add(
+        String.format(
+            Locale.ROOT,
+            "The long-log windows ran after %,d more entries were written in batches of 1,000"
+                + " with w=majority (%.0f s, %,.0f entries/s).",
+            batches * 1_000,
+            seconds,
+            batches * 1_000 / seconds));
+    awaitHealthy(new int[] {-1});
+  }
+
+  /** Closed-loop {@code GET /health} on the primary: the client's own ceiling. */
+  private LeaderBench.Throughput healthWindow(int clients) throws InterruptedException {
+    int primary = awaitHealthyPrimary("before a /health window");
+    URI health = cluster.member(primary).baseUrl().resolve("/health");
+    CpuMeter[] cpu = new CpuMeter[4];
+    PutCosts[] costs = new PutCosts[2];
+    ClosedLoop.Result result =
+        ClosedLoop.run(
+            clients,
+            i ->
+                () -> {
+                  HttpResponse<String> response =
+                      client.send(
+                          HttpRequest.newBuilder(health).timeout(REQUEST_TIMEOUT).GET().build(),
+                          HttpResponse.BodyHandlers.ofString());
+                  if (response.statusCode() != 200) {
+                    throw new IllegalStateException("/health answered " + response.statusCode());
+                  }
+                  return 1;
+                },
+            options.warmupMs(),
+            options.durationMs(),
+            cpuEdges(cpu, costs, skeinServers()));
+    return windowDone(
+        LeaderBench.Throughput.SKEIN_HEALTH, "-", clients, 1, result, 0, false, cpu, costs);
   }
 
   private LeaderBench.Throughput skeinWindow(String writeConcern, int clients, int round)
       throws InterruptedException {
+    return skeinWindow(writeConcern, clients, round, LeaderBench.Throughput.SKEIN);
+  }
+
+  private LeaderBench.Throughput skeinWindow(
+      String writeConcern, int clients, int round, String system) throws InterruptedException {
     int primary = awaitHealthyPrimary("before a throughput window");
     String idPrefix = "r" + round + "-w" + writeConcern + "-c" + clients;
     URI documents = documents(cluster.member(primary).baseUrl(), Documents.COLLECTION);
     CpuMeter[] cpu = new CpuMeter[4];
+    PutCosts[] costs = new PutCosts[2];
     ClosedLoop.Result result =
         ClosedLoop.run(
             clients,
             Documents.httpPuts(client, REQUEST_TIMEOUT, documents, idPrefix, writeConcern),
             options.warmupMs(),
             options.durationMs(),
-            cpuEdges(cpu));
+            cpuEdges(cpu, costs, skeinServers()));
     int[] after = {-1};
     long settleNanos = awaitHealthy(after);
     return windowDone(
-        LeaderBench.Throughput.SKEIN,
-        writeConcern,
-        clients,
-        round,
-        result,
-        settleNanos,
-        after[0] != primary,
-        cpu);
+        system, writeConcern, clients, round, result, settleNanos, after[0] != primary, cpu, costs);
   }
 
   private LeaderBench.Throughput etcdWindow(EtcdCluster members, int clients, int round)
@@ -257,13 +370,14 @@ final class LeaderPhases implements AutoCloseable {
     String keyPrefix = "r" + round + "-c" + clients;
     URI put = members.member(leader).clientUrl().resolve("/v3/kv/put");
     CpuMeter[] cpu = new CpuMeter[4];
+    PutCosts[] costs = new PutCosts[2];
     ClosedLoop.Result result =
         ClosedLoop.run(
             clients,
             i -> etcdPut(put, keyPrefix + "-" + i + "-"),
             options.warmupMs(),
             options.durationMs(),
-            cpuEdges(cpu));
+            cpuEdges(cpu, costs, etcdServers(members)));
     long settleNanos = LocalCluster.await(healthyTimeout, members::settled);
     return windowDone(
         LeaderBench.Throughput.ETCD,
@@ -273,7 +387,8 @@ final class LeaderPhases implements AutoCloseable {
         result,
         settleNanos,
         members.leaderIndex() != leader,
-        cpu);
+        cpu,
+        costs);
   }
 
   private LeaderBench.Throughput windowDone(
@@ -284,7 +399,8 @@ final class LeaderPhases implements AutoCloseable {
       ClosedLoop.Result result,
       long settleNanos,
       boolean leaderChanged,
-      CpuMeter[] cpu) {
+      CpuMeter[] cpu,
+      PutCosts[] costs) {
     CpuMeter.Share share = cpu[1].since(cpu[0]);
     double skeinCpus = cpu[3].since(cpu[2]).nodeCpus();
     double etcdCpus = skeinCpus < 0 || share.nodeCpus() < 0 ? -1 : share.nodeCpus() - skeinCpus;
@@ -315,13 +431,16 @@ final class LeaderPhases implements AutoCloseable {
         leaderChanged,
         share,
         skeinCpus,
-        etcdCpus);
+        etcdCpus,
+        costs[1].minus(costs[0]));
   }
 
-  private ClosedLoop.Window cpuEdges(CpuMeter[] cpu) {
+  private ClosedLoop.Window cpuEdges(
+      CpuMeter[] cpu, PutCosts[] costs, List<PutCosts.Server> servers) {
     return new ClosedLoop.Window() {
       @Override
       public void opening() {
+        costs[0] = PutCosts.now(servers);
         cpu[0] = CpuMeter.now(serverPids());
         cpu[2] = CpuMeter.now(cluster.pids());
       }
@@ -330,8 +449,38 @@ final class LeaderPhases implements AutoCloseable {
       public void closed() {
         cpu[1] = CpuMeter.now(serverPids());
         cpu[3] = CpuMeter.now(cluster.pids());
+        costs[1] = PutCosts.now(servers);
       }
     };
+  }
+
+  /** Skein's nodes, for the per-put costs. */
+  private List<PutCosts.Server> skeinServers() {
+    List<PutCosts.Server> servers = new ArrayList<>();
+    for (int i = 0; i < cluster.size(); i++) {
+      LocalCluster.Member member = cluster.member(i);
+      servers.add(
+          new PutCosts.Server(
+              "node " + member.nodeId(),
+              cluster.pid(i),
+              member.baseUrl().resolve("/metrics"),
+              false));
+    }
+    return servers;
+  }
+
+  /** etcd's members, for the per-put costs. */
+  private static List<PutCosts.Server> etcdServers(EtcdCluster members) {
+    List<PutCosts.Server> servers = new ArrayList<>();
+    for (int i = 0; i < members.size(); i++) {
+      servers.add(
+          new PutCosts.Server(
+              "etcd " + (i + 1),
+              members.pid(i),
+              members.member(i).clientUrl().resolve("/metrics"),
+              true));
+    }
+    return servers;
   }
 
   /** Returns the process ids of every Skein node and etcd member running. */

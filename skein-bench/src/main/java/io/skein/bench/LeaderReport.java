@@ -38,6 +38,8 @@ final class LeaderReport {
                 : "not run (" + results.etcdSkipped() + ")"));
     out.append("### Throughput\n\n");
     out.append(throughputTable(results.throughput())).append('\n');
+    out.append("### Per put, by process\n\n");
+    out.append(costTable(results.throughput())).append('\n');
     out.append("### Ratios\n\n");
     out.append(ratioTable(results.throughput(), results.etcd() != null)).append('\n');
     out.append("### Failover\n\n");
@@ -173,6 +175,91 @@ final class LeaderReport {
             + " the longest wait after a window until every node held every entry.");
     Report.appendNotes(table, notes);
     return table.toString();
+  }
+
+  /**
+   * What one put cost each process, over all rounds of a window: the servers' CPU, bytes written to
+   * storage, fsynced commits and peer messages, and the client's CPU.
+   */
+  static String costTable(List<LeaderBench.Throughput> rows) {
+    StringBuilder table = new StringBuilder();
+    head(
+        table,
+        List.of(
+            "System",
+            "w",
+            "Clients",
+            "process",
+            "CPU ms per put",
+            "KB written per put",
+            "fsyncs per put",
+            "messages per put"));
+    Map<String, Map<String, PutCosts.Counters>> sums = new java.util.LinkedHashMap<>();
+    Map<String, Long> puts = new java.util.LinkedHashMap<>();
+    Map<String, LeaderBench.Throughput> firsts = new java.util.LinkedHashMap<>();
+    for (LeaderBench.Throughput row : rows) {
+      String key = key(row.system(), row.writeConcern(), row.clients());
+      firsts.putIfAbsent(key, row);
+      puts.merge(key, row.result().units(), Long::sum);
+      Map<String, PutCosts.Counters> sum =
+          sums.computeIfAbsent(key, k -> new java.util.LinkedHashMap<>());
+      row.costs().processes().forEach((process, c) -> sum.merge(process, c, LeaderReport::add));
+    }
+    for (Map.Entry<String, Map<String, PutCosts.Counters>> e : sums.entrySet()) {
+      LeaderBench.Throughput first = firsts.get(e.getKey());
+      long n = puts.getOrDefault(e.getKey(), 0L);
+      PutCosts.Counters servers = null;
+      for (Map.Entry<String, PutCosts.Counters> p : e.getValue().entrySet()) {
+        if (!p.getKey().equals("client")) {
+          servers = servers == null ? p.getValue() : add(servers, p.getValue());
+        }
+      }
+      java.util.LinkedHashMap<String, PutCosts.Counters> shown =
+          new java.util.LinkedHashMap<>(e.getValue());
+      if (servers != null) {
+        shown.put("servers together", servers);
+      }
+      for (Map.Entry<String, PutCosts.Counters> p : shown.entrySet()) {
+        PutCosts.Counters c = p.getValue();
+        Report.line(
+            table,
+            List.of(
+                first == null ? "?" : first.system(),
+                first == null ? "?" : first.writeConcern(),
+                first == null ? "?" : Integer.toString(first.clients()),
+                p.getKey(),
+                figure(c.cpuMsPerPut(n), "%.3f"),
+                figure(c.kbPerPut(n), "%.2f"),
+                figure(c.perPut(c.syncs(), n), "%.3f"),
+                figure(c.perPut(c.messages(), n), "%.2f")));
+      }
+    }
+    Report.appendNotes(
+        table,
+        List.of(
+            "CPU from /proc/PID/stat (10 ms ticks), bytes from write_bytes of /proc/PID/io (what"
+                + " reached the disk: WAL, database and checkpoints), fsyncs and messages from each"
+                + " server's /metrics (Skein: skein_storage_syncs_total and"
+                + " skein_peer_messages_sent_total; etcd: WAL fsyncs plus backend commits, no"
+                + " message count), all over the measured windows of every round, divided by the"
+                + " puts acknowledged in them."));
+    return table.toString();
+  }
+
+  private static PutCosts.Counters add(PutCosts.Counters a, PutCosts.Counters b) {
+    return new PutCosts.Counters(
+        sum(a.cpuTicks(), b.cpuTicks()),
+        sum(a.writeBytes(), b.writeBytes()),
+        sum(a.syncs(), b.syncs()),
+        sum(a.messages(), b.messages()));
+  }
+
+  private static long sum(long a, long b) {
+    return a < 0 || b < 0 ? -1 : a + b;
+  }
+
+  private static String figure(double value, String format) {
+    return value < 0 ? "-" : String.format(Locale.ROOT, format, value);
   }
 
   static String ratioTable(List<LeaderBench.Throughput> rows, boolean withEtcd) {

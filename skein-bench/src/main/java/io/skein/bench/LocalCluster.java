@@ -277,6 +277,12 @@ final class LocalCluster implements AutoCloseable {
     return -1;
   }
 
+  /** Returns the process id of the node at {@code index} (0-based), or -1 if it is not running. */
+  long pid(int index) {
+    NodeProcess process = processes.get(index);
+    return process != null && process.isAlive() ? process.pid() : -1;
+  }
+
   /** Returns the process ids of the nodes that are running. */
   List<Long> pids() {
     List<Long> pids = new ArrayList<>();

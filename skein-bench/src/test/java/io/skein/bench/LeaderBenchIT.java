@@ -46,16 +46,30 @@ class LeaderBenchIT {
             "fsync",
             "none",
             BenchItSupport.nodeJar(),
-            dataParent);
+            dataParent,
+            3_000);
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
     LeaderBench.Results results =
         LeaderBench.run(options, new PrintStream(progress, true, StandardCharsets.UTF_8));
 
-    assertThat(results.notes()).as("progress:%n%s", progress).isEmpty();
-    assertThat(results.throughput()).hasSize(2);
+    assertThat(results.notes())
+        .as("progress:%n%s", progress)
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .startsWith("The long-log windows ran after 3,000 more entries");
+    // w=1, w=majority, GET /health, then w=majority on the longer log.
+    assertThat(results.throughput())
+        .extracting(LeaderBench.Throughput::system)
+        .containsExactly(
+            LeaderBench.Throughput.SKEIN,
+            LeaderBench.Throughput.SKEIN,
+            LeaderBench.Throughput.SKEIN_HEALTH,
+            LeaderBench.Throughput.SKEIN_LONG_LOG);
     for (LeaderBench.Throughput row : results.throughput()) {
       assertThat(row.result().units()).as("w=" + row.writeConcern()).isPositive();
+      PutCosts.Counters primary =
+          java.util.Objects.requireNonNull(row.costs().processes().get("node 1"));
+      assertThat(primary.cpuTicks()).as("the primary's CPU in the window").isNotNegative();
       assertThat(row.result().errors()).as("errors: %s", row.result().firstError()).isZero();
       assertThat(row.settleNanos()).isNotNegative();
     }
@@ -78,6 +92,7 @@ class LeaderBenchIT {
     String markdown = LeaderReport.markdown(results);
     assertThat(markdown)
         .contains("### Throughput", "### Ratios", "### Failover", "| Skein | majority | 4 |")
+        .contains("### Per put, by process", "| Skein | majority | 4 | servers together |")
         .contains("not run (--etcd none)");
     // The data directories are gone; the logs stay.
     assertThat(BenchItSupport.regularFileNames(results.runDirectory()))

@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
       RemotePeerCommands.Peers.class,
       RemotePeerCommands.SealSecret.class,
       AdminCommands.ClusterConfig.class,
-      AdminCommands.Check.class
+      AdminCommands.Check.class,
+      AotTraining.class
     },
     description = {
       "Runs a Skein node: a replicated JSON document store with an HTTP API.",

@@ -456,7 +456,8 @@ public final class LeaderCore {
 
   /** Returns whether there is work for the shell. */
   public boolean hasReady() {
-    return hardStateDirty
+    return replicatePending
+        || hardStateDirty
         || truncateFrom != 0
         || !toAppend.isEmpty()
         || !replies.isEmpty()
@@ -469,6 +470,11 @@ public final class LeaderCore {
 
   /** Hands out the accumulated work. */
   public LeaderReady ready() {
+    if (replicatePending) {
+      replicatePending = false;
+      replicate();
+    }
+    coalesceAppendReplies();
     LeaderReady ready =
         new LeaderReady(
             hardStateDirty ? new LeaderReady.HardState(epoch, votedFor) : null,
@@ -494,6 +500,66 @@ public final class LeaderCore {
     leadership = null;
     membersDirty = false;
     return ready;
+  }
+
+  /**
+   * Proposals since the last ready that have not been sent: {@link #ready()} sends them together.
+   */
+  private boolean replicatePending;
+
+  /**
+   * Merges the successful append replies of one ready to the same primary in the same epoch into
+   * the last of them, with the highest index and round: a follower that took several appends in one
+   * turn answers once. A refusal among them leaves them all as they are.
+   */
+  private void coalesceAppendReplies() {
+    if (messages.size() < 2) {
+      return;
+    }
+    Map<NodeId, LeaderMessage.AppendReply> merged = new HashMap<>();
+    Map<NodeId, Integer> count = new HashMap<>();
+    java.util.Set<NodeId> mixed = new java.util.HashSet<>();
+    for (LeaderReady.Outgoing out : messages) {
+      if (out.message() instanceof LeaderMessage.AppendReply reply) {
+        LeaderMessage.AppendReply seen = merged.get(out.to());
+        if (!reply.success() || (seen != null && seen.epoch() != reply.epoch())) {
+          mixed.add(out.to());
+          continue;
+        }
+        merged.put(
+            out.to(),
+            seen == null
+                ? reply
+                : new LeaderMessage.AppendReply(
+                    reply.from(),
+                    reply.epoch(),
+                    true,
+                    Math.max(seen.index(), reply.index()),
+                    Math.max(seen.round(), reply.round())));
+        count.merge(out.to(), 1, Integer::sum);
+      }
+    }
+    merged.keySet().removeAll(mixed);
+    merged.keySet().removeIf(peer -> count.getOrDefault(peer, 0) < 2);
+    if (merged.isEmpty()) {
+      return;
+    }
+    List<LeaderReady.Outgoing> kept = new ArrayList<>(messages.size());
+    Map<NodeId, Integer> left = new HashMap<>(count);
+    for (LeaderReady.Outgoing out : messages) {
+      if (out.message() instanceof LeaderMessage.AppendReply && merged.containsKey(out.to())) {
+        if (left.merge(out.to(), -1, Integer::sum) > 0) {
+          continue; // an earlier reply: the merged one goes in place of the last
+        }
+        kept.add(
+            new LeaderReady.Outgoing(
+                out.to(), java.util.Objects.requireNonNull(merged.get(out.to()))));
+      } else {
+        kept.add(out);
+      }
+    }
+    messages.clear();
+    messages.addAll(kept);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -869,7 +935,9 @@ public final class LeaderCore {
             nowMs + writeTimeoutMs(config.replicationTimeoutMs(), entries.size()),
             writeTimeoutMs(config.replicationTimeoutMs(), entries.size()),
             entries));
-    replicate();
+    // Not sent here: every write proposed before the shell takes its ready leaves in one append
+    // per follower (see ready()), where sending per proposal cost a message per put per follower.
+    replicatePending = true;
   }
 
   private OplogEntry append(Mutation mutation) {

@@ -228,6 +228,74 @@ class LeaderCoreTest {
   }
 
   @Test
+  void writesProposedBeforeOneReadyLeaveInOneAppendPerFollower() {
+    Cluster cluster = new Cluster(true);
+    cluster.runUntil(() -> cluster.core(ONE).role() == LeaderCore.Role.PRIMARY, 5_000);
+    cluster.run(200);
+    LeaderCore primary = cluster.core(ONE);
+    primary.step(new LeaderInput.Tick(cluster.now));
+    for (long id = 100; id < 110; id++) {
+      primary.step(
+          new LeaderInput.Propose(
+              id, List.of(Mutation.put(C, DocumentId.of("d" + id), "{}")), WriteConcern.MAJORITY));
+    }
+    LeaderReady ready = primary.ready();
+    assertThat(ready.entriesToAppend()).hasSize(10);
+    Map<NodeId, List<Integer>> appends = new java.util.HashMap<>();
+    for (LeaderReady.Outgoing out : ready.messages()) {
+      if (out.message() instanceof LeaderMessage.Append append && !append.entries().isEmpty()) {
+        appends.computeIfAbsent(out.to(), k -> new ArrayList<>()).add(append.entries().size());
+      }
+    }
+    assertThat(appends).containsOnly(Map.entry(TWO, List.of(10)), Map.entry(THREE, List.of(10)));
+    // And a follower that takes two appends in one turn answers once, for the second.
+    LeaderCore follower = cluster.core(TWO);
+    follower.step(new LeaderInput.Tick(cluster.now));
+    List<LeaderMessage.Append> sent = new ArrayList<>();
+    for (LeaderReady.Outgoing out : ready.messages()) {
+      if (out.to().equals(TWO) && out.message() instanceof LeaderMessage.Append append) {
+        sent.add(append);
+      }
+    }
+    LeaderMessage.Append all = sent.get(sent.size() - 1);
+    LeaderMessage.Append first =
+        new LeaderMessage.Append(
+            all.from(),
+            all.epoch(),
+            all.prevIndex(),
+            all.prevEpoch(),
+            all.entries().subList(0, 4),
+            List.of(),
+            all.commitIndex(),
+            all.round());
+    LeaderMessage.Append second =
+        new LeaderMessage.Append(
+            all.from(),
+            all.epoch(),
+            all.prevIndex() + 4,
+            all.epoch(),
+            all.entries().subList(4, 10),
+            List.of(),
+            all.commitIndex(),
+            all.round());
+    follower.step(new LeaderInput.Received(first));
+    follower.step(new LeaderInput.Received(second));
+    List<LeaderMessage.AppendReply> answers = new ArrayList<>();
+    for (LeaderReady.Outgoing out : follower.ready().messages()) {
+      if (out.message() instanceof LeaderMessage.AppendReply reply) {
+        answers.add(reply);
+      }
+    }
+    assertThat(answers)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.success()).isTrue();
+              assertThat(r.index()).isEqualTo(all.prevIndex() + 10);
+            });
+  }
+
+  @Test
   void aSecondaryRefusesWritesAndNamesThePrimary() {
     Cluster cluster = new Cluster(true);
     cluster.run(300);

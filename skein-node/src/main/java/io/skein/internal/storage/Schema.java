@@ -18,8 +18,19 @@ import java.util.List;
  * transfer and the lsn floor. The file carries {@link #APPLICATION_ID} so that a foreign SQLite
  * file is refused.
  *
+ * <p>Leader mode keeps its log in {@code leader_log}, keyed by log index and with no secondary
+ * index but a partial one that holds only configuration entries (a handful): an append is one
+ * B-tree insert, and every read of the log is a range of its primary key. A leader-mode entry's lsn
+ * is not stored: it is {@code log_index + leader_lsn_base} (meta), fixed at the file's first leader
+ * append (or at the upgrade to version 4). An index that is truncated and written again gets its
+ * old lsn back, which is safe because only applied entries are ever published, and an applied entry
+ * is never truncated.
+ *
  * <p>Version history: 1, the first; 2 adds {@code oplog.snapshot}, {@code docs.seq} and the
- * retention indexes ({@link #MIGRATE_FROM_1} upgrades a version-1 file in one transaction).
+ * retention indexes ({@link #MIGRATE_FROM_1} upgrades a version-1 file in one transaction); 3 adds
+ * {@code leader_open}; 4 moves the leader log out of {@code oplog} into {@code leader_log} and
+ * drops the two oplog indexes no query used ({@code oplog_key}, {@code oplog_log_index}); the
+ * upgrade runs in {@code SqliteStore.migrate}, in one transaction.
  */
 public final class Schema {
   private Schema() {}
@@ -28,7 +39,7 @@ public final class Schema {
   public static final int APPLICATION_ID = 0x534B4E31;
 
   /** {@code PRAGMA user_version}: the schema version this code reads and writes. */
-  public static final int VERSION = 3;
+  public static final int VERSION = 4;
 
   /**
    * Leader mode: the log indexes whose entries do not end their write (every entry of a batch but
@@ -41,17 +52,49 @@ public final class Schema {
   public static final List<String> MIGRATE_FROM_2 =
       List.of(LEADER_OPEN_TABLE, "PRAGMA user_version = 3");
 
+  /**
+   * Leader mode's log (version 4): one row per index, an append-only table keyed by the index. The
+   * columns are the oplog's but {@code lsn} (derived) and {@code snapshot}; {@code won} is 1 unless
+   * the apply lost last-write-wins (written then, rarely).
+   */
+  static final String LEADER_LOG_TABLE =
+      """
+      CREATE TABLE leader_log (
+        log_index INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        op INTEGER NOT NULL,
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT,
+        epoch INTEGER NOT NULL,
+        checksum INTEGER NOT NULL,
+        won INTEGER NOT NULL DEFAULT 1
+      )""";
+
+  /**
+   * The configuration entries of the leader log, found at start without a scan. Partial: a row of
+   * another collection costs the insert one comparison, no B-tree write.
+   */
+  static final String LEADER_LOG_CONFIG_INDEX =
+      "CREATE INDEX leader_log_config ON leader_log (log_index)"
+          + " WHERE collection = '_system_members'";
+
+  /** The part of the version-3 to 4 upgrade that needs no figures from the file. */
+  static final List<String> MIGRATE_FROM_3_FIRST =
+      List.of(LEADER_LOG_TABLE, LEADER_LOG_CONFIG_INDEX);
+
+  /** What ends the version-3 to 4 upgrade, after the leader rows moved. */
+  static final List<String> MIGRATE_FROM_3_LAST =
+      List.of(
+          "DROP INDEX IF EXISTS oplog_log_index",
+          "DROP INDEX IF EXISTS oplog_key",
+          "PRAGMA user_version = 4");
+
   private static final String OPLOG_ORIGIN_SEQ_INDEX =
       "CREATE UNIQUE INDEX oplog_origin_seq ON oplog (origin, seq) WHERE snapshot = 0";
   private static final String OPLOG_HLC_INDEX = "CREATE INDEX oplog_hlc ON oplog (hlc)";
-  private static final String OPLOG_KEY_INDEX = "CREATE INDEX oplog_key ON oplog (collection, id)";
-
-  /**
-   * Leader mode reads and applies its log by index. A partial index: queries must say {@code
-   * log_index > 0} for SQLite to use it. Created if missing at every open (files made before it).
-   */
-  public static final String OPLOG_LOG_INDEX =
-      "CREATE INDEX IF NOT EXISTS oplog_log_index ON oplog (log_index) WHERE log_index > 0";
 
   /** The version-2 oplog table, under a name (the migration builds it beside the old one). */
   private static String oplogTable(String name) {
@@ -94,8 +137,6 @@ public final class Schema {
           oplogTable("oplog"),
           OPLOG_ORIGIN_SEQ_INDEX,
           OPLOG_HLC_INDEX,
-          OPLOG_KEY_INDEX,
-          OPLOG_LOG_INDEX,
           """
           CREATE TABLE meta (
             key TEXT PRIMARY KEY,
@@ -108,7 +149,9 @@ public final class Schema {
             fields TEXT NOT NULL,
             PRIMARY KEY (collection, name)
           ) WITHOUT ROWID""",
-          LEADER_OPEN_TABLE);
+          LEADER_OPEN_TABLE,
+          LEADER_LOG_TABLE,
+          LEADER_LOG_CONFIG_INDEX);
 
   /** Upgrades a version-1 file to version 2 (run in one transaction). */
   public static final List<String> MIGRATE_FROM_1 =
@@ -127,8 +170,6 @@ public final class Schema {
           "ALTER TABLE oplog_v2 RENAME TO oplog",
           OPLOG_ORIGIN_SEQ_INDEX,
           OPLOG_HLC_INDEX,
-          OPLOG_KEY_INDEX,
-          OPLOG_LOG_INDEX,
           "PRAGMA user_version = 2");
 
   /** {@code oplog.op} for a put. */

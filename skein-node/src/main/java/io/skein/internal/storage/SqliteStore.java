@@ -93,6 +93,11 @@ public final class SqliteStore implements Store {
       INSERT INTO oplog (lsn, origin, seq, hlc, op, collection, id, body, epoch, log_index,
                          checksum, won, snapshot)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+  private static final String INSERT_LEADER =
+      """
+      INSERT INTO leader_log (log_index, origin, seq, hlc, op, collection, id, body, epoch,
+                              checksum)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String UPSERT_META =
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value ="
           + " excluded.value";
@@ -119,6 +124,20 @@ public final class SqliteStore implements Store {
   private final PreparedStatement upsertDoc;
   private final PreparedStatement insertOplog;
   private final PreparedStatement upsertMeta;
+  private final PreparedStatement insertLeader;
+
+  /**
+   * Leader mode: the last applied log index, -1 in a file that never held a leader log (written
+   * under writeLock, mirrors meta {@code leader_applied}).
+   */
+  private long leaderApplied;
+
+  /**
+   * Leader mode: a log entry's lsn is its index plus this (meta {@code leader_lsn_base}), -1 until
+   * the file's first leader append fixes it. Read by readers, written once under writeLock.
+   */
+  private volatile long leaderLsnBase;
+
   private final ArrayBlockingQueue<Connection> readers;
 
   /**
@@ -185,6 +204,10 @@ public final class SqliteStore implements Store {
   private final Timer commitTimer;
   private final Counter commitCounter;
   private final Counter commitFailureCounter;
+
+  /** Commits made with an fsync (durability fsync: every commit but a leader-mode apply alone). */
+  private final Counter syncCounter;
+
   private final DistributionSummary commitEntries;
 
   private final Counter readsRefused;
@@ -204,21 +227,27 @@ public final class SqliteStore implements Store {
       this.upsertDoc = writer.prepareStatement(UPSERT_DOC);
       this.insertOplog = writer.prepareStatement(INSERT_OPLOG);
       this.upsertMeta = writer.prepareStatement(UPSERT_META);
+      this.insertLeader = writer.prepareStatement(INSERT_LEADER);
       this.recovered = recover(writer, nodeId);
       String floor = queryString(writer, "SELECT value FROM meta WHERE key = 'lsn_floor'");
       long floorLsn = floor == null ? 0 : Long.parseLong(floor);
-      this.allocatedLsn =
-          Math.max(queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog"), floorLsn);
+      long oplogLsn = queryLong(writer, "SELECT coalesce(max(lsn), 0) FROM oplog");
       String applied = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
+      String base = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_lsn_base'");
+      this.leaderApplied = applied == null ? -1 : Long.parseLong(applied);
+      this.leaderLsnBase = base == null ? -1 : Long.parseLong(base);
+      long leaderLsn =
+          leaderLsnBase < 0
+              ? 0
+              : leaderLsnBase
+                  + queryLong(writer, "SELECT coalesce(max(log_index), 0) FROM leader_log");
+      this.allocatedLsn = Math.max(Math.max(oplogLsn, leaderLsn), floorLsn);
       this.lastLsn =
           applied == null
               ? allocatedLsn
               : Math.max(
-                  floorLsn,
-                  queryLong(
-                      writer,
-                      "SELECT coalesce(max(lsn), 0) FROM oplog WHERE log_index = 0 OR log_index <= "
-                          + Long.parseLong(applied)));
+                  Math.max(floorLsn, oplogLsn),
+                  leaderLsnBase < 0 ? 0 : leaderLsnBase + leaderApplied);
       writer.commit();
       // SQLite's advice for long-lived connections: refresh planner statistics where they are
       // missing or stale, bounded in work (0x10002: analysis limit, and all tables).
@@ -249,6 +278,10 @@ public final class SqliteStore implements Store {
     this.commitCounter =
         Counter.builder("skein.storage.commits")
             .description("Committed transactions")
+            .register(meters);
+    this.syncCounter =
+        Counter.builder("skein.storage.syncs")
+            .description("Transactions committed with an fsync of the write-ahead log")
             .register(meters);
     this.commitFailureCounter =
         Counter.builder("skein.storage.commit.failures")
@@ -383,7 +416,7 @@ public final class SqliteStore implements Store {
           "it is an SQLite database of another application (application_id " + applicationId + ")");
     }
     long version = queryLong(probe, "PRAGMA user_version");
-    if (version != Schema.VERSION && version != 1 && version != 2) {
+    if (version < 1 || version > Schema.VERSION) {
       throw refuse(
           file,
           "its schema version is "
@@ -435,10 +468,6 @@ public final class SqliteStore implements Store {
   private static void migrate(Connection writer, Path file) throws SQLException {
     long version = queryLong(writer, "PRAGMA user_version");
     if (version == Schema.VERSION) {
-      try (Statement s = writer.createStatement()) {
-        s.execute(Schema.OPLOG_LOG_INDEX); // a no-op unless the file predates the index
-        writer.commit();
-      }
       return;
     }
     try (Statement s = writer.createStatement()) {
@@ -447,9 +476,12 @@ public final class SqliteStore implements Store {
           s.execute(ddl);
         }
       }
-      for (String ddl : Schema.MIGRATE_FROM_2) {
-        s.execute(ddl);
+      if (version <= 2) {
+        for (String ddl : Schema.MIGRATE_FROM_2) {
+          s.execute(ddl);
+        }
       }
+      migrateLeaderLog(writer, s);
       writer.commit();
     } catch (SQLException e) {
       writer.rollback();
@@ -458,6 +490,44 @@ public final class SqliteStore implements Store {
     log.atInfo()
         .addKeyValue("file", file)
         .log("upgraded the database schema from {} to {}", version, Schema.VERSION);
+  }
+
+  /**
+   * Version 3 to 4: moves a leader file's log out of {@code oplog} into {@code leader_log}. The lsn
+   * base is the largest {@code lsn - log_index} among the moved rows, so that every moved entry's
+   * new lsn is at least its old one: a change-feed token handed out before the upgrade never skips
+   * an entry after it (it may see a few again). Documents take their entry's new lsn.
+   */
+  private static void migrateLeaderLog(Connection writer, Statement s) throws SQLException {
+    for (String ddl : Schema.MIGRATE_FROM_3_FIRST) {
+      s.execute(ddl);
+    }
+    if (queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'") != null) {
+      String where = " WHERE log_index > 0 AND snapshot = 0";
+      long base =
+          Math.max(
+              0, queryLong(writer, "SELECT coalesce(max(lsn - log_index), 0) FROM oplog" + where));
+      s.execute(
+          "UPDATE docs SET lsn = "
+              + base
+              + " + (SELECT o.log_index FROM oplog o WHERE o.lsn = docs.lsn)"
+              + " WHERE EXISTS (SELECT 1 FROM oplog o WHERE o.lsn = docs.lsn AND o.log_index > 0"
+              + " AND o.snapshot = 0)");
+      s.execute(
+          "INSERT INTO leader_log (log_index, origin, seq, hlc, op, collection, id, body, epoch,"
+              + " checksum, won) SELECT log_index, origin, seq, hlc, op, collection, id, body,"
+              + " epoch, checksum, won FROM oplog"
+              + where);
+      s.execute("DELETE FROM oplog" + where);
+      s.execute(
+          "INSERT INTO meta (key, value) VALUES ('leader_lsn_base', '"
+              + base
+              + "')"
+              + " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    }
+    for (String ddl : Schema.MIGRATE_FROM_3_LAST) {
+      s.execute(ddl);
+    }
   }
 
   private static Connection connectForCheck(Path file) throws SQLException {
@@ -567,6 +637,9 @@ public final class SqliteStore implements Store {
       List<Change> changes = appendInTransaction(entries, hlcHighWater);
       sample.stop(commitTimer);
       commitCounter.increment();
+      if (fullSync) {
+        syncCounter.increment();
+      }
       commitEntries.record(entries.size());
       allocatedLsn = changes.get(changes.size() - 1).lsn();
       lastLsn = allocatedLsn;
@@ -655,6 +728,7 @@ public final class SqliteStore implements Store {
     try {
       upsertDoc.clearBatch();
       insertOplog.clearBatch();
+      insertLeader.clearBatch();
       writer.rollback();
     } catch (SQLException e) {
       cause.addSuppressed(e);
@@ -783,6 +857,38 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * For tests: about how many SQLite virtual-machine steps (to the hundred) {@code work} costs on
+   * this store's connections (writer, loop reader and read pool), so that a test can tell a seek
+   * from a scan without timing anything. Not for use while other threads use the store.
+   */
+  long vmSteps(Runnable work) throws SQLException {
+    java.util.concurrent.atomic.AtomicLong steps = new java.util.concurrent.atomic.AtomicLong();
+    List<Connection> all = new ArrayList<>(allReaders);
+    all.add(writer);
+    all.add(loopReader);
+    for (Connection c : all) {
+      ProgressHandler.setHandler(
+          c,
+          100,
+          new ProgressHandler() {
+            @Override
+            protected int progress() {
+              steps.incrementAndGet();
+              return 0;
+            }
+          });
+    }
+    try {
+      work.run();
+    } finally {
+      for (Connection c : all) {
+        ProgressHandler.clearHandler(c);
+      }
+    }
+    return steps.get() * 100;
+  }
+
   /** SQLite virtual-machine steps between deadline checks: about a millisecond of work. */
   private static final int PROGRESS_STEPS = 10_000;
 
@@ -828,15 +934,31 @@ public final class SqliteStore implements Store {
             p.setLong(1, afterLsn);
             p.setLong(2, lastLsn);
             p.setInt(3, limit);
-            List<Change> changes = new ArrayList<>();
-            long last = afterLsn;
+            List<Change> rows = new ArrayList<>();
             try (ResultSet r = p.executeQuery()) {
               while (r.next()) {
-                Change change = change(r);
-                last = change.lsn();
-                if (collection == null || collection.equals(change.entry().collection())) {
-                  changes.add(change);
-                }
+                rows.add(change(r));
+              }
+            }
+            long base = leaderLsnBase;
+            if (base >= 0) {
+              // A leader file's log: the lsn range is an index range (the rows above, if any,
+              // are from before the file's first leader append, so they come first).
+              rows.addAll(
+                  selectLeader(
+                      c,
+                      base,
+                      "log_index > ? AND log_index <= ? ORDER BY log_index LIMIT ?",
+                      Math.max(0, afterLsn - base),
+                      lastLsn - base,
+                      limit));
+            }
+            List<Change> changes = new ArrayList<>();
+            long last = afterLsn;
+            for (Change change : rows.subList(0, Math.min(limit, rows.size()))) {
+              last = change.lsn();
+              if (collection == null || collection.equals(change.entry().collection())) {
+                changes.add(change);
               }
             }
             return new ChangePage(changes, last);
@@ -1176,7 +1298,19 @@ public final class SqliteStore implements Store {
 
   @Override
   public long oldestLsn() {
-    return read(c -> queryLong(c, "SELECT coalesce(min(lsn), 0) FROM oplog"));
+    return read(
+        c -> {
+          long oldest = queryLong(c, "SELECT coalesce(min(lsn), 0) FROM oplog");
+          long base = leaderLsnBase;
+          if (oldest != 0 || base < 0) {
+            return oldest;
+          }
+          // A leader file: the feed holds everything from its first entry while nothing was
+          // compacted, so every token is still good (tokens from before the version-4 upgrade
+          // may be below the base).
+          long first = queryLong(c, "SELECT coalesce(min(log_index), 0) FROM leader_log");
+          return first <= 1 ? first : base + first;
+        });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1195,24 +1329,31 @@ public final class SqliteStore implements Store {
       long truncateFrom,
       List<OplogEntry> entries,
       Hlc hlcHighWater) {
-    appendLeaderLog(hardState, truncateFrom, entries, List.of(), hlcHighWater);
+    appendLeaderLog(hardState, truncateFrom, entries, List.of(), hlcHighWater, 0, Map.of());
   }
 
   /**
-   * Leader mode: persists the election state, a truncation and appended entries in one transaction,
-   * with the indexes among them that do not end their write.
+   * Leader mode, in one transaction (one fsync): persists the election state, a truncation, the
+   * appended entries with the indexes among them that do not end their write, and applies the
+   * committed log up to {@code applyUpTo} (0 for none). The entries to apply are taken from {@code
+   * known} where it holds them (the loop's own copies), else read from the log.
+   *
+   * @return the changes applied, in log order
    */
-  public void appendLeaderLog(
+  public List<Change> appendLeaderLog(
       @Nullable LeaderHardState hardState,
       long truncateFrom,
       List<OplogEntry> entries,
       List<Long> openIndexes,
-      Hlc hlcHighWater) {
+      Hlc hlcHighWater,
+      long applyUpTo,
+      Map<Long, OplogEntry> known) {
     writeLock.lock();
     try {
       ensureOpen();
-      long lsn = allocatedLsn + 1;
       Timer.Sample sample = Timer.start();
+      long base = leaderLsnBase < 0 ? allocatedLsn : leaderLsnBase;
+      List<Change> applied;
       try {
         if (hardState != null) {
           putMeta("leader_epoch", Long.toString(hardState.epoch()));
@@ -1220,13 +1361,13 @@ public final class SqliteStore implements Store {
           putMeta("leader_vote", vote == null ? "" : vote.value());
         }
         if (truncateFrom > 0) {
-          rollBackFrom(truncateFrom);
+          rollBackFrom(truncateFrom, base);
         }
         for (OplogEntry e : entries) {
-          bindOplog(e, lsn++, false);
-          insertOplog.addBatch();
+          bindLeader(e);
+          insertLeader.addBatch();
         }
-        insertOplog.executeBatch();
+        insertLeader.executeBatch();
         if (!openIndexes.isEmpty()) {
           try (PreparedStatement p =
               writer.prepareStatement("INSERT OR IGNORE INTO leader_open (log_index) VALUES (?)")) {
@@ -1238,37 +1379,90 @@ public final class SqliteStore implements Store {
           }
         }
         putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
-        if (queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'") == null) {
+        if (leaderLsnBase < 0) {
+          putMeta("leader_lsn_base", Long.toString(base));
+        }
+        applied = applyInTransaction(applyUpTo, known, base);
+        if (leaderApplied < 0 && applied.isEmpty()) {
           putMeta("leader_applied", "0");
         }
         writer.commit();
-        // Leader mode's durable commit is this one (the apply that follows is fsync-free):
-        // the same meters as dynamo mode's group commit, so dashboards work in both modes.
-        sample.stop(commitTimer);
-        commitCounter.increment(); // every committed transaction counts, in both modes
-        if (!entries.isEmpty()) {
-          commitEntries.record(entries.size());
-        }
-        allocatedLsn = lsn - 1;
       } catch (SQLException e) {
         rollbackQuietly(e);
         throw new StorageException("write_failed", "log append rolled back: " + e, e);
       }
+      // Leader mode's durable commit is this one (an apply alone is fsync-free): the same meters
+      // as dynamo mode's group commit, so dashboards work in both modes.
+      sample.stop(commitTimer);
+      commitCounter.increment(); // every committed transaction counts, in both modes
+      if (fullSync) {
+        syncCounter.increment();
+      }
+      if (!entries.isEmpty()) {
+        commitEntries.record(entries.size());
+        allocatedLsn = Math.max(allocatedLsn, base + entries.get(entries.size() - 1).index());
+      }
+      leaderLsnBase = base;
+      published(applied);
+      return applied;
     } finally {
       writeLock.unlock();
     }
   }
 
-  /** Moves the log from {@code from} on into {@code _system_rollback}, then deletes it. */
-  private void rollBackFrom(long from) throws SQLException {
-    String applied = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
-    if (applied != null && from <= Long.parseLong(applied)) {
-      throw new SQLException(
-          "refusing to truncate the log from " + from + ": entries up to " + applied + " applied");
+  private void bindLeader(OplogEntry e) throws SQLException {
+    insertLeader.setLong(1, e.index());
+    insertLeader.setString(2, e.origin().value());
+    insertLeader.setLong(3, e.sequence());
+    insertLeader.setLong(4, e.hlc().pack());
+    insertLeader.setInt(5, e.operation() == Operation.PUT ? Schema.OP_PUT : Schema.OP_DELETE);
+    insertLeader.setString(6, e.collection().value());
+    insertLeader.setString(7, e.id().value());
+    insertLeader.setString(8, e.document());
+    insertLeader.setLong(9, e.epoch());
+    insertLeader.setInt(10, e.checksum());
+  }
+
+  /**
+   * The columns of {@link #OPLOG_COLUMNS}, in its order, selected from {@code leader_log} with the
+   * given lsn base.
+   */
+  static String leaderColumns(long base) {
+    return "log_index + "
+        + base
+        + ", origin, seq, hlc, op, collection, id, body, epoch, log_index, checksum, won";
+  }
+
+  /** Reads leader-log rows: {@code SELECT ... FROM leader_log WHERE} the given condition. */
+  private List<Change> selectLeader(Connection c, long base, String condition, Object... parameters)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "SELECT " + leaderColumns(base) + " FROM leader_log WHERE " + condition)) {
+      for (int i = 0; i < parameters.length; i++) {
+        p.setObject(i + 1, parameters[i]);
+      }
+      List<Change> changes = new ArrayList<>();
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          changes.add(change(r));
+        }
+      }
+      return changes;
     }
-    List<Change> removed =
-        selectOplog(
-            writer, "log_index >= ? AND log_index > 0 AND snapshot = 0 ORDER BY log_index", from);
+  }
+
+  /** Moves the log from {@code from} on into {@code _system_rollback}, then deletes it. */
+  private void rollBackFrom(long from, long base) throws SQLException {
+    if (from <= leaderApplied) {
+      throw new SQLException(
+          "refusing to truncate the log from "
+              + from
+              + ": entries up to "
+              + leaderApplied
+              + " applied");
+    }
+    List<Change> removed = selectLeader(writer, base, "log_index >= ? ORDER BY log_index", from);
     try (PreparedStatement insert =
         writer.prepareStatement(
             "INSERT OR REPLACE INTO docs (collection, id, body, hlc, origin, origin_key, lsn, seq)"
@@ -1304,8 +1498,7 @@ public final class SqliteStore implements Store {
       forget.executeUpdate();
     }
     try (PreparedStatement delete =
-        writer.prepareStatement(
-            "DELETE FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0")) {
+        writer.prepareStatement("DELETE FROM leader_log WHERE log_index >= ?")) {
       delete.setLong(1, from);
       delete.executeUpdate();
     }
@@ -1340,49 +1533,35 @@ public final class SqliteStore implements Store {
 
   /**
    * Leader mode: applies the log up to {@code upToIndex} to the documents by last-write-wins, in
-   * one transaction, and publishes those changes to the feed.
+   * one fsync-free transaction, and publishes those changes to the feed.
    *
    * @return the changes applied
    */
   public List<Change> applyLeaderLog(long upToIndex) {
+    return applyLeaderLog(upToIndex, Map.of());
+  }
+
+  /**
+   * As {@link #applyLeaderLog(long)}, taking the entries from {@code known} where it holds them.
+   *
+   * @return the changes applied
+   */
+  public List<Change> applyLeaderLog(long upToIndex, Map<Long, OplogEntry> known) {
     writeLock.lock();
     try {
       ensureOpen();
+      if (upToIndex <= Math.max(0, leaderApplied) || leaderLsnBase < 0) {
+        return List.of(); // nothing to apply (or no log yet)
+      }
       boolean committed = false;
       try {
-        String text = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
-        long applied = text == null ? 0 : Long.parseLong(text);
-        if (upToIndex <= applied) {
-          return List.of();
-        }
         syncCommits(false);
-        List<Change> pending =
-            selectOplog(
-                writer,
-                "log_index > 0 AND log_index > ? AND log_index <= ? AND snapshot = 0"
-                    + " ORDER BY log_index",
-                applied,
-                upToIndex);
-        List<Change> changes = new ArrayList<>(pending.size());
-        try (PreparedStatement mark =
-            writer.prepareStatement("UPDATE oplog SET won = ? WHERE lsn = ?")) {
-          for (Change change : pending) {
-            bindDocument(change.entry(), change.lsn());
-            boolean won = upsertDoc.executeUpdate() > 0;
-            mark.setInt(1, won ? 1 : 0);
-            mark.setLong(2, change.lsn());
-            mark.executeUpdate();
-            changes.add(new Change(change.lsn(), change.entry(), won));
-          }
-        }
-        long last = pending.isEmpty() ? applied : pending.get(pending.size() - 1).entry().index();
-        putMeta("leader_applied", Long.toString(last));
+        long base = leaderLsnBase < 0 ? allocatedLsn : leaderLsnBase;
+        List<Change> changes = applyInTransaction(upToIndex, known, base);
         writer.commit();
         commitCounter.increment();
-        if (!changes.isEmpty()) {
-          lastLsn = Math.max(lastLsn, changes.get(changes.size() - 1).lsn());
-        }
         committed = true;
+        published(changes);
         syncCommits(true);
         return changes;
       } catch (SQLException e) {
@@ -1404,6 +1583,73 @@ public final class SqliteStore implements Store {
     } finally {
       writeLock.unlock();
     }
+  }
+
+  /**
+   * Applies the log from the last applied index to {@code upToIndex} inside the open transaction:
+   * one document upsert per entry (the log row is written again only when the entry lost
+   * last-write-wins, which leader mode's ordered clock makes rare) and {@code leader_applied}.
+   * Entries are taken from {@code known}, and read from the log from the first one it lacks.
+   */
+  private List<Change> applyInTransaction(long upToIndex, Map<Long, OplogEntry> known, long base)
+      throws SQLException {
+    long from = Math.max(0, leaderApplied) + 1;
+    if (upToIndex < from) {
+      return List.of();
+    }
+    List<OplogEntry> pending = new ArrayList<>((int) Math.min(upToIndex - from + 1, 4_096));
+    for (long index = from; index <= upToIndex; index++) {
+      OplogEntry e = known.get(index);
+      if (e == null) {
+        for (Change change :
+            selectLeader(
+                writer,
+                base,
+                "log_index >= ? AND log_index <= ? ORDER BY log_index",
+                index,
+                upToIndex)) {
+          pending.add(change.entry());
+        }
+        break;
+      }
+      pending.add(e);
+    }
+    if (pending.isEmpty()) {
+      return List.of();
+    }
+    for (OplogEntry e : pending) {
+      bindDocument(e, base + e.index());
+      upsertDoc.addBatch();
+    }
+    int[] won = upsertDoc.executeBatch();
+    List<Change> changes = new ArrayList<>(pending.size());
+    for (int i = 0; i < pending.size(); i++) {
+      OplogEntry e = pending.get(i);
+      boolean winner = won[i] > 0;
+      if (!winner) {
+        try (PreparedStatement mark =
+            writer.prepareStatement("UPDATE leader_log SET won = 0 WHERE log_index = ?")) {
+          mark.setLong(1, e.index());
+          mark.executeUpdate();
+        }
+      }
+      changes.add(new Change(base + e.index(), e, winner));
+    }
+    putMeta("leader_applied", Long.toString(pending.get(pending.size() - 1).index()));
+    return changes;
+  }
+
+  /** After a commit: the applied index and the feed's lsn move to the last change applied. */
+  private void published(List<Change> changes) {
+    if (changes.isEmpty()) {
+      if (leaderApplied < 0) {
+        leaderApplied = 0;
+      }
+      return;
+    }
+    Change last = changes.get(changes.size() - 1);
+    leaderApplied = last.entry().index();
+    lastLsn = Math.max(lastLsn, last.lsn());
   }
 
   /**
@@ -1445,9 +1691,8 @@ public final class SqliteStore implements Store {
           try (PreparedStatement p =
               c.prepareStatement(
                   "SELECT "
-                      + OPLOG_COLUMNS
-                      + " FROM oplog WHERE log_index >= ? AND log_index > 0 AND snapshot = 0"
-                      + " ORDER BY log_index LIMIT ?")) {
+                      + leaderColumns(Math.max(0, leaderLsnBase))
+                      + " FROM leader_log WHERE log_index >= ? ORDER BY log_index LIMIT ?")) {
             p.setLong(1, fromIndex);
             p.setInt(2, limit);
             long bytes = 0;
@@ -1481,9 +1726,7 @@ public final class SqliteStore implements Store {
             return queryLong(c, "SELECT EXISTS (SELECT 1 FROM docs)") != 0
                 || queryLong(c, "SELECT EXISTS (SELECT 1 FROM oplog)") != 0;
           }
-          return queryLong(
-                  c, "SELECT EXISTS (SELECT 1 FROM oplog WHERE log_index = 0 AND snapshot = 0)")
-              != 0;
+          return queryLong(c, "SELECT EXISTS (SELECT 1 FROM oplog WHERE snapshot = 0)") != 0;
         });
   }
 
@@ -1494,21 +1737,8 @@ public final class SqliteStore implements Store {
           String epoch = queryString(c, "SELECT value FROM meta WHERE key = 'leader_epoch'");
           String vote = queryString(c, "SELECT value FROM meta WHERE key = 'leader_vote'");
           String applied = queryString(c, "SELECT value FROM meta WHERE key = 'leader_applied'");
-          long lastIndex =
-              queryLong(
-                  c,
-                  "SELECT coalesce(max(log_index), 0) FROM oplog"
-                      + " WHERE log_index > 0 AND snapshot = 0");
-          Map<Long, Long> starts = new HashMap<>();
-          try (Statement s = c.createStatement();
-              ResultSet r =
-                  s.executeQuery(
-                      "SELECT epoch, min(log_index) FROM oplog WHERE log_index > 0 AND snapshot = 0"
-                          + " GROUP BY epoch")) {
-            while (r.next()) {
-              starts.put(r.getLong(2), r.getLong(1));
-            }
-          }
+          long lastIndex = queryLong(c, "SELECT coalesce(max(log_index), 0) FROM leader_log");
+          Map<Long, Long> starts = epochStarts(c, lastIndex);
           long appliedIndex = applied == null ? 0 : Long.parseLong(applied);
           java.util.Set<Long> open = new java.util.HashSet<>();
           try (PreparedStatement p =
@@ -1520,14 +1750,15 @@ public final class SqliteStore implements Store {
               }
             }
           }
-          // Configuration entries are few (one per membership change): oplog_key finds them.
+          // Configuration entries are few (one per membership change): the partial index
+          // leader_log_config finds them (its condition must be in the query, as a literal).
           Map<Long, io.skein.core.leader.LeaderMembers> configurations = new HashMap<>();
           try (PreparedStatement p =
               c.prepareStatement(
-                  "SELECT log_index, body FROM oplog WHERE collection = ? AND id = ?"
-                      + " AND log_index > 0 AND snapshot = 0 AND body IS NOT NULL")) {
-            p.setString(1, io.skein.core.leader.LeaderMembers.COLLECTION.value());
-            p.setString(2, io.skein.core.leader.LeaderMembers.DOCUMENT.value());
+                  "SELECT log_index, body FROM leader_log WHERE collection = '"
+                      + io.skein.core.leader.LeaderMembers.COLLECTION.value()
+                      + "' AND id = ? AND body IS NOT NULL")) {
+            p.setString(1, io.skein.core.leader.LeaderMembers.DOCUMENT.value());
             try (ResultSet r = p.executeQuery()) {
               while (r.next()) {
                 try {
@@ -1555,6 +1786,48 @@ public final class SqliteStore implements Store {
               open,
               configurations);
         });
+  }
+
+  /**
+   * The first index of each epoch in the leader log, by binary search over the log's key (epochs
+   * never decrease along the log): a few lookups per epoch, where a {@code GROUP BY} would read the
+   * whole log at every start.
+   */
+  private static Map<Long, Long> epochStarts(Connection c, long lastIndex) throws SQLException {
+    Map<Long, Long> starts = new HashMap<>();
+    long first = queryLong(c, "SELECT coalesce(min(log_index), 0) FROM leader_log");
+    if (first == 0) {
+      return starts;
+    }
+    try (PreparedStatement at =
+        c.prepareStatement(
+            "SELECT epoch FROM leader_log WHERE log_index >= ? ORDER BY log_index LIMIT 1")) {
+      long index = first;
+      while (index <= lastIndex) {
+        long epoch = epochAt(at, index);
+        starts.put(index, epoch);
+        // The first index past `index` whose epoch is higher: lo has `epoch`, hi does not.
+        long lo = index;
+        long hi = lastIndex + 1;
+        while (hi - lo > 1) {
+          long mid = lo + (hi - lo) / 2;
+          if (epochAt(at, mid) <= epoch) {
+            lo = mid;
+          } else {
+            hi = mid;
+          }
+        }
+        index = hi;
+      }
+    }
+    return starts;
+  }
+
+  private static long epochAt(PreparedStatement at, long index) throws SQLException {
+    at.setLong(1, index);
+    try (ResultSet r = at.executeQuery()) {
+      return r.next() ? r.getLong(1) : Long.MAX_VALUE;
+    }
   }
 
   /**

@@ -86,7 +86,9 @@ class LeaderLogStorageTest {
           0,
           entries,
           List.of(1L, 2L, 4L, 5L),
-          new Hlc(2_000, 0));
+          new Hlc(2_000, 0),
+          0,
+          java.util.Map.of());
       store.applyLeaderLog(3);
       assertThat(store.leaderOpenIndexes(1, 6)).containsExactlyInAnyOrder(1L, 2L, 4L, 5L);
     }
