@@ -19,7 +19,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -242,43 +244,60 @@ public final class Json {
    * unpaired surrogate, and, when {@code document} is true, a key holding U+0000.
    */
   static @Nullable Unstorable unstorable(JsonNode root, boolean document) {
-    // Iterative, so that a deep tree built in code cannot overflow the stack.
-    Deque<Map.Entry<String, JsonNode>> pending = new ArrayDeque<>();
-    pending.push(Map.entry("", root));
+    // Iterative, so that a deep tree built in code cannot overflow the stack. The pointer of a
+    // node and the message are built only for the node that fails: every request's body goes
+    // through here once or twice, and most strings and keys are fine.
+    Deque<Frame> pending = new ArrayDeque<>();
+    pending.push(new Frame(root, null, null, 0));
     while (!pending.isEmpty()) {
-      Map.Entry<String, JsonNode> next = pending.pop();
-      String pointer = next.getKey();
-      JsonNode node = next.getValue();
+      Frame frame = pending.pop();
+      JsonNode node = frame.node();
       if (node.isTextual()) {
-        Unstorable problem = surrogate("the string at " + shown(pointer), node.textValue());
-        if (problem != null) {
-          return problem;
+        String text = node.textValue();
+        if (UnicodeText.unpairedSurrogateIndex(text) >= 0) {
+          return surrogate("the string at " + shown(frame.pointer()), text);
         }
       } else if (node.isArray()) {
         for (int i = node.size() - 1; i >= 0; i--) {
-          pending.push(Map.entry(pointer + "/" + i, node.get(i)));
+          pending.push(new Frame(node.get(i), frame, null, i));
         }
       } else if (node.isObject()) {
         for (Map.Entry<String, JsonNode> field : node.properties()) {
           String key = field.getKey();
-          String child = pointer + "/" + pointerToken(key);
-          Unstorable problem = surrogate("the key at " + shown(child), key);
-          if (problem != null) {
-            return problem;
+          Frame child = new Frame(field.getValue(), frame, key, -1);
+          if (UnicodeText.unpairedSurrogateIndex(key) >= 0) {
+            return surrogate("the key at " + shown(child.pointer()), key);
           }
           if (document && key.indexOf('\0') >= 0) {
             return new Unstorable(
                 "invalid_key",
                 "the key at "
-                    + shown(child)
+                    + shown(child.pointer())
                     + " holds U+0000, which document keys may not hold: SQLite reads keys as C"
                     + " strings, so queries would read it as another key");
           }
-          pending.push(Map.entry(child, field.getValue()));
+          pending.push(child);
         }
       }
     }
     return null;
+  }
+
+  /** A node of a tree being checked, with the way to it (a key, or an index if key is null). */
+  private record Frame(JsonNode node, @Nullable Frame parent, @Nullable String key, int index) {
+    /** The JSON pointer of the node (RFC 6901), built iteratively. */
+    String pointer() {
+      List<String> tokens = new ArrayList<>();
+      for (Frame f = this; f.parent() != null; f = f.parent()) {
+        String key = f.key();
+        tokens.add(key != null ? pointerToken(key) : Integer.toString(f.index()));
+      }
+      StringBuilder pointer = new StringBuilder();
+      for (int i = tokens.size() - 1; i >= 0; i--) {
+        pointer.append('/').append(tokens.get(i));
+      }
+      return pointer.toString();
+    }
   }
 
   private static @Nullable Unstorable surrogate(String where, String text) {
@@ -339,13 +358,35 @@ public final class Json {
       throw new InvalidRequestException(
           "invalid_json", "the document cannot be written as JSON: it nests too deep", e);
     }
-    int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+    int bytes = utf8Length(text);
     if (bytes > bytesMax) {
       throw new TooLargeException(
           "document_too_large",
           "the document is " + bytes + " bytes of compact JSON; the limit is " + bytesMax);
     }
     return text;
+  }
+
+  /**
+   * The length in UTF-8 of a string without unpaired surrogates, counted without encoding it (the
+   * document was checked for those first).
+   */
+  static int utf8Length(String text) {
+    int bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        bytes++;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)) {
+        bytes += 4; // with the low surrogate that follows
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   /** Returns a short name of a node's JSON type, for messages. */

@@ -29,6 +29,48 @@ class JsonTest {
   }
 
   @Test
+  void whatCannotBeStoredIsNamedByItsJsonPointer() {
+    ObjectNode doc = JsonNodeFactory.instance.objectNode();
+    doc.putArray("a").add("fine").addObject().put("b/c~d", "x\uD800y");
+    assertThatThrownBy(() -> Json.compactDocument(doc, 1 << 20))
+        .hasMessageContaining("the string at '/a/1/b~1c~0d' holds an unpaired surrogate (\\ud800)")
+        .hasMessageContaining("at index 1");
+    ObjectNode badKey = JsonNodeFactory.instance.objectNode();
+    badKey.putObject("o").putArray("list").addObject().put("k\uDC00", 1);
+    assertThatThrownBy(() -> Json.compactDocument(badKey, 1 << 20))
+        .hasMessageContaining("the key at '/o/list/0/k\uDC00' holds an unpaired surrogate");
+    ObjectNode nul = JsonNodeFactory.instance.objectNode();
+    nul.putObject("p").put("x\0y", 1);
+    assertThatThrownBy(() -> Json.compactDocument(nul, 1 << 20))
+        .extracting(e -> ((InvalidRequestException) e).code())
+        .isEqualTo("invalid_key");
+    assertThatThrownBy(() -> Json.compactDocument(nul, 1 << 20))
+        .hasMessageContaining("the key at '/p/x\0y' holds U+0000");
+  }
+
+  @Test
+  void theUtf8LengthIsCountedWithoutEncoding() {
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < 2_000; i++) {
+      StringBuilder text = new StringBuilder();
+      for (int j = random.nextInt(40); j > 0; j--) {
+        int cp =
+            switch (random.nextInt(4)) {
+              case 0 -> random.nextInt(0x80);
+              case 1 -> 0x80 + random.nextInt(0x780);
+              case 2 -> 0x800 + random.nextInt(0xD000 - 0x800);
+              default -> 0x10000 + random.nextInt(0x100000);
+            };
+        text.appendCodePoint(cp);
+      }
+      String s = text.toString();
+      assertThat(Json.utf8Length(s))
+          .as(s)
+          .isEqualTo(s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+  }
+
+  @Test
   void parserLimitsAreNamedWithoutTheParsersSettings() {
     String deep = "[".repeat(Json.NESTING_DEPTH_MAX + 1) + "]".repeat(Json.NESTING_DEPTH_MAX + 1);
     String longNumber = "{\"a\":" + "1".repeat(Json.NUMBER_CHARS_MAX + 1) + "}";
