@@ -119,7 +119,8 @@ public final class LeaderBench {
       String etcd,
       Path nodeJar,
       Path dataParent,
-      long longLog) {
+      long longLog,
+      long jitWarmupMs) {
 
     /**
      * Checks the settings.
@@ -205,7 +206,8 @@ public final class LeaderBench {
                   "--etcd",
                   "--node-jar",
                   "--dir",
-                  "--long-log"));
+                  "--long-log",
+                  "--jit-warmup-ms"));
       boolean quick = a.flag("--quick");
       int nodes = Arguments.intOf(a.positive("--nodes", 3));
       return new Options(
@@ -228,7 +230,8 @@ public final class LeaderBench {
           a.text("--etcd", "auto"),
           Path.of(a.text("--node-jar", Arguments.defaultNodeJar())),
           Path.of(a.text("--dir", TempDirs.defaultParent().toString())),
-          a.nonNegative("--long-log", quick ? 0 : 1_000_000));
+          a.nonNegative("--long-log", quick ? 0 : 1_000_000),
+          a.nonNegative("--jit-warmup-ms", quick ? 0 : 60_000));
     }
 
     private static List<String> defaultRoles(int nodes) {
@@ -280,7 +283,7 @@ public final class LeaderBench {
 
     /** Returns what the system under load used, in CPUs, or -1 if unknown. */
     double loadedSystemCpus() {
-      return system.equals(SKEIN) ? skeinCpus : etcdCpus;
+      return system.equals(ETCD) ? etcdCpus : skeinCpus;
     }
   }
 

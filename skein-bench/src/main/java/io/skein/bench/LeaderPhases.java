@@ -212,6 +212,33 @@ final class LeaderPhases implements AutoCloseable {
   List<LeaderBench.Throughput> throughput() throws InterruptedException {
     progress.println("warming up this JVM's HTTP client on the primary ...");
     skeinWindow("1", JIT_WARMUP_CLIENTS, 0);
+    if (options.jitWarmupMs() > 0) {
+      // The nodes' JIT compilers settle after a minute or two of load (their compiler threads
+      // took 0.2-0.4 ms of CPU per put before that): measure the steady state.
+      progress.printf(
+          Locale.ROOT,
+          "warming up the nodes' JIT for %,d ms at 64 clients ...%n",
+          options.jitWarmupMs());
+      int primary = awaitHealthyPrimary("before the JIT warm-up");
+      ClosedLoop.run(
+          64,
+          Documents.httpPuts(
+              client,
+              REQUEST_TIMEOUT,
+              documents(cluster.member(primary).baseUrl(), Documents.COLLECTION),
+              "jit",
+              "majority"),
+          0,
+          options.jitWarmupMs(),
+          new ClosedLoop.Window() {
+            @Override
+            public void opening() {}
+
+            @Override
+            public void closed() {}
+          });
+      awaitHealthy(new int[] {-1});
+    }
     List<LeaderBench.Throughput> rows = new ArrayList<>();
     for (int round = 1; round <= options.rounds(); round++) {
       for (int clients : options.clients()) {

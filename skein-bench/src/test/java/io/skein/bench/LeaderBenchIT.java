@@ -47,7 +47,8 @@ class LeaderBenchIT {
             "none",
             BenchItSupport.nodeJar(),
             dataParent,
-            3_000);
+            3_000,
+            1_000);
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
     LeaderBench.Results results =
