@@ -66,6 +66,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
   /** The most unapplied entries the loop keeps for the apply (beyond, it reads the log). */
   static final int KNOWN_MAX = 65_536;
 
+  /** The most document bytes (two per character) those entries may hold: 64 MiB. */
+  static final long KNOWN_BYTES_MAX = 64L << 20;
+
   private static final int INBOX_MAX = 4_096;
 
   /**
@@ -536,6 +539,21 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
      */
     final TreeMap<Long, OplogEntry> entries = new TreeMap<>();
 
+    /** What {@link #entries} holds, estimated as in the store's log reads. */
+    private long knownBytes;
+
+    private void forget(Map<Long, OplogEntry> gone) {
+      for (OplogEntry e : gone.values()) {
+        knownBytes -= bytes(e);
+      }
+      gone.clear();
+    }
+
+    private static long bytes(OplogEntry e) {
+      String document = e.document();
+      return 128 + (document == null ? 0 : 2L * document.length());
+    }
+
     @Nullable Boolean live(DocumentKey key) {
       Long index = newest.get(key);
       return index == null ? null : Objects.requireNonNull(byIndex.get(index)).live();
@@ -543,8 +561,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
 
     void appended(OplogEntry entry) {
       proposed(entry.index(), entry.key(), entry.operation() == Operation.PUT);
-      if (entries.size() < KNOWN_MAX) {
+      long bytes = bytes(entry);
+      if (entries.size() < KNOWN_MAX && knownBytes + bytes <= KNOWN_BYTES_MAX) {
         entries.put(entry.index(), entry);
+        knownBytes += bytes;
       }
     }
 
@@ -559,12 +579,12 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         newest.remove(e.getValue().key(), e.getKey());
       }
       done.clear();
-      entries.headMap(upToIndex, true).clear();
+      forget(entries.headMap(upToIndex, true));
     }
 
     void truncated(long fromIndex) {
       byIndex.tailMap(fromIndex, true).clear();
-      entries.tailMap(fromIndex, true).clear();
+      forget(entries.tailMap(fromIndex, true));
       newest.clear();
       byIndex.forEach((index, op) -> newest.put(op.key(), index));
     }
