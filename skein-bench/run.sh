@@ -16,7 +16,7 @@
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
 #   (default)      the full run, about 11 minutes
 #   --replication  ReplicationBench instead: about 35 s with --quick, 3 minutes without
-#   --leader       LeaderBench instead: about 1 minute with --quick, 4 minutes without
+#   --leader       LeaderBench instead: about 1 minute with --quick, 9 minutes without
 #   --reload       ReloadBench instead: about 20 s
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
