@@ -93,49 +93,48 @@ final class AotTraining implements Callable<Integer> {
     for (int c = 0; c < 8; c++) {
       int client = c;
       clients.add(
-          Thread.ofPlatform()
-              .start(
-                  () -> {
-                    long n = 0;
-                    while (System.nanoTime() < end) {
-                      n++;
-                      String id = "c" + client + "-" + (n % 500);
-                      String body = "{\"n\":" + n + ",\"client\":" + client + ",\"tag\":\"t\"}";
-                      try {
-                        if (send(
-                                http,
-                                put(primary.resolve("/v1/collections/train/docs/" + id), body))
-                            == 200) {
-                          writes.incrementAndGet();
-                        } else {
-                          Thread.sleep(50); // no primary yet
-                          continue;
-                        }
-                        send(http, get(primary.resolve("/v1/collections/train/docs/" + id)));
-                        if (n % 25 == 0) {
-                          send(
-                              http,
-                              post(
-                                  primary.resolve("/v1/batch"),
-                                  "{\"ops\":[{\"op\":\"put\",\"collection\":\"train\",\"id\":\"b"
-                                      + client
-                                      + "\",\"doc\":{\"n\":1}},{\"op\":\"delete\",\"collection\":"
-                                      + "\"train\",\"id\":\"gone\"}]}"));
-                          send(
-                              http,
-                              post(
-                                  primary.resolve("/v1/collections/train/query"),
-                                  "{\"selector\":{\"n\":{\"$gt\":" + (n - 10) + "}},\"limit\":5}"));
-                          send(http, get(primary.resolve("/v1/changes?limit=20")));
-                        }
-                      } catch (IOException e) {
-                        sleepQuietly();
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                      }
+          io.skein.internal.runtime.Threads.platform(
+              "skein-aot-train-" + client,
+              true,
+              () -> {
+                long n = 0;
+                while (System.nanoTime() < end) {
+                  n++;
+                  String id = "c" + client + "-" + (n % 500);
+                  String body = "{\"n\":" + n + ",\"client\":" + client + ",\"tag\":\"t\"}";
+                  try {
+                    if (send(http, put(primary.resolve("/v1/collections/train/docs/" + id), body))
+                        == 200) {
+                      writes.incrementAndGet();
+                    } else {
+                      Thread.sleep(50); // no primary yet
+                      continue;
                     }
-                  }));
+                    send(http, get(primary.resolve("/v1/collections/train/docs/" + id)));
+                    if (n % 25 == 0) {
+                      send(
+                          http,
+                          post(
+                              primary.resolve("/v1/batch"),
+                              "{\"ops\":[{\"op\":\"put\",\"collection\":\"train\",\"id\":\"b"
+                                  + client
+                                  + "\",\"doc\":{\"n\":1}},{\"op\":\"delete\",\"collection\":"
+                                  + "\"train\",\"id\":\"gone\"}]}"));
+                      send(
+                          http,
+                          post(
+                              primary.resolve("/v1/collections/train/query"),
+                              "{\"selector\":{\"n\":{\"$gt\":" + (n - 10) + "}},\"limit\":5}"));
+                      send(http, get(primary.resolve("/v1/changes?limit=20")));
+                    }
+                  } catch (IOException e) {
+                    sleepQuietly();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                  }
+                }
+              }));
     }
     for (Thread t : clients) {
       t.join();

@@ -60,11 +60,12 @@ import org.sqlite.SQLiteConfig;
  * not SQLite, not Skein's, of another schema version, of another node, or that fails {@code PRAGMA
  * quick_check} stops the open with a {@link StorageException} and is left untouched.
  *
- * <p>Why one class of this size (about 1,700 lines, over the project's 1,000-line guide): every
+ * <p>Why one class of this size (about 2,000 lines, over the project's 1,000-line guide): every
  * write path (dynamo appends, snapshot applies, retention and tombstone collection, and the
- * leader-mode log: append, apply at commit with its fsync toggle, rollback) must run on the single
- * writer connection, under {@code writeLock}, with the same prepared statements and the same two
- * lsn counters ({@code allocatedLsn} for rows, {@code lastLsn} published to readers). Splitting
+ * leader-mode log: append with the apply of what is committed, an apply alone with its fsync
+ * toggle, rollback) must run on the single writer connection, under {@code writeLock}, with the
+ * same prepared statements and the same lsn state ({@code allocatedLsn} for rows, {@code lastLsn}
+ * published to readers, and the leader log's {@code leaderLsnBase} and applied index). Splitting
  * them across classes would mean sharing that mutable state through package-private fields, which
  * hides the one-writer invariant instead of keeping it in one place. The stateless parts live
  * elsewhere: {@link Schema} (DDL), {@link MetaCodec} (meta values) and {@code SqlQueryTranslator}
