@@ -98,7 +98,7 @@ record CpuMeter(long machineBusyTicks, long machineTotalTicks, long clientTicks,
   }
 
   /** Returns the user and system ticks of a process, or -1. */
-  private static long processTicks(long pid) {
+  static long processTicks(long pid) {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       // The command name (field 2) may hold spaces; the fields after it follow its ')'.

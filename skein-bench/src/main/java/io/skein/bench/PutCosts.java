@@ -88,10 +88,11 @@ record PutCosts(Map<String, Counters> processes) {
       }
       processes.put(
           server.label(),
-          new Counters(ticks(server.pid()), writeBytes(server.pid()), syncs, messages));
+          new Counters(
+              CpuMeter.processTicks(server.pid()), writeBytes(server.pid()), syncs, messages));
     }
     long self = ProcessHandle.current().pid();
-    processes.put("client", new Counters(ticks(self), writeBytes(self), -1, -1));
+    processes.put("client", new Counters(CpuMeter.processTicks(self), writeBytes(self), -1, -1));
     return new PutCosts(processes);
   }
 
@@ -155,16 +156,6 @@ record PutCosts(Map<String, Counters> processes) {
       Thread.currentThread().interrupt();
     }
     return series;
-  }
-
-  private static long ticks(long pid) {
-    try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
-      return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-    } catch (IOException | RuntimeException e) {
-      return -1;
-    }
   }
 
   private static long writeBytes(long pid) {

@@ -156,18 +156,18 @@ final class AotTraining implements Callable<Integer> {
   }
 
   private static HttpRequest put(URI uri, String body) {
-    return HttpRequest.newBuilder(uri)
-        .timeout(Duration.ofSeconds(10))
-        .header("Content-Type", "application/json")
-        .PUT(HttpRequest.BodyPublishers.ofString(body))
-        .build();
+    return withBody(uri, "PUT", body);
   }
 
   private static HttpRequest post(URI uri, String body) {
+    return withBody(uri, "POST", body);
+  }
+
+  private static HttpRequest withBody(URI uri, String method, String body) {
     return HttpRequest.newBuilder(uri)
         .timeout(Duration.ofSeconds(10))
         .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .method(method, HttpRequest.BodyPublishers.ofString(body))
         .build();
   }
 

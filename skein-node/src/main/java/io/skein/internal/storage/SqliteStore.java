@@ -1064,8 +1064,14 @@ public final class SqliteStore implements Store {
   /** Reads oplog rows: {@code SELECT OPLOG_COLUMNS FROM oplog WHERE} the given condition. */
   private List<Change> selectOplog(Connection c, String condition, Object... parameters)
       throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement("SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE " + condition)) {
+    return selectChanges(
+        c, "SELECT " + OPLOG_COLUMNS + " FROM oplog WHERE " + condition, parameters);
+  }
+
+  /** Runs a query whose columns are {@link #OPLOG_COLUMNS}' and reads its rows as changes. */
+  private List<Change> selectChanges(Connection c, String sql, Object... parameters)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(sql)) {
       for (int i = 0; i < parameters.length; i++) {
         p.setObject(i + 1, parameters[i]);
       }
@@ -1437,20 +1443,8 @@ public final class SqliteStore implements Store {
   /** Reads leader-log rows: {@code SELECT ... FROM leader_log WHERE} the given condition. */
   private List<Change> selectLeader(Connection c, long base, String condition, Object... parameters)
       throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT " + leaderColumns(base) + " FROM leader_log WHERE " + condition)) {
-      for (int i = 0; i < parameters.length; i++) {
-        p.setObject(i + 1, parameters[i]);
-      }
-      List<Change> changes = new ArrayList<>();
-      try (ResultSet r = p.executeQuery()) {
-        while (r.next()) {
-          changes.add(change(r));
-        }
-      }
-      return changes;
-    }
+    return selectChanges(
+        c, "SELECT " + leaderColumns(base) + " FROM leader_log WHERE " + condition, parameters);
   }
 
   /** Moves the log from {@code from} on into {@code _system_rollback}, then deletes it. */
