@@ -21,6 +21,10 @@ import java.util.List;
  * @param inflightEntriesMax the most entries sent to a follower and not yet acknowledged
  * @param pendingRequestsMax the most proposals waiting at once
  * @param startAsPrimary whether to stand for election at once ({@code --role primary})
+ * @param compactEntries compact the log once it holds more than this many applied entries (issue
+ *     13); {@link Long#MAX_VALUE} for never
+ * @param compactBytes compact the log once its applied entries hold about this many bytes (an
+ *     estimate from the entries this process wrote or received); {@link Long#MAX_VALUE} for never
  */
 public record LeaderConfig(
     NodeId nodeId,
@@ -31,7 +35,40 @@ public record LeaderConfig(
     int appendEntriesMax,
     int inflightEntriesMax,
     int pendingRequestsMax,
-    boolean startAsPrimary) {
+    boolean startAsPrimary,
+    long compactEntries,
+    long compactBytes) {
+
+  /** The default compaction threshold in entries. */
+  public static final long COMPACT_ENTRIES_DEFAULT = 100_000;
+
+  /** The default compaction threshold in bytes. */
+  public static final long COMPACT_BYTES_DEFAULT = 256L << 20;
+
+  /** A config with the default compaction thresholds. */
+  public LeaderConfig(
+      NodeId nodeId,
+      List<NodeId> members,
+      long electionIntervalMs,
+      long heartbeatMs,
+      long replicationTimeoutMs,
+      int appendEntriesMax,
+      int inflightEntriesMax,
+      int pendingRequestsMax,
+      boolean startAsPrimary) {
+    this(
+        nodeId,
+        members,
+        electionIntervalMs,
+        heartbeatMs,
+        replicationTimeoutMs,
+        appendEntriesMax,
+        inflightEntriesMax,
+        pendingRequestsMax,
+        startAsPrimary,
+        COMPACT_ENTRIES_DEFAULT,
+        COMPACT_BYTES_DEFAULT);
+  }
 
   /** Sorts and checks the members. */
   public LeaderConfig {
@@ -50,7 +87,9 @@ public record LeaderConfig(
         || replicationTimeoutMs < 1
         || appendEntriesMax < 1
         || inflightEntriesMax < appendEntriesMax
-        || pendingRequestsMax < 1) {
+        || pendingRequestsMax < 1
+        || compactEntries < 1
+        || compactBytes < 1) {
       throw new IllegalArgumentException(
           "invalid leader config: need 1 <= heartbeatMs < electionIntervalMs, positive bounds,"
               + " inflightEntriesMax >= appendEntriesMax");
@@ -77,7 +116,30 @@ public record LeaderConfig(
         appendEntriesMax,
         inflightEntriesMax,
         pendingRequestsMax,
-        startAsPrimary);
+        startAsPrimary,
+        compactEntries,
+        compactBytes);
+  }
+
+  /**
+   * Returns this config with other compaction thresholds.
+   *
+   * @param compactEntries the entry threshold, at least 1
+   * @param compactBytes the byte threshold, at least 1
+   */
+  public LeaderConfig withCompaction(long compactEntries, long compactBytes) {
+    return new LeaderConfig(
+        nodeId,
+        members,
+        electionIntervalMs,
+        heartbeatMs,
+        replicationTimeoutMs,
+        appendEntriesMax,
+        inflightEntriesMax,
+        pendingRequestsMax,
+        startAsPrimary,
+        compactEntries,
+        compactBytes);
   }
 
   /** Returns how many members make a majority. */

@@ -4,6 +4,7 @@ import io.skein.core.hlc.Hlc;
 import io.skein.core.hlc.HybridClock;
 import io.skein.core.model.CollectionName;
 import io.skein.core.model.DocumentId;
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Mutation;
@@ -211,6 +212,44 @@ public final class LeaderCore {
 
   private long tailBytes;
 
+  // Compaction and snapshots (issue 13). The log starts after snapshotIndex: every entry up to it
+  // is applied, and the documents stand for it. A follower that needs an entry at or below it
+  // receives a snapshot of the documents instead (docs/internals/leader-mode.md, "Compaction").
+
+  /** The most documents in one snapshot chunk (the store also bounds a chunk's bytes). */
+  static final int SNAPSHOT_DOCS_MAX = 2_048;
+
+  private long snapshotIndex;
+  private long snapshotEpoch;
+
+  /** The last index the shell reported applied ({@link LeaderInput.Applied}). */
+  private long appliedIndex;
+
+  /** An estimate of the document bytes of the log after {@link #snapshotIndex}. */
+  private long logBytes;
+
+  private LeaderReady.@Nullable Compaction compaction;
+  private final List<LeaderReady.SnapshotRead> snapshotReads = new ArrayList<>();
+
+  /** A snapshot chunk taken, to hand out with the next ready. */
+  private LeaderMessage.@Nullable Snapshot chunkToInstall;
+
+  /** The chunk handed out, until the shell reports it installed. */
+  private LeaderReady.@Nullable SnapshotInstall installing;
+
+  /** The transfer this node is receiving: the snapshot's index and the last key applied. */
+  private LeaderRecovered.@Nullable Receiving receiving;
+
+  private LeaderRecovered.@Nullable Receiving receivingBeforeInstall;
+
+  /** A snapshot transfer to one follower: what it stands for, and the shared chunk cursor. */
+  private record SnapshotSend(
+      long index,
+      long indexEpoch,
+      long membersIndex,
+      @Nullable LeaderMembers members,
+      io.skein.core.replica.ChunkCursor cursor) {}
+
   /** A rough size of an entry in memory and on the wire. */
   static long bytes(OplogEntry entry) {
     String document = entry.document();
@@ -256,6 +295,9 @@ public final class LeaderCore {
     long catchUpStartMs;
     long ackedRound;
     boolean loading;
+
+    /** A snapshot transfer under way; no entries are sent meanwhile. */
+    @Nullable SnapshotSend snapshot;
   }
 
   private record PendingWrite(
@@ -300,6 +342,15 @@ public final class LeaderCore {
         open.add(index);
       }
     }
+    this.snapshotIndex = recovered.snapshotIndex();
+    this.snapshotEpoch = recovered.snapshotEpoch();
+    this.commitIndex = Math.max(commitIndex, snapshotIndex);
+    this.appliedIndex = commitIndex;
+    if (snapshotIndex > 0) {
+      epochStarts.headMap(snapshotIndex, true).clear();
+      epochStarts.put(snapshotIndex, snapshotEpoch);
+    }
+    this.receiving = recovered.receiving();
   }
 
   /** Creates a core that resumes from durable state. */
@@ -343,6 +394,9 @@ public final class LeaderCore {
   public long epochAt(long index) {
     if (index <= 0 || index > lastIndex) {
       return 0;
+    }
+    if (index == snapshotIndex) {
+      return snapshotEpoch;
     }
     Map.Entry<Long, Long> start = epochStarts.floorEntry(index);
     return start == null ? 0 : start.getValue();
@@ -436,6 +490,9 @@ public final class LeaderCore {
       case LeaderInput.Reconfigure reconfigure -> reconfigure(reconfigure);
       case LeaderInput.Busy busy -> busy(busy.busyMs());
       case LeaderInput.ChangeMembers change -> changeMembers(change);
+      case LeaderInput.Applied applied -> applied(applied.index());
+      case LeaderInput.SnapshotLoaded loaded -> snapshotLoaded(loaded);
+      case LeaderInput.SnapshotInstalled installed -> snapshotInstalled(installed.ok());
     }
   }
 
@@ -465,7 +522,10 @@ public final class LeaderCore {
         || !messages.isEmpty()
         || !loads.isEmpty()
         || leadership != null
-        || membersDirty;
+        || membersDirty
+        || compaction != null
+        || !snapshotReads.isEmpty()
+        || chunkToInstall != null;
   }
 
   /** Hands out the accumulated work. */
@@ -475,6 +535,28 @@ public final class LeaderCore {
       replicate();
     }
     coalesceAppendReplies();
+    LeaderReady.SnapshotInstall install = null;
+    LeaderMessage.Snapshot chunk = chunkToInstall;
+    if (chunk != null) {
+      // Decided now, with every entry this ready appends: the shell installs after appending.
+      boolean keepLog =
+          chunk.done()
+              && lastIndex >= chunk.index()
+              && epochAt(chunk.index()) == chunk.indexEpoch();
+      install =
+          new LeaderReady.SnapshotInstall(
+              chunk.from(),
+              chunk.index(),
+              chunk.indexEpoch(),
+              chunk.membersIndex(),
+              chunk.members(),
+              chunk.documents(),
+              chunk.lastKey(),
+              chunk.done(),
+              keepLog);
+      installing = install;
+      chunkToInstall = null;
+    }
     LeaderReady ready =
         new LeaderReady(
             hardStateDirty ? new LeaderReady.HardState(epoch, votedFor) : null,
@@ -488,7 +570,12 @@ public final class LeaderCore {
             messages,
             loads,
             leadership,
-            membersDirty ? members() : null);
+            membersDirty ? members() : null,
+            snapshotReads,
+            install,
+            compaction);
+    snapshotReads.clear();
+    compaction = null;
     hardStateDirty = false;
     truncateFrom = 0;
     toAppend.clear();
@@ -956,6 +1043,7 @@ public final class LeaderCore {
             lastIndex);
     noteEpoch(lastIndex, epoch);
     toAppend.add(entry);
+    logBytes += bytes(entry);
     remember(entry);
     noteConfiguration(entry);
     return entry;
@@ -1392,9 +1480,14 @@ public final class LeaderCore {
         f.next = resendFrom; // nothing confirmed for a while: resend what is outstanding
         f.lastProgressMs = nowMs;
       }
+      SnapshotSend snapshot = f.snapshot;
+      if (snapshot != null && snapshot.cursor().stale(nowMs, config.electionIntervalMs())) {
+        requestSnapshotRead(entry.getKey(), snapshot); // the chunk or its answer was lost
+      }
       // The heartbeat checks the follower's log at the probe point: a follower that holds it
-      // answers with it, so a new primary learns an up-to-date follower's match at once.
-      long prev = resendFrom - 1;
+      // answers with it, so a new primary learns an up-to-date follower's match at once. (Never
+      // below the compacted start: the epoch of an entry there is no longer known.)
+      long prev = Math.max(resendFrom - 1, snapshotIndex);
       send(
           entry.getKey(),
           new LeaderMessage.Append(
@@ -1414,6 +1507,13 @@ public final class LeaderCore {
     for (Map.Entry<NodeId, Follower> entry : followers.entrySet()) {
       NodeId peer = entry.getKey();
       Follower f = entry.getValue();
+      if (f.snapshot != null) {
+        continue; // entries follow once the snapshot is in
+      }
+      if (f.next <= snapshotIndex) {
+        startSnapshot(peer, f, null);
+        continue;
+      }
       while (f.next <= lastIndex
           && f.next - 1 - f.match < config.inflightEntriesMax()
           && !f.loading) {
@@ -1486,6 +1586,8 @@ public final class LeaderCore {
       case LeaderMessage.VoteReply reply -> receiveVoteReply(reply);
       case LeaderMessage.Append append -> receiveAppend(append);
       case LeaderMessage.AppendReply reply -> receiveAppendReply(reply);
+      case LeaderMessage.Snapshot chunk -> receiveSnapshot(chunk);
+      case LeaderMessage.SnapshotReply reply -> receiveSnapshotReply(reply);
     }
   }
 
@@ -1574,7 +1676,7 @@ public final class LeaderCore {
       reply(append, false, lastIndex);
       return;
     }
-    if (epochAt(prev) != append.prevEpoch()) {
+    if (prev >= snapshotIndex && epochAt(prev) != append.prevEpoch()) {
       // Point the primary before this node's run of the conflicting epoch.
       Long runStart = epochStarts.floorKey(prev);
       reply(append, false, Math.max(0, (runStart == null ? prev : runStart) - 1));
@@ -1592,6 +1694,9 @@ public final class LeaderCore {
     }
     for (OplogEntry entry : append.entries()) {
       index++;
+      if (index <= snapshotIndex) {
+        continue; // compacted here: committed, so the same entry
+      }
       if (index <= lastIndex) {
         if (epochAt(index) == entry.epoch()) {
           continue; // already held
@@ -1655,6 +1760,7 @@ public final class LeaderCore {
     lastIndex = entry.index();
     noteEpoch(lastIndex, entry.epoch());
     toAppend.add(entry);
+    logBytes += bytes(entry);
     remember(entry);
     noteConfiguration(entry);
   }
@@ -1676,6 +1782,9 @@ public final class LeaderCore {
         f.lastProgressMs = nowMs;
       }
       f.next = Math.max(f.next, f.match + 1);
+      if (f.snapshot != null && f.match >= f.snapshot.index()) {
+        f.snapshot = null; // the follower's log reached the snapshot: the transfer is moot
+      }
       advanceCommit();
       releaseWrites();
       releaseDeparted();
@@ -1687,6 +1796,287 @@ public final class LeaderCore {
     }
     releaseReads();
     replicate();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Compaction and snapshots (issue 13).
+
+  /** Returns the index the log starts after (0: never compacted). */
+  public long snapshotIndex() {
+    return snapshotIndex;
+  }
+
+  /** Returns the last index the shell reported applied. */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  /** Returns whether a snapshot transfer to {@code peer} is under way (primary only). */
+  public boolean sendingSnapshot(NodeId peer) {
+    Follower f = followers.get(peer);
+    return role == Role.PRIMARY && f != null && f.snapshot != null;
+  }
+
+  private void applied(long index) {
+    if (index > appliedIndex) {
+      appliedIndex = Math.min(index, commitIndex);
+      maybeCompact();
+    }
+  }
+
+  /**
+   * Compacts the applied log once it passes a threshold (entries, or estimated bytes), keeping its
+   * newest quarter (of the entry threshold at most) so that a follower a little behind still
+   * catches up from the log. A snapshot transfer under way pins the log after its index, so the
+   * follower can continue from it, unless that follower fell silent.
+   */
+  private void maybeCompact() {
+    long retained = appliedIndex - snapshotIndex;
+    if (retained <= 0
+        || (retained <= config.compactEntries() && logBytes <= config.compactBytes())) {
+      return;
+    }
+    long target = appliedIndex - Math.min(config.compactEntries() / 4, retained / 4);
+    for (Follower f : followers.values()) {
+      SnapshotSend snapshot = f.snapshot;
+      if (snapshot != null
+          && nowMs - snapshot.cursor().lastAckMs() < 10 * config.electionIntervalMs()) {
+        target = Math.min(target, snapshot.index());
+      }
+    }
+    if (target <= snapshotIndex) {
+      return;
+    }
+    long epochThere = epochAt(target);
+    Map.Entry<Long, LeaderMembers> inForce = configs.floorEntry(target);
+    long membersIndex = inForce.getKey();
+    long spanBefore = lastIndex - snapshotIndex;
+    logBytes =
+        spanBefore == 0 ? 0 : (long) (logBytes * ((double) (lastIndex - target) / spanBefore));
+    forgetUpTo(target, epochThere);
+    compaction =
+        new LeaderReady.Compaction(
+            target, epochThere, membersIndex, membersIndex == 0 ? null : inForce.getValue());
+  }
+
+  /** Forgets what memory holds of the log up to {@code index}, which now starts after it. */
+  private void forgetUpTo(long index, long indexEpoch) {
+    Map<Long, OplogEntry> gone = tail.headMap(index, true);
+    for (OplogEntry entry : gone.values()) {
+      tailBytes -= bytes(entry);
+    }
+    gone.clear();
+    open.headSet(index, true).clear();
+    epochStarts.headMap(index, true).clear();
+    epochStarts.put(index, indexEpoch);
+    Long inForce = configs.floorKey(index);
+    if (inForce != null && inForce > 0) {
+      configs.subMap(0L, false, inForce, false).clear();
+    }
+    snapshotIndex = index;
+    snapshotEpoch = indexEpoch;
+  }
+
+  /**
+   * Starts a snapshot transfer to a follower that needs entries this log no longer holds: the
+   * applied state, which includes every entry up to the applied index, stands for that index.
+   * {@code resume} continues a transfer the follower reports (its index must still be served).
+   */
+  private void startSnapshot(
+      NodeId peer, Follower f, LeaderMessage.@Nullable SnapshotReply resume) {
+    long index = resume == null ? appliedIndex : resume.index();
+    Map.Entry<Long, LeaderMembers> inForce = configs.floorEntry(index);
+    long membersIndex = inForce.getKey();
+    SnapshotSend snapshot =
+        new SnapshotSend(
+            index,
+            epochAt(index),
+            membersIndex,
+            membersIndex == 0 ? null : inForce.getValue(),
+            new io.skein.core.replica.ChunkCursor(resume == null ? null : resume.lastKey(), nowMs));
+    f.snapshot = snapshot;
+    requestSnapshotRead(peer, snapshot);
+  }
+
+  private void requestSnapshotRead(NodeId peer, SnapshotSend snapshot) {
+    snapshot.cursor().sent(nowMs);
+    snapshotReads.add(
+        new LeaderReady.SnapshotRead(
+            peer, snapshot.index(), snapshot.cursor().ackedKey(), SNAPSHOT_DOCS_MAX));
+  }
+
+  private void snapshotLoaded(LeaderInput.SnapshotLoaded loaded) {
+    Follower f = followers.get(loaded.peer());
+    SnapshotSend snapshot = f == null ? null : f.snapshot;
+    if (role != Role.PRIMARY
+        || snapshot == null
+        || snapshot.index() != loaded.index()
+        || !java.util.Objects.equals(loaded.afterKey(), snapshot.cursor().ackedKey())) {
+      return; // the transfer ended, moved on or restarted meanwhile
+    }
+    send(
+        loaded.peer(),
+        new LeaderMessage.Snapshot(
+            config.nodeId(),
+            epoch,
+            snapshot.index(),
+            snapshot.indexEpoch(),
+            snapshot.membersIndex(),
+            snapshot.members(),
+            loaded.afterKey(),
+            loaded.documents(),
+            loaded.lastKey(),
+            loaded.done()));
+  }
+
+  private void receiveSnapshotReply(LeaderMessage.SnapshotReply reply) {
+    if (reply.epoch() > epoch) {
+      becomeSecondary(reply.epoch(), null);
+      return;
+    }
+    Follower f = followers.get(reply.from());
+    if (role != Role.PRIMARY || reply.epoch() != epoch || f == null) {
+      return;
+    }
+    f.lastAckMs = nowMs;
+    SnapshotSend snapshot = f.snapshot;
+    if (reply.done()) {
+      if (reply.index() > f.match) {
+        f.match = reply.index();
+        f.lastProgressMs = nowMs;
+      }
+      f.next = Math.max(f.next, f.match + 1);
+      f.probe = Math.max(f.probe, f.match + 1);
+      if (snapshot != null && snapshot.index() <= f.match) {
+        f.snapshot = null;
+      }
+      advanceCommit();
+      releaseWrites();
+      releaseDeparted();
+      releaseReads();
+      replicate();
+      return;
+    }
+    if (snapshot == null || snapshot.index() != reply.index()) {
+      // The follower is part-way through a transfer this primary has no record of (it restarted,
+      // or an earlier primary started it): resume it while its index is still served here, else
+      // start over at the applied index (a fresh transfer at another index replaces the
+      // follower's).
+      if (snapshot == null && f.next > snapshotIndex) {
+        return; // the follower needs nothing compacted: its stale transfer does not matter
+      }
+      boolean served =
+          reply.index() >= snapshotIndex && reply.index() <= appliedIndex && reply.index() > 0;
+      startSnapshot(reply.from(), f, served ? reply : null);
+      return;
+    }
+    io.skein.core.replica.ChunkCursor cursor = snapshot.cursor();
+    if (cursor.confirmed(reply.lastKey(), nowMs)
+        || !cursor.inFlight()
+        || cursor.stale(nowMs, config.electionIntervalMs())) {
+      requestSnapshotRead(reply.from(), snapshot);
+    }
+  }
+
+  private void receiveSnapshot(LeaderMessage.Snapshot chunk) {
+    if (chunk.epoch() < epoch) {
+      // Fencing, as for an append: a stale primary learns the epoch and steps down.
+      send(chunk.from(), new LeaderMessage.AppendReply(config.nodeId(), epoch, false, 0, 0));
+      return;
+    }
+    if (chunk.epoch() > epoch || role != Role.SECONDARY || !chunk.from().equals(leader)) {
+      if (role == Role.PRIMARY && chunk.epoch() == epoch) {
+        throw new IllegalStateException(
+            "two primaries in epoch " + epoch + ": " + config.nodeId() + " and " + chunk.from());
+      }
+      becomeSecondary(chunk.epoch(), chunk.from());
+    }
+    lastHeardLeaderMs = nowMs;
+    if (chunk.index() <= commitIndex) {
+      // The entry at that index is committed here, so it is the primary's: nothing to install.
+      snapshotReply(chunk.from(), chunk.index(), chunk.lastKey(), true);
+      return;
+    }
+    if (chunkToInstall != null || installing != null) {
+      return; // one chunk at a time; the primary sends it again
+    }
+    LeaderRecovered.Receiving open = receiving;
+    boolean continues =
+        open != null
+            && open.index() == chunk.index()
+            && java.util.Objects.equals(chunk.afterKey(), open.lastKey());
+    boolean fresh =
+        chunk.afterKey() == null
+            && (open == null || open.index() != chunk.index() || open.lastKey() == null);
+    if (!continues && !fresh) {
+      // Out of order, or a transfer this node has no record of: say where it is, and the primary
+      // resumes there (or starts over).
+      if (open != null) {
+        snapshotReply(chunk.from(), open.index(), open.lastKey(), false);
+      } else {
+        snapshotReply(chunk.from(), chunk.index(), null, false);
+      }
+      return;
+    }
+    for (OplogEntry document : chunk.documents()) {
+      if (!document.isIntact()) {
+        return; // not applied, not acknowledged: the primary resends
+      }
+    }
+    for (OplogEntry document : chunk.documents()) {
+      clock.observe(document.hlc());
+    }
+    receivingBeforeInstall = open;
+    receiving = new LeaderRecovered.Receiving(chunk.index(), chunk.lastKey());
+    chunkToInstall = chunk;
+  }
+
+  private void snapshotReply(NodeId to, long index, @Nullable DocumentKey lastKey, boolean done) {
+    send(to, new LeaderMessage.SnapshotReply(config.nodeId(), epoch, index, lastKey, done));
+  }
+
+  private void snapshotInstalled(boolean ok) {
+    LeaderReady.SnapshotInstall done = installing;
+    if (done == null) {
+      throw new IllegalStateException("snapshot installed without a pending install");
+    }
+    installing = null;
+    if (!ok) {
+      receiving = receivingBeforeInstall;
+      return;
+    }
+    if (!done.done()) {
+      snapshotReply(done.source(), done.index(), done.lastKey(), false);
+      return;
+    }
+    receiving = null;
+    if (!done.keepLog()) {
+      // The shell removed the whole log: it now ends at the snapshot.
+      tail.clear();
+      tailBytes = 0;
+      open.clear();
+      configs.tailMap(0L, false).clear();
+      epochStarts.clear();
+      lastIndex = done.index();
+      persistedIndex = done.index();
+      logBytes = 0;
+    } else {
+      long spanBefore = lastIndex - snapshotIndex;
+      logBytes =
+          spanBefore == 0
+              ? 0
+              : (long) (logBytes * ((double) (lastIndex - done.index()) / spanBefore));
+    }
+    LeaderMembers members = done.members();
+    if (members != null) {
+      configs.put(done.membersIndex(), members);
+    }
+    forgetUpTo(done.index(), done.indexEpoch());
+    membersDirty = true;
+    reachableCache = null;
+    commitIndex = Math.max(commitIndex, done.index());
+    appliedIndex = Math.max(appliedIndex, done.index());
+    snapshotReply(done.source(), done.index(), done.lastKey(), true);
   }
 
   /** Returns how many entries each follower lacks (primary only). */

@@ -1,10 +1,12 @@
 package io.skein.core.leader;
 
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import io.skein.core.replica.Mutation;
 import io.skein.core.replica.WriteConcern;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** Everything that can happen to a {@link LeaderCore}. */
 public sealed interface LeaderInput {
@@ -147,4 +149,44 @@ public sealed interface LeaderInput {
       @org.jspecify.annotations.Nullable String url,
       long timeoutMs)
       implements LeaderInput {}
+
+  /**
+   * The shell applied the log up to {@code index} (the documents hold every entry up to it). The
+   * core compacts only what is applied.
+   *
+   * @param index the last applied index
+   */
+  record Applied(long index) implements LeaderInput {}
+
+  /**
+   * The shell read a snapshot chunk ({@link LeaderReady#snapshotReads()}).
+   *
+   * @param peer the follower
+   * @param index the snapshot's index
+   * @param afterKey the key the chunk starts after
+   * @param documents the documents' winning entries
+   * @param lastKey the last key the chunk covers
+   * @param done whether no document follows
+   */
+  record SnapshotLoaded(
+      NodeId peer,
+      long index,
+      @Nullable DocumentKey afterKey,
+      List<OplogEntry> documents,
+      @Nullable DocumentKey lastKey,
+      boolean done)
+      implements LeaderInput {
+    /** Copies the list. */
+    public SnapshotLoaded {
+      documents = List.copyOf(documents);
+    }
+  }
+
+  /**
+   * The shell installed the last ready's {@link LeaderReady#install()}, or failed to (then nothing
+   * of it is durable, and the primary resends the chunk).
+   *
+   * @param ok whether it is durable
+   */
+  record SnapshotInstalled(boolean ok) implements LeaderInput {}
 }

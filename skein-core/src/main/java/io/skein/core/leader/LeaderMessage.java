@@ -1,8 +1,10 @@
 package io.skein.core.leader;
 
+import io.skein.core.model.DocumentKey;
 import io.skein.core.model.NodeId;
 import io.skein.core.oplog.OplogEntry;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Messages between members in leader mode. Every message carries the sender's epoch: a receiver
@@ -120,5 +122,67 @@ public sealed interface LeaderMessage {
    * @param round the round of the append answered
    */
   record AppendReply(NodeId from, long epoch, boolean success, long index, long round)
+      implements LeaderMessage {}
+
+  /**
+   * A chunk of a snapshot (issue 13), from a primary to a follower that needs entries the primary
+   * compacted away: the documents in key order after {@code afterKey}, as the primary's applied
+   * state holds them. Chunks go one at a time, each after the {@link SnapshotReply} of the one
+   * before. The state they carry includes at least every entry up to {@code index} (it may include
+   * later committed entries too: documents apply by last-write-wins, so applying those again from
+   * the log changes nothing).
+   *
+   * @param from the primary
+   * @param epoch its epoch
+   * @param index the log index the snapshot stands for: once the last chunk is applied, the
+   *     follower's log continues after it
+   * @param indexEpoch the epoch of the entry at {@code index}
+   * @param membersIndex the index of the configuration in force at {@code index} (0: the configured
+   *     members)
+   * @param members that configuration, or {@code null} when {@code membersIndex} is 0
+   * @param afterKey the key the chunk starts after, or {@code null} for the first chunk
+   * @param documents the documents' winning entries, tombstones included
+   * @param lastKey the last key the chunk covers, or {@code null} if none
+   * @param done whether this is the last chunk
+   */
+  record Snapshot(
+      NodeId from,
+      long epoch,
+      long index,
+      long indexEpoch,
+      long membersIndex,
+      @Nullable LeaderMembers members,
+      @Nullable DocumentKey afterKey,
+      List<OplogEntry> documents,
+      @Nullable DocumentKey lastKey,
+      boolean done)
+      implements LeaderMessage {
+    /** Copies the list and checks the fields. */
+    public Snapshot {
+      documents = List.copyOf(documents);
+      if (index < 1 || indexEpoch < 1 || membersIndex < 0 || membersIndex > index) {
+        throw new IllegalArgumentException(
+            "snapshot at index " + index + " epoch " + indexEpoch + " members " + membersIndex);
+      }
+      if ((membersIndex == 0) != (members == null)) {
+        throw new IllegalArgumentException(
+            "a snapshot carries a configuration exactly when its index is not 0");
+      }
+    }
+  }
+
+  /**
+   * The answer to a {@link Snapshot} chunk, sent once it is durable, or to say where this follower
+   * is (a chunk it could not take: out of order, or from a transfer it has no record of).
+   *
+   * @param from the follower
+   * @param epoch the follower's epoch
+   * @param index the snapshot the follower is receiving
+   * @param lastKey the last key it applied of that snapshot, or {@code null} if none yet
+   * @param done whether the whole snapshot is applied: the follower's log now continues after
+   *     {@code index}
+   */
+  record SnapshotReply(
+      NodeId from, long epoch, long index, @Nullable DocumentKey lastKey, boolean done)
       implements LeaderMessage {}
 }

@@ -34,13 +34,11 @@ final class PeerProgress {
   /** A snapshot transfer to the peer: its identity (the vector) and how far the peer confirmed. */
   static final class SnapshotSend {
     final Map<NodeId, Long> vector;
-    @Nullable DocumentKey ackedKey;
-    boolean inFlight;
-    long sentMs;
+    final ChunkCursor cursor;
 
-    SnapshotSend(Map<NodeId, Long> vector, @Nullable DocumentKey ackedKey) {
+    SnapshotSend(Map<NodeId, Long> vector, @Nullable DocumentKey ackedKey, long nowMs) {
       this.vector = Map.copyOf(vector);
-      this.ackedKey = ackedKey;
+      this.cursor = new ChunkCursor(ackedKey, nowMs);
     }
   }
 

@@ -733,7 +733,7 @@ public final class ReplicaCore {
       }
     }
     if (behindHorizon && progress.snapshot == null) {
-      PeerProgress.SnapshotSend snapshot = new PeerProgress.SnapshotSend(durable, null);
+      PeerProgress.SnapshotSend snapshot = new PeerProgress.SnapshotSend(durable, null, nowMs);
       progress.snapshot = snapshot;
       requestSnapshotRead(peer, snapshot);
     }
@@ -757,17 +757,15 @@ public final class ReplicaCore {
   // Snapshots (D5): for a peer behind this node's horizon.
 
   private void requestSnapshotRead(NodeId peer, PeerProgress.SnapshotSend snapshot) {
-    snapshot.inFlight = true;
-    snapshot.sentMs = nowMs;
+    snapshot.cursor.sent(nowMs);
     snapshotReads.add(
-        new SnapshotRead(peer, snapshot.vector, snapshot.ackedKey, config.snapshotDocsMax()));
+        new SnapshotRead(
+            peer, snapshot.vector, snapshot.cursor.ackedKey(), config.snapshotDocsMax()));
   }
 
   private void resendStaleSnapshot(NodeId peer, PeerProgress progress) {
     PeerProgress.SnapshotSend snapshot = progress.snapshot;
-    if (snapshot != null
-        && snapshot.inFlight
-        && nowMs - snapshot.sentMs >= config.syncIntervalMs()) {
+    if (snapshot != null && snapshot.cursor.stale(nowMs, config.syncIntervalMs())) {
       requestSnapshotRead(peer, snapshot);
     }
   }
@@ -814,15 +812,14 @@ public final class ReplicaCore {
     if (snapshot == null || !snapshot.vector.equals(ack.vector())) {
       // The peer is part-way through a transfer this node forgot (it restarted) or replaced:
       // resume the peer's. Its vector is as valid as a new one, and nothing is sent twice.
-      snapshot = new PeerProgress.SnapshotSend(ack.vector(), ack.lastKey());
+      snapshot = new PeerProgress.SnapshotSend(ack.vector(), ack.lastKey(), nowMs);
       progress.snapshot = snapshot;
       requestSnapshotRead(ack.from(), snapshot);
       return;
     }
-    if (!java.util.Objects.equals(ack.lastKey(), snapshot.ackedKey)) {
-      snapshot.ackedKey = ack.lastKey();
-      requestSnapshotRead(ack.from(), snapshot);
-    } else if (!snapshot.inFlight || nowMs - snapshot.sentMs >= config.syncIntervalMs()) {
+    if (snapshot.cursor.confirmed(ack.lastKey(), nowMs)
+        || !snapshot.cursor.inFlight()
+        || snapshot.cursor.stale(nowMs, config.syncIntervalMs())) {
       requestSnapshotRead(ack.from(), snapshot);
     }
   }

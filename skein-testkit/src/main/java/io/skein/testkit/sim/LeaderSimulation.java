@@ -159,6 +159,15 @@ public final class LeaderSimulation {
 
     /** Of those, the ones completed while a partition or a crashed node was in force. */
     public long membershipChangesUnderFaults;
+
+    /** Log compactions. */
+    public long compactions;
+
+    /** Snapshot chunks installed, and whole snapshots. */
+    public long snapshotChunks;
+
+    /** Snapshots installed whole (their last chunk). */
+    public long snapshotsInstalled;
   }
 
   /** A message on its way, delivered in time order (ties in the order sent). */
@@ -202,13 +211,34 @@ public final class LeaderSimulation {
     // The cluster starts with the first initialMembers; the rest are joiners, started with the
     // members they will join (themselves excluded), as an operator starts a node before adding it.
     List<NodeId> initial = ids.subList(0, Math.min(config.initialMembers(), ids.size()));
+    // Compaction (issue 13): on about a third of the seeds tiny thresholds (a handful of entries
+    // or a few KB), so snapshots are installed all the time, during partitions and crashes; on
+    // another third moderate ones; on the rest never.
+    int compactionKind = random.nextInt(3);
     for (NodeId id : ids) {
+      long entries =
+          switch (compactionKind) {
+            case 0 -> 2 + random.nextInt(20);
+            case 1 -> 50 + random.nextInt(200);
+            default -> Long.MAX_VALUE;
+          };
+      long bytes = compactionKind == 0 ? 1_000 + random.nextInt(20_000) : Long.MAX_VALUE;
       nodes.add(
           new Node(
               new LeaderConfig(
                   // Appends of at most 8 entries: batches of up to 12 operations are often split
                   // across appends, so followers hold parts of batches when primaries die.
-                  id, initial, 500, 100, 2_000, 8, 1_024, 100_000, id.equals(ids.get(0)))));
+                  id,
+                  initial,
+                  500,
+                  100,
+                  2_000,
+                  8,
+                  1_024,
+                  100_000,
+                  id.equals(ids.get(0)),
+                  entries,
+                  bytes)));
     }
   }
 
@@ -487,27 +517,80 @@ public final class LeaderSimulation {
         throw new SimulationFailure(
             node.id + " follows " + node.core.leader() + ", not " + primary.id + members());
       }
-      if (!node.log.equals(primary.log)) {
+      if (node.lastIndex() != primary.lastIndex()) {
         throw new SimulationFailure(
             node.id
-                + "'s log ("
-                + node.log.size()
-                + " entries) differs from the primary's ("
-                + primary.log.size()
-                + ")");
+                + "'s log ends at "
+                + node.lastIndex()
+                + ", the primary's at "
+                + primary.lastIndex()
+                + members());
       }
-      if (node.core.commitIndex() != primary.log.size()) {
+      for (long i = Math.max(node.snapshotIndex, primary.snapshotIndex) + 1;
+          i <= primary.lastIndex();
+          i++) {
+        if (!node.entry(i).equals(primary.entry(i))) {
+          throw new SimulationFailure(
+              node.id + "'s log differs from the primary's at index " + i + members());
+        }
+      }
+      if (node.core.commitIndex() != primary.lastIndex()) {
         throw new SimulationFailure(
-            node.id + " committed " + node.core.commitIndex() + " of " + primary.log.size());
+            node.id + " committed " + node.core.commitIndex() + " of " + primary.lastIndex());
       }
     }
     for (Acknowledged write : acknowledged) {
-      if (write.index() > primary.log.size()
-          || !primary.log.get((int) write.index() - 1).equals(write.entry())) {
+      if (write.index() > primary.lastIndex()
+          || !write.entry().equals(committed.get(write.index()))) {
         throw new SimulationFailure(
             "write at index " + write.index() + " acknowledged with w=majority|all was lost");
       }
     }
+    checkStateIsTheLogApplied(primary, members);
+  }
+
+  /**
+   * The compaction checker (issue 13): every member's documents equal the state obtained by
+   * applying the committed log from its start, whatever it compacted and whatever snapshots it
+   * installed on the way.
+   */
+  private void checkStateIsTheLogApplied(Node primary, io.skein.core.leader.LeaderMembers members) {
+    Map<io.skein.core.model.DocumentKey, OplogEntry> expected = new TreeMap<>();
+    for (long i = 1; i <= primary.core.commitIndex(); i++) {
+      OplogEntry entry = committed.get(i);
+      if (entry == null) {
+        throw new SimulationFailure("no node ever reported committed index " + i);
+      }
+      applyTo(expected, entry);
+    }
+    for (Node node : nodes) {
+      if (!members.contains(node.id)) {
+        continue;
+      }
+      if (node.applied != primary.core.commitIndex()) {
+        throw new SimulationFailure(
+            node.id + " applied " + node.applied + " of " + primary.core.commitIndex());
+      }
+      if (!node.docs.equals(expected)) {
+        throw new SimulationFailure(
+            node.id
+                + "'s documents ("
+                + node.docs.size()
+                + ") differ from the committed log applied from the start ("
+                + expected.size()
+                + "); snapshots installed: "
+                + stats.snapshotsInstalled
+                + members());
+      }
+    }
+  }
+
+  /** Last-write-wins, as the store applies an entry. */
+  private static void applyTo(Map<io.skein.core.model.DocumentKey, OplogEntry> docs, OplogEntry e) {
+    docs.merge(
+        new io.skein.core.model.DocumentKey(e.collection(), e.id()),
+        e,
+        (current, next) -> next.version().supersedes(current.version()) ? next : current);
   }
 
   /** Each member's role, epoch and timings, for a failure message. */
@@ -522,7 +605,7 @@ public final class LeaderSimulation {
               node.id,
               node.core.role(),
               node.core.epoch(),
-              node.log.size(),
+              node.lastIndex(),
               node.core.commitIndex(),
               node.core.members(),
               node.core.membersIndex(),
@@ -541,7 +624,7 @@ public final class LeaderSimulation {
   public Map<NodeId, List<OplogEntry>> logs() {
     Map<NodeId, List<OplogEntry>> logs = new TreeMap<>();
     for (Node node : nodes) {
-      logs.put(node.id, List.copyOf(node.log));
+      logs.put(node.id, List.copyOf(node.log)); // the entries after its snapshot index
     }
     return logs;
   }
@@ -553,7 +636,20 @@ public final class LeaderSimulation {
   private final class Node {
     final NodeId id;
     final LeaderConfig config;
+
+    /** The log after {@link #snapshotIndex}. */
     final List<OplogEntry> log = new ArrayList<>();
+
+    long snapshotIndex;
+    long snapshotEpoch;
+    long snapshotMembersIndex;
+    io.skein.core.leader.@Nullable LeaderMembers snapshotMembers;
+
+    /** The applied state: each document's winning entry, in key order (the chunk cursor's). */
+    final TreeMap<io.skein.core.model.DocumentKey, OplogEntry> docs = new TreeMap<>();
+
+    long applied;
+    io.skein.core.leader.LeaderRecovered.@Nullable Receiving receiving;
 
     /** The persisted indexes whose entries do not end their write (a batch's non-final ones). */
     final java.util.Set<Long> open = new java.util.HashSet<>();
@@ -575,9 +671,24 @@ public final class LeaderSimulation {
       this.core = LeaderCore.restore(config, LeaderRecovered.EMPTY);
     }
 
+    long lastIndex() {
+      return snapshotIndex + log.size();
+    }
+
+    OplogEntry entry(long index) {
+      if (index <= snapshotIndex || index > lastIndex()) {
+        throw new SimulationFailure(
+            id + " has no entry " + index + " (log after " + snapshotIndex + " to " + lastIndex());
+      }
+      return log.get((int) (index - snapshotIndex - 1));
+    }
+
     void restart() {
       Map<Long, Long> starts = new HashMap<>();
       Map<Long, io.skein.core.leader.LeaderMembers> configurations = new HashMap<>();
+      if (snapshotMembers != null) {
+        configurations.put(snapshotMembersIndex, snapshotMembers);
+      }
       long previous = -1;
       for (OplogEntry entry : log) {
         if (entry.epoch() != previous) {
@@ -595,7 +706,17 @@ public final class LeaderSimulation {
           LeaderCore.restore(
               core.config(),
               new LeaderRecovered(
-                  epoch, votedFor, log.size(), starts, 0, hlc, open, configurations));
+                  epoch,
+                  votedFor,
+                  lastIndex(),
+                  starts,
+                  applied,
+                  hlc,
+                  open,
+                  configurations,
+                  snapshotIndex,
+                  snapshotEpoch,
+                  receiving));
       alive = true;
     }
 
@@ -607,8 +728,8 @@ public final class LeaderSimulation {
     void checkBatchesWhole(long commit) {
       for (long i : open) {
         if (i < commit) {
-          String here = writeOf(log.get((int) i - 1));
-          String next = writeOf(log.get((int) i));
+          String here = writeOf(entry(i));
+          String next = writeOf(entry(i + 1));
           if (!here.equals(next)) {
             throw new SimulationFailure(
                 id
@@ -660,22 +781,25 @@ public final class LeaderSimulation {
         }
         if (ready.truncateFrom() != 0) {
           long from = ready.truncateFrom();
-          if (committed.containsKey(from) && from <= log.size()) {
-            OplogEntry lost = log.get((int) from - 1);
+          if (from <= applied) {
+            throw new SimulationFailure(id + " truncated applied entry " + from);
+          }
+          if (committed.containsKey(from) && from <= lastIndex()) {
+            OplogEntry lost = entry(from);
             if (lost.equals(committed.get(from))) {
               throw new SimulationFailure(id + " truncated committed entry " + from);
             }
           }
-          while (log.size() >= from) {
+          while (lastIndex() >= from) {
             log.remove(log.size() - 1);
             stats.truncated++;
           }
           open.removeIf(i -> i >= from);
         }
         for (OplogEntry entry : ready.entriesToAppend()) {
-          if (entry.index() != log.size() + 1) {
+          if (entry.index() != lastIndex() + 1) {
             throw new SimulationFailure(
-                id + " appended index " + entry.index() + " after " + log.size());
+                id + " appended index " + entry.index() + " after " + lastIndex());
           }
           NodeId primary = primaryOfEpoch.putIfAbsent(entry.epoch(), entry.origin());
           if (primary != null && !primary.equals(entry.origin())) {
@@ -694,13 +818,13 @@ public final class LeaderSimulation {
             // a primary's own appends: a restarted member can receive entries it made before.)
             for (int i = log.size() - 1; i >= 0; i--) {
               if (isConfiguration(log.get(i))) {
-                if (i + 1 > ready.commitIndex()) {
+                if (snapshotIndex + i + 1 > ready.commitIndex()) {
                   throw new SimulationFailure(
                       id
                           + " appended a configuration at "
                           + entry.index()
                           + " while the one at "
-                          + (i + 1)
+                          + (snapshotIndex + i + 1)
                           + " was not committed (commit index "
                           + ready.commitIndex()
                           + ")");
@@ -713,20 +837,30 @@ public final class LeaderSimulation {
         }
         open.addAll(ready.openToAppend());
         hlc = Hlc.max(hlc, ready.hlcHighWater());
-        core.step(new LeaderInput.Persisted(log.size()));
-        long commit = Math.min(ready.commitIndex(), log.size());
+        core.step(new LeaderInput.Persisted(lastIndex()));
+        long commit = Math.min(ready.commitIndex(), lastIndex());
         if (open.contains(commit)) {
           throw new SimulationFailure(
               id + " committed up to index " + commit + ", inside a batch: a batch in part");
         }
         checkBatchesWhole(commit);
-        for (long i = 1; i <= commit; i++) {
-          OplogEntry entry = log.get((int) i - 1);
-          OplogEntry first = committed.putIfAbsent(i, entry);
-          if (first != null && !first.equals(entry)) {
-            throw new SimulationFailure(
-                id + " holds a different entry at committed index " + i + " than another node");
-          }
+        for (long i = Math.max(applied, snapshotIndex) + 1; i <= commit; i++) {
+          noteCommitted(entry(i));
+        }
+        LeaderReady.SnapshotInstall install = ready.install();
+        if (install != null) {
+          install(install);
+          commit = Math.max(commit, snapshotIndex);
+        }
+        commit = Math.max(commit, Math.min(core.commitIndex(), lastIndex()));
+        for (long i = applied + 1; i <= commit; i++) {
+          OplogEntry entry = entry(i);
+          noteCommitted(entry);
+          applyTo(docs, entry);
+        }
+        if (commit > applied) {
+          applied = commit;
+          core.step(new LeaderInput.Applied(applied));
         }
         LeaderReady.LeadershipChanged change = ready.leadership();
         if (change != null && change.isLeader()) {
@@ -771,8 +905,12 @@ public final class LeaderSimulation {
         }
         for (LeaderReady.LogRead read : ready.loads()) {
           List<OplogEntry> entries = new ArrayList<>();
-          for (long i = read.fromIndex(); i <= log.size() && entries.size() < read.limit(); i++) {
-            entries.add(log.get((int) i - 1));
+          if (read.fromIndex() <= snapshotIndex) {
+            throw new SimulationFailure(
+                id + " asked to read compacted index " + read.fromIndex() + members());
+          }
+          for (long i = read.fromIndex(); i <= lastIndex() && entries.size() < read.limit(); i++) {
+            entries.add(entry(i));
           }
           java.util.Set<Long> openRead = new java.util.HashSet<>();
           for (long i = read.fromIndex(); i < read.fromIndex() + entries.size(); i++) {
@@ -782,7 +920,104 @@ public final class LeaderSimulation {
           }
           core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries, openRead));
         }
+        for (LeaderReady.SnapshotRead read : ready.snapshotReads()) {
+          if (read.index() > applied) {
+            throw new SimulationFailure(
+                id + " asked to send a snapshot at " + read.index() + ", applied " + applied);
+          }
+          io.skein.core.model.DocumentKey after = read.afterKey();
+          Map<io.skein.core.model.DocumentKey, OplogEntry> rest =
+              after == null ? docs : docs.tailMap(after, false);
+          List<OplogEntry> chunk = new ArrayList<>();
+          io.skein.core.model.DocumentKey last = after;
+          // Small chunks (the store bounds a chunk's bytes too), so transfers take many chunks
+          // and are cut by crashes, partitions and lost messages part-way.
+          int limit = Math.min(read.limit(), 1 + random.nextInt(8));
+          for (Map.Entry<io.skein.core.model.DocumentKey, OplogEntry> doc : rest.entrySet()) {
+            if (chunk.size() == limit) {
+              break;
+            }
+            chunk.add(doc.getValue());
+            last = doc.getKey();
+          }
+          boolean done = rest.size() == chunk.size();
+          core.step(
+              new LeaderInput.SnapshotLoaded(read.peer(), read.index(), after, chunk, last, done));
+        }
+        LeaderReady.Compaction compaction = ready.compaction();
+        if (compaction != null) {
+          compact(compaction);
+        }
       }
+    }
+
+    /** State-machine safety: no two nodes hold different entries at a committed index. */
+    void noteCommitted(OplogEntry entry) {
+      OplogEntry first = committed.putIfAbsent(entry.index(), entry);
+      if (first != null && !first.equals(entry)) {
+        throw new SimulationFailure(
+            id
+                + " holds a different entry at committed index "
+                + entry.index()
+                + " than another node");
+      }
+    }
+
+    /** As the store does: the applied prefix goes, and the snapshot's identity is recorded. */
+    void compact(LeaderReady.Compaction compaction) {
+      long index = compaction.index();
+      if (index > applied) {
+        throw new SimulationFailure(
+            id + " compacts up to " + index + " but applied only up to " + applied);
+      }
+      if (index <= snapshotIndex) {
+        throw new SimulationFailure(
+            id + " compacts up to " + index + ", already compacted to " + snapshotIndex);
+      }
+      if (compaction.epoch() != entry(index).epoch()) {
+        throw new SimulationFailure(
+            id + " records epoch " + compaction.epoch() + " for index " + index);
+      }
+      log.subList(0, (int) (index - snapshotIndex)).clear();
+      open.removeIf(i -> i <= index);
+      snapshotIndex = index;
+      snapshotEpoch = compaction.epoch();
+      snapshotMembersIndex = compaction.membersIndex();
+      snapshotMembers = compaction.members();
+      stats.compactions++;
+    }
+
+    /** As the store does: the chunk's documents by last-write-wins, and the progress. */
+    void install(LeaderReady.SnapshotInstall install) {
+      for (OplogEntry document : install.documents()) {
+        applyTo(docs, document);
+      }
+      stats.snapshotChunks++;
+      if (!install.done()) {
+        receiving =
+            new io.skein.core.leader.LeaderRecovered.Receiving(install.index(), install.lastKey());
+        core.step(new LeaderInput.SnapshotInstalled(true));
+        return;
+      }
+      long index = install.index();
+      if (install.keepLog()) {
+        if (entry(index).epoch() != install.indexEpoch()) {
+          throw new SimulationFailure(id + " keeps a log that does not hold the snapshot's entry");
+        }
+        log.subList(0, (int) (index - snapshotIndex)).clear();
+      } else {
+        log.clear();
+      }
+      open.removeIf(i -> install.keepLog() ? i <= index : true);
+      snapshotIndex = index;
+      snapshotEpoch = install.indexEpoch();
+      snapshotMembersIndex = install.membersIndex();
+      snapshotMembers = install.members();
+      applied = Math.max(applied, index);
+      receiving = null;
+      stats.snapshotsInstalled++;
+      core.step(new LeaderInput.SnapshotInstalled(true));
+      core.step(new LeaderInput.Persisted(lastIndex()));
     }
   }
 }
