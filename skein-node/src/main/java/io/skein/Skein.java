@@ -116,7 +116,9 @@ public final class Skein implements AutoCloseable {
                   LEADER_APPEND_ENTRIES_MAX,
                   LEADER_INFLIGHT_ENTRIES_MAX,
                   config.writeQueueMax(),
-                  leaderSettings.startAsPrimary()),
+                  leaderSettings.startAsPrimary(),
+                  leaderSettings.compactEntries(),
+                  leaderSettings.compactBytes()),
               store.leaderRecovered());
       this.loop = null;
       this.leader = new LeaderLoop(core, store, config.clock(), notifier, config.meters());

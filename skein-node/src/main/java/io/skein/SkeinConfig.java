@@ -97,12 +97,31 @@ public record SkeinConfig(
    * @param joining whether this node joins a running cluster ({@code --role joining}): it is not a
    *     member until a membership change on the primary adds it, so it never stands for election on
    *     its own; its peers are the current members
+   * @param compactEntries compact the log once it holds more applied entries than this
+   * @param compactBytes compact the log once its applied entries hold about this many bytes
    */
   public record Leader(
-      long electionIntervalMs, long heartbeatMs, boolean startAsPrimary, boolean joining) {
-    /** A member the cluster starts with. */
+      long electionIntervalMs,
+      long heartbeatMs,
+      boolean startAsPrimary,
+      boolean joining,
+      long compactEntries,
+      long compactBytes) {
+    /** A member the cluster starts with, with the default compaction thresholds. */
     public Leader(long electionIntervalMs, long heartbeatMs, boolean startAsPrimary) {
       this(electionIntervalMs, heartbeatMs, startAsPrimary, false);
+    }
+
+    /** The default compaction thresholds. */
+    public Leader(
+        long electionIntervalMs, long heartbeatMs, boolean startAsPrimary, boolean joining) {
+      this(
+          electionIntervalMs,
+          heartbeatMs,
+          startAsPrimary,
+          joining,
+          io.skein.core.leader.LeaderConfig.COMPACT_ENTRIES_DEFAULT,
+          io.skein.core.leader.LeaderConfig.COMPACT_BYTES_DEFAULT);
     }
   }
 
@@ -185,7 +204,13 @@ public record SkeinConfig(
         discovery,
         l == null
             ? null
-            : new Leader(t.electionIntervalMs(), t.heartbeatMs(), l.startAsPrimary(), l.joining()),
+            : new Leader(
+                t.electionIntervalMs(),
+                t.heartbeatMs(),
+                l.startAsPrimary(),
+                l.joining(),
+                l.compactEntries(),
+                l.compactBytes()),
         l == null ? new Gateway(t.electionIntervalMs(), t.heartbeatMs()) : gateway);
   }
 
@@ -397,6 +422,25 @@ public record SkeinConfig(
     }
 
     /**
+     * Leader mode: the log's compaction thresholds (issue 13); defaults {@link
+     * io.skein.core.leader.LeaderConfig#COMPACT_ENTRIES_DEFAULT} and {@link
+     * io.skein.core.leader.LeaderConfig#COMPACT_BYTES_DEFAULT}.
+     *
+     * @param entries compact once the log holds more applied entries than this, at least 1
+     * @param bytes compact once its applied entries hold about this many bytes, at least 1
+     */
+    public Builder leaderCompaction(long entries, long bytes) {
+      requirePositive("compactEntries", entries);
+      requirePositive("compactBytes", bytes);
+      this.compactEntries = entries;
+      this.compactBytes = bytes;
+      return this;
+    }
+
+    private long compactEntries = io.skein.core.leader.LeaderConfig.COMPACT_ENTRIES_DEFAULT;
+    private long compactBytes = io.skein.core.leader.LeaderConfig.COMPACT_BYTES_DEFAULT;
+
+    /**
      * Validates and builds.
      *
      * @throws IllegalArgumentException naming the first setting out of range
@@ -446,7 +490,15 @@ public record SkeinConfig(
           replicationTimeoutMs,
           oplogRetentionMs,
           discovery,
-          leader,
+          leader == null
+              ? null
+              : new Leader(
+                  leader.electionIntervalMs(),
+                  leader.heartbeatMs(),
+                  leader.startAsPrimary(),
+                  leader.joining(),
+                  compactEntries,
+                  compactBytes),
           gateway);
     }
 

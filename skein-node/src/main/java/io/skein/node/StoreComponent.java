@@ -89,7 +89,9 @@ final class StoreComponent implements Component {
             .oplogRetentionMs(config.get(Settings.OPLOG_RETENTION).toMillis())
             .discovery(!leaderMode && config.get(Settings.DISCOVERY_ENABLED))
             .peers(members.initialPeers().keySet().stream().map(NodeId::value).toList())
-            .meters(meters);
+            .meters(meters)
+            .leaderCompaction(
+                config.get(Settings.COMPACTION_ENTRIES), config.get(Settings.COMPACTION_BYTES));
     if (leaderMode && (renamed || config.get(Settings.CLUSTER_ROLE).equals("joining"))) {
       builder.joiningLeaderMode(
           config.get(Settings.ELECTION_INTERVAL).toMillis(), Settings.heartbeat(config).toMillis());

@@ -355,6 +355,67 @@ class LeaderClusterTest {
     assertThat(holds("3", "big0", "xxxx")).isTrue();
   }
 
+  /**
+   * Issue 13: with a tiny compaction threshold, a secondary that was down while the log was
+   * compacted past what it holds catches up by a snapshot of the documents, deletes included, and
+   * then from the log.
+   */
+  @Test
+  void aSecondaryBehindTheCompactedLogCatchesUpByASnapshot() throws Exception {
+    members("1", "2", "3");
+    for (String id : List.of("1", "2", "3")) {
+      start(id, settings(id, "leader").flag("--compaction-entries", "16"));
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    try (HttpJson one = http("1")) {
+      assertThat(one.put("/v1/collections/c/docs/gone", "{\"v\":0}").status()).isEqualTo(200);
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> holds("3", "gone", "\"v\":0"))).isTrue();
+    stop("3");
+    try (HttpJson one = http("1")) {
+      for (int i = 0; i < 300; i++) {
+        assertThat(one.put("/v1/collections/c/docs/d" + (i % 120), "{\"v\":" + i + "}").status())
+            .isEqualTo(200);
+      }
+      assertThat(one.delete("/v1/collections/c/docs/gone").status()).isEqualTo(200);
+      assertThat(metric(one, "skein_storage_leader_compactions_total"))
+          .as("the primary compacted its log")
+          .isPositive();
+    }
+    start("3", settings("3", "leader").flag("--compaction-entries", "16"));
+    boolean converged = await(Duration.ofSeconds(30), () -> holds("3", "d59", "\"v\":299"));
+    assertThat(converged)
+        .as("the returning secondary converges: %s %s", cluster("1"), cluster("3"))
+        .isTrue();
+    try (HttpJson three = http("3")) {
+      assertThat(metric(three, "skein_storage_leader_snapshots_installed_total"))
+          .as("by a snapshot: the entries it lacked were compacted away")
+          .isPositive();
+      for (int i = 180; i < 300; i++) {
+        HttpJson.Response doc = three.get("/v1/collections/c/docs/d" + (i % 120));
+        assertThat(doc.body()).contains("\"v\":" + i);
+      }
+      assertThat(three.get("/v1/collections/c/docs/gone").status())
+          .as("a delete the snapshot carries as a tombstone")
+          .isEqualTo(404);
+    }
+    try (HttpJson one = http("1")) {
+      assertThat(one.put("/v1/collections/c/docs/after", "{\"v\":1}").status()).isEqualTo(200);
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> holds("3", "after", "\"v\":1")))
+        .as("and then from the log")
+        .isTrue();
+  }
+
+  private static double metric(HttpJson http, String name) throws Exception {
+    for (String line : http.get("/metrics").body().split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return 0;
+  }
+
   /** Whether some member is primary and every running member follows it. */
   private boolean aPrimaryIsFollowedByAll() {
     String leader = leaderSeenBy(members.get(0).id());

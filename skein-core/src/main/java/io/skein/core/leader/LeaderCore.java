@@ -1511,7 +1511,12 @@ public final class LeaderCore {
         continue; // entries follow once the snapshot is in
       }
       if (f.next <= snapshotIndex) {
-        startSnapshot(peer, f, null);
+        // Only to a follower that answers: a transfer pins the log after its index (see
+        // maybeCompact), and one started to a dead member would stand for a stale index when it
+        // comes back. Its next answer to a heartbeat starts it.
+        if (nowMs - f.lastAckMs <= config.electionIntervalMs()) {
+          startSnapshot(peer, f, null);
+        }
         continue;
       }
       while (f.next <= lastIndex

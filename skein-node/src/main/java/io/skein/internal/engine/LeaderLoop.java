@@ -23,6 +23,7 @@ import io.skein.core.replica.PeerMessage;
 import io.skein.core.replica.Reply;
 import io.skein.core.replica.WriteConcern;
 import io.skein.internal.storage.Change;
+import io.skein.internal.storage.SnapshotPage;
 import io.skein.internal.storage.SqliteStore;
 import io.skein.internal.storage.StorageException;
 import java.time.InstantSource;
@@ -444,6 +445,9 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         events.clear();
         processReady();
         applyCommitted();
+        if (store.compactLeaderLogSlice()) {
+          wakeups.release(); // more compacted rows to delete: a slice a turn
+        }
         status = snapshot();
         timeWithoutPrimary();
       }
@@ -653,6 +657,10 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
         applied(applied);
         core.step(new LeaderInput.Persisted(core.lastIndex()));
       }
+      LeaderReady.SnapshotInstall install = ready.install();
+      if (install != null) {
+        install(install, ready);
+      }
       if (hard != null && hard.epoch() > lastEpochSeen) {
         elections.increment();
         lastEpochSeen = hard.epoch();
@@ -709,6 +717,40 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
           open = java.util.Set.of();
         }
         core.step(new LeaderInput.Loaded(read.peer(), read.fromIndex(), entries, open));
+      }
+      for (LeaderReady.SnapshotRead read : ready.snapshotReads()) {
+        SnapshotPage page;
+        try {
+          page = store.leaderSnapshotDocuments(read.afterKey(), read.limit());
+        } catch (StorageException e) {
+          // The read pool is exhausted: the core sends the chunk again once it is overdue.
+          log.atWarn()
+              .addKeyValue("peer", read.peer())
+              .log("snapshot read for a follower failed: {}", e.getMessage());
+          continue;
+        }
+        core.step(
+            new LeaderInput.SnapshotLoaded(
+                read.peer(),
+                read.index(),
+                read.afterKey(),
+                page.documents(),
+                page.lastKey(),
+                page.done()));
+      }
+      LeaderReady.Compaction compaction = ready.compaction();
+      if (compaction != null) {
+        long start = System.nanoTime();
+        store.compactLeaderLog(
+            compaction.index(),
+            compaction.epoch(),
+            compaction.membersIndex(),
+            compaction.members());
+        busyNanos += System.nanoTime() - start;
+        log.atDebug()
+            .addKeyValue("index", compaction.index())
+            .addKeyValue("epoch", compaction.epoch())
+            .log("log compacted");
       }
       LeaderMembers members = ready.members();
       if (members != null) {
@@ -786,6 +828,46 @@ public final class LeaderLoop implements AutoCloseable, Replicator {
       appliedIndex = applied.get(applied.size() - 1).entry().index();
       unapplied.applied(appliedIndex);
       notifier.publish(applied.get(applied.size() - 1).lsn());
+      core.step(new LeaderInput.Applied(appliedIndex));
+    }
+  }
+
+  /**
+   * Installs a snapshot chunk from the primary (after this ready's append, as {@link LeaderReady}
+   * orders it) and tells the core. A failed install is not fatal: nothing of it is durable, and the
+   * primary sends the chunk again.
+   */
+  private void install(LeaderReady.SnapshotInstall install, LeaderReady ready) {
+    long start = System.nanoTime();
+    storageSinceNanos = start;
+    boolean ok;
+    try {
+      store.installLeaderSnapshot(install, ready.hlcHighWater());
+      ok = true;
+    } catch (StorageException e) {
+      log.atWarn()
+          .addKeyValue("source", install.source())
+          .addKeyValue("index", install.index())
+          .log("snapshot chunk not installed: {}", e.getMessage());
+      ok = false;
+    } finally {
+      storageSinceNanos = 0;
+    }
+    busyNanos += System.nanoTime() - start;
+    core.step(new LeaderInput.SnapshotInstalled(ok));
+    if (ok && install.done()) {
+      if (!install.keepLog()) {
+        unapplied.truncated(install.index() + 1);
+      }
+      if (install.index() > appliedIndex) {
+        appliedIndex = install.index();
+        unapplied.applied(appliedIndex);
+      }
+      log.atInfo()
+          .addKeyValue("source", install.source())
+          .addKeyValue("index", install.index())
+          .addKeyValue("keptLog", install.keepLog())
+          .log("snapshot installed");
     }
   }
 

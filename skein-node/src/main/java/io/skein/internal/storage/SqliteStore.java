@@ -213,6 +213,9 @@ public final class SqliteStore implements Store {
 
   private final Counter readsRefused;
   private final Counter prunedCounter;
+  private final Counter compactions;
+  private final Counter compactedRows;
+  private final Counter snapshotsInstalled;
   private final Counter tombstoneCounter;
 
   private SqliteStore(
@@ -236,6 +239,9 @@ public final class SqliteStore implements Store {
       String applied = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_applied'");
       String base = queryString(writer, "SELECT value FROM meta WHERE key = 'leader_lsn_base'");
       this.leaderApplied = applied == null ? -1 : Long.parseLong(applied);
+      String snapshotIndex =
+          queryString(writer, "SELECT value FROM meta WHERE key = 'leader_snapshot_index'");
+      this.leaderSnapshotIndex = snapshotIndex == null ? 0 : Long.parseLong(snapshotIndex);
       this.leaderLsnBase = base == null ? -1 : Long.parseLong(base);
       long leaderLsn =
           leaderLsnBase < 0
@@ -291,6 +297,18 @@ public final class SqliteStore implements Store {
     this.prunedCounter =
         Counter.builder("skein.storage.pruned.entries")
             .description("Oplog entries removed by retention")
+            .register(meters);
+    this.compactions =
+        Counter.builder("skein.storage.leader.compactions")
+            .description("Leader mode: log compactions (issue 13)")
+            .register(meters);
+    this.compactedRows =
+        Counter.builder("skein.storage.leader.compacted.entries")
+            .description("Leader mode: log entries removed by compaction or a snapshot install")
+            .register(meters);
+    this.snapshotsInstalled =
+        Counter.builder("skein.storage.leader.snapshots.installed")
+            .description("Leader mode: snapshots installed whole from a primary")
             .register(meters);
     this.tombstoneCounter =
         Counter.builder("skein.storage.tombstones.collected")
@@ -1202,6 +1220,25 @@ public final class SqliteStore implements Store {
   @Override
   public SnapshotPage snapshotDocuments(
       Map<NodeId, Long> vector, @Nullable DocumentKey afterKey, int limit) {
+    return documentsAfter(vector, afterKey, limit);
+  }
+
+  /**
+   * Leader mode: a snapshot chunk, the applied documents in key order after {@code afterKey} (the
+   * same chunk cursor as dynamo mode's). Rolled-back documents ({@code _system_rollback}, which
+   * stay on the node that rolled them back) are not part of it.
+   */
+  public SnapshotPage leaderSnapshotDocuments(@Nullable DocumentKey afterKey, int limit) {
+    return documentsAfter(null, afterKey, limit);
+  }
+
+  /**
+   * The documents in key order after {@code afterKey}, at most {@code limit} scanned and at most
+   * {@link #SNAPSHOT_CHUNK_BYTES_MAX} of them, without those newer than {@code vector} (none when
+   * it is {@code null}) or never replicated (sequence 0).
+   */
+  private SnapshotPage documentsAfter(
+      @Nullable Map<NodeId, Long> vector, @Nullable DocumentKey afterKey, int limit) {
     return read(
         c -> {
           String sql =
@@ -1232,7 +1269,7 @@ public final class SqliteStore implements Store {
                 lastKey = new DocumentKey(collection, id);
                 NodeId origin = NodeId.of(r.getString(5));
                 long seq = r.getLong(6);
-                if (seq < 1 || seq > vector.getOrDefault(origin, 0L)) {
+                if (seq < 1 || (vector != null && seq > vector.getOrDefault(origin, 0L))) {
                   continue; // newer than the snapshot: incremental sync brings it
                 }
                 String body = r.getString(3);
@@ -1732,9 +1769,13 @@ public final class SqliteStore implements Store {
           String epoch = queryString(c, "SELECT value FROM meta WHERE key = 'leader_epoch'");
           String vote = queryString(c, "SELECT value FROM meta WHERE key = 'leader_vote'");
           String applied = queryString(c, "SELECT value FROM meta WHERE key = 'leader_applied'");
-          long lastIndex = queryLong(c, "SELECT coalesce(max(log_index), 0) FROM leader_log");
+          LeaderSnapshot snapshot = leaderSnapshot(c);
+          long lastIndex =
+              Math.max(
+                  snapshot.index(),
+                  queryLong(c, "SELECT coalesce(max(log_index), 0) FROM leader_log"));
           Map<Long, Long> starts = epochStarts(c, lastIndex);
-          long appliedIndex = applied == null ? 0 : Long.parseLong(applied);
+          long appliedIndex = Math.max(applied == null ? 0 : Long.parseLong(applied), 0);
           java.util.Set<Long> open = new java.util.HashSet<>();
           try (PreparedStatement p =
               c.prepareStatement("SELECT log_index FROM leader_open WHERE log_index > ?")) {
@@ -1748,12 +1789,16 @@ public final class SqliteStore implements Store {
           // Configuration entries are few (one per membership change): the partial index
           // leader_log_config finds them (its condition must be in the query, as a literal).
           Map<Long, io.skein.core.leader.LeaderMembers> configurations = new HashMap<>();
+          if (snapshot.members() != null) {
+            configurations.put(snapshot.membersIndex(), snapshot.members());
+          }
           try (PreparedStatement p =
               c.prepareStatement(
                   "SELECT log_index, body FROM leader_log WHERE collection = '"
                       + io.skein.core.leader.LeaderMembers.COLLECTION.value()
-                      + "' AND id = ? AND body IS NOT NULL")) {
+                      + "' AND id = ? AND body IS NOT NULL AND log_index > ?")) {
             p.setString(1, io.skein.core.leader.LeaderMembers.DOCUMENT.value());
+            p.setLong(2, snapshot.index());
             try (ResultSet r = p.executeQuery()) {
               while (r.next()) {
                 try {
@@ -1779,8 +1824,279 @@ public final class SqliteStore implements Store {
               appliedIndex,
               recovered.hlcHighWater(),
               open,
-              configurations);
+              configurations,
+              snapshot.index(),
+              snapshot.epoch(),
+              snapshot.receiving());
         });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leader-log compaction and snapshot install (issue 13).
+
+  /** The most log rows one transaction of a compaction deletes; the rest go in later turns. */
+  static final int COMPACT_ROWS_MAX = 16_384;
+
+  /**
+   * The snapshot a leader log starts after, and a transfer being received.
+   *
+   * @param index the last compacted index (0: never compacted)
+   * @param epoch its epoch
+   * @param membersIndex the index of the configuration in force there (0: configured members)
+   * @param members that configuration, or {@code null}
+   * @param receiving a snapshot transfer under way, or {@code null}
+   */
+  record LeaderSnapshot(
+      long index,
+      long epoch,
+      long membersIndex,
+      io.skein.core.leader.@Nullable LeaderMembers members,
+      io.skein.core.leader.LeaderRecovered.@Nullable Receiving receiving) {}
+
+  private static LeaderSnapshot leaderSnapshot(Connection c) throws SQLException {
+    String index = queryString(c, "SELECT value FROM meta WHERE key = 'leader_snapshot_index'");
+    String epoch = queryString(c, "SELECT value FROM meta WHERE key = 'leader_snapshot_epoch'");
+    String membersIndex =
+        queryString(c, "SELECT value FROM meta WHERE key = 'leader_snapshot_config_index'");
+    String members = queryString(c, "SELECT value FROM meta WHERE key = 'leader_snapshot_members'");
+    String receiving =
+        queryString(c, "SELECT value FROM meta WHERE key = 'leader_snapshot_receive'");
+    try {
+      return new LeaderSnapshot(
+          index == null ? 0 : Long.parseLong(index),
+          epoch == null ? 0 : Long.parseLong(epoch),
+          membersIndex == null ? 0 : Long.parseLong(membersIndex),
+          members == null || members.isEmpty()
+              ? null
+              : io.skein.core.leader.LeaderMembers.parse(members),
+          receiving == null ? null : parseReceiving(receiving));
+    } catch (RuntimeException e) {
+      throw new StorageException(
+          "corrupt_snapshot_meta",
+          "the leader log's snapshot record cannot be read: " + e.getMessage(),
+          e);
+    }
+  }
+
+  private static String formatReceiving(long index, @Nullable DocumentKey lastKey) {
+    com.fasterxml.jackson.databind.node.ObjectNode node = JSON.createObjectNode();
+    node.put("index", index);
+    if (lastKey != null) {
+      node.put("collection", lastKey.collection().value()).put("id", lastKey.id().value());
+    }
+    return node.toString();
+  }
+
+  private static io.skein.core.leader.LeaderRecovered.Receiving parseReceiving(String text) {
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
+      DocumentKey lastKey =
+          node.has("collection")
+              ? new DocumentKey(
+                  new CollectionName(node.get("collection").asText()),
+                  DocumentId.of(node.get("id").asText()))
+              : null;
+      return new io.skein.core.leader.LeaderRecovered.Receiving(
+          node.get("index").asLong(), lastKey);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("snapshot progress is not JSON: " + e.getMessage(), e);
+    }
+  }
+
+  /** Rows of the leader log at or below this index are compacted, though not all deleted yet. */
+  private long leaderSnapshotIndex = -1;
+
+  /**
+   * The highest index whose row a compaction deleted (rows above it may remain up to the above).
+   */
+  private long leaderCompactedThrough = -1;
+
+  private void putLeaderSnapshot(
+      long index,
+      long epoch,
+      long membersIndex,
+      io.skein.core.leader.@Nullable LeaderMembers members)
+      throws SQLException {
+    putMeta("leader_snapshot_index", Long.toString(index));
+    putMeta("leader_snapshot_epoch", Long.toString(epoch));
+    putMeta("leader_snapshot_config_index", Long.toString(membersIndex));
+    putMeta("leader_snapshot_members", members == null ? "" : members.toDocument());
+  }
+
+  /**
+   * Leader mode: the log up to {@code index} is compacted (every entry of it is applied). Records
+   * the snapshot's index, epoch and configuration, and deletes at most {@link #COMPACT_ROWS_MAX}
+   * rows in the same transaction; {@link #compactLeaderLogSlice()} deletes the rest, a slice per
+   * loop turn, so a large compaction never holds the replication loop for long.
+   *
+   * @throws StorageException if an entry up to {@code index} is not applied (a bug in the caller)
+   */
+  public void compactLeaderLog(
+      long index,
+      long epoch,
+      long membersIndex,
+      io.skein.core.leader.@Nullable LeaderMembers members) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      if (index > leaderApplied) {
+        throw new StorageException(
+            "compaction_refused",
+            "refusing to compact the log up to "
+                + index
+                + ": entries are applied only up to "
+                + leaderApplied);
+      }
+      long before = leaderSnapshotIndex;
+      long deletedBefore = leaderCompactedThrough;
+      try {
+        putLeaderSnapshot(index, epoch, membersIndex, members);
+        leaderSnapshotIndex = Math.max(leaderSnapshotIndex, index);
+        deleteCompactedSlice();
+        writer.commit();
+      } catch (SQLException e) {
+        leaderSnapshotIndex = before;
+        leaderCompactedThrough = deletedBefore;
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "log compaction rolled back: " + e, e);
+      }
+      compactions.increment();
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
+   * Deletes the next slice of compacted log rows, if any remain.
+   *
+   * @return whether rows remain after this slice
+   */
+  public boolean compactLeaderLogSlice() {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      if (leaderCompactedThrough >= leaderSnapshotIndex) {
+        return false;
+      }
+      try {
+        deleteCompactedSlice();
+        writer.commit();
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException("write_failed", "log compaction rolled back: " + e, e);
+      }
+      return leaderCompactedThrough < leaderSnapshotIndex;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private void deleteCompactedSlice() throws SQLException {
+    long from =
+        leaderCompactedThrough >= 0
+            ? leaderCompactedThrough
+            : queryLong(writer, "SELECT coalesce(min(log_index), 1) FROM leader_log") - 1;
+    long through = Math.min(leaderSnapshotIndex, from + COMPACT_ROWS_MAX);
+    try (PreparedStatement delete =
+        writer.prepareStatement("DELETE FROM leader_log WHERE log_index <= ?")) {
+      delete.setLong(1, through);
+      compactedRows.increment(delete.executeUpdate());
+    }
+    try (PreparedStatement delete =
+        writer.prepareStatement("DELETE FROM leader_open WHERE log_index <= ?")) {
+      delete.setLong(1, through);
+      delete.executeUpdate();
+    }
+    leaderCompactedThrough = through;
+  }
+
+  /**
+   * Leader mode: installs a snapshot chunk in one transaction: its documents by last-write-wins
+   * (they are committed state, so this undoes nothing), and the transfer's progress. The last chunk
+   * also makes the log start after the snapshot's index: the entries up to it go (with {@code
+   * keepLog}), or the whole log (without: it conflicts with the primary's at that index, so what it
+   * holds above it is moved to {@code _system_rollback} first); the applied index becomes at least
+   * the snapshot's.
+   */
+  public void installLeaderSnapshot(
+      io.skein.core.leader.LeaderReady.SnapshotInstall install, Hlc hlcHighWater) {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      long base = leaderLsnBase < 0 ? allocatedLsn : leaderLsnBase;
+      try {
+        for (OplogEntry e : install.documents()) {
+          bindDocument(e, base + install.index());
+          upsertDoc.addBatch();
+        }
+        upsertDoc.executeBatch();
+        long applied = Math.max(0, leaderApplied);
+        if (install.done()) {
+          if (!install.keepLog()) {
+            long conflicting = Math.max(install.index(), applied + 1);
+            if (queryLong(writer, "SELECT coalesce(max(log_index), 0) FROM leader_log")
+                >= conflicting) {
+              rollBackFrom(conflicting, base);
+            }
+            try (Statement all = writer.createStatement()) {
+              compactedRows.increment(all.executeUpdate("DELETE FROM leader_log"));
+              all.executeUpdate("DELETE FROM leader_open");
+            }
+          } else {
+            try (PreparedStatement delete =
+                writer.prepareStatement("DELETE FROM leader_log WHERE log_index <= ?")) {
+              delete.setLong(1, install.index());
+              compactedRows.increment(delete.executeUpdate());
+            }
+            try (PreparedStatement delete =
+                writer.prepareStatement("DELETE FROM leader_open WHERE log_index <= ?")) {
+              delete.setLong(1, install.index());
+              delete.executeUpdate();
+            }
+          }
+          putLeaderSnapshot(
+              install.index(), install.indexEpoch(), install.membersIndex(), install.members());
+          applied = Math.max(applied, install.index());
+          putMeta("leader_applied", Long.toString(applied));
+          try (Statement forget = writer.createStatement()) {
+            forget.executeUpdate("DELETE FROM meta WHERE key = 'leader_snapshot_receive'");
+          }
+        } else {
+          putMeta("leader_snapshot_receive", formatReceiving(install.index(), install.lastKey()));
+          if (leaderApplied < 0) {
+            putMeta("leader_applied", "0");
+          }
+        }
+        if (leaderLsnBase < 0) {
+          putMeta("leader_lsn_base", Long.toString(base));
+        }
+        putMeta("hlc_high_water", Long.toString(hlcHighWater.pack()));
+        writer.commit();
+        commitCounter.increment();
+        if (fullSync) {
+          syncCounter.increment();
+        }
+        leaderLsnBase = base;
+        if (install.done()) {
+          leaderApplied = applied;
+          leaderSnapshotIndex = Math.max(leaderSnapshotIndex, install.index());
+          leaderCompactedThrough = Math.max(leaderCompactedThrough, install.index());
+          lastLsn = Math.max(lastLsn, base + applied);
+          allocatedLsn = Math.max(allocatedLsn, lastLsn);
+          snapshotsInstalled.increment();
+        } else if (leaderApplied < 0) {
+          leaderApplied = 0;
+        }
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new StorageException(
+            "write_failed",
+            "snapshot chunk of " + install.documents().size() + " rolled back: " + e,
+            e);
+      }
+    } finally {
+      writeLock.unlock();
+    }
   }
 
   /**

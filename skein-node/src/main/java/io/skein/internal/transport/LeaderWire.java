@@ -9,6 +9,8 @@ import io.skein.internal.transport.proto.LeaderAppend;
 import io.skein.internal.transport.proto.LeaderAppendReply;
 import io.skein.internal.transport.proto.LeaderPreVote;
 import io.skein.internal.transport.proto.LeaderPreVoteReply;
+import io.skein.internal.transport.proto.LeaderSnapshot;
+import io.skein.internal.transport.proto.LeaderSnapshotReply;
 import io.skein.internal.transport.proto.LeaderVote;
 import io.skein.internal.transport.proto.LeaderVoteReply;
 import java.util.ArrayList;
@@ -72,6 +74,43 @@ public final class LeaderWire {
                   .setSuccess(m.success())
                   .setIndex(m.index())
                   .setRound(m.round()));
+      case LeaderMessage.Snapshot m -> {
+        LeaderSnapshot.Builder b =
+            LeaderSnapshot.newBuilder()
+                .setFrom(m.from().value())
+                .setEpoch(m.epoch())
+                .setIndex(m.index())
+                .setIndexEpoch(m.indexEpoch())
+                .setMembersIndex(m.membersIndex())
+                .addAllDocuments(m.documents().stream().map(WireMessages::entry).toList())
+                .setDone(m.done());
+        io.skein.core.leader.LeaderMembers members = m.members();
+        if (members != null) {
+          b.setMembers(members.toDocument());
+        }
+        io.skein.core.model.DocumentKey after = m.afterKey();
+        if (after != null) {
+          b.setAfterKey(WireMessages.key(after));
+        }
+        io.skein.core.model.DocumentKey last = m.lastKey();
+        if (last != null) {
+          b.setLastKey(WireMessages.key(last));
+        }
+        frame.setLeaderSnapshot(b);
+      }
+      case LeaderMessage.SnapshotReply m -> {
+        LeaderSnapshotReply.Builder b =
+            LeaderSnapshotReply.newBuilder()
+                .setFrom(m.from().value())
+                .setEpoch(m.epoch())
+                .setIndex(m.index())
+                .setDone(m.done());
+        io.skein.core.model.DocumentKey last = m.lastKey();
+        if (last != null) {
+          b.setLastKey(WireMessages.key(last));
+        }
+        frame.setLeaderSnapshotReply(b);
+      }
     }
     return frame.build();
   }
@@ -126,7 +165,11 @@ public final class LeaderWire {
   /** A rough size of a leader message in memory, for the send queues' byte bounds. */
   static long estimateBytes(LeaderMessage message) {
     return WireMessages.estimateBytes(
-        message instanceof LeaderMessage.Append append ? append.entries() : List.of());
+        switch (message) {
+          case LeaderMessage.Append append -> append.entries();
+          case LeaderMessage.Snapshot chunk -> chunk.documents();
+          default -> List.of();
+        });
   }
 
   /** Whether a frame carries a leader message. */
@@ -137,7 +180,9 @@ public final class LeaderWire {
           LEADER_VOTE,
           LEADER_VOTE_REPLY,
           LEADER_APPEND,
-          LEADER_APPEND_REPLY ->
+          LEADER_APPEND_REPLY,
+          LEADER_SNAPSHOT,
+          LEADER_SNAPSHOT_REPLY ->
           true;
       default -> false;
     };
@@ -171,6 +216,16 @@ public final class LeaderWire {
           yield new LeaderMessage.VoteReply(NodeId.of(m.getFrom()), m.getEpoch(), m.getGranted());
         }
         case LEADER_APPEND -> append(frame.getLeaderAppend());
+        case LEADER_SNAPSHOT -> snapshot(frame.getLeaderSnapshot());
+        case LEADER_SNAPSHOT_REPLY -> {
+          LeaderSnapshotReply m = frame.getLeaderSnapshotReply();
+          yield new LeaderMessage.SnapshotReply(
+              NodeId.of(m.getFrom()),
+              m.getEpoch(),
+              m.getIndex(),
+              m.hasLastKey() ? WireMessages.key(m.getLastKey()) : null,
+              m.getDone());
+        }
         case LEADER_APPEND_REPLY -> {
           LeaderAppendReply m = frame.getLeaderAppendReply();
           yield new LeaderMessage.AppendReply(
@@ -185,6 +240,49 @@ public final class LeaderWire {
       throw new FrameException(
           FrameException.Reason.MALFORMED, "invalid field: " + e.getMessage(), e);
     }
+  }
+
+  private static LeaderMessage snapshot(LeaderSnapshot m) throws FrameException {
+    List<OplogEntry> documents = new ArrayList<>(m.getDocumentsCount());
+    io.skein.core.model.DocumentKey previous =
+        m.hasAfterKey() ? WireMessages.key(m.getAfterKey()) : null;
+    for (Entry wire : m.getDocumentsList()) {
+      OplogEntry document = WireMessages.entry(wire);
+      if (!document.isIntact()) {
+        throw new FrameException(
+            FrameException.Reason.CHECKSUM,
+            "snapshot document "
+                + document.collection()
+                + "/"
+                + document.id()
+                + " fails its"
+                + " checksum");
+      }
+      io.skein.core.model.DocumentKey key =
+          new io.skein.core.model.DocumentKey(document.collection(), document.id());
+      if (previous != null && key.compareTo(previous) <= 0) {
+        throw new FrameException(
+            FrameException.Reason.MALFORMED,
+            "snapshot documents out of key order at " + key.collection() + "/" + key.id());
+      }
+      previous = key;
+      documents.add(document);
+    }
+    io.skein.core.leader.LeaderMembers members = null;
+    if (m.hasMembers()) {
+      members = io.skein.core.leader.LeaderMembers.parse(m.getMembers());
+    }
+    return new LeaderMessage.Snapshot(
+        NodeId.of(m.getFrom()),
+        m.getEpoch(),
+        m.getIndex(),
+        m.getIndexEpoch(),
+        m.getMembersIndex(),
+        members,
+        m.hasAfterKey() ? WireMessages.key(m.getAfterKey()) : null,
+        documents,
+        m.hasLastKey() ? WireMessages.key(m.getLastKey()) : null,
+        m.getDone());
   }
 
   private static LeaderMessage append(LeaderAppend m) throws FrameException {

@@ -267,14 +267,14 @@ public final class WireMessages {
         chunk.getDone());
   }
 
-  private static io.skein.internal.transport.proto.DocumentKey key(DocumentKey key) {
+  static io.skein.internal.transport.proto.DocumentKey key(DocumentKey key) {
     return io.skein.internal.transport.proto.DocumentKey.newBuilder()
         .setCollection(key.collection().value())
         .setId(key.id().value())
         .build();
   }
 
-  private static DocumentKey key(io.skein.internal.transport.proto.DocumentKey wire) {
+  static DocumentKey key(io.skein.internal.transport.proto.DocumentKey wire) {
     return new DocumentKey(new CollectionName(wire.getCollection()), DocumentId.of(wire.getId()));
   }
 

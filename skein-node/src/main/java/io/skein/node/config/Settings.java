@@ -109,6 +109,29 @@ public final class Settings {
           .description("fsync: every commit reaches the disk; buffered: the OS decides.")
           .build();
 
+  /** Leader mode: the log's compaction threshold in entries. */
+  public static final Setting<Integer> COMPACTION_ENTRIES =
+      Setting.builder("storage.compaction-entries", ValueTypes.integer(16, 1_000_000_000))
+          .flag("--compaction-entries")
+          .unit("entries")
+          .defaultValue(100_000)
+          .reload(STATIC)
+          .description(
+              "Leader mode: compact the log once it holds more applied entries than this (the"
+                  + " newest quarter stays, so a follower a little behind catches up from it).")
+          .build();
+
+  /** Leader mode: the log's compaction threshold in bytes. */
+  public static final Setting<Long> COMPACTION_BYTES =
+      Setting.builder("storage.compaction-bytes", ValueTypes.bytes(64L << 10, 1L << 40))
+          .flag("--compaction-bytes")
+          .unit("bytes")
+          .defaultValue(256L << 20)
+          .reload(STATIC)
+          .description(
+              "Leader mode: compact the log once its applied entries hold about this many bytes.")
+          .build();
+
   // ---------------------------------------------------------------------------------------------
   // cluster
 
@@ -760,6 +783,8 @@ public final class Settings {
               NODE_PORT,
               NODE_DATA_DIR,
               NODE_DURABILITY,
+              COMPACTION_ENTRIES,
+              COMPACTION_BYTES,
               CLUSTER_MODE,
               CLUSTER_ROLE,
               CLUSTER_PEERS,
