@@ -1481,7 +1481,11 @@ public final class LeaderCore {
         f.lastProgressMs = nowMs;
       }
       SnapshotSend snapshot = f.snapshot;
-      if (snapshot != null && snapshot.cursor().stale(nowMs, config.electionIntervalMs())) {
+      if (snapshot != null && snapshot.index() < snapshotIndex) {
+        // The log after the transfer's index is gone (the follower fell silent and compaction went
+        // on): finishing it would only lead to another. Start over at the applied index.
+        f.snapshot = null;
+      } else if (snapshot != null && snapshot.cursor().stale(nowMs, config.electionIntervalMs())) {
         requestSnapshotRead(entry.getKey(), snapshot); // the chunk or its answer was lost
       }
       // The heartbeat checks the follower's log at the probe point: a follower that holds it
