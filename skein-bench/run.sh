@@ -10,14 +10,18 @@
 # to stderr.
 #
 # With --reload, ReloadBench: the time from a config file write to the change being applied.
+# With --compaction, CompactionBench: the database and WAL size under 2 million puts over 100k keys
+# in each mode, and a leader-mode secondary catching up by snapshot against by the log.
 #
-# Usage: skein-bench/run.sh [--quick] [--replication | --leader | --reload] [--jmh] [--no-build]
+# Usage: skein-bench/run.sh [--quick] [--replication | --leader | --reload | --compaction] [--jmh]
+#                           [--no-build]
 #                           [--offline]
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
 #   (default)      the full run, about 11 minutes
 #   --replication  ReplicationBench instead: about 35 s with --quick, 3 minutes without
 #   --leader       LeaderBench instead: about 1 minute with --quick, 9 minutes without
 #   --reload       ReloadBench instead: about 20 s
+#   --compaction   CompactionBench instead: about 1 minute with --quick, 12 minutes without
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
 #   --offline      build with Maven offline (-o)
@@ -34,6 +38,7 @@ mode=full
 replication=false
 leader=false
 reload=false
+compaction=false
 jmh=false
 build=true
 maven_flags=(-B -q --no-transfer-progress)
@@ -43,11 +48,12 @@ for arg in "$@"; do
     --replication) replication=true ;;
     --leader) leader=true ;;
     --reload) reload=true ;;
+    --compaction) compaction=true ;;
     --jmh) jmh=true ;;
     --no-build) build=false ;;
     --offline) maven_flags+=(-o) ;;
     -h | --help)
-      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -101,12 +107,21 @@ machine() {
 
 # The nodes are datastore-node processes started from the shaded node jar, on the same JVM.
 node_jar=skein-node/target/datastore-node.jar
-if { $replication || $leader; } && [ ! -f "$node_jar" ]; then
+if { $replication || $leader || $compaction; } && [ ! -f "$node_jar" ]; then
   echo "run.sh: $node_jar is missing; run without --no-build" >&2
   exit 1
 fi
 
-if $reload; then
+if $compaction; then
+  results=skein-bench/target/results-compaction-$mode.md
+  {
+    machine
+    echo "## Compaction and footprint"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.CompactionBench "${runner_flags[@]}" \
+      --node-jar "$node_jar"
+  } | tee "$results"
+elif $reload; then
   results=skein-bench/target/results-reload-$mode.md
   {
     machine
