@@ -263,7 +263,7 @@ final class BackupCommands {
     BackupManifest.LeaderPosition leader = manifest.leader();
     String position =
         leader == null
-            ? "version vector " + manifest.versionVector()
+            ? "version vector " + new java.util.TreeMap<>(manifest.versionVector())
             : "applied index " + leader.appliedIndex() + " (epoch " + leader.appliedEpoch() + ")";
     return file
         + ": node "

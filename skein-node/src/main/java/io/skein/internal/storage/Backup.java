@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,7 +77,7 @@ public final class Backup {
   /** The reservation of a backup; {@link #close} ends it (idempotent). */
   public static final class Lease implements AutoCloseable {
     private final Path file;
-    private boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Lease(Path file) {
       this.file = file;
@@ -88,9 +89,8 @@ public final class Backup {
     }
 
     @Override
-    public synchronized void close() {
-      if (!closed) {
-        closed = true;
+    public void close() {
+      if (closed.compareAndSet(false, true)) {
         RUNNING.remove(file);
       }
     }
