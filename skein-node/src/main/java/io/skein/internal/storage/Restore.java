@@ -94,7 +94,7 @@ public final class Restore {
               + ": restore it without --seed-leader, start a node on it once (which upgrades it),"
               + " and back that node up");
     }
-    boolean createdDirectory = !Files.isDirectory(dataDir);
+    boolean createdDirectory = !Files.exists(dataDir);
     Path temporary = null;
     try {
       PrivateFiles.createDirectories(dataDir);
@@ -318,6 +318,9 @@ public final class Restore {
   }
 
   private static void deleteIfEmpty(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      return;
+    }
     try {
       Files.deleteIfExists(directory);
     } catch (IOException e) {

@@ -503,6 +503,13 @@ class BackupTest {
     assertThat(Files.readString(target.resolve("node-5.db"))).isEqualTo("precious");
     assertThat(listing(target)).containsExactly("node-5.db");
 
+    Path notADirectory = dir.resolve("not-a-directory");
+    Files.writeString(notADirectory, "a file where the data directory should be");
+    assertThatThrownBy(() -> Restore.restore(file, notADirectory, NodeId.of("5"), false))
+        .isInstanceOf(BackupException.class);
+    assertThat(Files.readString(notADirectory))
+        .isEqualTo("a file where the data directory should be");
+
     Files.delete(target.resolve("node-5.db"));
     Files.writeString(target.resolve("node-5.db-wal"), "a stale log SQLite would replay");
     assertThatThrownBy(() -> Restore.restore(file, target, NodeId.of("5"), false))
