@@ -348,20 +348,30 @@ final class AdminRoutes {
     } catch (BackupException e) {
       throw new ApiException(409, e.code(), String.valueOf(e.getMessage()));
     }
-    try (lease) {
-      EndPoint endPoint = endPoint(ctx);
-      long idleMs = endPoint == null ? 0 : endPoint.getIdleTimeout();
-      if (endPoint != null) {
-        endPoint.setIdleTimeout(Math.max(idleMs, BACKUP_IDLE_TIMEOUT_MS));
-      }
-      try (Backup.Snapshot snapshot = snapshotOnPlatformThread(lease)) {
-        if (endPoint != null) {
-          endPoint.setIdleTimeout(idleMs);
-        }
-        stream(ctx, nodeId, snapshot);
-      }
+    try (lease;
+        Backup.Snapshot snapshot = snapshotWhileIdle(ctx, lease)) {
+      stream(ctx, nodeId, snapshot);
     } catch (BackupException e) {
       throw new ApiException(500, e.code(), String.valueOf(e.getMessage()));
+    }
+  }
+
+  /**
+   * Takes the snapshot with the connection's idle timeout lifted to {@link
+   * #BACKUP_IDLE_TIMEOUT_MS}, since nothing is sent meanwhile; the stream that follows runs under
+   * the usual one, so a client that stops reading is cut off as any other.
+   */
+  private static Backup.Snapshot snapshotWhileIdle(Context ctx, Backup.Lease lease) {
+    EndPoint endPoint = endPoint(ctx);
+    if (endPoint == null) {
+      return snapshotOnPlatformThread(lease);
+    }
+    long idleMs = endPoint.getIdleTimeout();
+    endPoint.setIdleTimeout(Math.max(idleMs, BACKUP_IDLE_TIMEOUT_MS));
+    try {
+      return snapshotOnPlatformThread(lease);
+    } finally {
+      endPoint.setIdleTimeout(idleMs);
     }
   }
 
@@ -374,8 +384,11 @@ final class AdminRoutes {
         () -> {
           try {
             result.complete(Backup.snapshot(lease, Instant.now()));
-          } catch (RuntimeException e) {
-            result.completeExceptionally(e);
+          } catch (RuntimeException | Error e) {
+            result.completeExceptionally(e); // never leave the request waiting
+            if (e instanceof Error error) {
+              throw error;
+            }
           }
         });
     // join(), not get(): an interrupted request must still wait for the snapshot, so that its
@@ -385,6 +398,9 @@ final class AdminRoutes {
     } catch (CompletionException e) {
       if (e.getCause() instanceof RuntimeException failure) {
         throw failure;
+      }
+      if (e.getCause() instanceof Error error) {
+        throw error;
       }
       throw e;
     }
