@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
  * settings catalog ({@link Settings}), with the seed's names ({@code --port}, {@code --node-id},
  * {@code --peers}...). {@code --config} and {@code --env-file} name the file-backed sources, which
  * reload live. Subcommands talk to a running node over its admin API ({@code reload}, {@code
- * status}).
+ * status}, {@code backup}) or work on files ({@code check}, {@code restore}).
  *
  * <p>Exit status: 0 after a clean shutdown, 1 if the node could not start (for example a corrupt
  * data file or a port in use), 2 for invalid flags or settings.
@@ -43,6 +43,9 @@ import picocli.CommandLine.Spec;
       RemotePeerCommands.SealSecret.class,
       AdminCommands.ClusterConfig.class,
       AdminCommands.Check.class,
+      BackupCommands.BackupCommand.class,
+      BackupCommands.RestoreCommand.class,
+      BackupCommands.VerifyCommand.class,
       AotTraining.class
     },
     description = {

@@ -16,26 +16,39 @@ import io.skein.internal.events.EventBus;
 import io.skein.internal.events.NodeEvents;
 import io.skein.internal.json.Json;
 import io.skein.internal.runtime.ReloadOrchestrator;
+import io.skein.internal.runtime.Threads;
+import io.skein.internal.storage.Backup;
+import io.skein.internal.storage.BackupException;
 import io.skein.node.config.ClusterLayer;
+import io.skein.node.config.NodeSettings;
 import io.skein.node.config.Settings;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The admin API (DESIGN.md "Admin API"): {@code POST /admin/reload}, {@code POST
- * /admin/reload/reset}, {@code GET /admin/config}, {@code GET /admin/events}, {@code POST
- * /admin/peers/{id}/forget}, and the cluster-wide settings ({@link ClusterConfigRoutes}).
+ * /admin/reload/reset}, {@code GET /admin/config}, {@code GET /admin/events}, {@code GET
+ * /admin/backup}, {@code POST /admin/peers/{id}/forget}, and the cluster-wide settings ({@link
+ * ClusterConfigRoutes}).
  *
  * <p>It is off unless {@code admin.token} is set: then every route answers {@code 403
  * admin_disabled}, naming the setting. With a token, a request without {@code Authorization: Bearer
@@ -43,6 +56,8 @@ import org.jspecify.annotations.Nullable;
  * from the running configuration on every request, so a reload rotates it.
  */
 final class AdminRoutes {
+  private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+
   /** The most event streams open at once; more get {@code 503 overloaded}. */
   static final int EVENT_STREAMS_MAX = 16;
 
@@ -53,6 +68,12 @@ final class AdminRoutes {
   static final long RELOAD_WAIT_MS = 15 * 60_000;
 
   private static final long KEEPALIVE_MS = 5_000;
+
+  /**
+   * The idle timeout of a connection while its backup is taken: nothing is sent until the snapshot
+   * is complete, which can take minutes for a large file, longer than {@code http.idle-timeout}.
+   */
+  static final long BACKUP_IDLE_TIMEOUT_MS = 60 * 60_000;
 
   private final NodeHandle node;
   private final HttpApi api;
@@ -69,6 +90,7 @@ final class AdminRoutes {
     routes.post("/admin/reload/reset", HttpApi.named("/admin/reload/reset", this::reset));
     routes.get("/admin/config", HttpApi.named("/admin/config", this::config));
     routes.get("/admin/events", HttpApi.named("/admin/events", this::events));
+    routes.get("/admin/backup", HttpApi.named("/admin/backup", this::backup));
     routes.post(
         "/admin/peers/{id}/forget", HttpApi.named("/admin/peers/{id}/forget", this::forget));
     new ClusterConfigRoutes(node).register(routes);
@@ -309,6 +331,115 @@ final class AdminRoutes {
         .put("breaker", reloads.breakerState())
         .put("backoffSeconds", reloads.backoffRemaining().toMillis() / 1000.0);
     return body;
+  }
+
+  /**
+   * {@code GET /admin/backup}: a consistent snapshot of this node's database, taken while writes go
+   * on, streamed as a backup file (docs/operating/backup.md). One backup runs at a time; another is
+   * answered {@code 409 backup_in_progress}. The snapshot's temporary file is deleted when the
+   * answer ends, also when the client went away.
+   */
+  private void backup(Context ctx) {
+    io.skein.core.model.NodeId nodeId = io.skein.core.model.NodeId.of(node.skein().nodeId());
+    Path file = Backup.databaseFile(NodeSettings.dataDir(node.config()), nodeId);
+    Backup.Lease lease;
+    try {
+      lease = Backup.begin(file);
+    } catch (BackupException e) {
+      throw new ApiException(409, e.code(), String.valueOf(e.getMessage()));
+    }
+    try (lease;
+        Backup.Snapshot snapshot = snapshotWhileIdle(ctx, lease)) {
+      stream(ctx, nodeId, snapshot);
+    } catch (BackupException e) {
+      throw new ApiException(500, e.code(), String.valueOf(e.getMessage()));
+    }
+  }
+
+  /**
+   * Takes the snapshot with the connection's idle timeout lifted to {@link
+   * #BACKUP_IDLE_TIMEOUT_MS}, since nothing is sent meanwhile; the stream that follows runs under
+   * the usual one, so a client that stops reading is cut off as any other.
+   */
+  private static Backup.Snapshot snapshotWhileIdle(Context ctx, Backup.Lease lease) {
+    EndPoint endPoint = endPoint(ctx);
+    if (endPoint == null) {
+      return snapshotOnPlatformThread(lease);
+    }
+    long idleMs = endPoint.getIdleTimeout();
+    endPoint.setIdleTimeout(Math.max(idleMs, BACKUP_IDLE_TIMEOUT_MS));
+    try {
+      return snapshotOnPlatformThread(lease);
+    } finally {
+      endPoint.setIdleTimeout(idleMs);
+    }
+  }
+
+  /** Takes the snapshot on a platform thread: it runs JDBC, which would pin a virtual carrier. */
+  private static Backup.Snapshot snapshotOnPlatformThread(Backup.Lease lease) {
+    CompletableFuture<Backup.Snapshot> result = new CompletableFuture<>();
+    Threads.platform(
+        "skein-backup",
+        true,
+        () -> {
+          try {
+            result.complete(Backup.snapshot(lease, Instant.now()));
+          } catch (RuntimeException | Error e) {
+            result.completeExceptionally(e); // never leave the request waiting
+            if (e instanceof Error error) {
+              throw error;
+            }
+          }
+        });
+    // join(), not get(): an interrupted request must still wait for the snapshot, so that its
+    // temporary file is deleted and the lease released only once nothing writes to it.
+    try {
+      return result.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException failure) {
+        throw failure;
+      }
+      if (e.getCause() instanceof Error error) {
+        throw error;
+      }
+      throw e;
+    }
+  }
+
+  private static void stream(Context ctx, io.skein.core.model.NodeId nodeId, Backup.Snapshot s) {
+    String name =
+        "node-"
+            + nodeId.value()
+            + "-"
+            + s.manifest().createdAt().replaceAll("[-:]|\\.\\d+", "")
+            + ".skeinbak";
+    ctx.status(200);
+    // Javalin gives every answer a charset; bytes have none.
+    ctx.res().setCharacterEncoding(null);
+    ctx.res().setContentType("application/octet-stream");
+    ctx.res().setContentLengthLong(s.lengthBytes());
+    ctx.res().setHeader("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    ctx.res().setHeader("Cache-Control", "no-store");
+    try {
+      OutputStream out = ctx.res().getOutputStream();
+      s.writeTo(out);
+      out.flush();
+    } catch (IOException e) {
+      // The client went away mid-stream: nothing can be answered any more, and the snapshot's
+      // file is deleted as the caller closes it.
+      log.debug("backup download of node {} ended early: {}", nodeId, e.toString());
+    }
+  }
+
+  private static @Nullable EndPoint endPoint(Context ctx) {
+    try {
+      return ServletContextRequest.getServletContextRequest(ctx.req())
+          .getConnectionMetaData()
+          .getConnection()
+          .getEndPoint();
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   private void events(Context ctx) throws IOException, InterruptedException {
