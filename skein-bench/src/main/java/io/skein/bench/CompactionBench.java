@@ -16,8 +16,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A store that runs for years (issue 13), measured between real {@code datastore-node} processes
- * on 127.0.0.1, in two parts.
+ * A store that runs for years (issue 13), measured between real {@code datastore-node} processes on
+ * 127.0.0.1, in two parts.
  *
  * <ol>
  *   <li><b>Footprint.</b> In each mode, a 3-node cluster takes {@code puts} puts over {@code keys}
@@ -25,18 +25,18 @@ import java.util.concurrent.atomic.AtomicLong;
  *       documents) to node 1. Every {@code sampleMs} the run records node 1's database file and WAL
  *       sizes; the table gives them over time and at the end, against the live data (the JSON of
  *       the documents the keys hold at the end). Leader mode compacts its log at the default
- *       threshold ({@code storage.compaction-entries} 100,000); dynamo mode prunes its oplog by age,
- *       run here with {@code --oplog-retention} {@code retention} (the default is 7 days, so a
+ *       threshold ({@code storage.compaction-entries} 100,000); dynamo mode prunes its oplog by
+ *       age, run here with {@code --oplog-retention} {@code retention} (the default is 7 days, so a
  *       dynamo node keeps a week of writes).
  *   <li><b>Catch-up.</b> Two 3-node leader clusters, one at the default compaction threshold and
- *       one that never compacts: node 3 is stopped, {@code catchUpPuts} puts go to node 1, node 3 is
- *       started again, and the run times how long until node 3 has applied what node 1 had when it
- *       came back, and reports that as entries per second: by snapshot install on the first
+ *       one that never compacts: node 3 is stopped, {@code catchUpPuts} puts go to node 1, node 3
+ *       is started again, and the run times how long until node 3 has applied what node 1 had when
+ *       it came back, and reports that as entries per second: by snapshot install on the first
  *       cluster, by the log on the second, in the same run.
  * </ol>
  *
- * <p>Every process is started through {@link LocalCluster} and stopped in a {@code finally}
- * block; every phase is bounded by its count and a deadline.
+ * <p>Every process is started through {@link LocalCluster} and stopped in a {@code finally} block;
+ * every phase is bounded by its count and a deadline.
  *
  * <pre>
  * java -cp skein-bench/target/skein-benchmarks.jar io.skein.bench.CompactionBench [--quick]
@@ -107,7 +107,11 @@ public final class CompactionBench {
     Footprint leader = footprint(s, http, runDir.resolve("leader"), "leader", List.of());
     Footprint dynamo =
         footprint(
-            s, http, runDir.resolve("dynamo"), "dynamo", List.of("--oplog-retention", s.retention()));
+            s,
+            http,
+            runDir.resolve("dynamo"),
+            "dynamo",
+            List.of("--oplog-retention", s.retention()));
     out.println("| mode | puts | elapsed | database | WAL | database ÷ live data |");
     out.println("|---|---:|---:|---:|---:|---:|");
     for (Footprint f : List.of(leader, dynamo)) {
@@ -141,8 +145,7 @@ public final class CompactionBench {
     }
     out.println();
 
-    out.printf(
-        "### Catch-up: node 3 down for %,d puts, then started again%n%n", s.catchUpPuts());
+    out.printf("### Catch-up: node 3 down for %,d puts, then started again%n%n", s.catchUpPuts());
     CatchUp bySnapshot = catchUp(s, http, runDir.resolve("snapshot"), List.of());
     CatchUp byLog =
         catchUp(s, http, runDir.resolve("log"), List.of("--compaction-entries", "1000000000"));
@@ -183,8 +186,7 @@ public final class CompactionBench {
   private static Footprint footprint(
       Settings s, HttpClient http, Path dir, String mode, List<String> extra) throws Exception {
     System.err.printf("footprint: %s mode%n", mode);
-    try (LocalCluster cluster =
-        LocalCluster.start(s.nodeJar(), dir, mode, roles(mode, extra))) {
+    try (LocalCluster cluster = LocalCluster.start(s.nodeJar(), dir, mode, roles(mode, extra))) {
       if (mode.equals("leader")) {
         awaitPrimary(cluster);
       }
@@ -223,8 +225,7 @@ public final class CompactionBench {
         }
         Thread.sleep(s.sampleMs());
         samples.add(
-            new Sample(
-                (System.nanoTime() - start) / 1_000_000, done.get(), size(db), size(wal)));
+            new Sample((System.nanoTime() - start) / 1_000_000, done.get(), size(db), size(wal)));
       }
       if (!failures.isEmpty()) {
         throw new IllegalStateException("a writer failed", failures.get(0));
@@ -272,8 +273,13 @@ public final class CompactionBench {
   /** A ~120-byte document: the put number and padding. */
   private static String document(long n, long keys) {
     String number = String.format("%012d", n);
-    return "{\"n\":\"" + number + "\",\"key\":" + String.format("%08d", n % keys)
-        + ",\"pad\":\"" + "p".repeat(70) + "\"}";
+    return "{\"n\":\""
+        + number
+        + "\",\"key\":"
+        + String.format("%08d", n % keys)
+        + ",\"pad\":\""
+        + "p".repeat(70)
+        + "\"}";
   }
 
   private static void batch(HttpClient http, URI base, long first, int n, long keys)
@@ -372,13 +378,14 @@ public final class CompactionBench {
       long target = applied(cluster, 0);
       long start = System.nanoTime();
       cluster.startNode(2);
-      long waited =
-          LocalCluster.await(PHASE_TIMEOUT, () -> applied(cluster, 2) >= target);
+      long waited = LocalCluster.await(PHASE_TIMEOUT, () -> applied(cluster, 2) >= target);
       if (waited < 0) {
         throw new IllegalStateException("node 3 did not catch up within " + PHASE_TIMEOUT);
       }
       long millis = (System.nanoTime() - start) / 1_000_000;
-      long snapshots = metric(http, cluster.member(2).baseUrl(), "skein_storage_leader_snapshots_installed_total");
+      long snapshots =
+          metric(
+              http, cluster.member(2).baseUrl(), "skein_storage_leader_snapshots_installed_total");
       return new CatchUp(how, target - before, millis, snapshots);
     }
   }

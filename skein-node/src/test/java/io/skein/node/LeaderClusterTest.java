@@ -407,6 +407,73 @@ class LeaderClusterTest {
         .isTrue();
   }
 
+  /**
+   * Issue 13: a new leader-mode cluster seeded from one node's backup ({@code restore
+   * --seed-leader} on one member, the others empty): the seeded member's log starts after the
+   * backup's applied index, so the others are behind its compacted log and receive a snapshot.
+   */
+  @Test
+  void aNewClusterSeededFromABackupGivesEveryMemberTheDocuments() throws Exception {
+    members("1", "2", "3");
+    String token = "a-token-for-the-seeding-test";
+    for (String id : List.of("1", "2", "3")) {
+      start(id, settings(id, "leader").flag("--admin-token", token));
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    try (HttpJson one = http("1")) {
+      for (int i = 0; i < 50; i++) {
+        assertThat(one.put("/v1/collections/c/docs/s" + i, "{\"v\":" + i + "}").status())
+            .isEqualTo(200);
+      }
+      assertThat(one.delete("/v1/collections/c/docs/s0").status()).isEqualTo(200);
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> holds("2", "s49", "\"v\":49"))).isTrue();
+    Path backup = dir.resolve("seed.skeinbak");
+    java.net.http.HttpResponse<Path> response =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        URI.create(member("2").url() + "/admin/backup"))
+                    .header("Authorization", "Bearer " + token)
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofFile(backup));
+    assertThat(response.statusCode()).isEqualTo(200);
+    for (String id : List.of("1", "2", "3")) {
+      stop(id);
+      deleteTree(dir.resolve("data-" + id));
+    }
+    io.skein.internal.storage.Restore.restore(
+        backup, dir.resolve("data-1"), io.skein.core.model.NodeId.of("1"), true);
+    for (String id : List.of("1", "2", "3")) {
+      start(id);
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> isPrimary("1"))).isTrue();
+    for (String id : List.of("2", "3")) {
+      assertThat(await(Duration.ofSeconds(20), () -> holds(id, "s49", "\"v\":49")))
+          .as("node %s gets the seeded documents", id)
+          .isTrue();
+      try (HttpJson node = http(id)) {
+        assertThat(node.get("/v1/collections/c/docs/s0").status()).isEqualTo(404);
+        assertThat(node.get("/v1/collections/c/docs/s7").body()).contains("\"v\":7");
+      }
+    }
+    try (HttpJson one = http("1")) {
+      assertThat(one.put("/v1/collections/c/docs/new", "{\"v\":1}").status()).isEqualTo(200);
+    }
+    assertThat(await(Duration.ofSeconds(10), () -> holds("3", "new", "\"v\":1"))).isTrue();
+  }
+
+  private static void deleteTree(Path root) throws java.io.IOException {
+    if (!java.nio.file.Files.exists(root)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.delete(p);
+      }
+    }
+  }
+
   private static double metric(HttpJson http, String name) throws Exception {
     for (String line : http.get("/metrics").body().split("\n")) {
       if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
