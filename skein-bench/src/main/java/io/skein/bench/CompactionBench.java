@@ -41,10 +41,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * java -cp skein-bench/target/skein-benchmarks.jar io.skein.bench.CompactionBench [--quick]
  *   [--puts 2000000] [--keys 100000] [--catch-up-puts 1000000] [--batch 500] [--writers 4]
- *   [--sample-ms 5000] [--retention 30s] [--node-jar PATH] [--dir PATH]
+ *   [--sample-ms 5000] [--retention 30s] [--compaction-entries 100000] [--node-jar PATH]
+ *   [--dir PATH]
  * </pre>
  *
- * {@code --quick} divides the counts by 20.
+ * {@code --quick} divides the counts (and the compaction threshold) by 20.
  */
 public final class CompactionBench {
   private CompactionBench() {}
@@ -59,6 +60,7 @@ public final class CompactionBench {
       int writers,
       long sampleMs,
       String retention,
+      long compactionEntries,
       Path nodeJar,
       Path dir) {}
 
@@ -81,6 +83,7 @@ public final class CompactionBench {
                 "--writers",
                 "--sample-ms",
                 "--retention",
+                "--compaction-entries",
                 "--node-jar",
                 "--dir"));
     long scale = a.flag("--quick") ? 20 : 1;
@@ -92,6 +95,7 @@ public final class CompactionBench {
         Arguments.intOf(a.positive("--writers", 4)),
         a.positive("--sample-ms", 5_000 / scale),
         a.text("--retention", "30s"),
+        a.positive("--compaction-entries", 100_000 / scale),
         Path.of(a.text("--node-jar", Arguments.defaultNodeJar())),
         Path.of(a.text("--dir", "skein-bench/target/bench-data")));
   }
@@ -104,7 +108,8 @@ public final class CompactionBench {
     out.printf(
         "### Footprint: %,d puts over %,d keys, 3 nodes, batches of %d from %d clients%n%n",
         s.puts(), s.keys(), s.batch(), s.writers());
-    Footprint leader = footprint(s, http, runDir.resolve("leader"), "leader", List.of());
+    List<String> compaction = List.of("--compaction-entries", Long.toString(s.compactionEntries()));
+    Footprint leader = footprint(s, http, runDir.resolve("leader"), "leader", compaction);
     Footprint dynamo =
         footprint(
             s,
@@ -146,7 +151,7 @@ public final class CompactionBench {
     out.println();
 
     out.printf("### Catch-up: node 3 down for %,d puts, then started again%n%n", s.catchUpPuts());
-    CatchUp bySnapshot = catchUp(s, http, runDir.resolve("snapshot"), List.of());
+    CatchUp bySnapshot = catchUp(s, http, runDir.resolve("snapshot"), compaction);
     CatchUp byLog =
         catchUp(s, http, runDir.resolve("log"), List.of("--compaction-entries", "1000000000"));
     out.println("| how | entries behind | catch-up time | entries/s | snapshots installed |");
@@ -275,9 +280,9 @@ public final class CompactionBench {
     String number = String.format("%012d", n);
     return "{\"n\":\""
         + number
-        + "\",\"key\":"
+        + "\",\"key\":\""
         + String.format("%08d", n % keys)
-        + ",\"pad\":\""
+        + "\",\"pad\":\""
         + "p".repeat(70)
         + "\"}";
   }
@@ -335,7 +340,7 @@ public final class CompactionBench {
 
   private static CatchUp catchUp(Settings s, HttpClient http, Path dir, List<String> extra)
       throws Exception {
-    String how = extra.isEmpty() ? "snapshot install" : "the log (never compacted)";
+    String how = extra.contains("1000000000") ? "the log (never compacted)" : "snapshot install";
     System.err.printf("catch-up by %s%n", how);
     try (LocalCluster cluster =
         LocalCluster.start(s.nodeJar(), dir, "leader", roles("leader", extra))) {
