@@ -1353,6 +1353,12 @@ public final class SqliteStore implements Store {
           // compacted, so every token is still good (tokens from before the version-4 upgrade
           // may be below the base).
           long first = queryLong(c, "SELECT coalesce(min(log_index), 0) FROM leader_log");
+          long compacted = leaderSnapshotIndex;
+          if (compacted > 0) {
+            // The feed starts after the compacted entries (some of their rows may remain until
+            // the slices delete them; a snapshot install leaves none).
+            first = Math.max(first, compacted + 1);
+          }
           return first <= 1 ? first : base + first;
         });
   }
@@ -1903,8 +1909,11 @@ public final class SqliteStore implements Store {
     }
   }
 
-  /** Rows of the leader log at or below this index are compacted, though not all deleted yet. */
-  private long leaderSnapshotIndex = -1;
+  /**
+   * Rows of the leader log at or below this index are compacted, though not all deleted yet.
+   * Written under writeLock, read by readers (the change feed's oldest token).
+   */
+  private volatile long leaderSnapshotIndex = -1;
 
   /**
    * The highest index whose row a compaction deleted (rows above it may remain up to the above).
