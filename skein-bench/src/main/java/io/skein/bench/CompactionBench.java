@@ -201,28 +201,8 @@ public final class CompactionBench {
       List<Sample> samples = new ArrayList<>();
       AtomicLong done = new AtomicLong();
       long start = System.nanoTime();
-      Thread[] writers = new Thread[s.writers()];
-      long perWriter = s.puts() / s.writers();
       List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-      for (int w = 0; w < writers.length; w++) {
-        int writer = w;
-        writers[w] =
-            Thread.ofPlatform()
-                .name("writer-" + w)
-                .start(
-                    () -> {
-                      try {
-                        for (long i = 0; i < perWriter; i += s.batch()) {
-                          long first = writer * perWriter + i;
-                          int n = (int) Math.min(s.batch(), perWriter - i);
-                          batch(http, base, first, n, s.keys());
-                          done.addAndGet(n);
-                        }
-                      } catch (Exception e) {
-                        failures.add(e);
-                      }
-                    });
-      }
+      Thread[] writers = startWriters(s, http, base, s.puts(), done, failures);
       long deadline = System.nanoTime() + PHASE_TIMEOUT.toNanos();
       while (anyAlive(writers)) {
         if (System.nanoTime() > deadline) {
@@ -241,6 +221,36 @@ public final class CompactionBench {
       long live = s.keys() * document(0, s.keys()).length();
       return new Footprint(mode, downsample(samples, 12), live);
     }
+  }
+
+  /**
+   * Starts {@code s.writers()} closed-loop clients that together send {@code puts} puts over the
+   * keys in batches, counting them in {@code done}; a client that fails adds its exception to
+   * {@code failures} and stops.
+   */
+  private static Thread[] startWriters(
+      Settings s, HttpClient http, URI base, long puts, AtomicLong done, List<Throwable> failures) {
+    Thread[] writers = new Thread[s.writers()];
+    long perWriter = puts / s.writers();
+    for (int w = 0; w < writers.length; w++) {
+      long offset = w * perWriter;
+      writers[w] =
+          Thread.ofPlatform()
+              .name("writer-" + w)
+              .start(
+                  () -> {
+                    try {
+                      for (long i = 0; i < perWriter; i += s.batch()) {
+                        int n = (int) Math.min(s.batch(), perWriter - i);
+                        batch(http, base, offset + i, n, s.keys());
+                        done.addAndGet(n);
+                      }
+                    } catch (Exception e) {
+                      failures.add(e);
+                    }
+                  });
+    }
+    return writers;
   }
 
   private static boolean anyAlive(Thread[] threads) {
@@ -350,30 +360,8 @@ public final class CompactionBench {
       LocalCluster.await(Duration.ofSeconds(30), () -> applied(cluster, 2) >= applied(cluster, 0));
       cluster.stopNode(2);
       long before = applied(cluster, 0);
-      Thread[] writers = new Thread[s.writers()];
-      long perWriter = s.catchUpPuts() / s.writers();
       List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-      for (int w = 0; w < writers.length; w++) {
-        int writer = w;
-        writers[w] =
-            Thread.ofPlatform()
-                .name("writer-" + w)
-                .start(
-                    () -> {
-                      try {
-                        for (long i = 0; i < perWriter; i += s.batch()) {
-                          batch(
-                              http,
-                              base,
-                              writer * perWriter + i,
-                              (int) Math.min(s.batch(), perWriter - i),
-                              s.keys());
-                        }
-                      } catch (Exception e) {
-                        failures.add(e);
-                      }
-                    });
-      }
+      Thread[] writers = startWriters(s, http, base, s.catchUpPuts(), new AtomicLong(), failures);
       for (Thread t : writers) {
         t.join(PHASE_TIMEOUT.toMillis());
       }

@@ -56,18 +56,20 @@ import org.jspecify.annotations.Nullable;
  * step-down, read confirmation, votes) counts the voters of the configuration in force; learners
  * catch up before they vote; one change at a time; see docs/internals/leader-mode.md.
  *
- * <p>Why one class of this size (about 1,700 lines, over the project's 1,000-line guide): it is one
+ * <p>Why one class of this size (about 2,100 lines, over the project's 1,000-line guide): it is one
  * state machine whose rules read each other's state at every step. Elections (epoch, vote,
  * pre-votes, rank-staggered timers), the log (append, truncate, open batch ends), commitment (match
  * indexes, the commit rule, pending writes and reads) and membership (the configuration in force,
- * which every majority counts, learners, departing members) all change {@code role}, {@code epoch},
- * {@code commitIndex}, the followers and the unpersisted hard state together, and the safety
- * argument above is about their combination: a configuration's truncation changes the majority the
- * commit rule uses, a commit changes who may stand. Split into classes, those fields would be
- * shared mutable state behind package-private accessors, and a reader checking a rule would have to
- * follow it across files. The immutable parts live elsewhere ({@link LeaderConfig}, {@link
- * LeaderMessage}, {@link LeaderReady}, {@link LeaderRecovered}); the file is ordered by concern
- * (time, writes and reads, persistence, messages) and the simulators test it as one unit.
+ * which every majority counts, learners, departing members) and compaction (the snapshot index that
+ * log matching and the commit index rest on, snapshot transfers that replace a follower's appends)
+ * all change {@code role}, {@code epoch}, {@code commitIndex}, the followers and the unpersisted
+ * hard state together, and the safety argument above is about their combination: a configuration's
+ * truncation changes the majority the commit rule uses, a commit changes who may stand. Split into
+ * classes, those fields would be shared mutable state behind package-private accessors, and a
+ * reader checking a rule would have to follow it across files. The immutable parts live elsewhere
+ * ({@link LeaderConfig}, {@link LeaderMessage}, {@link LeaderReady}, {@link LeaderRecovered}); the
+ * file is ordered by concern (time, writes and reads, persistence, messages) and the simulators
+ * test it as one unit.
  *
  * <p>Not thread-safe: one owner drives it.
  */
@@ -1859,13 +1861,17 @@ public final class LeaderCore {
     long epochThere = epochAt(target);
     Map.Entry<Long, LeaderMembers> inForce = configs.floorEntry(target);
     long membersIndex = inForce.getKey();
-    long spanBefore = lastIndex - snapshotIndex;
-    logBytes =
-        spanBefore == 0 ? 0 : (long) (logBytes * ((double) (lastIndex - target) / spanBefore));
+    keepLogBytesAfter(target);
     forgetUpTo(target, epochThere);
     compaction =
         new LeaderReady.Compaction(
             target, epochThere, membersIndex, membersIndex == 0 ? null : inForce.getValue());
+  }
+
+  /** Scales the estimate of the log's bytes to the part after {@code index}, which stays. */
+  private void keepLogBytesAfter(long index) {
+    long span = lastIndex - snapshotIndex;
+    logBytes = span <= 0 ? 0 : (long) (logBytes * ((double) (lastIndex - index) / span));
   }
 
   /** Forgets what memory holds of the log up to {@code index}, which now starts after it. */
@@ -2070,11 +2076,7 @@ public final class LeaderCore {
       persistedIndex = done.index();
       logBytes = 0;
     } else {
-      long spanBefore = lastIndex - snapshotIndex;
-      logBytes =
-          spanBefore == 0
-              ? 0
-              : (long) (logBytes * ((double) (lastIndex - done.index()) / spanBefore));
+      keepLogBytesAfter(done.index());
     }
     LeaderMembers members = done.members();
     if (members != null) {

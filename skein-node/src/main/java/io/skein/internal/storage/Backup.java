@@ -14,7 +14,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
@@ -296,16 +295,7 @@ public final class Backup {
 
   /** Dynamo mode's version vector, as {@code SqliteStore.recover} computes it. */
   static Map<String, Long> versionVector(Connection c, NodeId self) throws SQLException {
-    Map<NodeId, Long> vector = new HashMap<>();
-    try (Statement s = c.createStatement();
-        ResultSet r =
-            s.executeQuery(
-                "SELECT origin, max(seq) FROM oplog WHERE snapshot = 0 GROUP BY origin")) {
-      while (r.next()) {
-        vector.put(NodeId.of(r.getString(1)), r.getLong(2));
-      }
-    }
-    MetaCodec.parseVector(meta(c, "horizon")).forEach((o, seq) -> vector.merge(o, seq, Math::max));
+    Map<NodeId, Long> vector = SqliteStore.oplogVector(c);
     String local = meta(c, "local_sequence");
     if (local != null) {
       vector.merge(self, Long.parseLong(local), Math::max);

@@ -45,12 +45,43 @@ final class MetaCodec {
     com.fasterxml.jackson.databind.node.ObjectNode node = MAPPER.createObjectNode();
     node.put("source", progress.source().value());
     node.put("vector", formatVector(progress.vector()));
-    DocumentKey last = progress.lastKey();
-    if (last != null) {
-      node.put("collection", last.collection().value());
-      node.put("id", last.id().value());
-    }
+    putKey(node, progress.lastKey());
     return node.toString();
+  }
+
+  /** Leader mode's snapshot transfer under way (meta {@code leader_snapshot_receive}). */
+  static String formatLeaderReceiving(long index, @Nullable DocumentKey lastKey) {
+    com.fasterxml.jackson.databind.node.ObjectNode node = MAPPER.createObjectNode();
+    node.put("index", index);
+    putKey(node, lastKey);
+    return node.toString();
+  }
+
+  static io.skein.core.leader.LeaderRecovered.Receiving parseLeaderReceiving(String text)
+      throws SQLException {
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = MAPPER.readTree(text);
+      return new io.skein.core.leader.LeaderRecovered.Receiving(
+          node.get("index").asLong(), key(node));
+    } catch (JsonProcessingException | RuntimeException e) {
+      throw new SQLException("meta leader_snapshot_receive is unreadable: " + e.getMessage(), e);
+    }
+  }
+
+  private static void putKey(
+      com.fasterxml.jackson.databind.node.ObjectNode node, @Nullable DocumentKey key) {
+    if (key != null) {
+      node.put("collection", key.collection().value());
+      node.put("id", key.id().value());
+    }
+  }
+
+  private static @Nullable DocumentKey key(com.fasterxml.jackson.databind.JsonNode node) {
+    return node.has("collection")
+        ? new DocumentKey(
+            new CollectionName(node.get("collection").asText()),
+            DocumentId.of(node.get("id").asText()))
+        : null;
   }
 
   static @Nullable SnapshotProgress parseProgress(@Nullable String text) throws SQLException {
@@ -59,12 +90,7 @@ final class MetaCodec {
     }
     try {
       com.fasterxml.jackson.databind.JsonNode node = MAPPER.readTree(text);
-      DocumentKey last =
-          node.has("collection")
-              ? new DocumentKey(
-                  new CollectionName(node.get("collection").asText()),
-                  DocumentId.of(node.get("id").asText()))
-              : null;
+      DocumentKey last = key(node);
       return new SnapshotProgress(
           NodeId.of(node.get("source").asText()), parseVector(node.get("vector").asText()), last);
     } catch (JsonProcessingException | RuntimeException e) {

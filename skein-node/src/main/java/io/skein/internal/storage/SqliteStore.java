@@ -60,19 +60,20 @@ import org.sqlite.SQLiteConfig;
  * not SQLite, not Skein's, of another schema version, of another node, or that fails {@code PRAGMA
  * quick_check} stops the open with a {@link StorageException} and is left untouched.
  *
- * <p>Why one class of this size (about 2,000 lines, over the project's 1,000-line guide): every
+ * <p>Why one class of this size (about 2,350 lines, over the project's 1,000-line guide): every
  * write path (dynamo appends, snapshot applies, retention and tombstone collection, and the
  * leader-mode log: append with the apply of what is committed, an apply alone with its fsync
- * toggle, rollback) must run on the single writer connection, under {@code writeLock}, with the
- * same prepared statements and the same lsn state ({@code allocatedLsn} for rows, {@code lastLsn}
- * published to readers, and the leader log's {@code leaderLsnBase} and applied index). Splitting
- * them across classes would mean sharing that mutable state through package-private fields, which
- * hides the one-writer invariant instead of keeping it in one place. The stateless parts live
- * elsewhere: {@link Schema} (DDL), {@link MetaCodec} (meta values) and {@code SqlQueryTranslator}
- * (queries). The file is ordered by concern (open and checks, dynamo writes, reads, retention,
- * snapshots, leader log) so each part reads on its own. The read side (the read pool, its bounded
- * queue and the replication loops' own connection) shares {@code closed} and the close sequence,
- * which must take every connection back before closing it; it stays here for the same reason.
+ * toggle, rollback, compaction in slices and snapshot installs) must run on the single writer
+ * connection, under {@code writeLock}, with the same prepared statements and the same lsn state
+ * ({@code allocatedLsn} for rows, {@code lastLsn} published to readers, and the leader log's {@code
+ * leaderLsnBase} and applied index). Splitting them across classes would mean sharing that mutable
+ * state through package-private fields, which hides the one-writer invariant instead of keeping it
+ * in one place. The stateless parts live elsewhere: {@link Schema} (DDL), {@link MetaCodec} (meta
+ * values) and {@code SqlQueryTranslator} (queries). The file is ordered by concern (open and
+ * checks, dynamo writes, reads, retention, snapshots, leader log) so each part reads on its own.
+ * The read side (the read pool, its bounded queue and the replication loops' own connection) shares
+ * {@code closed} and the close sequence, which must take every connection back before closing it;
+ * it stays here for the same reason.
  */
 public final class SqliteStore implements Store {
   private static final byte[] SQLITE_HEADER =
@@ -573,8 +574,11 @@ public final class SqliteStore implements Store {
     return c;
   }
 
-  private static RecoveredState recover(Connection c, NodeId nodeId) throws SQLException {
-    // One scan of the oplog gives every origin's highest sequence, this node's included.
+  /**
+   * Dynamo mode: every origin's highest sequence in the oplog (one scan), raised by the horizon
+   * (what snapshots and retention covered). Also what a backup's manifest records.
+   */
+  static Map<NodeId, Long> oplogVector(Connection c) throws SQLException {
     Map<NodeId, Long> vector = new HashMap<>();
     try (Statement s = c.createStatement();
         ResultSet r =
@@ -584,8 +588,14 @@ public final class SqliteStore implements Store {
         vector.put(NodeId.of(r.getString(1)), r.getLong(2));
       }
     }
+    MetaCodec.parseVector(queryString(c, META_HORIZON_QUERY))
+        .forEach((origin, seq) -> vector.merge(origin, seq, Math::max));
+    return vector;
+  }
+
+  private static RecoveredState recover(Connection c, NodeId nodeId) throws SQLException {
+    Map<NodeId, Long> vector = oplogVector(c);
     Map<NodeId, Long> horizon = MetaCodec.parseVector(queryString(c, META_HORIZON_QUERY));
-    horizon.forEach((origin, seq) -> vector.merge(origin, seq, Math::max));
     String metaSequence = queryString(c, "SELECT value FROM meta WHERE key = 'local_sequence'");
     long lastSequence =
         Math.max(
@@ -1875,37 +1885,12 @@ public final class SqliteStore implements Store {
           members == null || members.isEmpty()
               ? null
               : io.skein.core.leader.LeaderMembers.parse(members),
-          receiving == null ? null : parseReceiving(receiving));
-    } catch (RuntimeException e) {
+          receiving == null ? null : MetaCodec.parseLeaderReceiving(receiving));
+    } catch (RuntimeException | SQLException e) {
       throw new StorageException(
           "corrupt_snapshot_meta",
           "the leader log's snapshot record cannot be read: " + e.getMessage(),
           e);
-    }
-  }
-
-  private static String formatReceiving(long index, @Nullable DocumentKey lastKey) {
-    com.fasterxml.jackson.databind.node.ObjectNode node = JSON.createObjectNode();
-    node.put("index", index);
-    if (lastKey != null) {
-      node.put("collection", lastKey.collection().value()).put("id", lastKey.id().value());
-    }
-    return node.toString();
-  }
-
-  private static io.skein.core.leader.LeaderRecovered.Receiving parseReceiving(String text) {
-    try {
-      com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
-      DocumentKey lastKey =
-          node.has("collection")
-              ? new DocumentKey(
-                  new CollectionName(node.get("collection").asText()),
-                  DocumentId.of(node.get("id").asText()))
-              : null;
-      return new io.skein.core.leader.LeaderRecovered.Receiving(
-          node.get("index").asLong(), lastKey);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException("snapshot progress is not JSON: " + e.getMessage(), e);
     }
   }
 
@@ -2071,7 +2056,9 @@ public final class SqliteStore implements Store {
             forget.executeUpdate("DELETE FROM meta WHERE key = 'leader_snapshot_receive'");
           }
         } else {
-          putMeta("leader_snapshot_receive", formatReceiving(install.index(), install.lastKey()));
+          putMeta(
+              "leader_snapshot_receive",
+              MetaCodec.formatLeaderReceiving(install.index(), install.lastKey()));
           if (leaderApplied < 0) {
             putMeta("leader_applied", "0");
           }
