@@ -409,8 +409,8 @@ class LeaderClusterTest {
 
   /**
    * Issue 13: a new leader-mode cluster seeded from one node's backup ({@code restore
-   * --seed-leader} on one member, the others empty): the seeded member's log starts after the
-   * backup's applied index, so the others are behind its compacted log and receive a snapshot.
+   * --seed-leader} on a majority, one member empty): the seeded members' logs start after the
+   * backup's applied index, so the empty one is behind the compacted log and receives a snapshot.
    */
   @Test
   void aNewClusterSeededFromABackupGivesEveryMemberTheDocuments() throws Exception {
@@ -444,8 +444,11 @@ class LeaderClusterTest {
       stop(id);
       deleteTree(dir.resolve("data-" + id));
     }
-    io.skein.internal.storage.Restore.restore(
-        backup, dir.resolve("data-1"), io.skein.core.model.NodeId.of("1"), true);
+    // A majority seeded (docs/operating/backup.md); node 3 starts empty.
+    for (String id : List.of("1", "2")) {
+      io.skein.internal.storage.Restore.restore(
+          backup, dir.resolve("data-" + id), io.skein.core.model.NodeId.of(id), true);
+    }
     for (String id : List.of("1", "2", "3")) {
       start(id);
     }

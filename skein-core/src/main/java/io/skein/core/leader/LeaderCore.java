@@ -352,7 +352,9 @@ public final class LeaderCore {
       epochStarts.headMap(snapshotIndex, true).clear();
       epochStarts.put(snapshotIndex, snapshotEpoch);
     }
-    this.receiving = recovered.receiving();
+    LeaderRecovered.Receiving wasReceiving = recovered.receiving();
+    this.receiving =
+        wasReceiving != null && wasReceiving.index() > commitIndex ? wasReceiving : null;
   }
 
   /** Creates a core that resumes from durable state. */
@@ -539,6 +541,14 @@ public final class LeaderCore {
     coalesceAppendReplies();
     LeaderReady.SnapshotInstall install = null;
     LeaderMessage.Snapshot chunk = chunkToInstall;
+    if (chunk != null && chunk.index() <= commitIndex) {
+      // An append after the chunk committed its index here: the log holds that entry, the
+      // primary's. Nothing to install (and installing would move the log's start back).
+      chunkToInstall = null;
+      receiving = receivingBeforeInstall;
+      snapshotReply(chunk.from(), chunk.index(), chunk.lastKey(), true);
+      chunk = null;
+    }
     if (chunk != null) {
       // Decided now, with every entry this ready appends: the shell installs after appending.
       boolean keepLog =
@@ -1561,8 +1571,12 @@ public final class LeaderCore {
       return;
     }
     f.loading = false;
-    if (loaded.entries().isEmpty() || loaded.fromIndex() != f.next) {
-      return;
+    if (loaded.entries().isEmpty()
+        || loaded.fromIndex() != f.next
+        || loaded.entries().get(0).index() != loaded.fromIndex()
+        || f.snapshot != null
+        || loaded.fromIndex() <= snapshotIndex) {
+      return; // moved on meanwhile (or compacted: the next replicate() starts a snapshot)
     }
     for (OplogEntry e : loaded.entries()) {
       if (e.index() > lastIndex) {
@@ -1703,6 +1717,16 @@ public final class LeaderCore {
         return;
       }
     }
+    if (prev < snapshotIndex && prev + append.entries().size() >= snapshotIndex) {
+      OplogEntry atSnapshot = append.entries().get((int) (snapshotIndex - prev - 1));
+      if (atSnapshot.epoch() != snapshotEpoch) {
+        // The primary's entry where this log's snapshot stands differs: the snapshot was never
+        // committed by this cluster (a backup seeded into one member only). Accepting would
+        // diverge silently; refusing keeps this member out until an operator acts.
+        reply(append, false, prev);
+        return;
+      }
+    }
     for (OplogEntry entry : append.entries()) {
       index++;
       if (index <= snapshotIndex) {
@@ -1726,6 +1750,10 @@ public final class LeaderCore {
     if (newCommit > commitIndex) {
       commitIndex = newCommit;
       pruneOpen();
+    }
+    LeaderRecovered.Receiving stale = receiving;
+    if (stale != null && stale.index() <= commitIndex && chunkToInstall == null) {
+      receiving = null; // the log caught up past that transfer: it is moot
     }
     reply(append, true, matched);
   }
@@ -2033,6 +2061,10 @@ public final class LeaderCore {
       }
       return;
     }
+    LeaderMembers members = chunk.members();
+    if (members != null && members.voters().isEmpty()) {
+      return; // a configuration without voters is not one a primary writes (as for appends)
+    }
     for (OplogEntry document : chunk.documents()) {
       if (!document.isIntact()) {
         return; // not applied, not acknowledged: the primary resends
@@ -2065,6 +2097,10 @@ public final class LeaderCore {
       return;
     }
     receiving = null;
+    LeaderReady.Compaction pending = compaction;
+    if (pending != null && pending.index() <= done.index()) {
+      compaction = null; // the install compacted further than it would have
+    }
     if (!done.keepLog()) {
       // The shell removed the whole log: it now ends at the snapshot.
       tail.clear();
@@ -2082,7 +2118,9 @@ public final class LeaderCore {
     if (members != null) {
       configs.put(done.membersIndex(), members);
     }
-    forgetUpTo(done.index(), done.indexEpoch());
+    if (done.index() > snapshotIndex) {
+      forgetUpTo(done.index(), done.indexEpoch());
+    }
     membersDirty = true;
     reachableCache = null;
     commitIndex = Math.max(commitIndex, done.index());

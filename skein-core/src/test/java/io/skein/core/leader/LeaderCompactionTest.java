@@ -158,5 +158,17 @@ class LeaderCompactionTest {
     assertThat(appended.messages())
         .extracting(o -> o.message())
         .containsExactly(new LeaderMessage.AppendReply(TWO, 2, true, 41, 1));
+
+    // A primary whose entry where the snapshot stands differs (a snapshot this cluster never
+    // committed: a backup seeded into one member only) is refused, not followed silently.
+    follower.step(
+        new LeaderInput.Received(
+            new LeaderMessage.Append(
+                ONE, 3, 38, 1, List.of(entry(39, "x", 1), entry(40, "y", 3)), 40, 2)));
+    LeaderReady refusedAppend = follower.ready();
+    assertThat(refusedAppend.entriesToAppend()).isEmpty();
+    assertThat(refusedAppend.messages())
+        .extracting(o -> o.message())
+        .containsExactly(new LeaderMessage.AppendReply(TWO, 3, false, 38, 2));
   }
 }

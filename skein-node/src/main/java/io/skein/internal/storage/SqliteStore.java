@@ -1941,19 +1941,20 @@ public final class SqliteStore implements Store {
                 + ": entries are applied only up to "
                 + leaderApplied);
       }
-      long before = leaderSnapshotIndex;
-      long deletedBefore = leaderCompactedThrough;
+      if (index <= leaderSnapshotIndex) {
+        return; // a snapshot install already moved the log's start past it
+      }
+      long through;
       try {
         putLeaderSnapshot(index, epoch, membersIndex, members);
-        leaderSnapshotIndex = Math.max(leaderSnapshotIndex, index);
-        deleteCompactedSlice();
+        through = deleteCompactedSlice(index);
         writer.commit();
       } catch (SQLException e) {
-        leaderSnapshotIndex = before;
-        leaderCompactedThrough = deletedBefore;
         rollbackQuietly(e);
         throw new StorageException("write_failed", "log compaction rolled back: " + e, e);
       }
+      leaderSnapshotIndex = index; // published once durable (the change feed reads it)
+      leaderCompactedThrough = through;
       compactions.increment();
     } finally {
       writeLock.unlock();
@@ -1972,25 +1973,32 @@ public final class SqliteStore implements Store {
       if (leaderCompactedThrough >= leaderSnapshotIndex) {
         return false;
       }
+      long through;
       try {
-        deleteCompactedSlice();
+        through = deleteCompactedSlice(leaderSnapshotIndex);
         writer.commit();
       } catch (SQLException e) {
         rollbackQuietly(e);
         throw new StorageException("write_failed", "log compaction rolled back: " + e, e);
       }
+      leaderCompactedThrough = through;
       return leaderCompactedThrough < leaderSnapshotIndex;
     } finally {
       writeLock.unlock();
     }
   }
 
-  private void deleteCompactedSlice() throws SQLException {
+  /**
+   * Deletes the next slice of rows up to {@code snapshotIndex}, inside the open transaction.
+   *
+   * @return the highest index the slice covers (the caller records it once committed)
+   */
+  private long deleteCompactedSlice(long snapshotIndex) throws SQLException {
     long from =
         leaderCompactedThrough >= 0
             ? leaderCompactedThrough
             : queryLong(writer, "SELECT coalesce(min(log_index), 1) FROM leader_log") - 1;
-    long through = Math.min(leaderSnapshotIndex, from + COMPACT_ROWS_MAX);
+    long through = Math.min(snapshotIndex, from + COMPACT_ROWS_MAX);
     try (PreparedStatement delete =
         writer.prepareStatement("DELETE FROM leader_log WHERE log_index <= ?")) {
       delete.setLong(1, through);
@@ -2001,7 +2009,7 @@ public final class SqliteStore implements Store {
       delete.setLong(1, through);
       delete.executeUpdate();
     }
-    leaderCompactedThrough = through;
+    return through;
   }
 
   /**
@@ -2025,6 +2033,13 @@ public final class SqliteStore implements Store {
         }
         upsertDoc.executeBatch();
         long applied = Math.max(0, leaderApplied);
+        if (install.done() && install.index() < leaderSnapshotIndex) {
+          throw new SQLException(
+              "a snapshot at index "
+                  + install.index()
+                  + " is behind the log's start after "
+                  + leaderSnapshotIndex);
+        }
         if (install.done()) {
           if (!install.keepLog()) {
             long conflicting = Math.max(install.index(), applied + 1);

@@ -216,6 +216,11 @@ class LeaderLogCompactionTest {
       assertThat(store.leaderEntries(1, 100)).hasSize(20);
       assertThat(store.leaderRecovered().lastIndex()).isEqualTo(80);
       assertThat(store.leaderRecovered().commitIndex()).isEqualTo(60);
+      // A compaction decided before the install, carried out after it in the same ready: it
+      // must not move the recorded start back (the review's finding 1).
+      store.compactLeaderLog(20, 1, 0, null);
+      assertThat(store.leaderRecovered().snapshotIndex()).isEqualTo(60);
+      assertThat(store.leaderRecovered().snapshotEpoch()).isEqualTo(2);
     }
   }
 }
