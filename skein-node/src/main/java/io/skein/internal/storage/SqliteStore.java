@@ -564,6 +564,11 @@ public final class SqliteStore implements Store {
             ? SQLiteConfig.SynchronousMode.FULL
             : SQLiteConfig.SynchronousMode.NORMAL);
     config.setBusyTimeout(10_000);
+    // The WAL is checkpointed every WAL_AUTOCHECKPOINT_PAGES (SQLite's default, said here), and
+    // truncated back to WAL_BYTES_MAX after a checkpoint that passed it (a burst, or a long read
+    // that held checkpoints back): it stays bounded under sustained load (issue 13).
+    config.setWalAutocheckpoint(WAL_AUTOCHECKPOINT_PAGES);
+    config.setJournalSizeLimit(WAL_BYTES_MAX);
     config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
     Connection c = config.createConnection("jdbc:sqlite:" + file);
     if (readOnly) {
@@ -1849,6 +1854,12 @@ public final class SqliteStore implements Store {
 
   // ---------------------------------------------------------------------------------------------
   // Leader-log compaction and snapshot install (issue 13).
+
+  /** Pages written to the WAL between automatic checkpoints (SQLite's default). */
+  static final int WAL_AUTOCHECKPOINT_PAGES = 1_000;
+
+  /** The size the WAL is truncated back to after a checkpoint that passed it. */
+  static final int WAL_BYTES_MAX = 64 << 20;
 
   /** The most log rows one transaction of a compaction deletes; the rest go in later turns. */
   static final int COMPACT_ROWS_MAX = 16_384;

@@ -108,6 +108,16 @@ class LeaderLogCompactionTest {
   }
 
   @Test
+  void theWalIsCheckpointedAndTruncatedBackToABound() {
+    try (SqliteStore store = open()) {
+      assertThat(store.writerPragma("wal_autocheckpoint"))
+          .isEqualTo(Integer.toString(SqliteStore.WAL_AUTOCHECKPOINT_PAGES));
+      assertThat(store.writerPragma("journal_size_limit"))
+          .isEqualTo(Integer.toString(SqliteStore.WAL_BYTES_MAX));
+    }
+  }
+
+  @Test
   void aLargeCompactionDeletesItsRowsInSlicesThatARestartCarriesOn() {
     try (SqliteStore store = open()) {
       for (long from = 1; from <= 40_000; from += 10_000) {
