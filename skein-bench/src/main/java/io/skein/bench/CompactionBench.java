@@ -389,11 +389,6 @@ public final class CompactionBench {
         http.send(
             HttpRequest.newBuilder(base.resolve("/metrics")).GET().build(),
             HttpResponse.BodyHandlers.ofString());
-    for (String line : response.body().split("\n")) {
-      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-        return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
+    return (long) io.skein.testkit.PrometheusText.value(response.body(), name);
   }
 }

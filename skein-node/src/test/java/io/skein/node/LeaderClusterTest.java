@@ -488,12 +488,7 @@ class LeaderClusterTest {
   }
 
   private static double metric(HttpJson http, String name) throws Exception {
-    for (String line : http.get("/metrics").body().split("\n")) {
-      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
+    return io.skein.testkit.PrometheusText.value(http.get("/metrics").body(), name);
   }
 
   /** Whether some member is primary and every running member follows it. */

@@ -78,13 +78,8 @@ class LeaderCompactionIT {
 
   private static double metric(NodeProcess node, String name) throws Exception {
     try (HttpJson http = http(node)) {
-      for (String line : http.get("/metrics").body().split("\n")) {
-        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-          return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-      }
+      return io.skein.testkit.PrometheusText.value(http.get("/metrics").body(), name);
     }
-    return 0;
   }
 
   /** Writes {@code rounds} puts over {@link #KEYS} keys on node 1, then deletes every tenth. */

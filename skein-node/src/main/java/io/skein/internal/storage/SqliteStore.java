@@ -1914,7 +1914,7 @@ public final class SqliteStore implements Store {
   /**
    * The highest index whose row a compaction deleted (rows above it may remain up to the above).
    */
-  private long leaderCompactedThrough = -1;
+  private volatile long leaderCompactedThrough = -1;
 
   private void putLeaderSnapshot(
       long index,
@@ -1978,6 +1978,9 @@ public final class SqliteStore implements Store {
    * @return whether rows remain after this slice
    */
   public boolean compactLeaderLogSlice() {
+    if (leaderCompactedThrough >= leaderSnapshotIndex) {
+      return false; // the common case, every loop turn: no lock
+    }
     writeLock.lock();
     try {
       ensureOpen();
