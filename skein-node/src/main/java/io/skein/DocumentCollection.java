@@ -260,7 +260,8 @@ public final class DocumentCollection {
 
   private static Document projected(StoredDocument stored, Query query) {
     Document whole = document(stored);
-    ObjectNode projection = InMemoryQuery.project(Json.parse(whole.json()), query.fields());
+    ObjectNode projection =
+        InMemoryQuery.project(Json.parse(whole.json()), whole.id(), query.fields());
     return new Document(whole.id(), whole.version(), projection.toString());
   }
 }

@@ -59,6 +59,18 @@ public record FieldPath(List<String> segments) {
     return new FieldPath(List.of(dotted.split("\\.", -1)));
   }
 
+  /**
+   * Returns this path followed by the segments of a dotted path: {@code a.b} append {@code c.d} is
+   * {@code a.b.c.d}.
+   *
+   * @throws InvalidQueryException with code {@code invalid_field} if the result breaks the rules
+   */
+  public FieldPath append(String dotted) {
+    List<String> joined = new java.util.ArrayList<>(segments);
+    joined.addAll(parse(dotted).segments());
+    return new FieldPath(joined);
+  }
+
   private static InvalidQueryException invalid(String text, String problem) {
     return new InvalidQueryException(
         "invalid_field", "field '" + abbreviate(text) + "' is invalid: " + problem);

@@ -3,21 +3,35 @@ package io.skein.core.query;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.skein.core.query.Selector.All;
+import io.skein.core.query.Selector.AllMatch;
 import io.skein.core.query.Selector.And;
+import io.skein.core.query.Selector.BeginsWith;
 import io.skein.core.query.Selector.Compare;
+import io.skein.core.query.Selector.Condition;
+import io.skein.core.query.Selector.ElemMatch;
 import io.skein.core.query.Selector.Exists;
+import io.skein.core.query.Selector.Field;
 import io.skein.core.query.Selector.In;
-import io.skein.core.query.Selector.Not;
+import io.skein.core.query.Selector.KeyMapMatch;
+import io.skein.core.query.Selector.Mod;
 import io.skein.core.query.Selector.Or;
+import io.skein.core.query.Selector.Regex;
+import io.skein.core.query.Selector.Size;
+import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The reference evaluation of queries: the rules of {@link QueryParser} written as plainly as
- * possible, over documents held in memory. The SQLite translation is tested against it, and
- * production code uses {@link #project} for {@code fields}.
+ * The evaluation of queries, as {@link QueryParser} defines them: CouchDB's {@code
+ * mango_selector:match} over documents held in memory. The SQLite store evaluates every candidate
+ * row with {@link #matches} and orders with {@link #resultOrder}, so this is the one definition of
+ * a query's result; production code also uses {@link #project} for {@code fields}.
  *
  * <p>Thread-safety: stateless; every method may be called from any thread, provided the documents
  * are not modified meanwhile.
@@ -25,17 +39,39 @@ import org.jspecify.annotations.Nullable;
 public final class InMemoryQuery {
   private InMemoryQuery() {}
 
+  /** The path segment that names the document id at the top of a document. */
+  public static final String ID_FIELD = "_id";
+
   /**
-   * Returns the value at a path in a document, or {@code null} when the field is missing: a segment
-   * is absent, or its parent is not an object. A JSON null is returned as a null node.
+   * Returns the value at a path, or {@code null} when the field is missing, as CouchDB's {@code
+   * mango_doc:get_field}: a segment reads an object's key, or on an array the element at a decimal
+   * index; anything else is missing. A JSON null is returned as a null node.
+   *
+   * @param id the document id, which {@code _id} at the top reads; {@code null} inside an element
    */
-  public static @Nullable JsonNode resolve(JsonNode document, FieldPath path) {
-    JsonNode current = document;
-    for (String segment : path.segments()) {
-      if (!current.isObject()) {
-        return null;
+  public static @Nullable JsonNode resolve(
+      JsonNode value, @Nullable FieldPath path, @Nullable String id) {
+    if (path == null) {
+      return value;
+    }
+    List<String> segments = path.segments();
+    JsonNode current = value;
+    int start = 0;
+    if (id != null && segments.get(0).equals(ID_FIELD)) {
+      current = TextNode.valueOf(id);
+      start = 1;
+    }
+    for (int i = start; i < segments.size(); i++) {
+      String segment = segments.get(i);
+      JsonNode child;
+      if (current.isObject()) {
+        child = current.get(segment);
+      } else if (current.isArray()) {
+        int index = arrayIndex(segment);
+        child = index >= 0 && index < current.size() ? current.get(index) : null;
+      } else {
+        child = null;
       }
-      JsonNode child = current.get(segment);
       if (child == null) {
         return null;
       }
@@ -44,66 +80,185 @@ public final class InMemoryQuery {
     return current;
   }
 
-  /** Returns whether the document matches the selector, as {@link QueryParser} defines it. */
-  public static boolean matches(Selector selector, JsonNode document) {
+  /** Returns the element index a segment names (decimal digits), or -1. */
+  private static int arrayIndex(String segment) {
+    if (segment.length() > 9) {
+      // More than an array can hold; also keeps parseInt from overflowing.
+      return segment.chars().allMatch(c -> c >= '0' && c <= '9') ? Integer.MAX_VALUE : -1;
+    }
+    for (int i = 0; i < segment.length(); i++) {
+      char c = segment.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+    }
+    return Integer.parseInt(segment);
+  }
+
+  /**
+   * Returns whether the document matches the selector.
+   *
+   * @param id the document id, for {@code _id}
+   */
+  public static boolean matches(Selector selector, JsonNode document, @Nullable String id) {
     return switch (selector) {
-      case And and -> and.operands().stream().allMatch(operand -> matches(operand, document));
-      case Or or -> or.operands().stream().anyMatch(operand -> matches(operand, document));
-      case Not not -> !matches(not.operand(), document);
-      case Compare compare -> compare(compare, resolve(document, compare.path()));
-      case In in -> in(in, resolve(document, in.path()));
-      case Exists exists -> resolve(document, exists.path()) != null;
+      case And and -> {
+        for (Selector operand : and.operands()) {
+          if (!matches(operand, document, id)) {
+            yield false;
+          }
+        }
+        yield true;
+      }
+      case Or or -> {
+        for (Selector operand : or.operands()) {
+          if (matches(operand, document, id)) {
+            yield true;
+          }
+        }
+        yield false;
+      }
+      case Field field -> {
+        JsonNode value = resolve(document, field.path(), id);
+        yield value == null
+            ? field.condition() instanceof Exists exists && !exists.present()
+            : holds(field.condition(), value);
+      }
     };
   }
 
-  private static boolean compare(Compare compare, @Nullable JsonNode field) {
-    JsonNode value = compare.value();
-    if (field == null || JsonValues.typeClass(field) != JsonValues.typeClass(value)) {
+  /** Returns whether a condition holds for the value of a present field. */
+  static boolean holds(Condition condition, JsonNode value) {
+    return switch (condition) {
+      case Compare compare -> compare.operator().holds(Collation.compare(value, compare.value()));
+      case In in -> in(in.values(), value) != in.negated();
+      case Exists exists -> exists.present();
+      case Selector.Type type -> Collation.type(value).equals(type.type());
+      case Size size -> value.isArray() && value.size() == size.size();
+      case Mod mod -> mod(mod, value);
+      case Regex regex -> value.isTextual() && regex.pattern().matcher(value.textValue()).find();
+      case BeginsWith begins -> value.isTextual() && value.textValue().startsWith(begins.prefix());
+      case All all -> all(all.values(), value);
+      case ElemMatch elemMatch -> {
+        if (value.isArray()) {
+          for (JsonNode element : value) {
+            if (matches(elemMatch.selector(), element, null)) {
+              yield true;
+            }
+          }
+        }
+        yield false;
+      }
+      case AllMatch allMatch -> {
+        if (!value.isArray() || value.isEmpty()) {
+          yield false;
+        }
+        for (JsonNode element : value) {
+          if (!matches(allMatch.selector(), element, null)) {
+            yield false;
+          }
+        }
+        yield true;
+      }
+      case KeyMapMatch keyMapMatch -> {
+        if (value.isObject()) {
+          for (Iterator<String> keys = value.fieldNames(); keys.hasNext(); ) {
+            if (matches(keyMapMatch.selector(), TextNode.valueOf(keys.next()), null)) {
+              yield true;
+            }
+          }
+        }
+        yield false;
+      }
+      case Selector.Not not -> !holds(not.condition(), value);
+    };
+  }
+
+  private static boolean in(List<JsonNode> values, JsonNode field) {
+    for (JsonNode value : values) {
+      if (field.isArray()) {
+        for (JsonNode element : field) {
+          if (Collation.equal(element, value)) {
+            return true;
+          }
+        }
+      } else if (Collation.equal(field, value)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean all(List<JsonNode> values, JsonNode field) {
+    if (!field.isArray()) {
       return false;
     }
-    if (!compare.operator().isOrdering()) {
-      return JsonValues.equal(field, value);
+    if (values.size() == 1 && values.get(0).isArray() && Collation.equal(values.get(0), field)) {
+      return true;
     }
-    int order =
-        value.isNumber()
-            ? JsonValues.compareNumbers(field, value)
-            : JsonValues.compareStrings(field.textValue(), value.textValue());
-    return switch (compare.operator()) {
-      case GT -> order > 0;
-      case GTE -> order >= 0;
-      case LT -> order < 0;
-      case LTE -> order <= 0;
-      case EQ -> throw new AssertionError("EQ is not an ordering operator");
-    };
+    for (JsonNode value : values) {
+      boolean found = false;
+      for (JsonNode element : field) {
+        if (Collation.equal(element, value)) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return false;
+      }
+    }
+    return true;
   }
 
-  private static boolean in(In in, @Nullable JsonNode field) {
-    return field != null && in.values().stream().anyMatch(value -> JsonValues.equal(field, value));
+  private static boolean mod(Mod mod, JsonNode field) {
+    if (!field.isIntegralNumber()) {
+      return false;
+    }
+    if (field.canConvertToLong()) {
+      // Java's % keeps the dividend's sign, as Erlang's rem does.
+      return field.longValue() % mod.divisor() == mod.remainder();
+    }
+    BigInteger remainder = field.bigIntegerValue().remainder(BigInteger.valueOf(mod.divisor()));
+    return remainder.equals(BigInteger.valueOf(mod.remainder()));
   }
 
   /**
-   * Returns the order of one sort key over documents: {@link JsonValues#compareForSort} on the
-   * key's field, reversed when the key is descending. It does not break ties.
+   * Returns the values of the sort keys of a document, or {@code null} if one is missing (such a
+   * document is left out of a sorted result, as CouchDB's indexes leave it out).
    */
-  public static Comparator<JsonNode> keyOrder(SortKey key) {
-    Comparator<JsonNode> ascending =
-        (left, right) ->
-            JsonValues.compareForSort(resolve(left, key.path()), resolve(right, key.path()));
-    return key.descending() ? ascending.reversed() : ascending;
+  public static @Nullable List<JsonNode> sortValues(
+      List<SortKey> sort, JsonNode document, String id) {
+    List<JsonNode> values = new ArrayList<>(sort.size());
+    for (SortKey key : sort) {
+      JsonNode value = resolve(document, key.path(), id);
+      if (value == null) {
+        return null;
+      }
+      values.add(value);
+    }
+    return values;
   }
 
   /**
-   * Returns the result order of a query over (id, document) entries: the sort keys in turn, then
-   * the id ascending by code point. It is a total order over entries with distinct ids.
+   * Returns the result order over (sort values, id) pairs: the values of the keys by {@link
+   * Collation}, then the id by code point; all reversed when the keys are descending.
    */
-  public static Comparator<Map.Entry<String, JsonNode>> resultOrder(List<SortKey> sort) {
-    Comparator<Map.Entry<String, JsonNode>> order =
-        Map.Entry.comparingByKey(JsonValues::compareStrings);
-    for (SortKey key : sort.reversed()) {
-      // Built from the last key outwards, so that each key only breaks the ties of the one before.
-      order = Map.Entry.<String, JsonNode>comparingByValue(keyOrder(key)).thenComparing(order);
-    }
-    return order;
+  public static Comparator<Map.Entry<List<JsonNode>, String>> resultOrder(List<SortKey> sort) {
+    Comparator<Map.Entry<List<JsonNode>, String>> ascending =
+        (left, right) -> {
+          List<JsonNode> a = left.getKey();
+          List<JsonNode> b = right.getKey();
+          for (int i = 0; i < a.size(); i++) {
+            int order = Collation.compare(a.get(i), b.get(i));
+            if (order != 0) {
+              return order;
+            }
+          }
+          return JsonValues.compareStrings(left.getValue(), right.getValue());
+        };
+    boolean descending = !sort.isEmpty() && sort.get(0).descending();
+    return descending ? ascending.reversed() : ascending;
   }
 
   /**
@@ -113,24 +268,34 @@ public final class InMemoryQuery {
    * @param documentsById the live documents of one collection, by id
    */
   public static List<String> run(Query query, Map<String, JsonNode> documentsById) {
-    return documentsById.entrySet().stream()
-        .filter(entry -> matches(query.selector(), entry.getValue()))
+    List<Map.Entry<List<JsonNode>, String>> hits = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> entry : documentsById.entrySet()) {
+      if (matches(query.selector(), entry.getValue(), entry.getKey())) {
+        List<JsonNode> values = sortValues(query.sort(), entry.getValue(), entry.getKey());
+        if (values != null) {
+          hits.add(Map.entry(values, entry.getKey()));
+        }
+      }
+    }
+    return hits.stream()
         .sorted(resultOrder(query.sort()))
         .skip(query.skip())
         .limit(query.limit())
-        .map(Map.Entry::getKey)
+        .map(Map.Entry::getValue)
         .toList();
   }
 
   /**
-   * Returns a new object that keeps only the given paths of the document, with their nesting: the
-   * fields {@code ["a.b"]} of {@code {"a":{"b":1,"c":2},"d":3}} give {@code {"a":{"b":1}}}. Missing
-   * paths are left out; overlapping paths give their union. Keys appear in the order of {@code
-   * fields}. An empty {@code fields} returns a copy of the whole document.
+   * Returns a new object that keeps only the given paths of the document, with their nesting, as
+   * CouchDB's {@code mango_fields:extract}: the fields {@code ["a.b"]} of {@code
+   * {"a":{"b":1,"c":2},"d":3}} give {@code {"a":{"b":1}}}; {@code _id} gives the id; a path through
+   * an array element is kept under an object key ({@code "t.0"} gives {@code {"t":{"0":...}}}).
+   * Missing paths are left out; overlapping paths give their union. Keys appear in the order of
+   * {@code fields}. An empty {@code fields} returns a copy of the whole document.
    *
    * @throws IllegalArgumentException if {@code fields} is empty and the document is not an object
    */
-  public static ObjectNode project(JsonNode document, List<FieldPath> fields) {
+  public static ObjectNode project(JsonNode document, String id, List<FieldPath> fields) {
     if (fields.isEmpty()) {
       if (!document.isObject()) {
         throw new IllegalArgumentException("a document must be an object");
@@ -139,7 +304,7 @@ public final class InMemoryQuery {
     }
     ObjectNode result = JsonNodeFactory.instance.objectNode();
     for (FieldPath path : fields) {
-      JsonNode value = resolve(document, path);
+      JsonNode value = resolve(document, path, id);
       if (value != null) {
         put(result, path.segments(), value);
       }
@@ -150,8 +315,8 @@ public final class InMemoryQuery {
   private static void put(ObjectNode target, List<String> segments, JsonNode value) {
     ObjectNode parent = target;
     for (String segment : segments.subList(0, segments.size() - 1)) {
-      // Every parent on a resolved path is an object in the source, so what is already here is
-      // either a partial projection of it or a full copy of it: descending keeps both right.
+      // What is already here is either a partial projection of the value on the path or a full
+      // copy of it: descending keeps both right.
       JsonNode child = parent.get(segment);
       parent = child instanceof ObjectNode object ? object : parent.putObject(segment);
     }

@@ -8,8 +8,9 @@ import java.util.List;
  * document ({@link #fields}). {@link QueryParser} reads it from JSON and defines its meaning.
  *
  * @param selector which documents match
- * @param sort the sort keys, at most {@value #SORT_KEYS_MAX}; the document id ascending always
- *     breaks ties, so an empty list orders by id
+ * @param sort the sort keys, at most {@value #SORT_KEYS_MAX}, all in one direction; the document id
+ *     breaks ties, in the same direction, so an empty list orders by id; documents without a sort
+ *     field are left out
  * @param skip how many matching documents to pass over, at least 0
  * @param limit how many documents to return at most, 1 to {@value #LIMIT_MAX}
  * @param fields the paths to keep in each result document, at most {@value #FIELDS_MAX}; an empty
@@ -18,7 +19,7 @@ import java.util.List;
 public record Query(
     Selector selector, List<SortKey> sort, int skip, int limit, List<FieldPath> fields) {
   /** The {@code limit} of a query that gives none. */
-  public static final int LIMIT_DEFAULT = 100;
+  public static final int LIMIT_DEFAULT = 25;
 
   /** The largest {@code limit}. */
   public static final int LIMIT_MAX = 10_000;
@@ -58,6 +59,9 @@ public record Query(
     }
     if (limit < 1 || limit > LIMIT_MAX) {
       throw invalid("limit must be from 1 to " + LIMIT_MAX + ", got " + limit);
+    }
+    if (sort.stream().map(SortKey::descending).distinct().count() > 1) {
+      throw invalid("sort keys must all be ascending or all descending");
     }
     if (sort.size() > SORT_KEYS_MAX) {
       throw invalid("sort has " + sort.size() + " keys; at most " + SORT_KEYS_MAX + " are allowed");

@@ -1,13 +1,25 @@
 package io.skein.core.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
+import io.skein.core.model.UnicodeText;
+import io.skein.core.query.Selector.All;
+import io.skein.core.query.Selector.AllMatch;
 import io.skein.core.query.Selector.And;
+import io.skein.core.query.Selector.BeginsWith;
 import io.skein.core.query.Selector.Compare;
+import io.skein.core.query.Selector.Condition;
+import io.skein.core.query.Selector.ElemMatch;
 import io.skein.core.query.Selector.Exists;
+import io.skein.core.query.Selector.Field;
 import io.skein.core.query.Selector.In;
-import io.skein.core.query.Selector.Not;
+import io.skein.core.query.Selector.KeyMapMatch;
+import io.skein.core.query.Selector.Mod;
 import io.skein.core.query.Selector.Operator;
 import io.skein.core.query.Selector.Or;
+import io.skein.core.query.Selector.Regex;
+import io.skein.core.query.Selector.Size;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,79 +27,67 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Reads queries written in Skein's subset of the CouchDB/PouchDB Mango syntax, and defines what
- * they mean. {@link InMemoryQuery} is the reference evaluation of these rules and the SQLite
- * translation must agree with it.
+ * Reads Mango queries with CouchDB 3's meaning ({@code mango_selector.erl}), and normalizes their
+ * selectors the way CouchDB does. {@link InMemoryQuery} evaluates them; the SQLite store narrows
+ * the candidates with an index or a filter and then evaluates every candidate with it, so there is
+ * one definition of what a selector means. docs/http-api.md is the user's guide, with the
+ * differences from CouchDB and PouchDB and the reason for each.
  *
  * <h2>Query body</h2>
  *
  * A JSON object with the keys {@code selector} (required, an object; {@code {}} matches every
  * document), {@code sort}, {@code skip} (an integer, at least 0, default 0), {@code limit} (an
- * integer from 1 to {@value Query#LIMIT_MAX}, default {@value Query#LIMIT_DEFAULT}) and {@code
- * fields}. Any other key is an error. An explicit {@code null} for an optional key means the
+ * integer from 1 to {@value Query#LIMIT_MAX}, default {@value Query#LIMIT_DEFAULT}, as CouchDB) and
+ * {@code fields}. Any other key is an error. An explicit {@code null} for an optional key means the
  * default.
  *
  * <h2>Selectors</h2>
  *
- * A selector is a JSON object; its keys are an implicit AND. A key is either a combinator or a
- * field:
+ * A selector is a JSON object; its keys are an implicit {@code $and}. A key is a combinator, an
+ * operator on the field named by the keys above it, or a field name (a dotted path, see {@link
+ * FieldPath}). A field whose value is a non-empty object holds more of the selector, so {@code
+ * {"a": {"b": 1}}} is {@code {"a.b": 1}}, and {@code {"a": {"$gt": 1, "b": 2}}} is both; any other
+ * value (a scalar, an array, {@code {}}) means {@code $eq} that value.
  *
  * <ul>
- *   <li>{@code {"$and": [sel, ...]}}, {@code {"$or": [sel, ...]}}: a non-empty array of selectors.
- *   <li>{@code {"$not": sel}}: the negation of a selector.
- *   <li>{@code {"a.b": cond}}: a condition on the field at the dotted path {@code a.b} (see {@link
- *       FieldPath}). The field is <em>missing</em> when any segment is absent or its parent is not
- *       an object (paths never index into arrays). A condition is a scalar, meaning {@code {"$eq":
- *       scalar}}, or an object of operators, meaning all of them: {@code {"$gt": 1, "$lt": 5}}.
+ *   <li>Fields: a path segment reads an object's key; on an array, a segment that is a decimal
+ *       integer reads that element ({@code tags.0}). {@code _id} at the top is the document id. A
+ *       field is <em>missing</em> when a segment finds nothing; a missing field fails every
+ *       condition except {@code $exists: false}.
+ *   <li>{@code $eq $ne $gt $gte $lt $lte}, any JSON operand: compare by {@link Collation}, across
+ *       types (null &lt; false &lt; true &lt; numbers &lt; strings &lt; arrays &lt; objects).
+ *   <li>{@code $in}, {@code $nin}: an array; the field equals an element, or, if the field is an
+ *       array, one of its elements equals one; {@code $nin} is the opposite.
+ *   <li>{@code $exists} (a boolean), {@code $type} (one of {@link Collation#TYPES}), {@code $size}
+ *       (an integer, at least 0), {@code $mod} ({@code [divisor, remainder]}, integers, the divisor
+ *       not 0; the field must be an integer), {@code $regex} (a string, RE2 syntax, see {@link
+ *       #REGEX_CHARS_MAX}), {@code $beginsWith} (a string), {@code $all} (an array), {@code
+ *       $elemMatch}, {@code $allMatch} and {@code $keyMapMatch} (a selector over the elements, or
+ *       the keys; an operator there applies to the element itself).
+ *   <li>{@code $and}, {@code $or}, {@code $nor}: an array of selectors (or, under a field, of
+ *       values meaning {@code $eq}); {@code $not}: a selector. Negations are pushed down to the
+ *       conditions (CouchDB's {@code norm_negations}): {@code {"$not": {"a": {"$gt": 5}}}} is
+ *       {@code {"a": {"$lte": 5}}}, so it needs {@code a} to be present.
  * </ul>
- *
- * <p>Field operators, where "v" is an operand. Operands of {@code $eq $ne $gt $gte $lt $lte} and
- * the elements of {@code $in $nin} are JSON scalars (null, boolean, number, string).
- *
- * <ul>
- *   <li>{@code $eq v}: the field is present, of the same type class as v (null, boolean, number,
- *       string, array, object) and equal to it. {@code {"$eq": null}} matches an explicit JSON null
- *       only, not a missing field.
- *   <li>{@code $ne v}: not {@code $eq v}. <b>Decision:</b> like MongoDB (and unlike CouchDB), it
- *       also matches documents where the field is missing.
- *   <li>{@code $gt $gte $lt $lte v}: the field is present, of the same type class as v, and the
- *       comparison holds. Only numbers and strings are ordered operands. A field of another type
- *       class never matches, so {@code {"a": {"$gt": 5}}} does not match {@code {"a": "9"}}.
- *   <li>{@code $in [v, ...]}: {@code $eq} to at least one element (at most {@value
- *       Query#IN_VALUES_MAX}); {@code []} matches nothing. {@code $nin}: not {@code $in}, so it
- *       matches missing fields too.
- *   <li>{@code $exists true|false}: the field is present (even if it is null) / missing.
- *   <li>{@code $not cond}: not the condition, which must be an object of operators: {@code {"a":
- *       {"$not": {"$gt": 5}}}}. It matches missing fields.
- * </ul>
- *
- * <p>Numbers compare numerically ({@code 1 == 1.0}) with SQLite's reading of JSON numbers: an
- * integer that fits in 64 bits exactly, any other number as the nearest double (see {@link
- * JsonValues}). Strings compare by Unicode code point (UTF-8 byte order, SQLite's {@code BINARY}
- * collation).
  *
  * <h2>Sort, skip, limit, fields</h2>
  *
  * {@code sort} is an array of at most {@value Query#SORT_KEYS_MAX} keys, each {@code "field"}
- * (ascending) or {@code {"field": "asc"|"desc"}}. Within a key, values order as: missing and null
- * first (equal to each other), then false, true, numbers, strings, and last arrays and objects (all
- * equal to each other); {@code desc} reverses this for that key. Ties are always broken by the
- * document id, ascending, by code point. {@code skip} then {@code limit} select the page. {@code
- * fields} is a non-empty array of at most {@value Query#FIELDS_MAX} dotted paths; each result keeps
- * only those paths, nested paths keeping their nesting, and missing paths are left out (see {@link
- * InMemoryQuery#project}).
+ * (ascending) or {@code {"field": "asc"|"desc"}}, all in one direction (as CouchDB). Documents
+ * without a sort field are left out, as CouchDB's indexes leave them out. The order is the
+ * collation of the keys, then the id; {@code desc} is the exact reverse. {@code fields} is a
+ * non-empty array of at most {@value Query#FIELDS_MAX} paths; each result keeps only those, with
+ * their nesting (see {@link InMemoryQuery#project}).
  *
  * <h2>Errors and limits</h2>
  *
  * Every error is an {@link InvalidQueryException}: {@code invalid_query} for the body, {@code
- * invalid_selector} for the shape of a selector (an operand of the wrong kind for {@code $and $or
- * $not $in $nin $exists}, an operator object mixing {@code $} keys with field names, a nested
- * object without operators such as {@code {"a": {"b": 1}}}, which must be written {@code {"a.b":
- * 1}}), {@code invalid_field} for a bad path, {@code unknown_operator} for any other {@code $} key
- * (such as {@code $regex} or {@code $elemMatch}), and {@code unsupported_operand} for an array or
- * object operand, or a null or boolean operand of an ordering operator. A selector nests at most
- * {@value Query#SELECTOR_DEPTH_MAX} objects deep, has at most {@value Query#SELECTOR_NODES_MAX}
- * combinators and field predicates and at most {@value Query#OPERANDS_MAX} operand values.
+ * invalid_selector} for the shape of a selector or an operator's operand ("bad argument"), {@code
+ * invalid_field} for a bad path, and {@code unknown_operator} for an operator CouchDB does not
+ * have, or Skein does not support ({@code $text}, {@code $where}, the geo operators). A selector
+ * nests at most {@value Query#SELECTOR_DEPTH_MAX} objects deep, has at most {@value
+ * Query#SELECTOR_NODES_MAX} combinators and conditions and at most {@value Query#OPERANDS_MAX}
+ * operand values.
  *
  * <p>Thread-safety: stateless; every method may be called from any thread.
  */
@@ -97,8 +97,33 @@ public final class QueryParser {
   private static final Set<String> QUERY_KEYS =
       Set.of("selector", "sort", "skip", "limit", "fields");
 
+  /** The longest {@code $regex} pattern, in characters. */
+  public static final int REGEX_CHARS_MAX = 1_000;
+
+  private static final Set<String> FIELD_OPERATORS =
+      Set.of(
+          "$eq",
+          "$ne",
+          "$gt",
+          "$gte",
+          "$lt",
+          "$lte",
+          "$in",
+          "$nin",
+          "$exists",
+          "$type",
+          "$size",
+          "$mod",
+          "$regex",
+          "$beginsWith",
+          "$all",
+          "$elemMatch",
+          "$allMatch",
+          "$keyMapMatch");
+
   private static final String SUPPORTED =
-      "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $and, $or, $not";
+      "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $type, $size, $mod, $regex,"
+          + " $beginsWith, $all, $elemMatch, $allMatch, $keyMapMatch, $and, $or, $nor, $not";
 
   /**
    * Parses a query body.
@@ -135,7 +160,7 @@ public final class QueryParser {
    * @throws InvalidQueryException if the selector breaks the rules above; its code says which
    */
   public static Selector parseSelector(JsonNode selector) {
-    return new SelectorReader().selector(selector, 1);
+    return new SelectorReader().selector(selector, null, false, 1);
   }
 
   private static List<SortKey> sort(@Nullable JsonNode sort) {
@@ -152,6 +177,11 @@ public final class QueryParser {
     List<SortKey> keys = new ArrayList<>();
     for (JsonNode key : sort) {
       keys.add(sortKey(key));
+    }
+    if (keys.stream().map(SortKey::descending).distinct().count() > 1) {
+      throw invalidQuery(
+          "sort keys must all be ascending or all descending, as in CouchDB; got "
+              + abbreviate(sort.toString()));
     }
     return keys;
   }
@@ -210,14 +240,22 @@ public final class QueryParser {
   }
 
   /**
-   * Reads one selector, counting its nodes and operands against the limits. Not thread-safe: one
-   * reader per selector.
+   * Reads one selector into CouchDB's normal form, counting its nodes and operands against the
+   * limits. Not thread-safe: one reader per selector.
    */
   private static final class SelectorReader {
     private int nodes;
     private int operands;
 
-    Selector selector(JsonNode selector, int depth) {
+    /**
+     * Reads a selector object.
+     *
+     * @param prefix the field the keys of this object are under; {@code null} at the top of a
+     *     document or of an element
+     * @param element whether a {@code null} prefix is an element of {@code $elemMatch}, {@code
+     *     $allMatch} or {@code $keyMapMatch} (operators then apply to the element itself)
+     */
+    Selector selector(JsonNode selector, @Nullable FieldPath prefix, boolean element, int depth) {
       if (!selector.isObject()) {
         throw invalidSelector(
             "a selector must be a JSON object, got " + JsonValues.typeName(selector));
@@ -226,175 +264,266 @@ public final class QueryParser {
       List<Selector> terms = new ArrayList<>();
       for (Map.Entry<String, JsonNode> entry : selector.properties()) {
         String key = entry.getKey();
-        terms.add(
-            key.startsWith("$")
-                ? combinator(key, entry.getValue(), depth)
-                : condition(FieldPath.parse(key), entry.getValue(), depth));
+        JsonNode value = entry.getValue();
+        if (key.startsWith("$")) {
+          terms.add(operator(key, value, prefix, element, depth));
+        } else {
+          FieldPath path = prefix == null ? FieldPath.parse(key) : prefix.append(key);
+          terms.add(
+              value.isObject() && !value.isEmpty()
+                  ? selector(value, path, element, depth + 1)
+                  : field(path, compare(Operator.EQ, value, path)));
+        }
       }
-      return conjunction(terms);
+      return terms.size() == 1 ? terms.get(0) : count(new And(terms));
     }
 
-    private Selector combinator(String operator, JsonNode operand, int depth) {
-      return switch (operator) {
-        case "$and" -> count(new And(selectors(operator, operand, depth)));
-        case "$or" -> count(new Or(selectors(operator, operand, depth)));
-        case "$not" -> count(new Not(selector(operand, depth + 1)));
-        case "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists" ->
-            throw invalidSelector(
-                "operator "
-                    + operator
-                    + " applies to a field, as in {\"field\": {\""
-                    + operator
-                    + "\": ...}}, not to a whole selector");
-        default -> throw unknownOperator(operator);
-      };
-    }
-
-    private List<Selector> selectors(String operator, JsonNode operand, int depth) {
-      if (!operand.isArray() || operand.isEmpty()) {
+    private Selector operator(
+        String operator, JsonNode operand, @Nullable FieldPath prefix, boolean element, int depth) {
+      if (operator.equals("$and") || operator.equals("$or") || operator.equals("$nor")) {
+        List<Selector> operands = operands(operator, operand, prefix, element, depth);
+        return count(
+            switch (operator) {
+              case "$and" -> new And(operands);
+              case "$or" -> new Or(operands);
+              default -> new And(operands.stream().map(SelectorReader::negate).toList());
+            });
+      }
+      if (operator.equals("$not")) {
+        if (!operand.isObject()) {
+          throw badArgument(operator, prefix, "a selector object", operand);
+        }
+        return negate(selector(operand, prefix, element, depth + 1));
+      }
+      if (prefix == null && !element) {
+        if (!isFieldOperator(operator)) {
+          throw unknownOperator(operator);
+        }
         throw invalidSelector(
-            operator
-                + " needs a non-empty array of selectors, got "
-                + JsonValues.typeName(operand));
+            "operator "
+                + operator
+                + " applies to a field, as in {\"field\": {\""
+                + operator
+                + "\": ...}}, not to a whole selector");
       }
+      return field(prefix, condition(operator, operand, prefix, depth));
+    }
+
+    /** Reads the operands of $and, $or, $nor: selectors, or under a field values meaning $eq. */
+    private List<Selector> operands(
+        String operator, JsonNode operand, @Nullable FieldPath prefix, boolean element, int depth) {
+      if (!operand.isArray()) {
+        throw badArgument(operator, prefix, "an array of selectors", operand);
+      }
+      checkDepth(depth + 1);
       List<Selector> selectors = new ArrayList<>();
-      for (JsonNode element : operand) {
-        selectors.add(selector(element, depth + 1));
+      for (JsonNode item : operand) {
+        if (item.isObject()) {
+          selectors.add(selector(item, prefix, element, depth + 2));
+        } else if (prefix != null || element) {
+          selectors.add(field(prefix, compare(Operator.EQ, item, prefix)));
+        } else {
+          throw badArgument(operator, null, "an array of selector objects", item);
+        }
       }
       return selectors;
     }
 
-    /** Reads the condition on one field: a scalar (implicit $eq) or an object of operators. */
-    private Selector condition(FieldPath path, JsonNode condition, int depth) {
-      if (!condition.isObject()) {
-        return compare(path, Operator.EQ, condition);
-      }
-      checkDepth(depth + 1);
-      checkOperatorObject(path, condition);
-      List<Selector> terms = new ArrayList<>();
-      for (Map.Entry<String, JsonNode> entry : condition.properties()) {
-        terms.add(operator(path, entry.getKey(), entry.getValue(), depth + 1));
-      }
-      return conjunction(terms);
-    }
-
-    private static void checkOperatorObject(FieldPath path, JsonNode condition) {
-      if (condition.isEmpty()) {
-        throw invalidSelector(
-            "the condition on field '" + path + "' is an empty object: give operators");
-      }
-      int operators = 0;
-      String fieldName = "";
-      for (Map.Entry<String, JsonNode> entry : condition.properties()) {
-        if (entry.getKey().startsWith("$")) {
-          operators++;
-        } else {
-          fieldName = entry.getKey();
-        }
-      }
-      if (operators == 0) {
-        throw invalidSelector(
-            "field '"
-                + path
-                + "' is matched against an object without operators; nested objects are not"
-                + " matched as values: use a dotted path such as {\""
-                + path
-                + "."
-                + abbreviate(fieldName)
-                + "\": ...}");
-      }
-      if (operators != condition.size()) {
-        throw invalidSelector(
-            "the condition on field '"
-                + path
-                + "' mixes operators with the key '"
-                + abbreviate(fieldName)
-                + "': an operator object may hold only $ keys");
-      }
-    }
-
-    private Selector operator(FieldPath path, String operator, JsonNode operand, int depth) {
+    private Condition condition(
+        String operator, JsonNode operand, @Nullable FieldPath field, int depth) {
       return switch (operator) {
-        case "$eq" -> compare(path, Operator.EQ, operand);
-        case "$ne" -> count(new Not(compare(path, Operator.EQ, operand)));
-        case "$gt" -> compare(path, Operator.GT, operand);
-        case "$gte" -> compare(path, Operator.GTE, operand);
-        case "$lt" -> compare(path, Operator.LT, operand);
-        case "$lte" -> compare(path, Operator.LTE, operand);
-        case "$in" -> in(path, operator, operand);
-        case "$nin" -> count(new Not(in(path, operator, operand)));
-        case "$exists" -> exists(path, operand);
-        case "$not" -> count(new Not(negatedCondition(path, operand, depth)));
-        case "$and", "$or" ->
-            throw invalidSelector(
-                operator
-                    + " combines selectors and cannot be applied to field '"
-                    + path
-                    + "': write {\""
-                    + operator
-                    + "\": [{\""
-                    + path
-                    + "\": ...}, ...]}");
+        case "$eq" -> compare(Operator.EQ, operand, field);
+        case "$ne" -> compare(Operator.NE, operand, field);
+        case "$gt" -> compare(Operator.GT, operand, field);
+        case "$gte" -> compare(Operator.GTE, operand, field);
+        case "$lt" -> compare(Operator.LT, operand, field);
+        case "$lte" -> compare(Operator.LTE, operand, field);
+        case "$in", "$nin" -> new In(values(operator, operand, field), operator.equals("$nin"));
+        case "$all" -> new All(values(operator, operand, field));
+        case "$exists" -> {
+          if (!operand.isBoolean()) {
+            throw badArgument(operator, field, "true or false", operand);
+          }
+          yield new Exists(operand.booleanValue());
+        }
+        case "$type" -> {
+          if (!operand.isTextual() || !Collation.TYPES.contains(operand.textValue())) {
+            throw badArgument(operator, field, "one of " + Collation.TYPES, operand);
+          }
+          yield new Selector.Type(operand.textValue());
+        }
+        case "$size" -> {
+          if (!operand.isIntegralNumber()
+              || !operand.canConvertToLong()
+              || operand.longValue() < 0) {
+            throw badArgument(operator, field, "an integer, 0 or more", operand);
+          }
+          yield new Size(operand.longValue());
+        }
+        case "$mod" -> mod(operand, field);
+        case "$regex" -> regex(operand, field);
+        case "$beginsWith" -> {
+          if (!operand.isTextual()) {
+            throw badArgument(operator, field, "a string", operand);
+          }
+          countOperands(1);
+          checkText(operator, field, operand.textValue());
+          yield new BeginsWith(operand.textValue());
+        }
+        case "$elemMatch", "$allMatch", "$keyMapMatch" -> {
+          if (!operand.isObject()) {
+            throw badArgument(operator, field, "a selector object", operand);
+          }
+          Selector selector = selector(operand, null, true, depth + 1);
+          yield switch (operator) {
+            case "$elemMatch" -> new ElemMatch(selector);
+            case "$allMatch" -> new AllMatch(selector);
+            default -> new KeyMapMatch(selector);
+          };
+        }
         default -> throw unknownOperator(operator);
       };
     }
 
-    private Selector negatedCondition(FieldPath path, JsonNode operand, int depth) {
-      if (!operand.isObject()) {
-        throw invalidSelector(
-            "$not on field '"
-                + path
-                + "' needs an object of operators, as in {\"$not\": {\"$gt\": 5}}, got "
-                + JsonValues.typeName(operand));
-      }
-      return condition(path, operand, depth);
+    private Condition compare(Operator operator, JsonNode operand, @Nullable FieldPath field) {
+      countOperands(checkValue(operator.mangoName(), field, operand));
+      return new Compare(operator, operand);
     }
 
-    private Selector compare(FieldPath path, Operator operator, JsonNode operand) {
-      countOperands(1);
-      return count(new Compare(path, operator, operand));
-    }
-
-    private Selector in(FieldPath path, String operator, JsonNode operand) {
+    private List<JsonNode> values(String operator, JsonNode operand, @Nullable FieldPath field) {
       if (!operand.isArray()) {
-        throw invalidSelector(
-            operator
-                + " on field '"
-                + path
-                + "' needs an array, got "
-                + JsonValues.typeName(operand));
+        throw badArgument(operator, field, "an array of values", operand);
       }
       if (operand.size() > Query.IN_VALUES_MAX) {
         throw invalidSelector(
             operator
-                + " on field '"
-                + path
-                + "' has "
+                + " on "
+                + where(field)
+                + " has "
                 + operand.size()
                 + " values; at most "
                 + Query.IN_VALUES_MAX
                 + " are allowed");
       }
-      countOperands(operand.size());
       List<JsonNode> values = new ArrayList<>();
-      operand.forEach(values::add);
-      return count(new In(path, values));
-    }
-
-    private Selector exists(FieldPath path, JsonNode operand) {
-      if (!operand.isBoolean()) {
-        throw invalidSelector(
-            "$exists on field '"
-                + path
-                + "' needs true or false, got "
-                + JsonValues.typeName(operand));
+      for (JsonNode value : operand) {
+        countOperands(checkValue(operator, field, value));
+        values.add(value);
       }
-      Selector exists = count(new Exists(path));
-      return operand.booleanValue() ? exists : count(new Not(exists));
+      return values;
     }
 
-    private Selector conjunction(List<Selector> terms) {
-      return terms.size() == 1 ? terms.get(0) : count(new And(terms));
+    private Condition mod(JsonNode operand, @Nullable FieldPath field) {
+      boolean integers =
+          operand.isArray()
+              && operand.size() == 2
+              && operand.get(0).isIntegralNumber()
+              && operand.get(0).canConvertToLong()
+              && operand.get(1).isIntegralNumber()
+              && operand.get(1).canConvertToLong();
+      if (!integers || operand.get(0).longValue() == 0) {
+        throw badArgument(
+            "$mod", field, "[divisor, remainder], two integers, the divisor not 0", operand);
+      }
+      countOperands(2);
+      return new Mod(operand.get(0).longValue(), operand.get(1).longValue());
+    }
+
+    private Condition regex(JsonNode operand, @Nullable FieldPath field) {
+      if (!operand.isTextual()) {
+        throw badArgument("$regex", field, "a string", operand);
+      }
+      String source = operand.textValue();
+      if (source.length() > REGEX_CHARS_MAX) {
+        throw invalidSelector(
+            "Bad argument for operator $regex on "
+                + where(field)
+                + ": the pattern has "
+                + source.length()
+                + " characters; at most "
+                + REGEX_CHARS_MAX
+                + " are allowed");
+      }
+      checkText("$regex", field, source);
+      countOperands(1);
+      try {
+        return new Regex(source, Pattern.compile(source));
+      } catch (PatternSyntaxException e) {
+        throw invalidSelector(
+            "Bad argument for operator $regex on "
+                + where(field)
+                + ": "
+                + e.getMessage()
+                + " (patterns use RE2 syntax: no backreferences or lookaround)");
+      }
+    }
+
+    /** Checks a JSON operand and returns how many values it holds. */
+    private static int checkValue(String operator, @Nullable FieldPath field, JsonNode value) {
+      int count = 1;
+      if (value.isNumber() && Double.isNaN(value.doubleValue())) {
+        throw invalidSelector(
+            "operator "
+                + operator
+                + " on "
+                + where(field)
+                + " got NaN, which is not a JSON number");
+      }
+      if (value.isTextual()) {
+        checkText(operator, field, value.textValue());
+      }
+      for (Map.Entry<String, JsonNode> entry : value.properties()) {
+        checkText(operator, field, entry.getKey());
+        count += checkValue(operator, field, entry.getValue());
+      }
+      if (value.isArray()) {
+        for (JsonNode element : value) {
+          count += checkValue(operator, field, element);
+        }
+      }
+      return count;
+    }
+
+    private static void checkText(String operator, @Nullable FieldPath field, String text) {
+      // SQLite would see '?' for an unpaired surrogate: a filter would compare with a value nobody
+      // sent.
+      int surrogate = UnicodeText.unpairedSurrogateIndex(text);
+      if (surrogate >= 0) {
+        throw new InvalidQueryException(
+            "unsupported_operand",
+            "operator "
+                + operator
+                + " on "
+                + where(field)
+                + " got a string holding an unpaired surrogate ("
+                + UnicodeText.escape(text.charAt(surrogate))
+                + ") at index "
+                + surrogate
+                + ", which UTF-8 cannot encode");
+      }
+    }
+
+    private Selector field(@Nullable FieldPath path, Condition condition) {
+      return count(new Field(path, condition));
+    }
+
+    /** Negates a normalized selector as CouchDB's {@code negate/1} does. */
+    private static Selector negate(Selector selector) {
+      return switch (selector) {
+        case And and -> new Or(and.operands().stream().map(SelectorReader::negate).toList());
+        case Or or -> new And(or.operands().stream().map(SelectorReader::negate).toList());
+        case Field field -> new Field(field.path(), negate(field.condition()));
+      };
+    }
+
+    private static Condition negate(Condition condition) {
+      return switch (condition) {
+        case Compare compare -> new Compare(compare.operator().negated(), compare.value());
+        case In in -> new In(in.values(), !in.negated());
+        case Exists exists -> new Exists(!exists.present());
+        case Selector.Not not -> not.condition();
+        default -> new Selector.Not(condition);
+      };
     }
 
     private Selector count(Selector node) {
@@ -422,6 +551,26 @@ public final class QueryParser {
             "the selector nests more than " + Query.SELECTOR_DEPTH_MAX + " objects deep");
       }
     }
+  }
+
+  private static boolean isFieldOperator(String operator) {
+    return FIELD_OPERATORS.contains(operator);
+  }
+
+  private static String where(@Nullable FieldPath field) {
+    return field == null ? "the element" : "field '" + field + "'";
+  }
+
+  private static InvalidQueryException badArgument(
+      String operator, @Nullable FieldPath field, String expected, JsonNode got) {
+    return invalidSelector(
+        "Bad argument for operator "
+            + operator
+            + (field == null ? "" : " on field '" + field + "'")
+            + ": expected "
+            + expected
+            + ", got "
+            + abbreviate(got.toString()));
   }
 
   private static InvalidQueryException unknownOperator(String operator) {

@@ -1,17 +1,19 @@
 package io.skein.core.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.skein.core.model.UnicodeText;
+import com.google.re2j.Pattern;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
- * A parsed Mango selector: a tree of combinators ({@link And}, {@link Or}, {@link Not}) over field
- * predicates ({@link Compare}, {@link In}, {@link Exists}). {@link QueryParser} defines the syntax
- * and the meaning; {@link InMemoryQuery#matches} is the reference evaluation.
+ * A parsed Mango selector in CouchDB's normal form ({@code mango_selector:normalize}): combinators
+ * ({@link And}, {@link Or}) over conditions on fields ({@link Field}). {@link QueryParser} reads
+ * the syntax and normalizes it; {@link InMemoryQuery#matches} is the evaluation.
  *
- * <p>The tree is smaller than the syntax: {@code $ne v} is {@code Not(Compare(EQ v))}, {@code $nin}
- * is {@code Not(In)}, and {@code $exists false} is {@code Not(Exists)}. Operands are immutable JSON
- * scalars (null, boolean, number or string), checked when a node is built.
+ * <p>The normal form has no negation above a field: {@code $not} and {@code $nor} are pushed down
+ * to the conditions by De Morgan's laws, and a negated comparison becomes the opposite comparison
+ * ({@code $not $gt} is {@code $lte}), as CouchDB's {@code norm_negations} does. So every condition
+ * but {@code $exists: false} needs its field to be present, negated or not.
  */
 public sealed interface Selector {
   /** The selector that matches every document: {@code {}}, an empty conjunction. */
@@ -44,23 +46,27 @@ public sealed interface Selector {
   }
 
   /**
-   * Matches when the operand does not match.
+   * Matches when the field is present and the condition holds for its value; when the field is
+   * missing, only {@code $exists: false} holds.
    *
-   * @param operand the negated selector
+   * @param path the field; {@code null} for the value itself, as inside {@code $elemMatch}
+   * @param condition the condition on its value
    */
-  record Not(Selector operand) implements Selector {}
+  record Field(@Nullable FieldPath path, Condition condition) implements Selector {}
 
-  /** The operators of {@link Compare}. */
+  /** The comparison operators, which compare by {@link Collation}. */
   enum Operator {
-    /** {@code $eq}: same type class and equal. */
+    /** {@code $eq}. */
     EQ("$eq"),
-    /** {@code $gt}: same type class and greater. */
+    /** {@code $ne}. */
+    NE("$ne"),
+    /** {@code $gt}. */
     GT("$gt"),
-    /** {@code $gte}: same type class and greater or equal. */
+    /** {@code $gte}. */
     GTE("$gte"),
-    /** {@code $lt}: same type class and less. */
+    /** {@code $lt}. */
     LT("$lt"),
-    /** {@code $lte}: same type class and less or equal. */
+    /** {@code $lte}. */
     LTE("$lte");
 
     private final String mangoName;
@@ -74,105 +80,140 @@ public sealed interface Selector {
       return mangoName;
     }
 
-    /** Returns whether the operator orders values (all but {@link #EQ}). */
-    public boolean isOrdering() {
-      return this != EQ;
+    /** Returns the operator that holds exactly when this one does not (on a present field). */
+    public Operator negated() {
+      return switch (this) {
+        case EQ -> NE;
+        case NE -> EQ;
+        case GT -> LTE;
+        case GTE -> LT;
+        case LT -> GTE;
+        case LTE -> GT;
+      };
+    }
+
+    /** Returns whether {@code order}, the collation of the field against the operand, holds. */
+    public boolean holds(int order) {
+      return switch (this) {
+        case EQ -> order == 0;
+        case NE -> order != 0;
+        case GT -> order > 0;
+        case GTE -> order >= 0;
+        case LT -> order < 0;
+        case LTE -> order <= 0;
+      };
     }
   }
 
+  /** A condition on the value of a present field. */
+  sealed interface Condition {}
+
   /**
-   * Matches when the field is present, has the type class of the value and compares to it as the
-   * operator says.
+   * The field compares to the operand as the operator says, by {@link Collation}.
    *
-   * @param path the field
    * @param operator the comparison
-   * @param value the operand: a scalar, and for an ordering operator a number or a string
+   * @param value the operand, any JSON value
    */
-  record Compare(FieldPath path, Operator operator, JsonNode value) implements Selector {
-    /**
-     * Checks the operand.
-     *
-     * @throws InvalidQueryException with code {@code unsupported_operand} if the value is not a
-     *     scalar or is a string with an unpaired surrogate, or if the operator orders and the value
-     *     is not a number or a string
-     */
-    public Compare {
-      requireScalar(path, operator.mangoName(), value);
-      if (operator.isOrdering() && !value.isNumber() && !value.isTextual()) {
-        throw new InvalidQueryException(
-            "unsupported_operand",
-            "operator "
-                + operator.mangoName()
-                + " on field '"
-                + path
-                + "' needs a number or a string, got "
-                + JsonValues.typeName(value)
-                + ": only numbers and strings are ordered");
-      }
-    }
-  }
+  record Compare(Operator operator, JsonNode value) implements Condition {}
 
   /**
-   * Matches when the field is present and {@code $eq} one of the values; an empty list matches no
-   * document.
+   * {@code $in}: the field equals one of the values, or, when it is an array, one of its elements
+   * does; {@code $nin} ({@code negated}) is the opposite, still on a present field.
    *
-   * @param path the field
-   * @param values the scalar operands
+   * @param values the operands
+   * @param negated whether this is {@code $nin}
    */
-  record In(FieldPath path, List<JsonNode> values) implements Selector {
-    /**
-     * Checks and copies the operands.
-     *
-     * @throws InvalidQueryException with code {@code unsupported_operand} if a value is not a
-     *     scalar or is a string with an unpaired surrogate
-     */
+  record In(List<JsonNode> values, boolean negated) implements Condition {
+    /** Copies the operands. */
     public In {
       values = List.copyOf(values);
-      for (JsonNode value : values) {
-        requireScalar(path, "$in", value);
-      }
     }
   }
 
   /**
-   * Matches when the field is present, whatever its value (JSON {@code null} included).
+   * {@code $exists}: whether the field is present (a JSON null is present).
    *
-   * @param path the field
+   * @param present {@code true} for {@code $exists: true}
    */
-  record Exists(FieldPath path) implements Selector {}
+  record Exists(boolean present) implements Condition {}
 
-  private static void requireScalar(FieldPath path, String operator, JsonNode value) {
-    if (!value.isNull() && !value.isBoolean() && !value.isNumber() && !value.isTextual()) {
-      throw new InvalidQueryException(
-          "unsupported_operand",
-          "operator "
-              + operator
-              + " on field '"
-              + path
-              + "' needs null, a boolean, a number or a string, got "
-              + JsonValues.typeName(value)
-              + ": arrays and objects cannot be matched");
-    }
-    if (value.isNumber() && Double.isNaN(value.doubleValue())) {
-      throw new InvalidQueryException(
-          "unsupported_operand",
-          "operator " + operator + " on field '" + path + "' got NaN, which is not a JSON number");
-    }
-    // SQLite would see '?' for an unpaired surrogate: the query would compare with a value nobody
-    // sent.
-    int surrogate = value.isTextual() ? UnicodeText.unpairedSurrogateIndex(value.textValue()) : -1;
-    if (surrogate >= 0) {
-      throw new InvalidQueryException(
-          "unsupported_operand",
-          "operator "
-              + operator
-              + " on field '"
-              + path
-              + "' got a string holding an unpaired surrogate ("
-              + UnicodeText.escape(value.textValue().charAt(surrogate))
-              + ") at index "
-              + surrogate
-              + ", which UTF-8 cannot encode");
+  /**
+   * {@code $type}: the field's type is {@code type}, one of {@link Collation#TYPES}.
+   *
+   * @param type the type name
+   */
+  record Type(String type) implements Condition {}
+
+  /**
+   * {@code $size}: the field is an array of {@code size} elements.
+   *
+   * @param size the length, at least 0
+   */
+  record Size(long size) implements Condition {}
+
+  /**
+   * {@code $mod}: the field is an integer whose remainder by {@code divisor} (with the sign of the
+   * field, as Erlang's {@code rem}) is {@code remainder}.
+   *
+   * @param divisor not 0
+   * @param remainder the remainder
+   */
+  record Mod(long divisor, long remainder) implements Condition {}
+
+  /**
+   * {@code $regex}: the field is a string in which the pattern (RE2 syntax) finds a match.
+   *
+   * @param source the pattern as written
+   * @param pattern the compiled pattern
+   */
+  record Regex(String source, Pattern pattern) implements Condition {}
+
+  /**
+   * {@code $beginsWith}: the field is a string starting with {@code prefix}.
+   *
+   * @param prefix the prefix
+   */
+  record BeginsWith(String prefix) implements Condition {}
+
+  /**
+   * {@code $all}: the field is an array holding an element equal to each value; also, as in
+   * CouchDB, {@code [X]} with {@code X} an array matches a field equal to {@code X}.
+   *
+   * @param values the operands
+   */
+  record All(List<JsonNode> values) implements Condition {
+    /** Copies the operands. */
+    public All {
+      values = List.copyOf(values);
     }
   }
+
+  /**
+   * {@code $elemMatch}: the field is an array with an element the selector matches.
+   *
+   * @param selector evaluated with the element as the document
+   */
+  record ElemMatch(Selector selector) implements Condition {}
+
+  /**
+   * {@code $allMatch}: the field is a non-empty array and the selector matches every element.
+   *
+   * @param selector evaluated with each element as the document
+   */
+  record AllMatch(Selector selector) implements Condition {}
+
+  /**
+   * {@code $keyMapMatch}: the field is an object with a key (a string) the selector matches.
+   *
+   * @param selector evaluated with the key as the document
+   */
+  record KeyMapMatch(Selector selector) implements Condition {}
+
+  /**
+   * The negation of a condition that has no opposite operator (such as {@code $regex}); it still
+   * needs the field to be present.
+   *
+   * @param condition the negated condition
+   */
+  record Not(Condition condition) implements Condition {}
 }

@@ -1,12 +1,12 @@
 package io.skein.core.query;
 
 /**
- * One key of a query's sort order. Within a key, values order as {@link JsonValues#compareForSort}
- * says (missing and null first, then false, true, numbers, strings, arrays and objects); {@code
- * descending} reverses that order for this key only.
+ * One key of a query's sort order. Within a key, values order by {@link Collation}; a query's keys
+ * all have one direction, and {@code descending} reverses the whole order, ties by id included. A
+ * document without the field is left out of a sorted result.
  *
  * @param path the field to sort by
- * @param descending whether the order of this key is reversed
+ * @param descending whether the order is reversed
  */
 public record SortKey(FieldPath path, boolean descending) {
   /** Returns an ascending key on the field. */

@@ -1,56 +1,69 @@
 package io.skein.internal.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.skein.core.model.CollectionName;
+import io.skein.core.query.Collation;
 import io.skein.core.query.FieldPath;
+import io.skein.core.query.InMemoryQuery;
 import io.skein.core.query.IndexSpec;
 import io.skein.core.query.JsonValues;
 import io.skein.core.query.Query;
 import io.skein.core.query.Selector;
+import io.skein.core.query.Selector.All;
+import io.skein.core.query.Selector.AllMatch;
 import io.skein.core.query.Selector.And;
+import io.skein.core.query.Selector.BeginsWith;
 import io.skein.core.query.Selector.Compare;
+import io.skein.core.query.Selector.Condition;
+import io.skein.core.query.Selector.ElemMatch;
 import io.skein.core.query.Selector.Exists;
+import io.skein.core.query.Selector.Field;
 import io.skein.core.query.Selector.In;
-import io.skein.core.query.Selector.Not;
+import io.skein.core.query.Selector.KeyMapMatch;
+import io.skein.core.query.Selector.Mod;
+import io.skein.core.query.Selector.Operator;
 import io.skein.core.query.Selector.Or;
-import io.skein.core.query.SortKey;
+import io.skein.core.query.Selector.Regex;
+import io.skein.core.query.Selector.Size;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Translates queries into SQLite SQL over the {@code docs} table ({@link
- * io.skein.internal.storage.Schema}), with the exact meaning that {@link
- * io.skein.core.query.QueryParser} defines and {@link io.skein.core.query.InMemoryQuery} evaluates.
+ * Narrows a query's candidates in SQLite: {@link #select} turns a selector into a WHERE clause over
+ * the {@code docs} table ({@link io.skein.internal.storage.Schema}) that holds for <em>every</em>
+ * document the selector matches, and for as few others as it can. The store then evaluates each
+ * candidate with {@link io.skein.core.query.InMemoryQuery#matches} and orders, skips and limits in
+ * Java ({@link ResultWindow}), so SQL never decides a result; it only saves reading documents.
+ * Mango's collation across types and its array rules do not map onto SQL exactly; a superset does.
  *
  * <p>Design notes.
  *
  * <ul>
  *   <li>Fields are read with the JSON1 functions {@code json_type(body, P)} (NULL when the path is
  *       missing, else {@code 'null' 'true' 'false' 'integer' 'real' 'text' 'array' 'object'}) and
- *       {@code json_extract(body, P)}. Paths go into the SQL text as literals {@code '$."a"."b"'},
- *       each key a quoted label whose characters outside {@code [A-Za-z0-9_-]} are JSON escapes
- *       ({@link #jsonPathLiteral}), so a path reads exactly the key it names. Keys holding U+0000
- *       are the exception SQLite cannot quote, and documents may not hold them (A45). Values always
- *       go in {@code ?} parameters.
- *   <li>Type classes come from {@code json_type}, never from {@code json_extract}, which returns 1
- *       and 0 for true and false, NULL for both JSON null and a missing field, and the JSON text of
- *       an array or object (so {@code [1]} would equal the string {@code "[1]"}).
- *   <li>Every predicate the translation emits is 0 or 1, never NULL: type tests use {@code IS} or
- *       {@code ifnull}, and a comparison is only reached (through {@code AND}) when its type test
- *       passed, so its operand is not NULL. That is what makes {@code NOT} exact: in SQL, {@code
- *       NOT NULL} is NULL, which would drop documents that {@code $ne}, {@code $nin} and {@code
- *       $not} must match.
- *   <li>A comparison on a number or string is written {@code (guard AND json_extract(body, P) op
- *       ?)}. SQLite splits the WHERE clause at every AND, so when the comparison is not under OR or
- *       NOT it stands as its own term next to {@code collection = ?}, and the planner can use an
- *       expression index on {@code (collection, json_extract(body, P))} built by {@link
- *       #createIndexSql}, whose expressions come from the same {@link #extractExpression}. Whether
- *       it does is a cost decision: it needs statistics ({@code ANALYZE} or {@code PRAGMA
- *       optimize}) to prefer a non-covering index over the primary key.
- *   <li>Sorting is by a rank per key that mirrors {@link JsonValues#sortRank}, then the value for
- *       numbers and strings, then the id. SQLite compares integers and reals by value and text by
- *       bytes (UTF-8, so by code point), which is the oracle's order.
+ *       {@code json_extract(body, P)}, which gives NULL for a JSON null, 0 and 1 for the booleans,
+ *       the number, the string, or the minified JSON text of an array ({@code [...}) or an object
+ *       ({@code {...}}). SQLite orders NULL before numbers before text, and text by bytes (UTF-8,
+ *       so by code point, as {@link io.skein.core.query.Collation} orders strings). Each
+ *       translation below is checked against that: numbers, then booleans read as 0 and 1, then
+ *       arrays and objects read as text.
+ *   <li>Paths go into the SQL text as literals {@code '$."a"."b"'}, each key a quoted label whose
+ *       characters outside {@code [A-Za-z0-9_-]} are JSON escapes ({@link #jsonPathLiteral}). A
+ *       segment of decimal digits may index an array in Mango but names a key in SQLite, so a
+ *       condition on such a path is not narrowed at all. {@code _id} is the {@code id} column.
+ *   <li>A condition is written {@code json_extract(body, P) op ?} wherever that is a superset, so
+ *       that an expression index on {@code (collection, json_extract(body, P))} built by {@link
+ *       #createIndexSql} from the same {@link #extractExpression} can serve it: {@code $eq}, {@code
+ *       $gt}, {@code $gte} on numbers and strings, {@code $lt}, {@code $lte} ({@code IS NULL OR
+ *       <}), {@code $in} (with the text range of arrays, since an array field matches by its
+ *       elements), {@code $beginsWith}, and the array operators (the text range from {@code [} to
+ *       the next character). The planner chooses by cost: it needs statistics ({@code ANALYZE} or
+ *       {@code PRAGMA optimize}) to prefer a non-covering index over the primary key.
+ *   <li>No translation uses NOT: negations are already pushed into the conditions, so a NULL from a
+ *       comparison only ever counts as false under AND and OR, never turns true.
  * </ul>
  *
  * <p>Thread-safety: stateless; every method may be called from any thread.
@@ -61,23 +74,19 @@ public final class SqlQueryTranslator {
   private static final String NUMBER_TYPES = "('integer', 'real')";
 
   /**
-   * Returns the statement that runs a query over the live documents of a collection: {@code SELECT
-   * id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT NULL AND (selector) ORDER
-   * BY sort, id LIMIT ? OFFSET ?}. The {@code fields} of the query are not applied here (see {@link
-   * io.skein.core.query.InMemoryQuery#project}).
+   * Returns the statement that reads the candidates of a query over the live documents of a
+   * collection: {@code SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT
+   * NULL AND (filter)}, ordered by id when the query has no sort, so that a page can stop early.
+   * Every document the selector matches is a candidate; the caller evaluates each one.
    */
   public static SqlQuery select(String collection, Query query) {
     List<Object> parameters = new ArrayList<>();
     parameters.add(collection);
-    String where = where(query.selector(), parameters);
-    parameters.add(query.limit());
-    parameters.add(query.skip());
+    String filter = filter(query.selector(), parameters);
     String sql =
-        "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT NULL AND ("
-            + where
-            + ") ORDER BY "
-            + orderBy(query.sort())
-            + " LIMIT ? OFFSET ?";
+        "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT NULL"
+            + (filter == null ? "" : " AND " + filter)
+            + (query.sort().isEmpty() ? " ORDER BY id" : "");
     return new SqlQuery(sql, parameters);
   }
 
@@ -166,114 +175,259 @@ public final class SqlQueryTranslator {
     return "json_type(body, " + jsonPath(path) + ")";
   }
 
-  /** Appends the parameters of the predicate to {@code parameters} and returns its SQL. */
-  private static String where(Selector selector, List<Object> parameters) {
+  /**
+   * Returns a condition that every document the selector matches meets, appending its parameters,
+   * or {@code null} when nothing narrows it.
+   */
+  static @Nullable String filter(Selector selector, List<Object> parameters) {
     return switch (selector) {
-      case And and -> combine(and.operands(), " AND ", "1", parameters);
-      case Or or -> combine(or.operands(), " OR ", "0", parameters);
-      case Not not -> "(NOT " + where(not.operand(), parameters) + ")";
-      case Compare compare -> compare(compare, parameters);
-      case In in -> in(in, parameters);
-      case Exists exists -> "(" + typeExpression(exists.path()) + " IS NOT NULL)";
+      case And and -> {
+        List<String> terms = new ArrayList<>();
+        for (Selector operand : and.operands()) {
+          String term = filter(operand, parameters);
+          if (term != null) {
+            terms.add(term);
+          }
+        }
+        yield terms.isEmpty() ? null : "(" + String.join(" AND ", terms) + ")";
+      }
+      case Or or -> {
+        List<Object> added = new ArrayList<>();
+        List<String> terms = new ArrayList<>();
+        for (Selector operand : or.operands()) {
+          String term = filter(operand, added);
+          if (term == null) {
+            yield null;
+          }
+          terms.add(term);
+        }
+        parameters.addAll(added);
+        yield terms.isEmpty() ? "0" : "(" + String.join(" OR ", terms) + ")";
+      }
+      case Field field -> field(field, parameters);
     };
   }
 
-  private static String combine(
-      List<Selector> operands, String operator, String identity, List<Object> parameters) {
-    if (operands.isEmpty()) {
-      return identity;
+  private static @Nullable String field(Field field, List<Object> parameters) {
+    FieldPath path = field.path();
+    if (path == null) {
+      return null;
     }
-    List<String> terms = new ArrayList<>();
-    for (Selector operand : operands) {
-      terms.add(where(operand, parameters));
+    List<String> segments = path.segments();
+    if (segments.get(0).equals(InMemoryQuery.ID_FIELD)) {
+      return segments.size() == 1 ? id(field.condition(), parameters) : null;
     }
-    return "(" + String.join(operator, terms) + ")";
+    for (String segment : segments) {
+      if (segment.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        return null; // Mango may read an array element here; SQLite reads a key.
+      }
+    }
+    return condition(path, field.condition(), parameters);
   }
 
-  private static String compare(Compare compare, List<Object> parameters) {
-    FieldPath path = compare.path();
-    JsonNode value = compare.value();
-    String operator =
-        switch (compare.operator()) {
-          case EQ -> "=";
-          case GT -> ">";
-          case GTE -> ">=";
-          case LT -> "<";
-          case LTE -> "<=";
+  /** The filter of a condition on a field of the body. */
+  private static String condition(FieldPath path, Condition condition, List<Object> parameters) {
+    String type = typeExpression(path);
+    String value = extractExpression(path);
+    String present = type + " IS NOT NULL";
+    String array = "(" + value + " >= '[' AND " + value + " < '\\')";
+    return switch (condition) {
+      case Exists exists -> exists.present() ? present : type + " IS NULL";
+      case Compare compare -> compare(compare, type, value, parameters);
+      case In in -> {
+        if (in.negated()) {
+          yield present;
+        }
+        List<String> alternatives = new ArrayList<>();
+        List<String> placeholders = new ArrayList<>();
+        for (JsonNode operand : in.values()) {
+          if (operand.isNumber() || operand.isTextual()) {
+            parameters.add(parameter(operand));
+            placeholders.add("?");
+          } else {
+            alternatives.add(equal(operand, type, value, parameters));
+          }
+        }
+        if (!placeholders.isEmpty()) {
+          alternatives.add(0, value + " IN (" + String.join(", ", placeholders) + ")");
+        }
+        if (alternatives.isEmpty()) {
+          yield "0";
+        }
+        // An array field matches by its elements.
+        alternatives.add(array);
+        yield "(" + String.join(" OR ", alternatives) + ")";
+      }
+      case Selector.Type typeCondition ->
+          switch (typeCondition.type()) {
+            case "null" -> type + " IS 'null'";
+            case "boolean" -> "ifnull(" + type + ", '') IN ('true', 'false')";
+            case "number" -> "ifnull(" + type + ", '') IN " + NUMBER_TYPES;
+            case "string" -> type + " IS 'text'";
+            case "array" -> type + " IS 'array'";
+            default -> type + " IS 'object'";
+          };
+      case Size size -> {
+        parameters.add(size.size());
+        yield "(" + array + " AND json_array_length(body, " + jsonPath(path) + ") = ?)";
+      }
+      // Integers beyond 64 bits read as 'real' in SQLite.
+      case Mod mod -> "ifnull(" + type + ", '') IN " + NUMBER_TYPES;
+      case Regex regex -> type + " IS 'text'";
+      case BeginsWith begins -> {
+        String upper = successor(begins.prefix());
+        if (upper == null) {
+          yield type + " IS 'text'";
+        }
+        parameters.add(begins.prefix());
+        parameters.add(upper);
+        yield "(" + value + " >= ? AND " + value + " < ? AND " + type + " IS 'text')";
+      }
+      case All all -> array;
+      case ElemMatch elemMatch -> array;
+      case AllMatch allMatch -> array;
+      case KeyMapMatch keyMapMatch -> type + " IS 'object'";
+      case Selector.Not not -> present;
+    };
+  }
+
+  private static String compare(
+      Compare compare, String type, String value, List<Object> parameters) {
+    JsonNode operand = compare.value();
+    int rank = Collation.rank(operand);
+    return switch (compare.operator()) {
+      case EQ -> equal(operand, type, value, parameters);
+      case NE -> type + " IS NOT NULL";
+      case GT, GTE -> {
+        if (operand.isNumber()) {
+          // Numbers above, and all text (strings, arrays, objects); booleans read 0 and 1 and are
+          // only ever extra.
+          parameters.add(parameter(operand));
+          yield value + (compare.operator() == Operator.GT ? " > ?" : " >= ?");
+        }
+        if (operand.isTextual()) {
+          // Strings from the operand up, then arrays ('[') and objects ('{') as text.
+          String text = operand.textValue();
+          parameters.add(JsonValues.compareStrings(text, "[") < 0 ? text : "[");
+          yield value + " >= ?";
+        }
+        if (operand.isArray()) {
+          yield value + " >= '['";
+        }
+        if (operand.isObject()) {
+          yield type + " IS 'object'";
+        }
+        yield compare.operator() == Operator.GT && rank == 0
+            ? "ifnull(" + type + ", 'null') != 'null'"
+            : type + " IS NOT NULL";
+      }
+      case LT, LTE -> {
+        boolean strict = compare.operator() == Operator.LT;
+        if (operand.isNumber() || operand.isTextual()) {
+          // JSON null reads NULL, the booleans 0 and 1, numbers sort before text.
+          parameters.add(parameter(operand));
+          String below = value + " IS NULL OR " + value + (strict ? " < ?" : " <= ?");
+          yield "(" + below + (operand.isNumber() ? " OR " + value + " IN (0, 1)" : "") + ")";
+        }
+        if (rank <= 2) {
+          List<String> types =
+              List.of("'null'", "'false'", "'true'").subList(0, strict ? rank : rank + 1);
+          yield types.isEmpty()
+              ? "0"
+              : "ifnull(" + type + ", '') IN (" + String.join(", ", types) + ")";
+        }
+        yield type + " IS NOT NULL";
+      }
+    };
+  }
+
+  /** The filter of {@code $eq operand}. */
+  private static String equal(
+      JsonNode operand, String type, String value, List<Object> parameters) {
+    return switch (operand.getNodeType()) {
+      case NULL -> type + " IS 'null'";
+      case BOOLEAN -> type + (operand.booleanValue() ? " IS 'true'" : " IS 'false'");
+      case NUMBER, STRING -> {
+        parameters.add(parameter(operand));
+        yield value + " = ?";
+      }
+      case ARRAY -> type + " IS 'array'";
+      default -> type + " IS 'object'";
+    };
+  }
+
+  /** The filter of a condition on {@code _id}, which is the id column (a string). */
+  private static @Nullable String id(Condition condition, List<Object> parameters) {
+    return switch (condition) {
+      case Exists exists -> exists.present() ? null : "0";
+      case Compare compare -> {
+        JsonNode operand = compare.value();
+        if (compare.operator() == Operator.NE) {
+          yield null;
+        }
+        if (!operand.isTextual()) {
+          // Strings sort after null, booleans and numbers, and before arrays and objects.
+          boolean above = Collation.rank(operand) < Collation.rank(TextNode.valueOf(""));
+          boolean holds =
+              switch (compare.operator()) {
+                case GT, GTE -> above;
+                case LT, LTE -> !above;
+                default -> false;
+              };
+          yield holds ? null : "0";
+        }
+        parameters.add(operand.textValue());
+        yield switch (compare.operator()) {
+          case EQ -> "id = ?";
+          case GT -> "id > ?";
+          case GTE -> "id >= ?";
+          case LT -> "id < ?";
+          default -> "id <= ?";
         };
-    if (value.isNull() || value.isBoolean()) {
-      // The parser refuses null and booleans for ordering operators, so this is $eq.
-      return "(" + typeExpression(path) + " IS '" + literalType(value) + "')";
-    }
-    parameters.add(parameter(value));
-    return "("
-        + typeGuard(path, value)
-        + " AND "
-        + extractExpression(path)
-        + " "
-        + operator
-        + " ?)";
+      }
+      case In in -> {
+        if (in.negated()) {
+          yield null;
+        }
+        List<String> placeholders = new ArrayList<>();
+        for (JsonNode operand : in.values()) {
+          if (operand.isTextual()) {
+            parameters.add(operand.textValue());
+            placeholders.add("?");
+          }
+        }
+        yield placeholders.isEmpty() ? "0" : "id IN (" + String.join(", ", placeholders) + ")";
+      }
+      case BeginsWith begins -> {
+        String upper = successor(begins.prefix());
+        if (upper == null) {
+          yield null;
+        }
+        parameters.add(begins.prefix());
+        parameters.add(upper);
+        yield "(id >= ? AND id < ?)";
+      }
+      default -> null;
+    };
   }
 
-  private static String in(In in, List<Object> parameters) {
-    FieldPath path = in.path();
-    List<String> literalTypes = new ArrayList<>();
-    List<JsonNode> numbers = new ArrayList<>();
-    List<JsonNode> strings = new ArrayList<>();
-    for (JsonNode value : in.values()) {
-      if (value.isNumber()) {
-        numbers.add(value);
-      } else if (value.isTextual()) {
-        strings.add(value);
-      } else if (!literalTypes.contains("'" + literalType(value) + "'")) {
-        literalTypes.add("'" + literalType(value) + "'");
+  /**
+   * Returns the least string above every string that starts with {@code prefix}, by code point, or
+   * {@code null} if there is none (an empty prefix, or one of U+10FFFF only).
+   */
+  static @Nullable String successor(String prefix) {
+    int[] codePoints = prefix.codePoints().toArray();
+    for (int i = codePoints.length - 1; i >= 0; i--) {
+      int next = codePoints[i] + 1;
+      if (next == Character.MIN_SURROGATE) {
+        next = Character.MAX_SURROGATE + 1;
+      }
+      if (next <= Character.MAX_CODE_POINT) {
+        codePoints[i] = next;
+        return new String(codePoints, 0, i + 1);
       }
     }
-    List<String> alternatives = new ArrayList<>();
-    if (!literalTypes.isEmpty()) {
-      alternatives.add(
-          "ifnull(" + typeExpression(path) + ", '') IN (" + String.join(", ", literalTypes) + ")");
-    }
-    for (List<JsonNode> sameClass : List.of(numbers, strings)) {
-      if (!sameClass.isEmpty()) {
-        alternatives.add(inList(path, sameClass, parameters));
-      }
-    }
-    return alternatives.isEmpty() ? "0" : "(" + String.join(" OR ", alternatives) + ")";
-  }
-
-  /** Returns {@code (guard AND json_extract(...) IN (?, ...))} for values of one type class. */
-  private static String inList(FieldPath path, List<JsonNode> values, List<Object> parameters) {
-    List<String> placeholders = new ArrayList<>();
-    for (JsonNode value : values) {
-      parameters.add(parameter(value));
-      placeholders.add("?");
-    }
-    return "("
-        + typeGuard(path, values.get(0))
-        + " AND "
-        + extractExpression(path)
-        + " IN ("
-        + String.join(", ", placeholders)
-        + "))";
-  }
-
-  /** Returns a 0-or-1 test that the field has the type class of a number or string value. */
-  private static String typeGuard(FieldPath path, JsonNode value) {
-    return value.isNumber()
-        ? "ifnull(" + typeExpression(path) + ", '') IN " + NUMBER_TYPES
-        : typeExpression(path) + " IS 'text'";
-  }
-
-  /** Returns the json_type of null, true or false. */
-  private static String literalType(JsonNode value) {
-    if (value.isNull()) {
-      return "null";
-    }
-    if (value.isBoolean()) {
-      return value.booleanValue() ? "true" : "false";
-    }
-    throw new IllegalArgumentException("not null or a boolean: " + value.getNodeType());
+    return null;
   }
 
   private static Object parameter(JsonNode value) {
@@ -284,33 +438,5 @@ public final class SqlQueryTranslator {
       return value.textValue();
     }
     throw new IllegalArgumentException("not a number or a string: " + value.getNodeType());
-  }
-
-  private static String orderBy(List<SortKey> sort) {
-    List<String> terms = new ArrayList<>();
-    for (SortKey key : sort) {
-      String direction = key.descending() ? " DESC" : "";
-      terms.add(sortRank(key.path()) + direction);
-      terms.add(sortValue(key.path()) + direction);
-    }
-    terms.add("id");
-    return String.join(", ", terms);
-  }
-
-  /** Mirrors {@link JsonValues#sortRank}: missing and null, false, true, number, string, other. */
-  private static String sortRank(FieldPath path) {
-    return "CASE "
-        + typeExpression(path)
-        + " WHEN 'false' THEN 1 WHEN 'true' THEN 2 WHEN 'integer' THEN 3 WHEN 'real' THEN 3"
-        + " WHEN 'text' THEN 4 WHEN 'array' THEN 5 WHEN 'object' THEN 5 ELSE 0 END";
-  }
-
-  /** The value that orders numbers and strings within their rank; NULL (all equal) otherwise. */
-  private static String sortValue(FieldPath path) {
-    return "CASE WHEN "
-        + typeExpression(path)
-        + " IN ('integer', 'real', 'text') THEN "
-        + extractExpression(path)
-        + " END";
   }
 }

@@ -23,6 +23,7 @@ import io.skein.core.replica.GatewayTerm;
 import io.skein.core.replica.RecoveredState;
 import io.skein.core.replica.SnapshotApply;
 import io.skein.core.replica.SnapshotProgress;
+import io.skein.internal.query.ResultWindow;
 import io.skein.internal.query.SqlQuery;
 import io.skein.internal.query.SqlQueryTranslator;
 import java.io.IOException;
@@ -859,22 +860,44 @@ public final class SqliteStore implements Store {
               + " ms budget (limits.max-concurrent-queries, limits.query-timeout); retry later");
     }
     try {
-      return read(c -> timedQuery(c, collection, sql, deadlineNanos, budgetMs));
+      return read(c -> timedQuery(c, collection, query, sql, deadlineNanos, budgetMs));
     } finally {
       queryGate.release();
     }
   }
 
-  /** Runs a query that SQLite abandons once its deadline passes (a progress handler). */
+  /**
+   * Runs a query: SQLite reads the candidates ({@link SqlQueryTranslator#select}) and abandons the
+   * statement once the deadline passes (a progress handler); each candidate is matched in Java
+   * ({@link ResultWindow}), which checks the deadline too.
+   */
   private static List<StoredDocument> timedQuery(
-      Connection c, CollectionName collection, SqlQuery sql, long deadlineNanos, long budgetMs)
+      Connection c,
+      CollectionName collection,
+      Query query,
+      SqlQuery sql,
+      long deadlineNanos,
+      long budgetMs)
       throws SQLException {
     ProgressHandler.setHandler(c, PROGRESS_STEPS, new Deadline(deadlineNanos));
     try (PreparedStatement p = c.prepareStatement(sql.sql())) {
       for (int i = 0; i < sql.parameters().size(); i++) {
         p.setObject(i + 1, sql.parameters().get(i));
       }
-      return documents(collection, p);
+      ResultWindow<StoredDocument> window = new ResultWindow<>(query);
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          if ((window.examined() & 255) == 255 && System.nanoTime() - deadlineNanos >= 0) {
+            throw new SQLException("the query's deadline passed while matching candidates");
+          }
+          String id = r.getString(1);
+          if (!window.offer(
+              id, parseBody(collection, id, r.getString(2)), document(collection, r))) {
+            break;
+          }
+        }
+      }
+      return window.page();
     } catch (SQLException e) {
       if (System.nanoTime() - deadlineNanos >= 0) {
         throw new StorageException(
@@ -1085,6 +1108,15 @@ public final class SqliteStore implements Store {
       }
     }
     return documents;
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode parseBody(
+      CollectionName collection, String id, String body) throws SQLException {
+    try {
+      return JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new SQLException("unreadable document " + collection + "/" + id, e);
+    }
   }
 
   private static StoredDocument document(CollectionName collection, ResultSet r)

@@ -107,7 +107,8 @@ class SelectorFuzzTest {
     }
     List<String> expected = InMemoryQuery.run(query, corpus);
     SqlQuery sql = SqlQueryTranslator.select("c", query);
-    assertThat(SqlQueryMatchesOracleProperties.run(database, sql))
+    SqlQueryMatchesOracleProperties.assertCandidatesCoverMatches(database, query, sql, corpus);
+    assertThat(SqlQueryMatchesOracleProperties.run(database, query, sql))
         .as(() -> json + "\n" + sql.sql() + "\n" + sql.parameters())
         .isEqualTo(expected);
   }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.core.model.InvalidNameException;
 import io.skein.core.query.FieldPath;
 import io.skein.core.query.IndexSpec;
-import io.skein.core.query.Query;
 import io.skein.core.query.QueryParser;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -123,23 +122,39 @@ class SqlQueryTranslatorTest {
   }
 
   @Test
-  void emptySelectorOrdersByIdWithDefaultPage() {
+  void emptySelectorReadsTheCollectionInIdOrder() {
     SqlQuery sql = select("{\"selector\": {}}");
     assertThat(sql.sql())
         .isEqualTo(
             "SELECT id, body, hlc, origin FROM docs WHERE collection = ? AND body IS NOT NULL"
-                + " AND (1) ORDER BY id LIMIT ? OFFSET ?");
-    assertThat(sql.parameters()).containsExactly("c", Query.LIMIT_DEFAULT, 0);
+                + " ORDER BY id");
+    assertThat(sql.parameters()).containsExactly("c");
   }
 
   @Test
-  void comparisonStandsAsItsOwnAndTerm() {
+  void aSortedQueryIsOrderedInJava() {
+    assertThat(select("{\"selector\": {}, \"sort\": [{\"n.x\": \"desc\"}]}").sql())
+        .doesNotContain("ORDER BY");
+  }
+
+  @Test
+  void comparisonStandsAsItsOwnIndexableTerm() {
     SqlQuery sql = select("{\"selector\": {\"a\": {\"$gt\": 5}}, \"skip\": 2, \"limit\": 7}");
-    assertThat(sql.sql())
+    assertThat(sql.sql()).contains("AND json_extract(body, '$.\"a\"') > ? ORDER BY id");
+    assertThat(sql.parameters()).containsExactly("c", 5L);
+  }
+
+  @Test
+  void rangesWidenToTheTypesTheyCollateWith() {
+    // $lt a number also takes null, false and true.
+    assertThat(select("{\"selector\": {\"a\": {\"$lt\": 0}}}").sql())
         .contains(
-            "AND ((ifnull(json_type(body, '$.\"a\"'), '') IN ('integer', 'real')"
-                + " AND json_extract(body, '$.\"a\"') > ?))");
-    assertThat(sql.parameters()).containsExactly("c", 5L, 7, 2);
+            "(json_extract(body, '$.\"a\"') IS NULL OR json_extract(body, '$.\"a\"') < ?"
+                + " OR json_extract(body, '$.\"a\"') IN (0, 1))");
+    // $gt a string also takes arrays and objects, whose text starts at '['.
+    SqlQuery sql = select("{\"selector\": {\"a\": {\"$gt\": \"z\"}}}");
+    assertThat(sql.sql()).contains("json_extract(body, '$.\"a\"') >= ?");
+    assertThat(sql.parameters()).containsExactly("c", "[");
   }
 
   @Test
@@ -148,29 +163,41 @@ class SqlQueryTranslatorTest {
         select(
             "{\"selector\": {\"a\": {\"$in\": [2.5, \"x\", 9007199254740993,"
                 + " 100000000000000000000, true, null]}}}");
-    assertThat(sql.parameters())
-        .containsExactly("c", 2.5, 9007199254740993L, 1.0e20, "x", Query.LIMIT_DEFAULT, 0);
+    assertThat(sql.parameters()).containsExactly("c", 2.5, "x", 9007199254740993L, 1.0e20);
     assertThat(sql.sql())
-        .contains("ifnull(json_type(body, '$.\"a\"'), '') IN ('true', 'null')")
-        .contains("json_extract(body, '$.\"a\"') IN (?, ?, ?)")
-        .contains("json_type(body, '$.\"a\"') IS 'text' AND json_extract(body, '$.\"a\"') IN (?)");
+        .contains("json_extract(body, '$.\"a\"') IN (?, ?, ?, ?)")
+        .contains("json_type(body, '$.\"a\"') IS 'true'")
+        .contains("json_type(body, '$.\"a\"') IS 'null'")
+        .contains(
+            "(json_extract(body, '$.\"a\"') >= '[' AND json_extract(body, '$.\"a\"') < '\\')");
   }
 
   @Test
   void emptyInMatchesNothing() {
-    assertThat(select("{\"selector\": {\"a\": {\"$in\": []}}}").sql()).contains("AND (0) ORDER");
+    assertThat(select("{\"selector\": {\"a\": {\"$in\": []}}}").sql()).contains("AND 0 ORDER");
   }
 
   @Test
-  void sortKeysRankThenValueThenId() {
-    String sql = select("{\"selector\": {}, \"sort\": [{\"n.x\": \"desc\"}]}").sql();
-    assertThat(sql)
-        .endsWith(
-            "ORDER BY CASE json_type(body, '$.\"n\".\"x\"') WHEN 'false' THEN 1 WHEN 'true' THEN 2"
-                + " WHEN 'integer' THEN 3 WHEN 'real' THEN 3 WHEN 'text' THEN 4"
-                + " WHEN 'array' THEN 5 WHEN 'object' THEN 5 ELSE 0 END DESC,"
-                + " CASE WHEN json_type(body, '$.\"n\".\"x\"') IN ('integer', 'real', 'text')"
-                + " THEN json_extract(body, '$.\"n\".\"x\"') END DESC, id LIMIT ? OFFSET ?");
+  void idIsTheIdColumn() {
+    SqlQuery sql = select("{\"selector\": {\"_id\": {\"$gt\": \"k\"}}}");
+    assertThat(sql.sql()).contains("AND id > ? ORDER BY id");
+    assertThat(sql.parameters()).containsExactly("c", "k");
+    assertThat(select("{\"selector\": {\"_id\": {\"$gt\": null}}}").sql()).doesNotContain("AND id");
+  }
+
+  @Test
+  void arrayIndexPathsAreNotNarrowed() {
+    assertThat(select("{\"selector\": {\"a.0\": 1}}").sql()).doesNotContain("json_");
+  }
+
+  @Test
+  void beginsWithIsARange() {
+    SqlQuery sql = select("{\"selector\": {\"a\": {\"$beginsWith\": \"ab\"}}}");
+    assertThat(sql.parameters()).containsExactly("c", "ab", "ac");
+    assertThat(SqlQueryTranslator.successor("a\uD7FF")).isEqualTo("a\uE000");
+    assertThat(SqlQueryTranslator.successor("a\uDBFF\uDFFF")).isEqualTo("b");
+    assertThat(SqlQueryTranslator.successor("\uDBFF\uDFFF")).isNull();
+    assertThat(SqlQueryTranslator.successor("")).isNull();
   }
 
   @Test
