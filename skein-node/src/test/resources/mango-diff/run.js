@@ -174,6 +174,64 @@ const PATCHES = {
 
 function fieldExists(docFieldValue) {`,
   }],
+  // $not and $nor negate the whole sub-selector, so a document without the field matches: CouchDB
+  // pushes negations down to the field conditions (norm_negations), and a field condition fails on
+  // a missing field unless it is exactly {"$exists": false}.
+  'negation': [{
+    file: SELECTOR_CORE,
+    find: `  if (field === '$not') {
+    return !rowFilter(doc, matcher, Object.keys(matcher));
+  }
+
+  //\`$nor\`
+  return !matcher.find(function (orMatchers) {
+    return rowFilter(doc, orMatchers, Object.keys(orMatchers));
+  });`,
+    replace: `  if (field === '$not') {
+    return notSelector(doc, matcher);
+  }
+
+  return matcher.every(function (norMatchers) {
+    return notSelector(doc, norMatchers);
+  });
+}
+
+function notSelector(doc, selector) {
+  return Object.keys(selector).some(function (key) {
+    var matcher = selector[key];
+    if (key === '$and') {
+      return matcher.some(function (s) { return notSelector(doc, s); });
+    }
+    if (key === '$or') {
+      return matcher.every(function (s) { return notSelector(doc, s); });
+    }
+    if (key === '$nor') {
+      return matcher.some(function (s) { return rowFilter(doc, s, Object.keys(s)); });
+    }
+    if (key === '$not') {
+      return rowFilter(doc, matcher, Object.keys(matcher));
+    }
+    return notField(doc, parseField(key), matcher);
+  });
+}
+
+function notField(doc, parsedField, matcher) {
+  if (matcher !== null && typeof matcher === 'object' && !Array.isArray(matcher) &&
+      Object.keys(matcher).length > 0 &&
+      Object.keys(matcher).every(function (k) { return k.indexOf('$') !== 0; })) {
+    return Object.keys(matcher).some(function (k) {
+      return notField(doc, parsedField.concat(parseField(k)), matcher[k]);
+    });
+  }
+  var value = getFieldFromDoc(doc, parsedField);
+  if (typeof value === 'undefined') {
+    return false;
+  }
+  if (matcher === null || typeof matcher !== 'object') {
+    return !match('$eq', doc, matcher, parsedField, value);
+  }
+  return !matchSelector(matcher, doc, parsedField, value);`,
+  }],
   // $all: [] matches every array, and $all: [X] with X an array does not match a field equal to X:
   // CouchDB's $all matches nothing with no argument, and matches a field equal to a lone array
   // argument.

@@ -83,6 +83,10 @@ class MangoDifferentialTest {
         "documented Skein difference: a literal is an implicit $eq at every level, falsy and null"
             + " included (CouchDB)");
     CAUSES.put(
+        "negation",
+        "documented Skein difference: $not and $nor are pushed down to the field conditions, whose"
+            + " fields must exist (CouchDB norm_negations)");
+    CAUSES.put(
         "ne-missing", "documented Skein difference: $ne requires the field to exist (CouchDB)");
     CAUSES.put(
         "null-exists",
