@@ -111,6 +111,9 @@ public final class InMemoryQuery {
         yield true;
       }
       case Or or -> {
+        if (or.operands().isEmpty()) {
+          yield true; // CouchDB 3.4 and later: an empty $or is always true.
+        }
         for (Selector operand : or.operands()) {
           if (matches(operand, document, id)) {
             yield true;
@@ -190,8 +193,8 @@ public final class InMemoryQuery {
   }
 
   private static boolean all(List<JsonNode> values, JsonNode field) {
-    if (!field.isArray()) {
-      return false;
+    if (!field.isArray() || values.isEmpty()) {
+      return false; // CouchDB: {"$all": []} is defined to be false.
     }
     if (values.size() == 1 && values.get(0).isArray() && Collation.equal(values.get(0), field)) {
       return true;

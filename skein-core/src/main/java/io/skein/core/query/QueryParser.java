@@ -290,8 +290,8 @@ public final class QueryParser {
             });
       }
       if (operator.equals("$not")) {
-        if (!operand.isObject()) {
-          throw badArgument(operator, prefix, "a selector object", operand);
+        if (!operand.isObject() || operand.isEmpty()) {
+          throw badArgument(operator, prefix, "a non-empty selector object", operand);
         }
         return negate(selector(operand, prefix, element, depth + 1));
       }

@@ -34,7 +34,8 @@ public sealed interface Selector {
   }
 
   /**
-   * Matches when at least one operand matches; an empty {@code Or} matches no document.
+   * Matches when at least one operand matches; an empty {@code Or} matches every document, as in
+   * CouchDB 3.4 and later (and so does the negation of an empty {@link And}).
    *
    * @param operands the disjuncts
    */
@@ -177,7 +178,8 @@ public sealed interface Selector {
 
   /**
    * {@code $all}: the field is an array holding an element equal to each value; also, as in
-   * CouchDB, {@code [X]} with {@code X} an array matches a field equal to {@code X}.
+   * CouchDB, {@code [X]} with {@code X} an array matches a field equal to {@code X}, and {@code []}
+   * matches nothing.
    *
    * @param values the operands
    */

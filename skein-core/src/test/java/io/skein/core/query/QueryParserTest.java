@@ -116,7 +116,6 @@ class QueryParserTest {
         .isEqualTo(new Field(A, new Selector.Not(new Size(2))));
     assertThat(selector("{'a': {'$not': {'$not': {'$size': 2}}}}"))
         .isEqualTo(new Field(A, new Size(2)));
-    assertThat(selector("{'$not': {}}")).isEqualTo(new Or(List.of()));
   }
 
   @Test
@@ -331,6 +330,7 @@ class QueryParserTest {
         "{'$and': [1]}|expected an array of selector objects",
         "{'$or': [{'a': 1}, 'x']}|expected an array of selector objects",
         "{'$not': [{'a': 1}]}|Bad argument for operator $not",
+        "{'$not': {}}|a non-empty selector object",
         "{'a': {'$not': 5}}|Bad argument for operator $not on field 'a'",
         "{'a': {'$in': 5}}|Bad argument for operator $in on field 'a'",
         "{'a': {'$nin': 'x'}}|Bad argument for operator $nin",

@@ -201,8 +201,11 @@ public final class SqlQueryTranslator {
           }
           terms.add(term);
         }
+        if (terms.isEmpty()) {
+          yield null; // An empty $or matches every document.
+        }
         parameters.addAll(added);
-        yield terms.isEmpty() ? "0" : "(" + String.join(" OR ", terms) + ")";
+        yield "(" + String.join(" OR ", terms) + ")";
       }
       case Field field -> field(field, parameters);
     };
