@@ -344,18 +344,22 @@ public final class SqlQueryTranslator {
     };
   }
 
-  /** The filter of {@code $eq operand}. */
+  /**
+   * The filter of {@code $eq operand}, in forms an index on the field can serve: JSON null reads
+   * NULL (as a missing field does), true and false read 1 and 0 (as those numbers do), and an array
+   * or object reads as its JSON text, which starts with {@code [} or <code>{</code>.
+   */
   private static String equal(
       JsonNode operand, String type, String value, List<Object> parameters) {
     return switch (operand.getNodeType()) {
-      case NULL -> type + " IS 'null'";
-      case BOOLEAN -> type + (operand.booleanValue() ? " IS 'true'" : " IS 'false'");
+      case NULL -> value + " IS NULL";
+      case BOOLEAN -> value + (operand.booleanValue() ? " = 1" : " = 0");
       case NUMBER, STRING -> {
         parameters.add(parameter(operand));
         yield value + " = ?";
       }
-      case ARRAY -> type + " IS 'array'";
-      default -> type + " IS 'object'";
+      case ARRAY -> "(" + value + " >= '[' AND " + value + " < '\\')";
+      default -> "(" + value + " >= '{' AND " + value + " < '|')";
     };
   }
 

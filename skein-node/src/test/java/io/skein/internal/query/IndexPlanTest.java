@@ -20,6 +20,8 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SQLite uses the expression indexes of {@link SqlQueryTranslator#createIndexSql} for the WHERE
@@ -37,6 +39,9 @@ class IndexPlanTest {
   private static final int DOCUMENTS = 2_000;
   private static final IndexSpec ON_A = new IndexSpec(List.of(FieldPath.parse("a")));
   private static final IndexSpec ON_N_X = new IndexSpec(List.of(FieldPath.parse("n.x")));
+
+  private static final String INDEX_A = SqlQueryTranslator.indexName(COLLECTION, ON_A);
+  private static final String INDEX_N_X = SqlQueryTranslator.indexName(COLLECTION, ON_N_X);
 
   private static Connection connection;
 
@@ -111,6 +116,53 @@ class IndexPlanTest {
   void indexedComparisonAlongsideOtherConditionsUsesTheIndex() throws SQLException {
     assertThat(plan("{\"a\": {\"$in\": [3, 7]}, \"s\": {\"$ne\": \"w\"}}"))
         .contains("USING INDEX " + SqlQueryTranslator.indexName(COLLECTION, ON_A));
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "{\"a\": {\"$gte\": 5, \"$lt\": 9}}",
+        "{\"a\": {\"$lt\": -1990}}",
+        "{\"a\": {\"$lte\": -1995}}",
+        "{\"a\": true}",
+        "{\"a\": [1, 2]}",
+        "{\"a\": {\"$in\": [3, \"x\", null]}}",
+        "{\"a\": {\"$elemMatch\": {\"$gt\": 1}}}",
+        "{\"a\": {\"$all\": [1, 2]}}",
+        "{\"a\": {\"$size\": 2}}",
+        "{\"a\": {\"$not\": {\"$lt\": 5}}}",
+        "{\"$nor\": [{\"a\": {\"$lte\": 5}}]}",
+        "{\"$or\": [{\"a\": 3}, {\"a\": 7}]}",
+        "{\"n.x\": {\"$beginsWith\": \"a1\"}}",
+        "{\"n.x\": {\"$gt\": \"a\", \"$lt\": \"a2\"}}",
+        "{\"n.x\": \"a100\", \"s\": {\"$regex\": \"^v\"}}",
+      })
+  void everyOperatorThatCanNarrowUsesTheIndex(String selector) throws SQLException {
+    String plan = plan(selector);
+    assertThat(plan).as(selector).containsAnyOf(INDEX_A, INDEX_N_X);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "{\"a\": {\"$ne\": 3}}",
+        "{\"a\": {\"$nin\": [3]}}",
+        "{\"a\": {\"$exists\": true}}",
+        "{\"a\": {\"$type\": \"number\"}}",
+        "{\"a\": {\"$mod\": [2, 0]}}",
+        "{\"n.x\": {\"$regex\": \"^a\"}}",
+        "{\"a.0\": 3}",
+        "{\"$or\": [{\"a\": 3}, {\"b\": 7}]}",
+      })
+  void conditionsThatCannotNarrowScanTheCollection(String selector) throws SQLException {
+    assertThat(plan(selector)).as(selector).doesNotContain(INDEX_A).doesNotContain(INDEX_N_X);
+  }
+
+  @Test
+  void idConditionsUseThePrimaryKey() throws SQLException {
+    assertThat(plan("{\"_id\": {\"$gt\": \"doc5\", \"$lt\": \"doc6\"}}"))
+        .contains("USING PRIMARY KEY")
+        .contains("id>? AND id<?");
   }
 
   @Test

@@ -166,8 +166,8 @@ class SqlQueryTranslatorTest {
     assertThat(sql.parameters()).containsExactly("c", 2.5, "x", 9007199254740993L, 1.0e20);
     assertThat(sql.sql())
         .contains("json_extract(body, '$.\"a\"') IN (?, ?, ?, ?)")
-        .contains("json_type(body, '$.\"a\"') IS 'true'")
-        .contains("json_type(body, '$.\"a\"') IS 'null'")
+        .contains("json_extract(body, '$.\"a\"') = 1")
+        .contains("json_extract(body, '$.\"a\"') IS NULL")
         .contains(
             "(json_extract(body, '$.\"a\"') >= '[' AND json_extract(body, '$.\"a\"') < '\\')");
   }
