@@ -97,6 +97,13 @@ public final class QueryParser {
   private static final Set<String> QUERY_KEYS =
       Set.of("selector", "sort", "skip", "limit", "fields");
 
+  /**
+   * CouchDB query keys that are hints or read options which cannot change a Skein answer: a query
+   * brought from CouchDB may keep them, and they are ignored.
+   */
+  private static final Set<String> IGNORED_KEYS =
+      Set.of("use_index", "r", "conflicts", "update", "stable", "stale", "execution_stats");
+
   /** The longest {@code $regex} pattern, in characters. */
   public static final int REGEX_CHARS_MAX = 1_000;
 
@@ -135,7 +142,12 @@ public final class QueryParser {
       throw invalidQuery("the query must be a JSON object, got " + JsonValues.typeName(body));
     }
     for (Map.Entry<String, JsonNode> entry : body.properties()) {
-      if (!QUERY_KEYS.contains(entry.getKey())) {
+      if (entry.getKey().equals("bookmark")) {
+        throw invalidQuery(
+            "bookmark is not supported: page with skip and limit, or with a range on the sort"
+                + " field");
+      }
+      if (!QUERY_KEYS.contains(entry.getKey()) && !IGNORED_KEYS.contains(entry.getKey())) {
         throw invalidQuery(
             "unknown query key '"
                 + abbreviate(entry.getKey())

@@ -231,6 +231,17 @@ class QueryParserTest {
   }
 
   @Test
+  void couchDbHintsAreIgnored() {
+    assertThat(
+            QueryParser.parse(
+                json(
+                    "{'selector': {}, 'use_index': ['ddoc', 'ix'], 'r': 1, 'conflicts': false,"
+                        + " 'update': true, 'stable': false, 'stale': 'ok',"
+                        + " 'execution_stats': true}")))
+        .isEqualTo(Query.of(Selector.all()));
+  }
+
+  @Test
   void queryWithEverything() {
     Query query =
         QueryParser.parse(
@@ -415,6 +426,7 @@ class QueryParserTest {
         "{}|needs a selector",
         "{'selector': null}|needs a selector",
         "{'selector': {}, 'filter': {}}|unknown query key 'filter'",
+        "{'selector': {}, 'bookmark': 'g1AAAA'}|bookmark is not supported",
         "{'selector': {}, 'sort': 'a'}|sort must be an array",
         "{'selector': {}, 'sort': [1]}|a sort key must be",
         "{'selector': {}, 'sort': [{'a': 'up'}]}|must be \"asc\" or \"desc\"",
