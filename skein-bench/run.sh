@@ -10,10 +10,12 @@
 # to stderr.
 #
 # With --reload, ReloadBench: the time from a config file write to the change being applied.
+# With --query, QueryBench: Mango query latency against raw SQLite over the same file.
 # With --compaction, CompactionBench: the database and WAL size under 2 million puts over 100k keys
 # in each mode, and a leader-mode secondary catching up by snapshot against by the log.
 #
-# Usage: skein-bench/run.sh [--quick] [--replication | --leader | --reload | --compaction] [--jmh]
+# Usage: skein-bench/run.sh [--quick] [--replication | --leader | --reload | --compaction | --query]
+#                           [--jmh]
 #                           [--no-build]
 #                           [--offline]
 #   --quick        about a minute: short windows, one round, fsync and buffered puts, fsync HTTP
@@ -22,6 +24,7 @@
 #   --leader       LeaderBench instead: about 1 minute with --quick, 9 minutes without
 #   --reload       ReloadBench instead: about 20 s
 #   --compaction   CompactionBench instead: about 1 minute with --quick, 12 minutes without
+#   --query        QueryBench instead: 20,000 documents with --quick (about 30 s), 200,000 without
 #   --jmh          also run the JMH benchmarks (about 4 more minutes; output in target/jmh.txt)
 #   --no-build     use the jars already in skein-bench/target and skein-node/target
 #   --offline      build with Maven offline (-o)
@@ -39,6 +42,7 @@ replication=false
 leader=false
 reload=false
 compaction=false
+query=false
 jmh=false
 build=true
 maven_flags=(-B -q --no-transfer-progress)
@@ -49,6 +53,7 @@ for arg in "$@"; do
     --leader) leader=true ;;
     --reload) reload=true ;;
     --compaction) compaction=true ;;
+    --query) query=true ;;
     --jmh) jmh=true ;;
     --no-build) build=false ;;
     --offline) maven_flags+=(-o) ;;
@@ -112,7 +117,15 @@ if { $replication || $leader || $compaction; } && [ ! -f "$node_jar" ]; then
   exit 1
 fi
 
-if $compaction; then
+if $query; then
+  results=skein-bench/target/results-query-$mode.md
+  {
+    machine
+    echo "## Queries"
+    echo
+    java "${java_opts[@]}" -cp "$jar" io.skein.bench.QueryBench "${runner_flags[@]}"
+  } | tee "$results"
+elif $compaction; then
   results=skein-bench/target/results-compaction-$mode.md
   {
     machine

@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -50,12 +51,12 @@ public final class ResultWindow<R> {
   }
 
   /**
-   * Offers a candidate.
+   * Offers a candidate; {@code row} is called only for a candidate that the page keeps.
    *
    * @return whether more candidates can change the page; {@code false} once an unsorted page is
    *     full, so that the caller can stop reading
    */
-  public boolean offer(String id, JsonNode document, R row) {
+  public boolean offer(String id, JsonNode document, Supplier<R> row) {
     examined++;
     if (!InMemoryQuery.matches(query.selector(), document, id)) {
       return true;
@@ -66,7 +67,7 @@ public final class ResultWindow<R> {
         skipped++;
         return true;
       }
-      page.add(row);
+      page.add(row.get());
       return page.size() < query.limit();
     }
     @Nullable List<JsonNode> values = InMemoryQuery.sortValues(query.sort(), document, id);
@@ -74,12 +75,16 @@ public final class ResultWindow<R> {
       return true;
     }
     matched++;
-    Hit<R> hit = new Hit<>(values, id, row);
     if (best.size() < keep) {
-      best.add(hit);
-    } else if (order.compare(hit, best.peek()) < 0) {
+      best.add(new Hit<>(values, id, row.get()));
+      return true;
+    }
+    Hit<R> worst = best.peek();
+    // Compared before the row is built: most matches of a large result lose to the kept ones.
+    Hit<R> probe = new Hit<>(values, id, worst.row());
+    if (order.compare(probe, worst) < 0) {
       best.poll();
-      best.add(hit);
+      best.add(new Hit<>(values, id, row.get()));
     }
     return true;
   }

@@ -892,7 +892,7 @@ public final class SqliteStore implements Store {
           }
           String id = r.getString(1);
           if (!window.offer(
-              id, parseBody(collection, id, r.getString(2)), document(collection, r))) {
+              id, parseBody(collection, id, r.getString(2)), () -> row(collection, r))) {
             break;
           }
         }
@@ -1116,6 +1116,15 @@ public final class SqliteStore implements Store {
       return JSON.readTree(body);
     } catch (JsonProcessingException e) {
       throw new SQLException("unreadable document " + collection + "/" + id, e);
+    }
+  }
+
+  /** {@link #document}, for a caller that cannot throw {@link SQLException}. */
+  private static StoredDocument row(CollectionName collection, ResultSet r) {
+    try {
+      return document(collection, r);
+    } catch (SQLException e) {
+      throw new StorageException("read_failed", "reading a query's row failed: " + e, e);
     }
   }
 

@@ -686,7 +686,7 @@ class SqlQueryMatchesOracleProperties {
       try (ResultSet rows = statement.executeQuery()) {
         while (rows.next()) {
           String id = rows.getString("id");
-          if (!window.offer(id, MAPPER.readTree(rows.getString("body")), id)) {
+          if (!window.offer(id, MAPPER.readTree(rows.getString("body")), () -> id)) {
             break;
           }
         }
