@@ -134,14 +134,14 @@ public final class InMemoryQuery {
   static boolean holds(Condition condition, JsonNode value) {
     return switch (condition) {
       case Compare compare -> compare.operator().holds(Collation.compare(value, compare.value()));
-      case In in -> in(in.values(), value) != in.negated();
+      case In in -> in(in.set(), value) != in.negated();
       case Exists exists -> exists.present();
       case Selector.Type type -> Collation.type(value).equals(type.type());
       case Size size -> value.isArray() && value.size() == size.size();
       case Mod mod -> mod(mod, value);
       case Regex regex -> value.isTextual() && regex.pattern().matcher(value.textValue()).find();
       case BeginsWith begins -> value.isTextual() && value.textValue().startsWith(begins.prefix());
-      case All all -> all(all.values(), value);
+      case All all -> all(all, value);
       case ElemMatch elemMatch -> {
         if (value.isArray()) {
           for (JsonNode element : value) {
@@ -177,37 +177,31 @@ public final class InMemoryQuery {
     };
   }
 
-  private static boolean in(List<JsonNode> values, JsonNode field) {
-    for (JsonNode value : values) {
-      if (field.isArray()) {
-        for (JsonNode element : field) {
-          if (Collation.equal(element, value)) {
-            return true;
-          }
-        }
-      } else if (Collation.equal(field, value)) {
+  private static boolean in(ValueSet values, JsonNode field) {
+    if (!field.isArray()) {
+      return values.contains(field);
+    }
+    for (JsonNode element : field) {
+      if (values.contains(element)) {
         return true;
       }
     }
     return false;
   }
 
-  private static boolean all(List<JsonNode> values, JsonNode field) {
+  private static boolean all(All all, JsonNode field) {
+    List<JsonNode> values = all.values();
     if (!field.isArray() || values.isEmpty()) {
       return false; // CouchDB: {"$all": []} is defined to be false.
     }
     if (values.size() == 1 && values.get(0).isArray() && Collation.equal(values.get(0), field)) {
       return true;
     }
+    List<JsonNode> elements = new ArrayList<>(field.size());
+    field.forEach(elements::add);
+    ValueSet present = ValueSet.of(elements);
     for (JsonNode value : values) {
-      boolean found = false;
-      for (JsonNode element : field) {
-        if (Collation.equal(element, value)) {
-          found = true;
-          break;
-        }
-      }
-      if (!found) {
+      if (!present.contains(value)) {
         return false;
       }
     }

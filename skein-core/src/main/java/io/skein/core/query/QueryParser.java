@@ -531,7 +531,7 @@ public final class QueryParser {
     private static Condition negate(Condition condition) {
       return switch (condition) {
         case Compare compare -> new Compare(compare.operator().negated(), compare.value());
-        case In in -> new In(in.values(), !in.negated());
+        case In in -> new In(in.set(), !in.negated());
         case Exists exists -> new Exists(!exists.present());
         case Selector.Not not -> not.condition();
         default -> new Selector.Not(condition);

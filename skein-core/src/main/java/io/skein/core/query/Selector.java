@@ -121,13 +121,18 @@ public sealed interface Selector {
    * {@code $in}: the field equals one of the values, or, when it is an array, one of its elements
    * does; {@code $nin} ({@code negated}) is the opposite, still on a present field.
    *
-   * @param values the operands
+   * @param set the operands
    * @param negated whether this is {@code $nin}
    */
-  record In(List<JsonNode> values, boolean negated) implements Condition {
-    /** Copies the operands. */
-    public In {
-      values = List.copyOf(values);
+  record In(ValueSet set, boolean negated) implements Condition {
+    /** Makes the condition from its operands. */
+    public In(List<JsonNode> values, boolean negated) {
+      this(ValueSet.of(values), negated);
+    }
+
+    /** Returns the operands. */
+    public List<JsonNode> values() {
+      return set.values();
     }
   }
 
@@ -181,12 +186,17 @@ public sealed interface Selector {
    * CouchDB, {@code [X]} with {@code X} an array matches a field equal to {@code X}, and {@code []}
    * matches nothing.
    *
-   * @param values the operands
+   * @param set the operands
    */
-  record All(List<JsonNode> values) implements Condition {
-    /** Copies the operands. */
-    public All {
-      values = List.copyOf(values);
+  record All(ValueSet set) implements Condition {
+    /** Makes the condition from its operands. */
+    public All(List<JsonNode> values) {
+      this(ValueSet.of(values));
+    }
+
+    /** Returns the operands. */
+    public List<JsonNode> values() {
+      return set.values();
     }
   }
 
