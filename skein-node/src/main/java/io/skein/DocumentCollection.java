@@ -166,7 +166,13 @@ public final class DocumentCollection {
   public List<Document> query(JsonNode queryBody) {
     skein.ensureOpen();
     Query query = parseQuery(queryBody);
-    List<StoredDocument> rows = skein.store().query(name, query);
+    List<StoredDocument> rows;
+    try {
+      rows = skein.store().query(name, query);
+    } catch (InvalidQueryException e) {
+      // A condition refused while evaluating, such as a $regex too costly for a long string.
+      throw new InvalidRequestException(e.code(), e.getMessage(), e);
+    }
     if (query.fields().isEmpty()) {
       return rows.stream().map(DocumentCollection::document).toList();
     }

@@ -39,6 +39,12 @@ import org.jspecify.annotations.Nullable;
 public final class InMemoryQuery {
   private InMemoryQuery() {}
 
+  /**
+   * The most work one {@code $regex} may do on one string: its estimated program size times the
+   * string's length. RE2 runs in about that many steps, some 50 million a second.
+   */
+  public static final long REGEX_STEPS_MAX = 50_000_000;
+
   /** The path segment that names the document id at the top of a document. */
   public static final String ID_FIELD = "_id";
 
@@ -139,7 +145,7 @@ public final class InMemoryQuery {
       case Selector.Type type -> Collation.type(value).equals(type.type());
       case Size size -> value.isArray() && value.size() == size.size();
       case Mod mod -> mod(mod, value);
-      case Regex regex -> value.isTextual() && regex.pattern().matcher(value.textValue()).find();
+      case Regex regex -> value.isTextual() && regex(regex, value.textValue());
       case BeginsWith begins -> value.isTextual() && value.textValue().startsWith(begins.prefix());
       case All all -> all(all, value);
       case ElemMatch elemMatch -> {
@@ -206,6 +212,25 @@ public final class InMemoryQuery {
       }
     }
     return true;
+  }
+
+  private static boolean regex(Regex regex, String text) {
+    if (regex.programSize() * (long) text.length() > REGEX_STEPS_MAX) {
+      throw new InvalidQueryException(
+          "invalid_selector",
+          "the $regex '"
+              + (regex.source().length() > 40
+                  ? regex.source().substring(0, 40) + "..."
+                  : regex.source())
+              + "' is too costly for a string of "
+              + text.length()
+              + " characters: about "
+              + regex.programSize()
+              + " instructions each (at most "
+              + REGEX_STEPS_MAX
+              + " steps per string); simplify the pattern or narrow the query first");
+    }
+    return regex.pattern().matcher(text).find();
   }
 
   private static boolean mod(Mod mod, JsonNode field) {

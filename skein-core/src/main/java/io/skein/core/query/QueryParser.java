@@ -107,6 +107,12 @@ public final class QueryParser {
   /** The longest {@code $regex} pattern, in characters. */
   public static final int REGEX_CHARS_MAX = 1_000;
 
+  /**
+   * The largest estimated program of a {@code $regex} pattern ({@link RegexCost}), counted
+   * repetitions expanded: {@code (a{100}){100}} is refused.
+   */
+  public static final long REGEX_PROGRAM_MAX = 5_000;
+
   private static final Set<String> FIELD_OPERATORS =
       Set.of(
           "$eq",
@@ -458,8 +464,19 @@ public final class QueryParser {
       }
       checkText("$regex", field, source);
       countOperands(1);
+      long programSize = RegexCost.programSize(source);
+      if (programSize > REGEX_PROGRAM_MAX) {
+        throw invalidSelector(
+            "Bad argument for operator $regex on "
+                + where(field)
+                + ": the pattern expands to about "
+                + programSize
+                + " instructions (counted repetitions multiplied out); at most "
+                + REGEX_PROGRAM_MAX
+                + " are allowed");
+      }
       try {
-        return new Regex(source, Pattern.compile(source));
+        return new Regex(source, Pattern.compile(source), programSize);
       } catch (PatternSyntaxException e) {
         throw invalidSelector(
             "Bad argument for operator $regex on "

@@ -171,8 +171,9 @@ public sealed interface Selector {
    *
    * @param source the pattern as written
    * @param pattern the compiled pattern
+   * @param programSize its estimated program size ({@link RegexCost})
    */
-  record Regex(String source, Pattern pattern) implements Condition {}
+  record Regex(String source, Pattern pattern, long programSize) implements Condition {}
 
   /**
    * {@code $beginsWith}: the field is a string starting with {@code prefix}.
