@@ -41,9 +41,9 @@ public final class InMemoryQuery {
 
   /**
    * The most work one {@code $regex} may do on one string: its estimated program size times the
-   * string's length. RE2 runs in about that many steps, some 50 million a second.
+   * string's length. RE2/J runs some 30 million of these steps a second.
    */
-  public static final long REGEX_STEPS_MAX = 50_000_000;
+  public static final long REGEX_STEPS_MAX = 10_000_000;
 
   /** The path segment that names the document id at the top of a document. */
   public static final String ID_FIELD = "_id";
@@ -107,10 +107,21 @@ public final class InMemoryQuery {
    * @param id the document id, for {@code _id}
    */
   public static boolean matches(Selector selector, JsonNode document, @Nullable String id) {
+    return matches(selector, document, id, WorkBudget.UNLIMITED);
+  }
+
+  /**
+   * Returns whether the document matches the selector, charging {@code budget} for the work that
+   * grows with the document before doing it.
+   *
+   * @param id the document id, for {@code _id}
+   */
+  public static boolean matches(
+      Selector selector, JsonNode document, @Nullable String id, WorkBudget budget) {
     return switch (selector) {
       case And and -> {
         for (Selector operand : and.operands()) {
-          if (!matches(operand, document, id)) {
+          if (!matches(operand, document, id, budget)) {
             yield false;
           }
         }
@@ -121,7 +132,7 @@ public final class InMemoryQuery {
           yield true; // CouchDB 3.4 and later: an empty $or is always true.
         }
         for (Selector operand : or.operands()) {
-          if (matches(operand, document, id)) {
+          if (matches(operand, document, id, budget)) {
             yield true;
           }
         }
@@ -131,27 +142,30 @@ public final class InMemoryQuery {
         JsonNode value = resolve(document, field.path(), id);
         yield value == null
             ? field.condition() instanceof Exists exists && !exists.present()
-            : holds(field.condition(), value);
+            : holds(field.condition(), value, budget);
       }
     };
   }
 
   /** Returns whether a condition holds for the value of a present field. */
-  static boolean holds(Condition condition, JsonNode value) {
+  static boolean holds(Condition condition, JsonNode value, WorkBudget budget) {
+    if (value.isContainerNode()) {
+      budget.charge(value.size());
+    }
     return switch (condition) {
       case Compare compare -> compare.operator().holds(Collation.compare(value, compare.value()));
-      case In in -> in(in.set(), value) != in.negated();
+      case In in -> in(in.set(), value, budget) != in.negated();
       case Exists exists -> exists.present();
       case Selector.Type type -> Collation.type(value).equals(type.type());
       case Size size -> value.isArray() && value.size() == size.size();
       case Mod mod -> mod(mod, value);
-      case Regex regex -> value.isTextual() && regex(regex, value.textValue());
+      case Regex regex -> value.isTextual() && regex(regex, value.textValue(), budget);
       case BeginsWith begins -> value.isTextual() && value.textValue().startsWith(begins.prefix());
-      case All all -> all(all, value);
+      case All all -> all(all, value, budget);
       case ElemMatch elemMatch -> {
         if (value.isArray()) {
           for (JsonNode element : value) {
-            if (matches(elemMatch.selector(), element, null)) {
+            if (matches(elemMatch.selector(), element, null, budget)) {
               yield true;
             }
           }
@@ -163,7 +177,7 @@ public final class InMemoryQuery {
           yield false;
         }
         for (JsonNode element : value) {
-          if (!matches(allMatch.selector(), element, null)) {
+          if (!matches(allMatch.selector(), element, null, budget)) {
             yield false;
           }
         }
@@ -172,18 +186,20 @@ public final class InMemoryQuery {
       case KeyMapMatch keyMapMatch -> {
         if (value.isObject()) {
           for (Iterator<String> keys = value.fieldNames(); keys.hasNext(); ) {
-            if (matches(keyMapMatch.selector(), TextNode.valueOf(keys.next()), null)) {
+            if (matches(keyMapMatch.selector(), TextNode.valueOf(keys.next()), null, budget)) {
               yield true;
             }
           }
         }
         yield false;
       }
-      case Selector.Not not -> !holds(not.condition(), value);
+      case Selector.Not not -> !holds(not.condition(), value, budget);
     };
   }
 
-  private static boolean in(ValueSet values, JsonNode field) {
+  private static boolean in(ValueSet values, JsonNode field, WorkBudget budget) {
+    // Each lookup compares with every array or object operand.
+    budget.charge((long) (field.isArray() ? field.size() : 1) * values.containerCount());
     if (!field.isArray()) {
       return values.contains(field);
     }
@@ -195,7 +211,7 @@ public final class InMemoryQuery {
     return false;
   }
 
-  private static boolean all(All all, JsonNode field) {
+  private static boolean all(All all, JsonNode field, WorkBudget budget) {
     List<JsonNode> values = all.values();
     if (!field.isArray() || values.isEmpty()) {
       return false; // CouchDB: {"$all": []} is defined to be false.
@@ -203,6 +219,7 @@ public final class InMemoryQuery {
     if (values.size() == 1 && values.get(0).isArray() && Collation.equal(values.get(0), field)) {
       return true;
     }
+    budget.charge((long) values.size() * (1 + field.size() / 64));
     List<JsonNode> elements = new ArrayList<>(field.size());
     field.forEach(elements::add);
     ValueSet present = ValueSet.of(elements);
@@ -214,8 +231,9 @@ public final class InMemoryQuery {
     return true;
   }
 
-  private static boolean regex(Regex regex, String text) {
-    if (regex.programSize() * (long) text.length() > REGEX_STEPS_MAX) {
+  private static boolean regex(Regex regex, String text, WorkBudget budget) {
+    long steps = regex.programSize() * (long) text.length();
+    if (steps > REGEX_STEPS_MAX) {
       throw new InvalidQueryException(
           "invalid_selector",
           "the $regex '"
@@ -230,6 +248,7 @@ public final class InMemoryQuery {
               + REGEX_STEPS_MAX
               + " steps per string); simplify the pattern or narrow the query first");
     }
+    budget.charge(steps);
     return regex.pattern().matcher(text).find();
   }
 
@@ -340,6 +359,9 @@ public final class InMemoryQuery {
       // What is already here is either a partial projection of the value on the path or a full
       // copy of it: descending keeps both right.
       JsonNode child = parent.get(segment);
+      if (child != null && !(child instanceof ObjectNode)) {
+        return; // A full copy of an array or scalar on the path already holds this value.
+      }
       parent = child instanceof ObjectNode object ? object : parent.putObject(segment);
     }
     // A full copy replaces a partial projection of the same value, which it contains.

@@ -336,6 +336,10 @@ public final class QueryParser {
       checkDepth(depth + 1);
       List<Selector> selectors = new ArrayList<>();
       for (JsonNode item : operand) {
+        if (operator.equals("$nor") && item.isObject() && item.isEmpty()) {
+          // The negation of {}, refused as {"$not": {}} is (CouchDB fails on both).
+          throw badArgument(operator, prefix, "an array of non-empty selector objects", operand);
+        }
         if (item.isObject()) {
           selectors.add(selector(item, prefix, element, depth + 2));
         } else if (prefix != null || element) {

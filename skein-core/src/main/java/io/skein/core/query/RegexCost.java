@@ -13,7 +13,10 @@ import java.util.Deque;
  *
  * <p>The estimate walks the pattern once: every literal, escape, class or dot counts 1; a group
  * counts what it holds; {@code {n}}, {@code {n,}} and {@code {n,m}} multiply the atom before them
- * by the larger bound (a {@code {n,}} by {@code n + 1}). It over-counts rather than under-counts.
+ * by {@code n}, {@code n + 1} and {@code n + 2(m - n)}. {@code \Q...\E} is literal text, and
+ * escapes ({@code \p{Greek}}) and classes ({@code [[:alpha:])(]}) are single atoms, so brackets
+ * inside them are not groups. The refusals in the parser do not rely on it alone: {@code
+ * QueryParser} also bounds the pattern's length.
  *
  * <p>Thread-safety: stateless.
  */
@@ -28,10 +31,17 @@ public final class RegexCost {
     int i = 0;
     while (i < pattern.length()) {
       char c = pattern.charAt(i);
-      if (c == '\\') {
+      if (c == '\\' && pattern.startsWith("Q", i + 1)) {
+        // \Q...\E: every character up to \E (or the end) is a literal.
+        int end = pattern.indexOf("\\E", i + 2);
+        int stop = end < 0 ? pattern.length() : end;
+        current[0] = add(current[0], Math.max(1, stop - (i + 2)));
+        last = 1;
+        i = end < 0 ? pattern.length() : end + 2;
+      } else if (c == '\\') {
         last = 1;
         current[0] = add(current[0], 1);
-        i += 2;
+        i = escapeEnd(pattern, i);
       } else if (c == '[') {
         i = classEnd(pattern, i);
         last = 1;
@@ -65,7 +75,24 @@ public final class RegexCost {
     return current[0];
   }
 
-  /** Returns the index just after the class that starts at {@code start}. */
+  /**
+   * Returns the index just after the escape at {@code start}: two characters, or for {@code \p},
+   * {@code \P} and {@code \x} followed by a brace, up to the closing brace.
+   */
+  private static int escapeEnd(String pattern, int start) {
+    if (start + 2 < pattern.length()
+        && "pPx".indexOf(pattern.charAt(start + 1)) >= 0
+        && pattern.charAt(start + 2) == '{') {
+      int close = pattern.indexOf('}', start + 3);
+      return close < 0 ? pattern.length() : close + 1;
+    }
+    return start + 2;
+  }
+
+  /**
+   * Returns the index just after the class that starts at {@code start}, skipping escapes and POSIX
+   * classes such as {@code [:alpha:]} inside it.
+   */
   private static int classEnd(String pattern, int start) {
     int i = start + 1;
     if (i < pattern.length() && pattern.charAt(i) == '^') {
@@ -75,7 +102,13 @@ public final class RegexCost {
       i++;
     }
     while (i < pattern.length() && pattern.charAt(i) != ']') {
-      i += pattern.charAt(i) == '\\' ? 2 : 1;
+      if (pattern.charAt(i) == '\\') {
+        i = escapeEnd(pattern, i);
+      } else if (pattern.startsWith("[:", i) && pattern.indexOf(":]", i + 2) > 0) {
+        i = pattern.indexOf(":]", i + 2) + 2;
+      } else {
+        i++;
+      }
     }
     return i + 1;
   }
@@ -97,7 +130,8 @@ public final class RegexCost {
     }
     long low = Long.parseLong(inside.substring(0, comma));
     String high = inside.substring(comma + 1);
-    return high.isEmpty() ? low + 1 : Math.max(low, Long.parseLong(high));
+    // RE2 compiles x{n,m} as n copies and m - n nested optional ones, each about twice the size.
+    return high.isEmpty() ? low + 1 : low + 2 * Math.max(0, Long.parseLong(high) - low);
   }
 
   private static final long CAP = Long.MAX_VALUE / 2;

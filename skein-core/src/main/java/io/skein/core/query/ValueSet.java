@@ -44,6 +44,11 @@ public final class ValueSet {
     return values;
   }
 
+  /** Returns how many of the values are arrays or objects, each compared one by one. */
+  public int containerCount() {
+    return containers.size();
+  }
+
   /** Returns whether a value collates equal to one of the set's. */
   public boolean contains(JsonNode value) {
     if (!value.isContainerNode()) {

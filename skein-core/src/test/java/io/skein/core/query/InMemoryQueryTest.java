@@ -316,6 +316,15 @@ class InMemoryQueryTest {
             InMemoryQuery.project(
                 document, "doc-1", List.of(FieldPath.parse("_id"), FieldPath.parse("t.1"))))
         .isEqualTo(json("{'_id': 'doc-1', 't': {'1': 'y'}}"));
+    // Overlapping paths give their union in either order.
+    assertThat(
+            InMemoryQuery.project(
+                document, "doc-1", List.of(FieldPath.parse("t.0"), FieldPath.parse("t"))))
+        .isEqualTo(json("{'t': ['x', 'y']}"));
+    assertThat(
+            InMemoryQuery.project(
+                document, "doc-1", List.of(FieldPath.parse("t"), FieldPath.parse("t.0"))))
+        .isEqualTo(json("{'t': ['x', 'y']}"));
   }
 
   @Test

@@ -342,6 +342,7 @@ class QueryParserTest {
         "{'$or': [{'a': 1}, 'x']}|expected an array of selector objects",
         "{'$not': [{'a': 1}]}|Bad argument for operator $not",
         "{'$not': {}}|a non-empty selector object",
+        "{'$nor': [{'a': 1}, {}]}|non-empty selector objects",
         "{'a': {'$not': 5}}|Bad argument for operator $not on field 'a'",
         "{'a': {'$in': 5}}|Bad argument for operator $in on field 'a'",
         "{'a': {'$nin': 'x'}}|Bad argument for operator $nin",

@@ -2,7 +2,9 @@ package io.skein.internal.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.core.query.InMemoryQuery;
+import io.skein.core.query.InvalidQueryException;
 import io.skein.core.query.Query;
+import io.skein.core.query.WorkBudget;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -30,19 +32,37 @@ public final class ResultWindow<R> {
   private final Comparator<Hit<R>> order;
   private final List<R> page = new ArrayList<>();
   private final PriorityQueue<Hit<R>> best;
+  private final WorkBudget budget;
+  private long heldBytes;
   private int skipped;
   private long examined;
   private long matched;
 
-  private record Hit<R>(List<JsonNode> values, String id, R row) {
+  /**
+   * The most document text a window holds: a sorted query keeps its best {@code skip + limit} rows,
+   * and a page its {@code limit}; past this the query is refused, not the heap exhausted.
+   */
+  public static final long HELD_BYTES_MAX = 64L << 20;
+
+  private record Hit<R>(List<JsonNode> values, String id, long bytes, R row) {
     Map.Entry<List<JsonNode>, String> key() {
       return Map.entry(values, id);
     }
   }
 
-  /** Opens a window for one run of the query. */
+  /** Opens a window for one run of the query, with no limit on the work of matching. */
   public ResultWindow(Query query) {
+    this(query, WorkBudget.UNLIMITED);
+  }
+
+  /**
+   * Opens a window for one run of the query.
+   *
+   * @param budget charged for the work of matching each candidate
+   */
+  public ResultWindow(Query query, WorkBudget budget) {
     this.query = query;
+    this.budget = budget;
     this.keep = (int) Math.min(Integer.MAX_VALUE, (long) query.skip() + query.limit());
     Comparator<Map.Entry<List<JsonNode>, String>> result = InMemoryQuery.resultOrder(query.sort());
     this.order = (a, b) -> result.compare(a.key(), b.key());
@@ -53,12 +73,15 @@ public final class ResultWindow<R> {
   /**
    * Offers a candidate; {@code row} is called only for a candidate that the page keeps.
    *
+   * @param bytes about how much memory the row holds (its body's length)
+   * @throws InvalidQueryException with code {@code query_too_large} if the rows kept would pass
+   *     {@link #HELD_BYTES_MAX}
    * @return whether more candidates can change the page; {@code false} once an unsorted page is
    *     full, so that the caller can stop reading
    */
-  public boolean offer(String id, JsonNode document, Supplier<R> row) {
+  public boolean offer(String id, JsonNode document, long bytes, Supplier<R> row) {
     examined++;
-    if (!InMemoryQuery.matches(query.selector(), document, id)) {
+    if (!InMemoryQuery.matches(query.selector(), document, id, budget)) {
       return true;
     }
     if (query.sort().isEmpty()) {
@@ -67,6 +90,7 @@ public final class ResultWindow<R> {
         skipped++;
         return true;
       }
+      hold(bytes);
       page.add(row.get());
       return page.size() < query.limit();
     }
@@ -76,17 +100,33 @@ public final class ResultWindow<R> {
     }
     matched++;
     if (best.size() < keep) {
-      best.add(new Hit<>(values, id, row.get()));
+      hold(bytes);
+      best.add(new Hit<>(values, id, bytes, row.get()));
       return true;
     }
     Hit<R> worst = best.peek();
     // Compared before the row is built: most matches of a large result lose to the kept ones.
-    Hit<R> probe = new Hit<>(values, id, worst.row());
+    Hit<R> probe = new Hit<>(values, id, bytes, worst.row());
     if (order.compare(probe, worst) < 0) {
       best.poll();
-      best.add(new Hit<>(values, id, row.get()));
+      heldBytes -= worst.bytes();
+      hold(bytes);
+      best.add(new Hit<>(values, id, bytes, row.get()));
     }
     return true;
+  }
+
+  private void hold(long bytes) {
+    heldBytes += bytes;
+    if (heldBytes > HELD_BYTES_MAX) {
+      throw new InvalidQueryException(
+          "query_too_large",
+          "the query would hold more than "
+              + (HELD_BYTES_MAX >> 20)
+              + " MiB of documents ("
+              + (query.sort().isEmpty() ? "limit" : "skip + limit, sorted")
+              + "); lower skip or limit, or narrow the selector");
+    }
   }
 
   /** Returns the page: the rows of the matches after {@code skip}, at most {@code limit}. */

@@ -241,23 +241,39 @@ public final class SqlQueryTranslator {
         if (in.negated()) {
           yield present;
         }
-        List<String> alternatives = new ArrayList<>();
-        List<String> placeholders = new ArrayList<>();
-        for (JsonNode operand : in.values()) {
-          if (operand.isNumber() || operand.isTextual()) {
-            parameters.add(parameter(operand));
-            placeholders.add("?");
-          } else {
-            alternatives.add(equal(operand, type, value, parameters));
-          }
-        }
-        if (!placeholders.isEmpty()) {
-          alternatives.add(0, value + " IN (" + String.join(", ", placeholders) + ")");
-        }
-        if (alternatives.isEmpty()) {
+        if (in.values().isEmpty()) {
           yield "0";
         }
-        // An array field matches by its elements.
+        // Strings in one IN list; numbers as ranges one ulp wide (below); null, booleans, arrays
+        // and objects each once: a thousand of them as separate ORs would pass SQLite's
+        // expression depth. An array field matches by its elements, so arrays always qualify.
+        List<String> strings = new ArrayList<>();
+        List<JsonNode> numbers = new ArrayList<>();
+        java.util.Set<String> shapes = new java.util.LinkedHashSet<>();
+        for (JsonNode operand : in.values()) {
+          if (operand.isTextual()) {
+            strings.add(operand.textValue());
+          } else if (operand.isNumber()) {
+            numbers.add(operand);
+          } else if (!operand.isArray()) {
+            shapes.add(equal(operand, type, value, new ArrayList<>()));
+          }
+        }
+        List<String> alternatives = new ArrayList<>();
+        if (!strings.isEmpty()) {
+          parameters.addAll(strings);
+          alternatives.add(value + " IN (" + String.join(", ", nCopies(strings.size())) + ")");
+        }
+        if (numbers.size() <= NUMBER_RANGES_MAX) {
+          for (JsonNode number : numbers) {
+            alternatives.add(numberRange(number, number, value, parameters));
+          }
+        } else {
+          JsonNode low = numbers.stream().min(JsonValues::compareNumbers).orElseThrow();
+          JsonNode high = numbers.stream().max(JsonValues::compareNumbers).orElseThrow();
+          alternatives.add(numberRange(low, high, value, parameters));
+        }
+        alternatives.addAll(shapes);
         alternatives.add(array);
         yield "(" + String.join(" OR ", alternatives) + ")";
       }
@@ -304,9 +320,9 @@ public final class SqlQueryTranslator {
       case GT, GTE -> {
         if (operand.isNumber()) {
           // Numbers above, and all text (strings, arrays, objects); booleans read 0 and 1 and are
-          // only ever extra.
-          parameters.add(parameter(operand));
-          yield value + (compare.operator() == Operator.GT ? " > ?" : " >= ?");
+          // only ever extra. One ulp lower: SQLite may read a long decimal one ulp off.
+          parameters.add(Math.nextDown(operand.doubleValue()));
+          yield value + " >= ?";
         }
         if (operand.isTextual()) {
           // Strings from the operand up, then arrays ('[') and objects ('{') as text.
@@ -326,11 +342,15 @@ public final class SqlQueryTranslator {
       }
       case LT, LTE -> {
         boolean strict = compare.operator() == Operator.LT;
-        if (operand.isNumber() || operand.isTextual()) {
-          // JSON null reads NULL, the booleans 0 and 1, numbers sort before text.
-          parameters.add(parameter(operand));
-          String below = value + " IS NULL OR " + value + (strict ? " < ?" : " <= ?");
-          yield "(" + below + (operand.isNumber() ? " OR " + value + " IN (0, 1)" : "") + ")";
+        if (operand.isNumber()) {
+          // JSON null reads NULL, the booleans 0 and 1; one ulp higher, as for $gt.
+          parameters.add(Math.nextUp(operand.doubleValue()));
+          yield "(" + value + " IS NULL OR " + value + " <= ? OR " + value + " IN (0, 1))";
+        }
+        if (operand.isTextual()) {
+          // JSON null reads NULL; the booleans (0 and 1) and numbers sort before text.
+          parameters.add(operand.textValue());
+          yield "(" + value + " IS NULL OR " + value + (strict ? " < ?" : " <= ?") + ")";
         }
         if (rank <= 2) {
           List<String> types =
@@ -354,8 +374,9 @@ public final class SqlQueryTranslator {
     return switch (operand.getNodeType()) {
       case NULL -> value + " IS NULL";
       case BOOLEAN -> value + (operand.booleanValue() ? " = 1" : " = 0");
-      case NUMBER, STRING -> {
-        parameters.add(parameter(operand));
+      case NUMBER -> numberRange(operand, operand, value, parameters);
+      case STRING -> {
+        parameters.add(operand.textValue());
         yield value + " = ?";
       }
       case ARRAY -> "(" + value + " >= '[' AND " + value + " < '\\')";
@@ -437,13 +458,23 @@ public final class SqlQueryTranslator {
     return null;
   }
 
-  private static Object parameter(JsonNode value) {
-    if (value.isNumber()) {
-      return JsonValues.sqliteNumber(value);
-    }
-    if (value.isTextual()) {
-      return value.textValue();
-    }
-    throw new IllegalArgumentException("not a number or a string: " + value.getNodeType());
+  /** The most numbers of one {@code $in} given their own range; more share one. */
+  private static final int NUMBER_RANGES_MAX = 50;
+
+  /**
+   * Returns {@code json_extract(...) BETWEEN ? AND ?} over the numbers from {@code low} to {@code
+   * high}, widened by one ulp each way: SQLite reads a decimal of more than 19 significant digits,
+   * or an integer beyond 64 bits, truncated, which can land one ulp from the correctly rounded
+   * double that Java reads. The evaluation decides exactly; the range only has to hold every match.
+   */
+  private static String numberRange(
+      JsonNode low, JsonNode high, String value, List<Object> parameters) {
+    parameters.add(Math.nextDown(low.doubleValue()));
+    parameters.add(Math.nextUp(high.doubleValue()));
+    return value + " BETWEEN ? AND ?";
+  }
+
+  private static List<String> nCopies(int count) {
+    return java.util.Collections.nCopies(count, "?");
   }
 }

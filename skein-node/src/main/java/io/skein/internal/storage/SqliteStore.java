@@ -884,16 +884,17 @@ public final class SqliteStore implements Store {
       for (int i = 0; i < sql.parameters().size(); i++) {
         p.setObject(i + 1, sql.parameters().get(i));
       }
-      ResultWindow<StoredDocument> window = new ResultWindow<>(query);
+      ResultWindow<StoredDocument> window =
+          new ResultWindow<>(query, new DeadlineBudget(deadlineNanos, budgetMs));
       try (ResultSet r = p.executeQuery()) {
         while (r.next()) {
-          // Every row: one document's matching may be long (a large array under $in or $all).
           if (System.nanoTime() - deadlineNanos >= 0) {
             throw new SQLException("the query's deadline passed while matching candidates");
           }
           String id = r.getString(1);
+          String body = r.getString(2);
           if (!window.offer(
-              id, parseBody(collection, id, r.getString(2)), () -> row(collection, r))) {
+              id, parseBody(collection, id, body), body.length(), () -> row(collection, r))) {
             break;
           }
         }
@@ -946,6 +947,42 @@ public final class SqliteStore implements Store {
     }
     return steps.get() * 100;
   }
+
+  /**
+   * The deadline inside one document's matching: every {@value #BUDGET_CHECK_STEPS} steps charged
+   * (elements visited, regex steps), the clock is read, so that one expensive document cannot run a
+   * query far past its budget.
+   */
+  private static final class DeadlineBudget implements io.skein.core.query.WorkBudget {
+    private final long deadlineNanos;
+    private final long budgetMs;
+    private long untilCheck = BUDGET_CHECK_STEPS;
+
+    DeadlineBudget(long deadlineNanos, long budgetMs) {
+      this.deadlineNanos = deadlineNanos;
+      this.budgetMs = budgetMs;
+    }
+
+    @Override
+    public void charge(long steps) {
+      untilCheck -= steps;
+      if (untilCheck > 0) {
+        return;
+      }
+      untilCheck = BUDGET_CHECK_STEPS;
+      if (System.nanoTime() - deadlineNanos >= 0) {
+        throw new StorageException(
+            "query_timeout",
+            "the query ran over its budget of "
+                + budgetMs
+                + " ms (limits.query-timeout) while matching a document; narrow the selector or"
+                + " simplify it");
+      }
+    }
+  }
+
+  /** Matching steps between deadline checks: about a millisecond of work or less. */
+  private static final long BUDGET_CHECK_STEPS = 1_000_000;
 
   /** SQLite virtual-machine steps between deadline checks: about a millisecond of work. */
   private static final int PROGRESS_STEPS = 10_000;
@@ -1111,10 +1148,11 @@ public final class SqliteStore implements Store {
     return documents;
   }
 
+  /** Parses a stored body with the limits it was written under (so any stored key is read). */
   private static com.fasterxml.jackson.databind.JsonNode parseBody(
       CollectionName collection, String id, String body) throws SQLException {
     try {
-      return JSON.readTree(body);
+      return io.skein.internal.json.Json.MAPPER.readTree(body);
     } catch (JsonProcessingException e) {
       throw new SQLException("unreadable document " + collection + "/" + id, e);
     }

@@ -140,8 +140,8 @@ class SqlQueryTranslatorTest {
   @Test
   void comparisonStandsAsItsOwnIndexableTerm() {
     SqlQuery sql = select("{\"selector\": {\"a\": {\"$gt\": 5}}, \"skip\": 2, \"limit\": 7}");
-    assertThat(sql.sql()).contains("AND json_extract(body, '$.\"a\"') > ? ORDER BY id");
-    assertThat(sql.parameters()).containsExactly("c", 5L);
+    assertThat(sql.sql()).contains("AND json_extract(body, '$.\"a\"') >= ? ORDER BY id");
+    assertThat(sql.parameters()).containsExactly("c", Math.nextDown(5.0));
   }
 
   @Test
@@ -149,7 +149,7 @@ class SqlQueryTranslatorTest {
     // $lt a number also takes null, false and true.
     assertThat(select("{\"selector\": {\"a\": {\"$lt\": 0}}}").sql())
         .contains(
-            "(json_extract(body, '$.\"a\"') IS NULL OR json_extract(body, '$.\"a\"') < ?"
+            "(json_extract(body, '$.\"a\"') IS NULL OR json_extract(body, '$.\"a\"') <= ?"
                 + " OR json_extract(body, '$.\"a\"') IN (0, 1))");
     // $gt a string also takes arrays and objects, whose text starts at '['.
     SqlQuery sql = select("{\"selector\": {\"a\": {\"$gt\": \"z\"}}}");
@@ -158,18 +158,36 @@ class SqlQueryTranslatorTest {
   }
 
   @Test
-  void valuesAreBoundAsSqliteReadsThem() {
+  void numbersAreBoundAsRangesOneUlpWide() {
     SqlQuery sql =
         select(
             "{\"selector\": {\"a\": {\"$in\": [2.5, \"x\", 9007199254740993,"
-                + " 100000000000000000000, true, null]}}}");
-    assertThat(sql.parameters()).containsExactly("c", 2.5, "x", 9007199254740993L, 1.0e20);
+                + " 100000000000000000000, true, null, false, [1], {}]}}}");
+    assertThat(sql.parameters())
+        .containsExactly(
+            "c",
+            "x",
+            Math.nextDown(2.5),
+            Math.nextUp(2.5),
+            Math.nextDown(9007199254740993.0),
+            Math.nextUp(9007199254740993.0),
+            Math.nextDown(1e20),
+            Math.nextUp(1e20));
     assertThat(sql.sql())
-        .contains("json_extract(body, '$.\"a\"') IN (?, ?, ?, ?)")
+        .contains("json_extract(body, '$.\"a\"') IN (?)")
+        .contains("json_extract(body, '$.\"a\"') BETWEEN ? AND ?")
         .contains("json_extract(body, '$.\"a\"') = 1")
+        .contains("json_extract(body, '$.\"a\"') = 0")
         .contains("json_extract(body, '$.\"a\"') IS NULL")
         .contains(
             "(json_extract(body, '$.\"a\"') >= '[' AND json_extract(body, '$.\"a\"') < '\\')");
+  }
+
+  @Test
+  void aThousandLiteralsInAnInShareOneTerm() {
+    String many = "null, true, false, {}, [1], ".repeat(199);
+    String sql = select("{\"selector\": {\"a\": {\"$in\": [" + many + "1]}}}").sql();
+    assertThat(sql.split(" OR ")).hasSizeLessThan(8);
   }
 
   @Test
