@@ -2,6 +2,7 @@ package io.skein.core.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.skein.core.query.Selector.All;
@@ -49,9 +50,12 @@ public final class InMemoryQuery {
   public static final String ID_FIELD = "_id";
 
   /**
-   * Returns the value at a path, or {@code null} when the field is missing, as CouchDB's {@code
-   * mango_doc:get_field}: a segment reads an object's key, or on an array the element at a decimal
-   * index; anything else is missing. A JSON null is returned as a null node.
+   * Returns the value at a path as CouchDB's {@code mango_doc:get_field} finds it: a segment reads
+   * an object's key, or on an array the element at a decimal index. Returns {@code null} when an
+   * object does not hold the key (<em>not found</em>), and the missing node when the path cannot be
+   * followed (CouchDB's <em>bad path</em>: a segment on a string, number, boolean or null, or an
+   * index that is not a decimal integer or is past the end). A JSON null is returned as a null
+   * node. A not-found field matches only {@code $exists: false}; a bad path matches nothing.
    *
    * @param id the document id, which {@code _id} at the top reads; {@code null} inside an element
    */
@@ -69,19 +73,20 @@ public final class InMemoryQuery {
     }
     for (int i = start; i < segments.size(); i++) {
       String segment = segments.get(i);
-      JsonNode child;
       if (current.isObject()) {
-        child = current.get(segment);
+        current = current.get(segment);
+        if (current == null) {
+          return null;
+        }
       } else if (current.isArray()) {
         int index = arrayIndex(segment);
-        child = index >= 0 && index < current.size() ? current.get(index) : null;
+        if (index < 0 || index >= current.size()) {
+          return MissingNode.getInstance();
+        }
+        current = current.get(index);
       } else {
-        child = null;
+        return MissingNode.getInstance();
       }
-      if (child == null) {
-        return null;
-      }
-      current = child;
     }
     return current;
   }
@@ -140,9 +145,10 @@ public final class InMemoryQuery {
       }
       case Field field -> {
         JsonNode value = resolve(document, field.path(), id);
-        yield value == null
-            ? field.condition() instanceof Exists exists && !exists.present()
-            : holds(field.condition(), value, budget);
+        if (value == null) {
+          yield field.condition() instanceof Exists exists && !exists.present();
+        }
+        yield !value.isMissingNode() && holds(field.condition(), value, budget);
       }
     };
   }
@@ -273,7 +279,7 @@ public final class InMemoryQuery {
     List<JsonNode> values = new ArrayList<>(sort.size());
     for (SortKey key : sort) {
       JsonNode value = resolve(document, key.path(), id);
-      if (value == null) {
+      if (value == null || value.isMissingNode()) {
         return null;
       }
       values.add(value);
@@ -346,7 +352,7 @@ public final class InMemoryQuery {
     ObjectNode result = JsonNodeFactory.instance.objectNode();
     for (FieldPath path : fields) {
       JsonNode value = resolve(document, path, id);
-      if (value != null) {
+      if (value != null && !value.isMissingNode()) {
         put(result, path.segments(), value);
       }
     }
