@@ -23,12 +23,17 @@ const path = require('path');
 const Module = require('module');
 
 const SELECTOR_CORE = path.join('pouchdb-selector-core', 'lib', 'index.js');
+const FIND = path.join('pouchdb-find', 'lib', 'index.js');
+const LEVELDB_CORE = path.join('pouchdb-adapter-leveldb-core', 'lib', 'index.js');
 
 // The corrections: each names the file it edits, the exact text and its replacement.
 const PATCHES = {
   // getFieldFromDoc stops at the first falsy value and returns it as the value of the deeper path,
   // reads string indexes, and throws on null: read paths the CouchDB way (objects by own key,
-  // arrays by a non-negative integer index, anything else is missing).
+  // arrays by a non-negative integer index, anything else is missing). Not encoded: CouchDB's
+  // mango_doc:get_field tells a path through a scalar, or through an array by a segment that is no
+  // index in range, (bad_path) from a missing key (not_found), and bad_path fails even
+  // {"$exists": false}; PouchDB and Skein both read it as missing, so this test cannot see it.
   'field-path': [{
     file: SELECTOR_CORE,
     find: `function getFieldFromDoc(doc, parsedField) {
@@ -174,9 +179,17 @@ const PATCHES = {
 
 function fieldExists(docFieldValue) {`,
   }],
-  // $not and $nor negate the whole sub-selector, so a document without the field matches: CouchDB
-  // pushes negations down to the field conditions (norm_negations), and a field condition fails on
-  // a missing field unless it is exactly {"$exists": false}.
+  // $not and $nor negate the whole sub-selector as PouchDB evaluates it, so a document without the
+  // field matches. CouchDB pushes negations down to the field conditions (mango_selector.erl,
+  // norm_negations/negate) and a field condition fails on a missing field unless it is exactly
+  // {"$exists": false}: $not X is negate(X), $nor [A, B] is $and [negate(A), negate(B)]; negate of
+  // an $and (also the implicit one of several keys, or of several operators on one field) is the
+  // $or of the negated parts, of an $or the $and of them; negate($not X) is X, negate($nor L) is
+  // $or L; $lt/$gte, $lte/$gt, $eq/$ne, $in/$nin swap, $exists b becomes $exists !b, and any other
+  // operator becomes {"$not": {op}} on the same field. Nested objects without operators are paths.
+  // The leaves are evaluated by PouchDB's own operators (and literals by its matchSelector), so the
+  // other corrections still apply to them; an $or made here is evaluated by PouchDB's $or. A shape
+  // this does not encode (an empty selector, a field-level combinator, a literal array or {}) throws.
   'negation': [{
     file: SELECTOR_CORE,
     find: `  if (field === '$not') {
@@ -188,49 +201,181 @@ function fieldExists(docFieldValue) {`,
     return rowFilter(doc, orMatchers, Object.keys(orMatchers));
   });`,
     replace: `  if (field === '$not') {
-    return notSelector(doc, matcher);
+    return negatedSelector(doc, matcher);
   }
 
+  // $nor [A, B] is $and [negate(A), negate(B)]
   return matcher.every(function (norMatchers) {
-    return notSelector(doc, norMatchers);
+    return negatedSelector(doc, norMatchers);
   });
 }
 
-function notSelector(doc, selector) {
-  return Object.keys(selector).some(function (key) {
+function notEncoded(what) {
+  return new Error('the negation correction does not encode ' + what);
+}
+
+// Whether negate(selector) matches the document; the keys of the selector are an implicit $and.
+function negatedSelector(doc, selector) {
+  var keys = Object.keys(selector);
+  if (keys.length === 0) {
+    throw notEncoded('an empty selector');
+  }
+  return keys.some(function (key) {
     var matcher = selector[key];
     if (key === '$and') {
-      return matcher.some(function (s) { return notSelector(doc, s); });
+      // negate($and L) = $or [negate(A) for A in L], evaluated by PouchDB's $or
+      return matchCominationalSelector('$or', matcher.map(function (s) {
+        return { $not: s };
+      }), doc);
     }
     if (key === '$or') {
-      return matcher.every(function (s) { return notSelector(doc, s); });
-    }
-    if (key === '$nor') {
-      return matcher.some(function (s) { return rowFilter(doc, s, Object.keys(s)); });
+      return matcher.every(function (s) {
+        return negatedSelector(doc, s);
+      });
     }
     if (key === '$not') {
       return rowFilter(doc, matcher, Object.keys(matcher));
     }
-    return notField(doc, parseField(key), matcher);
+    if (key === '$nor') {
+      return matchCominationalSelector('$or', matcher, doc);
+    }
+    if (key.indexOf('$') === 0) {
+      throw notEncoded(key + ' applied to a whole selector');
+    }
+    return negatedField(doc, parseField(key), matcher);
   });
 }
 
-function notField(doc, parsedField, matcher) {
-  if (matcher !== null && typeof matcher === 'object' && !Array.isArray(matcher) &&
-      Object.keys(matcher).length > 0 &&
-      Object.keys(matcher).every(function (k) { return k.indexOf('$') !== 0; })) {
-    return Object.keys(matcher).some(function (k) {
-      return notField(doc, parsedField.concat(parseField(k)), matcher[k]);
+// Whether negate({field: matcher}) matches the document.
+function negatedField(doc, parsedField, matcher) {
+  var value = getFieldFromDoc(doc, parsedField);
+  if (matcher === null || typeof matcher !== 'object') {
+    // a literal, {"$eq": literal}: its negation is $ne, on a present field
+    return typeof value !== 'undefined' && !matchSelector(matcher, doc, parsedField, value);
+  }
+  var keys = Object.keys(matcher);
+  if (Array.isArray(matcher) || keys.length === 0) {
+    throw notEncoded('the literal ' + JSON.stringify(matcher));
+  }
+  return keys.some(function (key) {
+    var arg = matcher[key];
+    if (key.indexOf('$') !== 0) {
+      return negatedField(doc, parsedField.concat(parseField(key)), arg);
+    }
+    if (typeof value === 'undefined') {
+      // only $exists: false holds on a missing field, and it is the negation of $exists: true
+      return key === '$exists' && arg === true;
+    }
+    return negatedOperator(doc, parsedField, value, key, arg);
+  });
+}
+
+var NEGATED_OPERATORS = {
+  '$gt': '$lte', '$gte': '$lt', '$lt': '$gte', '$lte': '$gt', '$in': '$nin', '$nin': '$in',
+};
+
+// Whether negate({field: {operator: arg}}) holds for the value of a present field.
+function negatedOperator(doc, parsedField, value, operator, arg) {
+  if (NEGATED_OPERATORS[operator]) {
+    return match(NEGATED_OPERATORS[operator], doc, arg, parsedField, value);
+  }
+  if (operator === '$eq') {
+    return match('$ne', doc, [arg], parsedField, value);
+  }
+  if (operator === '$exists') {
+    return match('$exists', doc, !arg, parsedField, value);
+  }
+  if (operator === '$ne' || operator === '$regex') {
+    // massageSelector made their operands lists, which are ANDed: the negation holds when the
+    // negation of one of them does
+    if (!Array.isArray(arg)) {
+      throw notEncoded(operator + ' with the operand ' + JSON.stringify(arg));
+    }
+    return arg.some(function (one) {
+      return operator === '$ne' ?
+        match('$eq', doc, one, parsedField, value) :
+        !match('$regex', doc, [one], parsedField, value);
     });
   }
-  var value = getFieldFromDoc(doc, parsedField);
-  if (typeof value === 'undefined') {
-    return false;
+  // {"$not": {operator: arg}}
+  return !match(operator, doc, arg, parsedField, value);`,
+  }],
+  // An empty $or matches nothing (PouchDB's $or is Array.some, and the planner short-circuits a
+  // selector with an empty $or at the top): since CouchDB 3.4 an empty $or matches every document.
+  'empty-or': [{
+    file: SELECTOR_CORE,
+    find: `  if (field === '$or') {
+    return matcher.some(function (orMatchers) {`,
+    replace: `  if (field === '$or') {
+    if (matcher.length === 0) {
+      return true;
+    }
+    return matcher.some(function (orMatchers) {`,
+  }, {
+    file: FIND,
+    find: `  return values.some(function (val) {
+    return typeof val === 'object' && Object.keys(val).length === 0;
+  });`,
+    replace: `  const keys = Object.keys(selector);
+  return values.some(function (val, i) {
+    return keys[i] !== '$or' && typeof val === 'object' && Object.keys(val).length === 0;
+  });`,
+  }],
+  // normalizeArrayOperators wraps the operand of $ne in a list (the list mergeNe builds from an
+  // $and), unless it is already an array: so {"$ne": [x, y]} means "neither x nor y". An array
+  // operand is one value: wrap every operand the user gave, not the lists mergeNe built.
+  'ne-array': [{
+    file: SELECTOR_CORE,
+    find: `function mergeNe(value, fieldMatchers) {
+  if ('$ne' in fieldMatchers) {
+    // there are many things this could "not" be
+    fieldMatchers.$ne.push(value);
+  } else { // doesn't exist yet
+    fieldMatchers.$ne = [value];
   }
-  if (matcher === null || typeof matcher !== 'object') {
-    return !match('$eq', doc, matcher, parsedField, value);
+}`,
+    replace: `var mergedNeLists = new WeakSet();
+function mergeNe(value, fieldMatchers) {
+  if ('$ne' in fieldMatchers) {
+    // there are many things this could "not" be
+    fieldMatchers.$ne.push(value);
+  } else { // doesn't exist yet
+    fieldMatchers.$ne = [value];
+    mergedNeLists.add(fieldMatchers.$ne);
   }
-  return !matchSelector(matcher, doc, parsedField, value);`,
+}`,
+  }, {
+    file: SELECTOR_CORE,
+    find: `    if (Array.isArray(matcher)) {
+      matcher.forEach(function (matcherItem) {`,
+    replace: `    if (field === '$ne' && !mergedNeLists.has(matcher)) {
+      selector.$ne = [matcher];
+    } else if (Array.isArray(matcher)) {
+      matcher.forEach(function (matcherItem) {`,
+  }],
+  // The memory (leveldb) adapter's allDocs tests its key, startkey and endkey for truth, so a key
+  // of "" is no key: {"_id": ""} reads every document (and {"_id": {"$lte": ""}} too). Test them for
+  // presence, as CouchDB's _all_docs does.
+  'all-docs-key': [{
+    file: LEVELDB_CORE,
+    find: `        if (opts.startkey) {
+          readstreamOpts.gte = opts.startkey;
+        }
+        if (opts.endkey) {
+          readstreamOpts.lte = opts.endkey;
+        }
+        if (opts.key) {
+          readstreamOpts.gte = readstreamOpts.lte = opts.key;
+        }`,
+    replace: `        if (typeof opts.startkey !== 'undefined') {
+          readstreamOpts.gte = opts.startkey;
+        }
+        if (typeof opts.endkey !== 'undefined') {
+          readstreamOpts.lte = opts.endkey;
+        }
+        if (typeof opts.key !== 'undefined') {
+          readstreamOpts.gte = readstreamOpts.lte = opts.key;
+        }`,
   }],
   // $all: [] matches every array, and $all: [X] with X an array does not match a field equal to X:
   // CouchDB's $all matches nothing with no argument, and matches a field equal to a lone array
