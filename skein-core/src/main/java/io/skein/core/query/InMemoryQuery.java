@@ -2,7 +2,6 @@ package io.skein.core.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.skein.core.query.Selector.All;
@@ -50,12 +49,9 @@ public final class InMemoryQuery {
   public static final String ID_FIELD = "_id";
 
   /**
-   * Returns the value at a path as CouchDB's {@code mango_doc:get_field} finds it: a segment reads
-   * an object's key, or on an array the element at a decimal index. Returns {@code null} when an
-   * object does not hold the key (<em>not found</em>), and the missing node when the path cannot be
-   * followed (CouchDB's <em>bad path</em>: a segment on a string, number, boolean or null, or an
-   * index that is not a decimal integer or is past the end). A JSON null is returned as a null
-   * node. A not-found field matches only {@code $exists: false}; a bad path matches nothing.
+   * Returns the value at a path, or {@code null} when the field is missing, as CouchDB's {@code
+   * mango_doc:get_field}: a segment reads an object's key, or on an array the element at a decimal
+   * index; anything else is missing. A JSON null is returned as a null node.
    *
    * @param id the document id, which {@code _id} at the top reads; {@code null} inside an element
    */
@@ -73,22 +69,25 @@ public final class InMemoryQuery {
     }
     for (int i = start; i < segments.size(); i++) {
       String segment = segments.get(i);
+      JsonNode child;
       if (current.isObject()) {
-        current = current.get(segment);
-        if (current == null) {
-          return null;
-        }
+        child = current.get(segment);
       } else if (current.isArray()) {
         int index = arrayIndex(segment);
-        if (index < 0 || index >= current.size()) {
-          return MissingNode.getInstance();
-        }
-        current = current.get(index);
+        child = index >= 0 && index < current.size() ? current.get(index) : null;
       } else {
-        return MissingNode.getInstance();
+        child = null;
       }
+      if (child == null) {
+        return null;
+      }
+      current = child;
     }
     return current;
+  }
+
+  private static boolean isId(@Nullable FieldPath path) {
+    return path != null && path.segments().size() == 1 && path.segments().get(0).equals(ID_FIELD);
   }
 
   /** Returns the element index a segment names (decimal digits), or -1. */
@@ -144,11 +143,18 @@ public final class InMemoryQuery {
         yield false;
       }
       case Field field -> {
-        JsonNode value = resolve(document, field.path(), id);
-        if (value == null) {
-          yield field.condition() instanceof Exists exists && !exists.present();
+        if (id != null
+            && isId(field.path())
+            && field.condition() instanceof Compare compare
+            && !compare.value().isTextual()) {
+          // CouchDB compares _id in Erlang's raw term order, where a string is above every
+          // other JSON value (mango_json:cmp_raw), not by the view collation.
+          yield compare.operator().holds(1);
         }
-        yield !value.isMissingNode() && holds(field.condition(), value, budget);
+        JsonNode value = resolve(document, field.path(), id);
+        yield value == null
+            ? field.condition() instanceof Exists exists && !exists.present()
+            : holds(field.condition(), value, budget);
       }
     };
   }
@@ -279,7 +285,7 @@ public final class InMemoryQuery {
     List<JsonNode> values = new ArrayList<>(sort.size());
     for (SortKey key : sort) {
       JsonNode value = resolve(document, key.path(), id);
-      if (value == null || value.isMissingNode()) {
+      if (value == null) {
         return null;
       }
       values.add(value);
@@ -352,7 +358,7 @@ public final class InMemoryQuery {
     ObjectNode result = JsonNodeFactory.instance.objectNode();
     for (FieldPath path : fields) {
       JsonNode value = resolve(document, path, id);
-      if (value != null && !value.isMissingNode()) {
+      if (value != null) {
         put(result, path.segments(), value);
       }
     }

@@ -1,7 +1,6 @@
 package io.skein.internal.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import io.skein.core.model.CollectionName;
 import io.skein.core.query.Collation;
 import io.skein.core.query.FieldPath;
@@ -394,15 +393,10 @@ public final class SqlQueryTranslator {
           yield null;
         }
         if (!operand.isTextual()) {
-          // Strings sort after null, booleans and numbers, and before arrays and objects.
-          boolean above = Collation.rank(operand) < Collation.rank(TextNode.valueOf(""));
-          boolean holds =
-              switch (compare.operator()) {
-                case GT, GTE -> above;
-                case LT, LTE -> !above;
-                default -> false;
-              };
-          yield holds ? null : "0";
+          // _id compares in raw term order, where an id is above every non-string (A80).
+          yield compare.operator() == Operator.GT || compare.operator() == Operator.GTE
+              ? null
+              : "0";
         }
         parameters.add(operand.textValue());
         yield switch (compare.operator()) {
